@@ -1,0 +1,183 @@
+//! The identity a request accumulates, and how methods' results reconcile.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::AuthError;
+use crate::method::ResponseData;
+
+/// What the methods of a request (and of the receipt it resumes) resolved.
+///
+/// Keystone's `AuthContext`: `user_id`, `project_id` and `domain_id` are
+/// identity attributes that every method must agree on; `expires_at` keeps
+/// the earliest value; `methods` lists every method counted as used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The authenticated user, once a method named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// A project a credential is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// A domain a credential is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_id: Option<String>,
+    /// The earliest expiry any method imposed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Every method counted as used, without repeats, in the order first
+    /// used. (Keystone treats this as a set; so do the MFA rules.)
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Everything else methods reported, merged (later methods win).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub extras: Map<String, Value>,
+}
+
+impl Identity {
+    /// Folds one method's successful result in.
+    ///
+    /// Fails with [`AuthError::IdentityConflict`] if `data` names a different
+    /// user, project or domain than an earlier method did, and with
+    /// [`AuthError::PluginContract`] if it names no user at all.
+    pub fn merge_success(&mut self, method: &str, data: ResponseData) -> Result<(), AuthError> {
+        if data.user_id.is_none() {
+            return Err(AuthError::PluginContract {
+                method: method.to_owned(),
+                message: "reported success without naming a user".into(),
+            });
+        }
+        self.reconcile(&data)?;
+        self.record_method(method);
+        for carried in data.method_names {
+            self.record_method(&carried);
+        }
+        self.extras.extend(data.extras);
+        Ok(())
+    }
+
+    /// Checks a challenge's claims against what is resolved, and takes its
+    /// user (if any) as the user the request is for.
+    pub fn merge_challenge(&mut self, data: &ResponseData) -> Result<(), AuthError> {
+        self.reconcile(data)
+    }
+
+    /// Counts `method` as used.
+    pub fn record_method(&mut self, method: &str) {
+        if !self.methods.iter().any(|m| m == method) {
+            self.methods.push(method.to_owned());
+        }
+    }
+
+    fn reconcile(&mut self, data: &ResponseData) -> Result<(), AuthError> {
+        agree(&mut self.user_id, &data.user_id, "user_id")?;
+        agree(&mut self.project_id, &data.project_id, "project_id")?;
+        agree(&mut self.domain_id, &data.domain_id, "domain_id")?;
+        self.expires_at = match (self.expires_at, data.expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(())
+    }
+}
+
+/// Sets `slot` from `incoming`, or checks they agree.
+fn agree(
+    slot: &mut Option<String>,
+    incoming: &Option<String>,
+    attribute: &'static str,
+) -> Result<(), AuthError> {
+    match (slot.as_deref(), incoming.as_deref()) {
+        (_, None) => Ok(()),
+        (None, Some(value)) => {
+            *slot = Some(value.to_owned());
+            Ok(())
+        }
+        (Some(a), Some(b)) if a == b => Ok(()),
+        (Some(_), Some(_)) => Err(AuthError::IdentityConflict { attribute }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use serde_json::json;
+
+    #[test]
+    fn two_methods_naming_different_users_conflict() {
+        let mut id = Identity::default();
+        id.merge_success("a", ResponseData::for_user("u1")).unwrap();
+        let e = id
+            .merge_success("b", ResponseData::for_user("u2"))
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            AuthError::IdentityConflict {
+                attribute: "user_id"
+            }
+        ));
+    }
+
+    #[test]
+    fn projects_and_domains_must_agree_too() {
+        let mut id = Identity::default();
+        id.merge_success("a", ResponseData::for_user("u").with_project("p1"))
+            .unwrap();
+        let e = id
+            .merge_success("b", ResponseData::for_user("u").with_project("p2"))
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            AuthError::IdentityConflict {
+                attribute: "project_id"
+            }
+        ));
+        let mut id = Identity::default();
+        let mut d1 = ResponseData::for_user("u");
+        d1.domain_id = Some("d1".into());
+        let mut d2 = ResponseData::for_user("u");
+        d2.domain_id = Some("d2".into());
+        id.merge_success("a", d1).unwrap();
+        assert!(id.merge_success("b", d2).is_err());
+    }
+
+    #[test]
+    fn the_earliest_expiry_wins() {
+        let now = Utc::now();
+        let mut id = Identity::default();
+        id.merge_success(
+            "a",
+            ResponseData::for_user("u").with_expires_at(now + Duration::hours(2)),
+        )
+        .unwrap();
+        id.merge_success(
+            "b",
+            ResponseData::for_user("u").with_expires_at(now + Duration::hours(1)),
+        )
+        .unwrap();
+        id.merge_success("c", ResponseData::for_user("u")).unwrap();
+        assert_eq!(id.expires_at, Some(now + Duration::hours(1)));
+    }
+
+    #[test]
+    fn success_without_a_user_is_a_contract_breach() {
+        let e = Identity::default()
+            .merge_success("a", ResponseData::default())
+            .unwrap_err();
+        assert_eq!(e.http_status(), 500);
+    }
+
+    #[test]
+    fn carried_methods_and_extras_are_merged() {
+        let mut id = Identity::default();
+        let mut data = ResponseData::for_user("u").with_extra("audit_id", json!("x"));
+        data.method_names = vec!["password".into(), "totp".into()];
+        id.merge_success("token", data).unwrap();
+        id.merge_success("password", ResponseData::for_user("u"))
+            .unwrap();
+        assert_eq!(id.methods, ["token", "password", "totp"]);
+        assert_eq!(id.extras["audit_id"], "x");
+    }
+}
