@@ -1,0 +1,35 @@
+//! # auth-plugins
+//!
+//! The built-in plugins of the framework, each registered by name through
+//! [`inventory`](auth_core::inventory) so that configuration can enable it:
+//!
+//! | kind | name | what it does |
+//! |---|---|---|
+//! | auth method | `publickey` | two-round Ed25519 challenge–response |
+//!
+//! One folder per plugin under [`methods`].
+//!
+//! # Linking
+//!
+//! The linker keeps a crate's registrations only if something references the
+//! crate. Every binary, test and example that wants the built-ins calls
+//! [`link`] once before building a registry:
+//!
+//! ```
+//! auth_plugins::link();
+//! let registry = auth_core::Registry::<auth_core::MethodRegistration>::from_inventory().unwrap();
+//! assert!(registry.get("publickey").is_ok());
+//! ```
+
+pub mod methods;
+
+/// Makes sure the linker keeps every built-in registration.
+///
+/// It references one function in each plugin module, which pulls in the
+/// object code holding that module's `inventory` submission. Cheap and
+/// idempotent; call it at start-up.
+pub fn link() {
+    for anchor in methods::ANCHORS {
+        std::hint::black_box(anchor);
+    }
+}
