@@ -11,6 +11,8 @@
 //! - [`method`]: [`AuthMethodHandler`], the one trait a plugin author
 //!   implements, and [`AuthHandlerResponse`], Keystone's
 //!   `(status, response_body, response_data)` triple.
+//! - [`payload`]: [`Payload`], a method's own `identity.<method>` object,
+//!   raw, for the method to deserialize into its own type.
 //! - [`context`]: [`MethodContext`], the read-only view of the request a
 //!   method gets.
 //! - [`registry`]: compile-time registration with [`inventory`]
@@ -46,9 +48,9 @@
 //! # #[derive(Debug)] struct Word;
 //! # #[async_trait] impl AuthMethodHandler for Word {
 //! #   fn name(&self) -> &str { "word" }
-//! #   async fn authenticate(&self, p: &serde_json::Value, _: &MethodContext<'_>)
+//! #   async fn authenticate(&self, p: &Payload, _: &MethodContext<'_>)
 //! #       -> Result<AuthHandlerResponse, AuthError> {
-//! #     if p["word"] == "swordfish" { Ok(AuthHandlerResponse::success(ResponseData::for_user("u1"))) }
+//! #     if p.to_value()["word"] == "swordfish" { Ok(AuthHandlerResponse::success(ResponseData::for_user("u1"))) }
 //! #     else { Err(AuthError::InvalidCredentials) } }
 //! # }
 //! # tokio_test(async {
@@ -76,6 +78,7 @@ pub mod identity;
 pub mod keys;
 pub mod method;
 pub mod mfa;
+pub mod payload;
 pub mod receipt;
 pub mod registry;
 pub mod request;
@@ -93,6 +96,7 @@ pub use events::{AuthEvent, EventResult, EventSink, NoopSink, RecordingSink};
 pub use identity::Identity;
 pub use keys::{KeyRing, KeySet};
 pub use method::{AuthHandlerResponse, AuthMethodHandler, ResponseData};
+pub use payload::Payload;
 pub use receipt::Receipt;
 pub use registry::{MethodRegistration, MethodSet, Registry};
 pub use request::{AuthRequest, RequestLimits, ScopeRequest};
@@ -102,3 +106,8 @@ pub use store::Stores;
 /// depending on `inventory` themselves.
 #[doc(hidden)]
 pub use inventory;
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}

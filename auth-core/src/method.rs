@@ -1,7 +1,8 @@
 //! The plugin contract: [`AuthMethodHandler`] and what it returns.
 //!
 //! This is Keystone's contract, typed. A method receives only its own
-//! `identity.<method>` object plus a read-only [`MethodContext`], and answers
+//! `identity.<method>` object, as a [`Payload`], plus a read-only
+//! [`MethodContext`], and answers
 //! with Keystone's triple, [`AuthHandlerResponse`]:
 //!
 //! | outcome | `status` | `response_body` | `response_data` |
@@ -19,6 +20,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use crate::payload::Payload;
+
 use crate::AuthError;
 use crate::context::MethodContext;
 
@@ -33,12 +36,20 @@ use crate::context::MethodContext;
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use auth_core::{AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, ResponseData};
-/// use serde_json::Value;
+/// use auth_core::{
+///     AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, Payload, ResponseData,
+/// };
+/// use serde::Deserialize;
 ///
 /// /// Lets in one user who knows the word of the day.
 /// #[derive(Debug)]
 /// struct WordOfTheDay;
+///
+/// /// `{"word": {"word": "..."}}`
+/// #[derive(Deserialize)]
+/// struct WordPayload {
+///     word: String,
+/// }
 ///
 /// #[async_trait]
 /// impl AuthMethodHandler for WordOfTheDay {
@@ -48,13 +59,15 @@ use crate::context::MethodContext;
 ///
 ///     async fn authenticate(
 ///         &self,
-///         payload: &Value,
+///         payload: &Payload,
 ///         _ctx: &MethodContext<'_>,
 ///     ) -> Result<AuthHandlerResponse, AuthError> {
-///         match payload.get("word").and_then(Value::as_str) {
-///             Some("swordfish") => Ok(AuthHandlerResponse::success(ResponseData::for_user("u1"))),
-///             Some(_) => Err(AuthError::InvalidCredentials),
-///             None => Err(AuthError::bad_request("'word' is required")),
+///         // A malformed payload is a 400 whose message never echoes values.
+///         let WordPayload { word } = payload.parse()?;
+///         if word == "swordfish" {
+///             Ok(AuthHandlerResponse::success(ResponseData::for_user("u1")))
+///         } else {
+///             Err(AuthError::InvalidCredentials)
 ///         }
 ///     }
 /// }
@@ -74,11 +87,12 @@ pub trait AuthMethodHandler: Send + Sync + fmt::Debug + 'static {
     /// Authenticates one request.
     ///
     /// `payload` is the request's `identity.<method>` object (always a JSON
-    /// object, otherwise arbitrary: validate it and answer
-    /// [`AuthError::BadRequest`] for a malformed one). Never panic.
+    /// object, otherwise arbitrary: [`Payload::parse`] it into a typed struct,
+    /// which answers [`AuthError::BadRequest`] for a malformed one). Never
+    /// panic.
     async fn authenticate(
         &self,
-        payload: &Value,
+        payload: &Payload,
         ctx: &MethodContext<'_>,
     ) -> Result<AuthHandlerResponse, AuthError>;
 }

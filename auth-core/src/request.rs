@@ -5,9 +5,17 @@
 //! checked here, so a method only ever sees its own `identity.<method>`
 //! object and the engine never panics on odd input.
 
+use std::borrow::Cow;
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::AuthError;
+use crate::payload::{Payload, describe_without_values};
 use crate::store::{DomainRef, UserRef};
 
 /// Limits applied to every request before any method runs.
@@ -40,7 +48,7 @@ const MAX_NAME_LEN: usize = 255;
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthRequest {
     methods: Vec<String>,
-    payloads: Map<String, Value>,
+    payloads: Vec<Payload>,
     scope: ScopeRequest,
 }
 
@@ -78,8 +86,22 @@ pub enum ProjectRef {
     },
 }
 
+/// What one pass over the body keeps: borrowed slices of the members the
+/// engine reads, nothing else.
+#[derive(Default)]
+struct BodyParts<'a> {
+    auth_seen: bool,
+    identity_seen: bool,
+    methods: Option<Value>,
+    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+    scope: Option<&'a RawValue>,
+}
+
 impl AuthRequest {
     /// Parses a raw body, enforcing `limits`.
+    ///
+    /// Only the structure the engine needs is parsed; each method's payload
+    /// is kept as raw JSON (see [`Payload`]).
     pub fn from_slice(body: &[u8], limits: &RequestLimits) -> Result<Self, AuthError> {
         if body.len() > limits.max_body_bytes {
             return Err(AuthError::PayloadTooLarge {
@@ -87,58 +109,65 @@ impl AuthRequest {
                 limit: limits.max_body_bytes,
             });
         }
-        // serde_json stops at 128 levels of nesting on its own, so even a
-        // hostile body cannot exhaust the stack here.
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| AuthError::bad_request(format!("the body is not valid JSON: {e}")))?;
-        Self::from_value(value, limits)
-    }
-
-    /// Validates an already parsed body, enforcing the depth and method
-    /// limits (the size limit applies to raw bodies only).
-    pub fn from_value(value: Value, limits: &RequestLimits) -> Result<Self, AuthError> {
-        if depth_exceeds(&value, limits.max_depth) {
+        if nesting_exceeds(body, limits.max_depth) {
             return Err(AuthError::bad_request(format!(
                 "the body is nested deeper than {} levels",
                 limits.max_depth
             )));
         }
-        let Value::Object(mut root) = value else {
-            return Err(AuthError::bad_request("the body must be a JSON object"));
-        };
-        let Some(Value::Object(mut auth)) = root.remove("auth") else {
+        let mut parts = BodyParts::default();
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        Root(&mut parts)
+            .deserialize(&mut deserializer)
+            .and_then(|()| deserializer.end())
+            .map_err(|e| {
+                AuthError::bad_request(format!("invalid body: {}", describe_without_values(&e)))
+            })?;
+        if !parts.auth_seen {
             return Err(AuthError::bad_request("'auth' is a required object"));
-        };
-        let Some(Value::Object(mut identity)) = auth.remove("identity") else {
+        }
+        if !parts.identity_seen {
             return Err(AuthError::bad_request(
                 "'auth.identity' is a required object",
             ));
-        };
-        let methods = parse_methods(identity.remove("methods"), limits)?;
-        let mut payloads = Map::new();
-        for method in &methods {
-            match identity.remove(method) {
-                Some(Value::Object(payload)) => {
-                    payloads.insert(method.clone(), Value::Object(payload));
-                }
-                Some(_) => {
-                    return Err(AuthError::bad_request(format!(
-                        "'auth.identity.{method}' must be an object"
-                    )));
-                }
-                None => {
-                    return Err(AuthError::MissingMethodPayload {
-                        method: method.clone(),
-                    });
-                }
-            }
         }
-        let scope = parse_scope(auth.remove("scope"))?;
+        let methods = parse_methods(parts.methods, limits)?;
+        let mut payloads = Vec::with_capacity(methods.len());
+        for method in &methods {
+            let raw = parts
+                .members
+                .iter()
+                .rev() // the last duplicate key wins, as in serde_json's maps
+                .find(|(key, _)| key == method)
+                .map(|(_, raw)| *raw)
+                .ok_or_else(|| AuthError::MissingMethodPayload {
+                    method: method.clone(),
+                })?;
+            payloads.push(Payload::from_raw(method.clone(), raw.to_owned())?);
+        }
+        let scope = match parts.scope {
+            Some(raw) => parse_scope(serde_json::from_str(raw.get()).ok())?,
+            None => ScopeRequest::Default,
+        };
         Ok(Self {
             methods,
             payloads,
             scope,
         })
+    }
+
+    /// Validates an already parsed body, with the same limits.
+    pub fn from_value(value: &Value, limits: &RequestLimits) -> Result<Self, AuthError> {
+        // Checked before serializing, which recurses.
+        if depth_exceeds(value, limits.max_depth) {
+            return Err(AuthError::bad_request(format!(
+                "the body is nested deeper than {} levels",
+                limits.max_depth
+            )));
+        }
+        let body = serde_json::to_vec(value)
+            .map_err(|e| AuthError::bad_request(format!("the body cannot be encoded: {e}")))?;
+        Self::from_slice(&body, limits)
     }
 
     /// The requested methods, de-duplicated, in request order.
@@ -147,13 +176,121 @@ impl AuthRequest {
     }
 
     /// The `identity.<method>` object of one requested method.
-    pub fn payload(&self, method: &str) -> Option<&Value> {
-        self.payloads.get(method)
+    pub fn payload(&self, method: &str) -> Option<&Payload> {
+        self.payloads.iter().find(|p| p.method() == method)
     }
 
     /// The requested scope.
     pub fn scope(&self) -> &ScopeRequest {
         &self.scope
+    }
+}
+
+// One pass over the body with serde visitors that descend only into
+// `auth` and `auth.identity`, borrow every method payload as raw JSON and
+// skip everything else without allocating. Each visitor accepts only a JSON
+// object (serde's derived structs would also take arrays).
+
+struct Root<'p, 'a>(&'p mut BodyParts<'a>);
+struct AuthMember<'p, 'a>(&'p mut BodyParts<'a>);
+struct IdentityMember<'p, 'a>(&'p mut BodyParts<'a>);
+
+/// A map key, borrowed from the body unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Root<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Root<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the body to be a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key()? {
+            if key == "auth" {
+                map.next_value_seed(AuthMember(&mut *self.0))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for AuthMember<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AuthMember<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("'auth' to be an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.0.auth_seen = true;
+        while let Some(Key(key)) = map.next_key()? {
+            match key.as_ref() {
+                "identity" => map.next_value_seed(IdentityMember(&mut *self.0))?,
+                "scope" => self.0.scope = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for IdentityMember<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IdentityMember<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("'auth.identity' to be an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.0.identity_seen = true;
+        while let Some(Key(key)) = map.next_key()? {
+            if key == "methods" {
+                self.0.methods = Some(map.next_value()?);
+            } else {
+                let raw: &'de RawValue = map.next_value()?;
+                self.0.members.push((key, raw));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -277,23 +414,78 @@ pub fn parse_domain_ref(target: &Map<String, Value>, at: &str) -> Result<DomainR
     }
 }
 
-/// Parses the `user` object Keystone's methods share:
+/// The `user` object Keystone's methods share:
 /// `{"id": ...}` or `{"name": ..., "domain": {"id"|"name": ...}}`.
-pub fn parse_user_ref(user: &Value, at: &str) -> Result<UserRef, AuthError> {
-    let Value::Object(user) = user else {
-        return Err(AuthError::bad_request(format!("'{at}' must be an object")));
-    };
-    if user.contains_key("id") {
-        return Ok(UserRef::Id(required_str(user, "id", at)?));
+///
+/// Methods embed it in their typed payloads (with `#[serde(flatten)]` or as
+/// a field) and turn it into a [`UserRef`] with [`UserSelector::to_ref`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct UserSelector {
+    /// The user id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The user name (needs a domain).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The domain of a user named by name.
+    #[serde(default)]
+    pub domain: Option<DomainSelector>,
+}
+
+/// `{"id": ...}` or `{"name": ...}` naming a domain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct DomainSelector {
+    /// The domain id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The domain name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl UserSelector {
+    /// The user this selects; `at` names the member in error messages.
+    pub fn to_ref(&self, at: &str) -> Result<UserRef, AuthError> {
+        if let Some(id) = &self.id {
+            return Ok(UserRef::Id(bounded(id, at, "id")?));
+        }
+        let Some(name) = &self.name else {
+            return Err(AuthError::bad_request(format!(
+                "'{at}' needs an 'id', or a 'name' and a 'domain'"
+            )));
+        };
+        let Some(domain) = &self.domain else {
+            return Err(AuthError::bad_request(format!(
+                "'{at}' names a user by name, so it needs 'domain' with an id or a name"
+            )));
+        };
+        Ok(UserRef::Name {
+            name: bounded(name, at, "name")?,
+            domain: domain.to_ref(&format!("{at}.domain"))?,
+        })
     }
-    let name = required_str(user, "name", at)?;
-    let Some(Value::Object(domain)) = user.get("domain") else {
+}
+
+impl DomainSelector {
+    /// The domain this selects.
+    pub fn to_ref(&self, at: &str) -> Result<DomainRef, AuthError> {
+        match (&self.id, &self.name) {
+            (Some(id), _) => Ok(DomainRef::Id(bounded(id, at, "id")?)),
+            (None, Some(name)) => Ok(DomainRef::Name(bounded(name, at, "name")?)),
+            (None, None) => Err(AuthError::bad_request(format!(
+                "'{at}' needs an 'id' or a 'name'"
+            ))),
+        }
+    }
+}
+
+fn bounded(value: &str, at: &str, key: &str) -> Result<String, AuthError> {
+    if value.is_empty() || value.len() > MAX_NAME_LEN {
         return Err(AuthError::bad_request(format!(
-            "'{at}' names a user by name, so it needs 'domain' with an id or a name"
+            "'{at}.{key}' must be 1 to {MAX_NAME_LEN} characters"
         )));
-    };
-    let domain = parse_domain_ref(domain, &format!("{at}.domain"))?;
-    Ok(UserRef::Name { name, domain })
+    }
+    Ok(value.to_owned())
 }
 
 /// Reads a required, non-empty string member of at most 255 characters.
@@ -307,6 +499,52 @@ pub fn required_str(object: &Map<String, Value>, key: &str, at: &str) -> Result<
             "'{at}.{key}' must be a string"
         ))),
         None => Err(AuthError::bad_request(format!("'{at}.{key}' is required"))),
+    }
+}
+
+/// Whether the JSON text `bytes` nests arrays/objects deeper than `max`
+/// levels. One pass that jumps over string contents with `memchr` (most of
+/// a body is strings); malformed JSON is left for the parser to refuse.
+fn nesting_exceeds(bytes: &[u8], max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(offset) = memchr::memchr3(b'"', b'[', b'{', &bytes[i..]) {
+        // Closing brackets between here and the next opener or quote.
+        depth = depth.saturating_sub(count_closers(&bytes[i..i + offset]));
+        i += offset;
+        match bytes[i] {
+            b'"' => match end_of_string(bytes, i + 1) {
+                Some(end) => i = end + 1,
+                None => return false,
+            },
+            _ => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+                i += 1;
+            }
+        }
+    }
+    false
+}
+
+fn count_closers(bytes: &[u8]) -> usize {
+    memchr::memchr2_iter(b']', b'}', bytes).count()
+}
+
+/// The index of the quote that closes the string starting at `start`.
+fn end_of_string(bytes: &[u8], mut start: usize) -> Option<usize> {
+    loop {
+        let offset = memchr::memchr2(b'"', b'\\', &bytes[start..])?;
+        let at = start + offset;
+        if bytes[at] == b'"' {
+            return Some(at);
+        }
+        start = at + 2; // skip the escaped character
+        if start > bytes.len() {
+            return None;
+        }
     }
 }
 
@@ -342,7 +580,7 @@ mod tests {
     use serde_json::json;
 
     fn parse(value: Value) -> Result<AuthRequest, AuthError> {
-        AuthRequest::from_value(value, &RequestLimits::default())
+        AuthRequest::from_value(&value, &RequestLimits::default())
     }
 
     fn password_body(scope: Value) -> Value {
@@ -470,19 +708,71 @@ mod tests {
     }
 
     #[test]
-    fn user_refs_parse() {
+    fn user_selectors_resolve_to_refs() {
+        let sel = |v: Value| {
+            serde_json::from_value::<UserSelector>(v)
+                .unwrap()
+                .to_ref("p")
+        };
+        assert_eq!(sel(json!({"id": "u"})).unwrap(), UserRef::Id("u".into()));
         assert_eq!(
-            parse_user_ref(&json!({"id": "u"}), "p").unwrap(),
-            UserRef::Id("u".into())
-        );
-        assert_eq!(
-            parse_user_ref(&json!({"name": "alice", "domain": {"id": "default"}}), "p").unwrap(),
+            sel(json!({"name": "alice", "domain": {"id": "default"}})).unwrap(),
             UserRef::Name {
                 name: "alice".into(),
                 domain: DomainRef::Id("default".into())
             }
         );
-        assert!(parse_user_ref(&json!({"name": "alice"}), "p").is_err());
-        assert!(parse_user_ref(&json!("alice"), "p").is_err());
+        assert!(sel(json!({"name": "alice"})).is_err());
+        assert!(sel(json!({"name": "alice", "domain": {}})).is_err());
+        assert!(sel(json!({"id": ""})).is_err());
+        assert!(sel(json!({})).is_err());
+    }
+
+    #[test]
+    fn payloads_are_the_raw_objects() {
+        let r =
+            parse(json!({"auth": {"identity": {"methods": ["m"], "m": {"k": [1, 2]}}}})).unwrap();
+        assert_eq!(r.payload("m").unwrap().to_value(), json!({"k": [1, 2]}));
+        assert!(r.payload("other").is_none());
+    }
+
+    #[test]
+    fn arrays_are_not_bodies_even_if_serde_would_take_them() {
+        let e = AuthRequest::from_slice(br#"[{"identity": {}}]"#, &RequestLimits::default());
+        assert_eq!(e.unwrap_err().http_status(), 400);
+    }
+
+    #[test]
+    fn the_nesting_scan_counts_like_a_parser() {
+        let cases: &[(&str, usize)] = &[
+            ("{}", 1),
+            ("[[]]", 2),
+            ("[[],[[]]]", 3),
+            (r#"{"a": "[[[[", "b": [{}]}"#, 3),
+            (r#"{"a": "\\", "b": [[]]}"#, 3),
+            (r#"{"a": "\"[[[[", "b": 1}"#, 1),
+            (r#"{"a": "unterminated [[[["#, 1),
+        ];
+        for (text, depth) in cases {
+            assert!(
+                !nesting_exceeds(text.as_bytes(), *depth),
+                "{text} within {depth}"
+            );
+            assert!(
+                nesting_exceeds(text.as_bytes(), depth - 1),
+                "{text} deeper than {}",
+                depth - 1
+            );
+        }
+    }
+
+    #[test]
+    fn the_nesting_scan_ignores_brackets_in_strings() {
+        let inner = "[".repeat(40);
+        let body =
+            json!({"auth": {"identity": {"methods": ["m"], "m": {"s": inner, "q": "a\\\"[["}}}});
+        assert!(
+            AuthRequest::from_slice(body.to_string().as_bytes(), &RequestLimits::default()).is_ok()
+        );
     }
 }

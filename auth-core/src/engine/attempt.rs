@@ -19,7 +19,7 @@ pub struct AuthAttempt<'a> {
 
 pub(crate) enum Body<'a> {
     Raw(&'a [u8]),
-    Json(&'a Value),
+    Json(Value),
 }
 
 impl<'a> AuthAttempt<'a> {
@@ -28,8 +28,9 @@ impl<'a> AuthAttempt<'a> {
         Self::with_body(Body::Raw(body))
     }
 
-    /// A request whose body is already parsed.
-    pub fn from_json(body: &'a Value) -> Self {
+    /// A request whose body is already parsed (taken by value: the engine
+    /// takes it apart instead of copying it).
+    pub fn from_json(body: Value) -> Self {
         Self::with_body(Body::Json(body))
     }
 

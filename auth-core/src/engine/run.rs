@@ -33,7 +33,10 @@ impl Engine {
     /// Returns [`AuthOutcome::Authenticated`] when the login is complete,
     /// [`AuthOutcome::Continue`] when the client must come back with the
     /// receipt, and an [`AuthError`] otherwise. Never panics on any input.
-    pub async fn authenticate(&self, attempt: AuthAttempt<'_>) -> Result<AuthOutcome, AuthError> {
+    pub async fn authenticate(
+        &self,
+        mut attempt: AuthAttempt<'_>,
+    ) -> Result<AuthOutcome, AuthError> {
         let started = Instant::now();
         let mut trail = Trail::new(
             self.events.as_ref(),
@@ -41,7 +44,8 @@ impl Engine {
             attempt.request_id,
             attempt.client_addr,
         );
-        let request = match self.parse(&attempt) {
+        let body = std::mem::replace(&mut attempt.body, Body::Raw(&[]));
+        let request = match self.parse(body) {
             Ok(request) => request,
             Err(error) => {
                 self.emit_outcome(&trail, &Err(&error), started);
@@ -54,10 +58,10 @@ impl Engine {
         result
     }
 
-    fn parse(&self, attempt: &AuthAttempt<'_>) -> Result<AuthRequest, AuthError> {
-        let request = match attempt.body {
+    fn parse(&self, body: Body<'_>) -> Result<AuthRequest, AuthError> {
+        let request = match body {
             Body::Raw(bytes) => AuthRequest::from_slice(bytes, &self.limits)?,
-            Body::Json(value) => AuthRequest::from_value(value.clone(), &self.limits)?,
+            Body::Json(value) => AuthRequest::from_value(&value, &self.limits)?,
         };
         if let Some(method) = request.methods().iter().find(|m| !self.methods.contains(m)) {
             return Err(AuthError::MethodNotEnabled {

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use super::*;
 use crate::testkit::MemoryStore;
 use crate::{
-    AuthAttempt, AuthHandlerResponse, AuthOutcome, ManualClock, MethodContext, RecordingSink,
-    RequestHeaders, ResponseData,
+    AuthAttempt, AuthHandlerResponse, AuthOutcome, ManualClock, MethodContext, Payload,
+    RecordingSink, RequestHeaders, ResponseData,
 };
 
 /// Succeeds for the user named in the payload (`{"user": "u1"}`), or fails
@@ -30,10 +30,11 @@ impl AuthMethodHandler for Named {
     }
     async fn authenticate(
         &self,
-        payload: &Value,
+        payload: &Payload,
         ctx: &MethodContext<'_>,
     ) -> Result<AuthHandlerResponse, AuthError> {
         self.log.lock().unwrap().push(self.label);
+        let payload = payload.to_value();
         if payload["fail"] == true {
             return Err(AuthError::InvalidCredentials);
         }
@@ -70,9 +71,10 @@ impl AuthMethodHandler for Challenge {
     }
     async fn authenticate(
         &self,
-        payload: &Value,
+        payload: &Payload,
         ctx: &MethodContext<'_>,
     ) -> Result<AuthHandlerResponse, AuthError> {
+        let payload = payload.to_value();
         match (ctx.continuation(), payload.get("answer")) {
             (Some(state), Some(answer)) => {
                 if *answer == state["nonce"] {
@@ -107,7 +109,7 @@ impl AuthMethodHandler for Broken {
     }
     async fn authenticate(
         &self,
-        _: &Value,
+        _: &Payload,
         _: &MethodContext<'_>,
     ) -> Result<AuthHandlerResponse, AuthError> {
         Ok(AuthHandlerResponse {
@@ -187,14 +189,14 @@ impl Harness {
     async fn auth(&self, identity: Value) -> Result<AuthOutcome, AuthError> {
         let body = json!({"auth": {"identity": identity}});
         self.engine
-            .authenticate(AuthAttempt::from_json(&body))
+            .authenticate(AuthAttempt::from_json(body.clone()))
             .await
     }
 
     async fn resume(&self, receipt: &str, identity: Value) -> Result<AuthOutcome, AuthError> {
         let body = json!({"auth": {"identity": identity}});
         self.engine
-            .authenticate(AuthAttempt::from_json(&body).receipt(receipt))
+            .authenticate(AuthAttempt::from_json(body.clone()).receipt(receipt))
             .await
     }
 }
@@ -341,7 +343,7 @@ async fn a_method_sees_only_the_headers_it_declared() {
         .with("X-Password", "hunter2");
     let a = done(
         h.engine
-            .authenticate(AuthAttempt::from_json(&body).headers(headers))
+            .authenticate(AuthAttempt::from_json(body.clone()).headers(headers))
             .await,
     );
     // Both ran; "b" asked for an undeclared header and saw nothing, and the
@@ -352,7 +354,7 @@ async fn a_method_sees_only_the_headers_it_declared() {
     let headers = RequestHeaders::new().with("x-allowed", "yes");
     let a = done(
         h.engine
-            .authenticate(AuthAttempt::from_json(&body).headers(headers))
+            .authenticate(AuthAttempt::from_json(body.clone()).headers(headers))
             .await,
     );
     assert_eq!(a.identity.extras["header"], "yes");
@@ -639,7 +641,7 @@ async fn events_tell_the_story() {
     let c = more(
         h.engine
             .authenticate(
-                AuthAttempt::from_json(&body)
+                AuthAttempt::from_json(body.clone())
                     .client_addr(addr)
                     .request_id("req-1"),
             )
@@ -765,7 +767,7 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         rt.block_on(async {
             let _ = h.auth(identity).await;
-            let _ = h.engine.authenticate(AuthAttempt::from_json(&whole)).await;
+            let _ = h.engine.authenticate(AuthAttempt::from_json(whole.clone())).await;
             let _ = h.engine.authenticate(AuthAttempt::new(&raw)).await;
             let _ = h.engine.authenticate(AuthAttempt::new(b"{}").receipt(&String::from_utf8_lossy(&raw))).await;
         });

@@ -58,11 +58,11 @@ inventory::collect!(MethodRegistration);
 /// ```
 /// use std::sync::Arc;
 /// # use async_trait::async_trait;
-/// # use auth_core::{AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext};
+/// # use auth_core::{AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, Payload};
 /// # #[derive(Debug)] struct Nobody;
 /// # #[async_trait] impl AuthMethodHandler for Nobody {
 /// #     fn name(&self) -> &str { "nobody" }
-/// #     async fn authenticate(&self, _: &serde_json::Value, _: &MethodContext<'_>)
+/// #     async fn authenticate(&self, _: &Payload, _: &MethodContext<'_>)
 /// #         -> Result<AuthHandlerResponse, AuthError> { Err(AuthError::InvalidCredentials) }
 /// # }
 /// auth_core::register_method!("nobody", |_config| Ok(Arc::new(Nobody)));
@@ -164,7 +164,7 @@ impl fmt::Debug for MethodSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AuthHandlerResponse, MethodContext, ResponseData};
+    use crate::{AuthHandlerResponse, MethodContext, Payload, ResponseData};
     use async_trait::async_trait;
     use serde::Deserialize;
     use serde_json::json;
@@ -179,7 +179,7 @@ mod tests {
         }
         async fn authenticate(
             &self,
-            _: &Value,
+            _: &Payload,
             _: &MethodContext<'_>,
         ) -> Result<AuthHandlerResponse, AuthError> {
             Ok(AuthHandlerResponse::success(ResponseData::for_user(

@@ -50,6 +50,7 @@ impl MemoryStore {
             Domain {
                 id: id.to_owned(),
                 name: name.to_owned(),
+                description: String::new(),
                 enabled,
             },
         );

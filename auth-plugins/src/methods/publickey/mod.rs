@@ -29,10 +29,11 @@ pub use key::credential_blob;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use auth_core::request::parse_user_ref;
+use auth_core::request::UserSelector;
 use auth_core::store::resolve_user;
 use auth_core::{
-    AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, PluginConfig, ResponseData,
+    AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, Payload, PluginConfig,
+    ResponseData,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -71,6 +72,15 @@ impl Default for PublicKeyConfig {
     }
 }
 
+/// `identity.publickey`: the user in round one, the signature in round two.
+#[derive(Deserialize)]
+struct PublicKeyPayload {
+    #[serde(default)]
+    user: Option<UserSelector>,
+    #[serde(default)]
+    signature: Option<String>,
+}
+
 /// The `publickey` method.
 #[derive(Debug, Clone)]
 pub struct PublicKey {
@@ -87,13 +97,11 @@ impl PublicKey {
 
     async fn issue_challenge(
         &self,
-        payload: &Value,
+        user: Option<&UserSelector>,
         ctx: &MethodContext<'_>,
     ) -> Result<AuthHandlerResponse, AuthError> {
-        let user = payload
-            .get("user")
-            .ok_or_else(|| AuthError::bad_request("'publickey.user' is required"))?;
-        let reference = parse_user_ref(user, "publickey.user")?;
+        let user = user.ok_or_else(|| AuthError::bad_request("'publickey.user' is required"))?;
+        let reference = user.to_ref("publickey.user")?;
         let user_id = match resolve_user(ctx.stores().users()?, &reference).await {
             Ok(user) => Some(user.id),
             Err(AuthError::InvalidCredentials) => None,
@@ -111,12 +119,12 @@ impl PublicKey {
     async fn verify(
         &self,
         state: &Value,
-        signature: &Value,
+        signature: &str,
         ctx: &MethodContext<'_>,
     ) -> Result<AuthHandlerResponse, AuthError> {
-        let signature = signature
-            .as_str()
-            .and_then(|s| STANDARD.decode(s).ok())
+        let signature = STANDARD
+            .decode(signature)
+            .ok()
             .and_then(|bytes| Signature::from_slice(&bytes).ok())
             .ok_or_else(|| {
                 AuthError::bad_request("'publickey.signature' must be a base64 Ed25519 signature")
@@ -163,15 +171,16 @@ impl AuthMethodHandler for PublicKey {
 
     async fn authenticate(
         &self,
-        payload: &Value,
+        payload: &Payload,
         ctx: &MethodContext<'_>,
     ) -> Result<AuthHandlerResponse, AuthError> {
-        match (ctx.continuation(), payload.get("signature")) {
+        let payload: PublicKeyPayload = payload.parse()?;
+        match (ctx.continuation(), payload.signature.as_deref()) {
             (Some(state), Some(signature)) => self.verify(state, signature, ctx).await,
             (None, Some(_)) => Err(AuthError::bad_request(
                 "there is no publickey challenge to answer: send the user first, then the signature with the receipt",
             )),
-            (_, None) => self.issue_challenge(payload, ctx).await,
+            (_, None) => self.issue_challenge(payload.user.as_ref(), ctx).await,
         }
     }
 }

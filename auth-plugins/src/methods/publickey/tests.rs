@@ -46,7 +46,7 @@ async fn round(
     receipt: Option<&str>,
 ) -> Result<AuthOutcome, AuthError> {
     let body = json!({"auth": {"identity": {"methods": [NAME], NAME: payload}}});
-    let attempt = AuthAttempt::from_json(&body);
+    let attempt = AuthAttempt::from_json(body);
     let attempt = match receipt {
         Some(r) => attempt.receipt(r),
         None => attempt,

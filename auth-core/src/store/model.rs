@@ -1,0 +1,422 @@
+//! The records stores keep, Keystone-shaped.
+//!
+//! Ids are opaque strings chosen by the caller (see [`new_id`]); times are
+//! UTC. Secret material (password hashes, credential blobs, application
+//! credential secret hashes) is held in `SecretString`, so it never
+//! appears in `Debug` output.
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use rand::rngs::OsRng;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A fresh random id: 32 lowercase hex digits, as Keystone's ids.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The id of the domain every deployment has.
+pub const DEFAULT_DOMAIN_ID: &str = "default";
+
+/// A domain: the namespace users, groups and projects live in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Domain {
+    /// Stable identifier (`default` for the default domain).
+    pub id: String,
+    /// Unique, human-readable name.
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// A disabled domain disables everything in it.
+    pub enabled: bool,
+}
+
+/// A project: what most tokens are scoped to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    /// Stable identifier.
+    pub id: String,
+    /// Name, unique within the domain.
+    pub name: String,
+    /// The owning domain.
+    pub domain_id: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Whether tokens may be scoped to it.
+    pub enabled: bool,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable identifier.
+    pub id: String,
+    /// Name, unique within the domain.
+    pub name: String,
+    /// The owning domain.
+    pub domain_id: String,
+    /// Whether the account may authenticate at all.
+    pub enabled: bool,
+    /// The project a token is scoped to when the request names no scope.
+    pub default_project_id: Option<String>,
+    /// Per-user security options (Keystone's resource options).
+    #[serde(default)]
+    pub options: UserOptions,
+}
+
+/// Keystone's per-user options, with Keystone's names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserOptions {
+    /// Lists of method names; a login must use every method of at least one
+    /// list. See [`crate::mfa`] for the exact semantics.
+    pub multi_factor_auth_rules: Vec<Vec<String>>,
+    /// Whether the rules apply. `None` (unset) means they do, as Keystone's
+    /// code (not its docs) behaves.
+    pub multi_factor_auth_enabled: Option<bool>,
+    /// Exempt from lockout after failed attempts.
+    pub ignore_lockout_failure_attempts: bool,
+    /// Exempt from password expiry.
+    pub ignore_password_expiry: bool,
+    /// Exempt from the forced change on first use.
+    pub ignore_change_password_upon_first_use: bool,
+    /// Exempt from disabling after inactivity.
+    pub ignore_user_inactivity: bool,
+    /// The user may not change their own password.
+    pub lock_password: bool,
+}
+
+/// Which users to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Only users of this domain.
+    pub domain_id: Option<String>,
+    /// Only users with exactly this name.
+    pub name: Option<String>,
+}
+
+/// One password of a user: the current one, or one from the history.
+#[derive(Debug, Clone)]
+pub struct PasswordRecord {
+    /// A PHC string (`$argon2id$…`, or an imported `$2b$…` bcrypt hash).
+    pub hash: SecretString,
+    /// When it was set.
+    pub created_at: DateTime<Utc>,
+    /// When it stops being accepted (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Whether the user set it themselves (minimum-age rules apply only to
+    /// those).
+    pub self_service: bool,
+}
+
+/// A user's authentication bookkeeping, for lockout and inactivity.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserAuthState {
+    /// Consecutive failed attempts since the last success or reset.
+    pub failed_auth_count: u32,
+    /// When the last failure happened.
+    pub failed_auth_at: Option<DateTime<Utc>>,
+    /// When the user last authenticated successfully.
+    pub last_active_at: Option<DateTime<Utc>>,
+}
+
+/// A group of users, for role assignments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// Stable identifier.
+    pub id: String,
+    /// Name, unique within the domain.
+    pub name: String,
+    /// The owning domain.
+    pub domain_id: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A role, global (`domain_id: None`) or domain-specific.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// Stable identifier.
+    pub id: String,
+    /// Name, unique among global roles or within the domain.
+    pub name: String,
+    /// The owning domain, for domain-specific roles.
+    pub domain_id: Option<String>,
+}
+
+/// Who holds a role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+pub enum Actor {
+    /// A user.
+    User(String),
+    /// Every member of a group.
+    Group(String),
+}
+
+/// Where a role is held.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+pub enum Target {
+    /// On a project.
+    Project(String),
+    /// On a domain.
+    Domain(String),
+    /// On the whole deployment (`system: all`).
+    System,
+}
+
+/// A role assignment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Assignment {
+    /// The role.
+    pub role_id: String,
+    /// Who holds it.
+    pub actor: Actor,
+    /// Where.
+    pub target: Target,
+}
+
+/// Which assignments to list (every given field must match).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssignmentFilter {
+    /// Only this role.
+    pub role_id: Option<String>,
+    /// Only this actor.
+    pub actor: Option<Actor>,
+    /// Only this target.
+    pub target: Option<Target>,
+}
+
+/// A stored credential: a TOTP seed, a public key, …
+///
+/// The blob is encrypted at rest by the store and decrypted on read; it is a
+/// [`SecretString`] so it never appears in `Debug` output.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    /// Stable identifier.
+    pub id: String,
+    /// The owner.
+    pub user_id: String,
+    /// The credential type, e.g. `totp` or `publickey`.
+    pub kind: String,
+    /// An optional project the credential is tied to.
+    pub project_id: Option<String>,
+    /// The credential material, in clear (decrypted by the store).
+    pub blob: SecretString,
+}
+
+/// A role as an application credential carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRef {
+    /// The role id.
+    pub id: String,
+    /// The role name.
+    pub name: String,
+}
+
+/// An access rule of a restricted application credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessRule {
+    /// Stable identifier.
+    pub id: String,
+    /// The service type, e.g. `compute`.
+    pub service: String,
+    /// A path pattern, e.g. `/v2.1/servers`.
+    pub path: String,
+    /// An HTTP method, e.g. `GET`.
+    pub method: String,
+}
+
+/// An application credential: a secret a user delegates to a program,
+/// bound to one project and a subset of the user's roles there.
+#[derive(Debug, Clone)]
+pub struct ApplicationCredential {
+    /// Stable identifier.
+    pub id: String,
+    /// Name, unique per owner.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// The owner.
+    pub user_id: String,
+    /// The project every token from it is scoped to.
+    pub project_id: String,
+    /// The secret's PHC hash.
+    pub secret_hash: SecretString,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The roles delegated (a subset of the owner's on the project).
+    pub roles: Vec<RoleRef>,
+    /// Whether it may create other application credentials and trusts.
+    pub unrestricted: bool,
+    /// Optional rules restricting what tokens from it may call.
+    pub access_rules: Vec<AccessRule>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A service in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    /// Stable identifier.
+    pub id: String,
+    /// The service type, e.g. `identity`.
+    pub kind: String,
+    /// The service name, e.g. `keystone`.
+    pub name: String,
+    /// Whether it is listed in catalogs.
+    pub enabled: bool,
+}
+
+/// An endpoint of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Stable identifier.
+    pub id: String,
+    /// The service it belongs to.
+    pub service_id: String,
+    /// `public`, `internal` or `admin`.
+    pub interface: String,
+    /// The region, e.g. `RegionOne`.
+    pub region: Option<String>,
+    /// The URL.
+    pub url: String,
+    /// Whether it is listed in catalogs.
+    pub enabled: bool,
+}
+
+/// A revocation event: tokens matching every given field and issued
+/// before `issued_before` are invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationEvent {
+    /// Tokens with this audit id (one token).
+    pub audit_id: Option<String>,
+    /// Tokens in this audit chain (a token and its rescopes).
+    pub audit_chain_id: Option<String>,
+    /// Tokens of this user.
+    pub user_id: Option<String>,
+    /// Tokens scoped to this project.
+    pub project_id: Option<String>,
+    /// Tokens scoped to this domain.
+    pub domain_id: Option<String>,
+    /// Tokens carrying this role.
+    pub role_id: Option<String>,
+    /// Tokens issued before this instant.
+    pub issued_before: DateTime<Utc>,
+    /// When the event was recorded (events are pruned after the longest
+    /// token lifetime).
+    pub revoked_at: DateTime<Utc>,
+}
+
+/// A key set as stored: its exported form (JSON) and a version for
+/// optimistic concurrency, so two nodes rotating at once cannot both win.
+#[derive(Debug, Clone)]
+pub struct StoredKeySet {
+    /// The exported key set, JSON.
+    pub material: SecretString,
+    /// Incremented by every save.
+    pub version: i64,
+}
+
+/// Whether an audit row records an API call or a handler run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    /// One API call.
+    Call,
+    /// One event-handler action run because of a call.
+    Handler,
+}
+
+/// One audit log row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Assigned by the store, increasing.
+    pub id: i64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Call or handler run.
+    pub kind: AuditKind,
+    /// The event name (`auth.tokens.create`), or for handler rows the
+    /// event, binding and action (`POST-EVENT auth.tokens.create>>WebHook:post`).
+    pub event: String,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// How long it took, in microseconds.
+    pub duration_us: Option<i64>,
+    /// The client address.
+    pub client_addr: Option<String>,
+    /// The user, if known.
+    pub user_id: Option<String>,
+    /// The project, if known.
+    pub project_id: Option<String>,
+    /// The request id.
+    pub request_id: Option<String>,
+    /// Redacted details (error kind, binding name, …).
+    pub detail: Value,
+}
+
+/// Which audit rows to read; rows come newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Rows at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Rows before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only this user.
+    pub user_id: Option<String>,
+    /// Only this event name.
+    pub event: Option<String>,
+    /// Only successes (`true`) or failures (`false`).
+    pub success: Option<bool>,
+    /// Rows with an id below this (the previous page's last id).
+    pub before_id: Option<i64>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// When a handler binding runs relative to the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandlerPosition {
+    /// Before the call.
+    Pre,
+    /// After the call, with the response available.
+    Post,
+}
+
+/// An event-handler binding: run `module:action` with `options` on
+/// `events` when every condition holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandlerBinding {
+    /// Stable identifier.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Event names, or `["*"]`.
+    pub events: Vec<String>,
+    /// The handler module.
+    pub module: String,
+    /// The module's action.
+    pub action: String,
+    /// The action's options.
+    pub options: Value,
+    /// The conditions, all of which must hold.
+    pub conditions: Value,
+    /// Pre or post.
+    pub position: HandlerPosition,
+    /// Ascending order of execution.
+    pub ordering: i32,
+    /// Whether it runs at all.
+    pub active: bool,
+    /// Whether its failure fails the call.
+    pub abort_on_error: bool,
+}

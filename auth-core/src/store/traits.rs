@@ -1,0 +1,432 @@
+//! The store contract, split by role.
+//!
+//! Conventions every implementation follows, checked by the conformance
+//! suite in the workspace tests:
+//!
+//! - a missing row is [`AuthError::NotFound`]; a broken unique constraint is
+//!   [`AuthError::Conflict`]; a backend failure is
+//!   [`AuthError::StoreUnavailable`] whose message names the operation, never
+//!   the data;
+//! - every operation that writes several rows is one transaction;
+//! - counters ([`PasswordStore::record_auth_failure`]) are atomic: N
+//!   concurrent failures add exactly N;
+//! - deleting a row deletes what hangs off it (a user's passwords,
+//!   credentials, group memberships, assignments and application
+//!   credentials; a project's assignments) and nothing else.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::model::*;
+use crate::AuthError;
+
+/// Domains, projects, users and groups.
+#[async_trait]
+pub trait UserStore: Send + Sync + std::fmt::Debug {
+    /// The user with this id.
+    async fn get_user(&self, user_id: &str) -> Result<User, AuthError>;
+
+    /// The user with this name in this domain.
+    async fn find_user_by_name(&self, domain_id: &str, name: &str) -> Result<User, AuthError>;
+
+    /// The domain with this id.
+    async fn get_domain(&self, domain_id: &str) -> Result<Domain, AuthError>;
+
+    /// The domain with this name.
+    async fn find_domain_by_name(&self, name: &str) -> Result<Domain, AuthError>;
+
+    /// Adds a domain.
+    async fn create_domain(&self, domain: &Domain) -> Result<(), AuthError> {
+        let _ = domain;
+        Err(read_only("create_domain"))
+    }
+
+    /// Every domain, by name.
+    async fn list_domains(&self) -> Result<Vec<Domain>, AuthError> {
+        Err(read_only("list_domains"))
+    }
+
+    /// Replaces a domain's name, description and enabled flag.
+    async fn update_domain(&self, domain: &Domain) -> Result<(), AuthError> {
+        let _ = domain;
+        Err(read_only("update_domain"))
+    }
+
+    /// Deletes a domain; refused with [`AuthError::Conflict`] while it still
+    /// holds users, groups or projects.
+    async fn delete_domain(&self, domain_id: &str) -> Result<(), AuthError> {
+        let _ = domain_id;
+        Err(read_only("delete_domain"))
+    }
+
+    /// Adds a project.
+    async fn create_project(&self, project: &Project) -> Result<(), AuthError> {
+        let _ = project;
+        Err(read_only("create_project"))
+    }
+
+    /// The project with this id.
+    async fn get_project(&self, project_id: &str) -> Result<Project, AuthError> {
+        let _ = project_id;
+        Err(read_only("get_project"))
+    }
+
+    /// The project with this name in this domain.
+    async fn find_project_by_name(
+        &self,
+        domain_id: &str,
+        name: &str,
+    ) -> Result<Project, AuthError> {
+        let _ = (domain_id, name);
+        Err(read_only("find_project_by_name"))
+    }
+
+    /// Every project, or those of one domain, by name.
+    async fn list_projects(&self, domain_id: Option<&str>) -> Result<Vec<Project>, AuthError> {
+        let _ = domain_id;
+        Err(read_only("list_projects"))
+    }
+
+    /// Replaces a project's name, description and enabled flag.
+    async fn update_project(&self, project: &Project) -> Result<(), AuthError> {
+        let _ = project;
+        Err(read_only("update_project"))
+    }
+
+    /// Deletes a project and its assignments.
+    async fn delete_project(&self, project_id: &str) -> Result<(), AuthError> {
+        let _ = project_id;
+        Err(read_only("delete_project"))
+    }
+
+    /// Adds a user, and its first password if given, in one transaction.
+    async fn create_user(
+        &self,
+        user: &User,
+        password: Option<&PasswordRecord>,
+    ) -> Result<(), AuthError> {
+        let _ = (user, password);
+        Err(read_only("create_user"))
+    }
+
+    /// Users matching `filter`, by name.
+    async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>, AuthError> {
+        let _ = filter;
+        Err(read_only("list_users"))
+    }
+
+    /// Replaces a user's name, enabled flag, default project and options.
+    async fn update_user(&self, user: &User) -> Result<(), AuthError> {
+        let _ = user;
+        Err(read_only("update_user"))
+    }
+
+    /// Deletes a user and everything that hangs off it.
+    async fn delete_user(&self, user_id: &str) -> Result<(), AuthError> {
+        let _ = user_id;
+        Err(read_only("delete_user"))
+    }
+
+    /// Adds a group.
+    async fn create_group(&self, group: &Group) -> Result<(), AuthError> {
+        let _ = group;
+        Err(read_only("create_group"))
+    }
+
+    /// The group with this id.
+    async fn get_group(&self, group_id: &str) -> Result<Group, AuthError> {
+        let _ = group_id;
+        Err(read_only("get_group"))
+    }
+
+    /// Deletes a group, its memberships and its assignments.
+    async fn delete_group(&self, group_id: &str) -> Result<(), AuthError> {
+        let _ = group_id;
+        Err(read_only("delete_group"))
+    }
+
+    /// Makes a user a member of a group (idempotent).
+    async fn add_user_to_group(&self, user_id: &str, group_id: &str) -> Result<(), AuthError> {
+        let _ = (user_id, group_id);
+        Err(read_only("add_user_to_group"))
+    }
+
+    /// Ends a membership; [`AuthError::NotFound`] if there was none.
+    async fn remove_user_from_group(&self, user_id: &str, group_id: &str) -> Result<(), AuthError> {
+        let _ = (user_id, group_id);
+        Err(read_only("remove_user_from_group"))
+    }
+
+    /// The groups a user is a member of, by name.
+    async fn list_user_groups(&self, user_id: &str) -> Result<Vec<Group>, AuthError> {
+        let _ = user_id;
+        Err(read_only("list_user_groups"))
+    }
+}
+
+/// Passwords and the bookkeeping lockout and inactivity rules need.
+#[async_trait]
+pub trait PasswordStore: Send + Sync + std::fmt::Debug {
+    /// The user's current password, if they have one.
+    async fn current_password(&self, user_id: &str) -> Result<Option<PasswordRecord>, AuthError>;
+
+    /// Makes `password` current and keeps the previous one in the history,
+    /// in one transaction.
+    async fn set_password(&self, user_id: &str, password: &PasswordRecord)
+    -> Result<(), AuthError>;
+
+    /// Replaces the current password's hash in place (re-hashing an imported
+    /// hash after a successful login), keeping its dates.
+    async fn rehash_password(
+        &self,
+        user_id: &str,
+        hash: &secrecy::SecretString,
+    ) -> Result<(), AuthError>;
+
+    /// The most recent `limit` passwords, newest (the current one) first.
+    async fn password_history(
+        &self,
+        user_id: &str,
+        limit: u32,
+    ) -> Result<Vec<PasswordRecord>, AuthError>;
+
+    /// The user's failure count and last activity.
+    async fn auth_state(&self, user_id: &str) -> Result<UserAuthState, AuthError>;
+
+    /// Atomically adds one failure at `at` and returns the new count.
+    async fn record_auth_failure(&self, user_id: &str, at: DateTime<Utc>)
+    -> Result<u32, AuthError>;
+
+    /// Clears the failure count and sets `last_active_at` to `at`.
+    async fn record_auth_success(&self, user_id: &str, at: DateTime<Utc>) -> Result<(), AuthError>;
+
+    /// Clears the failure count (an administrator unlocking an account).
+    async fn reset_auth_failures(&self, user_id: &str) -> Result<(), AuthError>;
+}
+
+/// Roles and role assignments.
+#[async_trait]
+pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
+    /// Adds a role.
+    async fn create_role(&self, role: &Role) -> Result<(), AuthError>;
+
+    /// The role with this id.
+    async fn get_role(&self, role_id: &str) -> Result<Role, AuthError>;
+
+    /// The global role with this name.
+    async fn find_role_by_name(&self, name: &str) -> Result<Role, AuthError>;
+
+    /// Every role, by name.
+    async fn list_roles(&self) -> Result<Vec<Role>, AuthError>;
+
+    /// Deletes a role and its assignments.
+    async fn delete_role(&self, role_id: &str) -> Result<(), AuthError>;
+
+    /// Grants a role (idempotent).
+    async fn grant(&self, assignment: &Assignment) -> Result<(), AuthError>;
+
+    /// Revokes a grant; [`AuthError::NotFound`] if there was none.
+    async fn revoke(&self, assignment: &Assignment) -> Result<(), AuthError>;
+
+    /// Direct assignments matching `filter` (group assignments are not
+    /// expanded).
+    async fn list_assignments(
+        &self,
+        filter: &AssignmentFilter,
+    ) -> Result<Vec<Assignment>, AuthError>;
+
+    /// The roles a user holds on `target`, directly or through any of its
+    /// groups, without repeats, by name. The hot path of token issue and
+    /// validation: one query.
+    async fn effective_roles(&self, user_id: &str, target: &Target)
+    -> Result<Vec<Role>, AuthError>;
+
+    /// The targets on which a user holds any role, directly or through a
+    /// group (`/v3/auth/projects`, `/v3/auth/domains`).
+    async fn targets_for_user(&self, user_id: &str) -> Result<Vec<Target>, AuthError>;
+}
+
+/// Credentials (encrypted at rest), application credentials and the
+/// single-use record of accepted one-time passcodes.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + std::fmt::Debug {
+    /// Every credential of `kind` owned by `user_id` (possibly none).
+    async fn list_credentials(
+        &self,
+        user_id: &str,
+        kind: &str,
+    ) -> Result<Vec<Credential>, AuthError>;
+
+    /// Adds a credential; the store encrypts the blob.
+    async fn create_credential(&self, credential: &Credential) -> Result<(), AuthError> {
+        let _ = credential;
+        Err(read_only("create_credential"))
+    }
+
+    /// The credential with this id, decrypted.
+    async fn get_credential(&self, credential_id: &str) -> Result<Credential, AuthError> {
+        let _ = credential_id;
+        Err(read_only("get_credential"))
+    }
+
+    /// Every credential, or a user's, decrypted.
+    async fn list_all_credentials(
+        &self,
+        user_id: Option<&str>,
+    ) -> Result<Vec<Credential>, AuthError> {
+        let _ = user_id;
+        Err(read_only("list_all_credentials"))
+    }
+
+    /// Deletes a credential.
+    async fn delete_credential(&self, credential_id: &str) -> Result<(), AuthError> {
+        let _ = credential_id;
+        Err(read_only("delete_credential"))
+    }
+
+    /// Records that the passcode for time step `step` of `credential_id` was
+    /// accepted. Returns `false` if it already was (a replay), atomically
+    /// across nodes. Entries past `expires_at` may be pruned.
+    async fn claim_passcode(
+        &self,
+        credential_id: &str,
+        step: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        let _ = (credential_id, step, expires_at);
+        Err(read_only("claim_passcode"))
+    }
+
+    /// Adds an application credential with its roles and access rules, in
+    /// one transaction.
+    async fn create_application_credential(
+        &self,
+        credential: &ApplicationCredential,
+    ) -> Result<(), AuthError> {
+        let _ = credential;
+        Err(read_only("create_application_credential"))
+    }
+
+    /// The application credential with this id.
+    async fn get_application_credential(
+        &self,
+        id: &str,
+    ) -> Result<ApplicationCredential, AuthError> {
+        let _ = id;
+        Err(read_only("get_application_credential"))
+    }
+
+    /// The application credential with this name owned by `user_id`.
+    async fn find_application_credential(
+        &self,
+        user_id: &str,
+        name: &str,
+    ) -> Result<ApplicationCredential, AuthError> {
+        let _ = (user_id, name);
+        Err(read_only("find_application_credential"))
+    }
+
+    /// A user's application credentials, by name.
+    async fn list_application_credentials(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<ApplicationCredential>, AuthError> {
+        let _ = user_id;
+        Err(read_only("list_application_credentials"))
+    }
+
+    /// Deletes an application credential.
+    async fn delete_application_credential(&self, id: &str) -> Result<(), AuthError> {
+        let _ = id;
+        Err(read_only("delete_application_credential"))
+    }
+}
+
+/// The service catalog.
+#[async_trait]
+pub trait CatalogStore: Send + Sync + std::fmt::Debug {
+    /// Adds a service.
+    async fn create_service(&self, service: &Service) -> Result<(), AuthError>;
+
+    /// Every service.
+    async fn list_services(&self) -> Result<Vec<Service>, AuthError>;
+
+    /// Adds an endpoint.
+    async fn create_endpoint(&self, endpoint: &Endpoint) -> Result<(), AuthError>;
+
+    /// Every endpoint.
+    async fn list_endpoints(&self) -> Result<Vec<Endpoint>, AuthError>;
+}
+
+/// Token revocation events.
+#[async_trait]
+pub trait RevocationStore: Send + Sync + std::fmt::Debug {
+    /// Records an event.
+    async fn add_revocation(&self, event: &RevocationEvent) -> Result<(), AuthError>;
+
+    /// Events recorded at or after `since`, oldest first.
+    async fn list_revocations(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<RevocationEvent>, AuthError>;
+
+    /// Deletes events recorded before `before`; returns how many.
+    async fn prune_revocations(&self, before: DateTime<Utc>) -> Result<u64, AuthError>;
+}
+
+/// Shared key sets (receipt keys, token signing keys), so that nodes on one
+/// database agree on them.
+#[async_trait]
+pub trait KeyStore: Send + Sync + std::fmt::Debug {
+    /// The key set for `purpose`, if one was saved.
+    async fn load_key_set(&self, purpose: &str) -> Result<Option<StoredKeySet>, AuthError>;
+
+    /// Saves the key set for `purpose` if its stored version is still
+    /// `expected_version` (`None`: none stored yet); otherwise
+    /// [`AuthError::Conflict`]. Returns the new version.
+    async fn save_key_set(
+        &self,
+        purpose: &str,
+        material: &secrecy::SecretString,
+        expected_version: Option<i64>,
+    ) -> Result<i64, AuthError>;
+}
+
+/// The audit log.
+#[async_trait]
+pub trait AuditStore: Send + Sync + std::fmt::Debug {
+    /// Appends rows (their ids are assigned by the store), in one
+    /// transaction.
+    async fn append_audit(&self, records: &[AuditRecord]) -> Result<(), AuthError>;
+
+    /// Rows matching `query`, newest first.
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuthError>;
+
+    /// Deletes rows older than `before`; returns how many.
+    async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, AuthError>;
+}
+
+/// Event-handler bindings.
+#[async_trait]
+pub trait HandlerStore: Send + Sync + std::fmt::Debug {
+    /// Adds a binding.
+    async fn create_binding(&self, binding: &HandlerBinding) -> Result<(), AuthError>;
+
+    /// The binding with this id.
+    async fn get_binding(&self, id: &str) -> Result<HandlerBinding, AuthError>;
+
+    /// Every binding, by ordering then name.
+    async fn list_bindings(&self) -> Result<Vec<HandlerBinding>, AuthError>;
+
+    /// Replaces a binding.
+    async fn update_binding(&self, binding: &HandlerBinding) -> Result<(), AuthError>;
+
+    /// Deletes a binding.
+    async fn delete_binding(&self, id: &str) -> Result<(), AuthError>;
+}
+
+/// The error of a write the store does not support (a read-only
+/// directory an embedder wrote).
+fn read_only(operation: &str) -> AuthError {
+    AuthError::Forbidden(format!("this store does not support {operation}"))
+}
