@@ -6,11 +6,14 @@ use serde_json::Value;
 use crate::AuthError;
 
 /// The configuration section of one plugin (e.g. `[auth.methods.totp]` in
-/// the server's TOML, converted to JSON), handed to its constructor.
+/// the server's TOML, converted to JSON), handed to its constructor, plus
+/// the shared sections several plugins read (e.g. `[security_compliance]`,
+/// which governs both `password` and `totp`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginConfig {
     plugin: String,
     section: Value,
+    shared: Value,
 }
 
 impl PluginConfig {
@@ -20,6 +23,24 @@ impl PluginConfig {
         Self {
             plugin: plugin.into(),
             section,
+            shared: Value::Null,
+        }
+    }
+
+    /// Adds the shared sections (a JSON object of sections by name).
+    pub fn with_shared(mut self, shared: Value) -> Self {
+        self.shared = shared;
+        self
+    }
+
+    /// Deserializes the shared section `name` into `T`; a missing section
+    /// gives `T::default()`.
+    pub fn shared<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, AuthError> {
+        match self.shared.get(name) {
+            None | Some(Value::Null) => Ok(T::default()),
+            Some(section) => {
+                T::deserialize(section).map_err(|e| AuthError::invalid_config(name, e.to_string()))
+            }
         }
     }
 
@@ -60,6 +81,26 @@ mod tests {
     #[serde(default, deny_unknown_fields)]
     struct Settings {
         windows: u8,
+    }
+
+    #[test]
+    fn shared_sections_are_read_by_name() {
+        let config = PluginConfig::new("totp", Value::Null)
+            .with_shared(json!({"security_compliance": {"windows": 3}}));
+        assert_eq!(
+            config
+                .shared::<Settings>("security_compliance")
+                .unwrap()
+                .windows,
+            3
+        );
+        assert_eq!(
+            config.shared::<Settings>("other").unwrap(),
+            Settings::default()
+        );
+        let bad = PluginConfig::new("totp", Value::Null)
+            .with_shared(json!({"security_compliance": {"windos": 3}}));
+        assert!(bad.shared::<Settings>("security_compliance").is_err());
     }
 
     #[test]

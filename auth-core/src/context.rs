@@ -6,10 +6,12 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::AuthError;
 use crate::clock::Clock;
 use crate::identity::Identity;
 use crate::request::ScopeRequest;
 use crate::store::Stores;
+use crate::token::TokenProvider;
 
 /// A read-only view of the request for one method.
 ///
@@ -21,12 +23,13 @@ pub struct MethodContext<'a> {
     pub(crate) scope: &'a ScopeRequest,
     pub(crate) client_addr: Option<IpAddr>,
     pub(crate) headers: &'a RequestHeaders,
-    pub(crate) declared_headers: &'a [&'static str],
+    pub(crate) declared_headers: &'a [String],
     pub(crate) resolved: &'a Identity,
     pub(crate) continuation: Option<&'a Value>,
     pub(crate) request_id: Option<&'a str>,
     pub(crate) clock: &'a dyn Clock,
     pub(crate) stores: &'a Stores,
+    pub(crate) tokens: Option<&'a dyn TokenProvider>,
 }
 
 impl<'a> MethodContext<'a> {
@@ -91,6 +94,12 @@ impl<'a> MethodContext<'a> {
     /// The store handles.
     pub fn stores(&self) -> &Stores {
         self.stores
+    }
+
+    /// The token provider, for methods that accept tokens (rescoping).
+    pub fn tokens(&self) -> Result<&dyn TokenProvider, AuthError> {
+        self.tokens
+            .ok_or_else(|| AuthError::invalid_config("engine", "no token provider is configured"))
     }
 }
 

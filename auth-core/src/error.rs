@@ -66,6 +66,12 @@ pub enum AuthError {
     #[error("The account is disabled.")]
     UserDisabled,
 
+    /// **401 Unauthorized.** The request was refused for a stated reason
+    /// that reveals nothing secret, e.g. "application credentials cannot
+    /// request a scope".
+    #[error("The request you have made requires authentication: {0}")]
+    Unauthorized(String),
+
     /// **401 Unauthorized.** Two methods resolved different values for one
     /// identity attribute (user, project or domain).
     #[error(
@@ -175,6 +181,7 @@ impl AuthError {
             | Self::AccountLocked
             | Self::PasswordExpired
             | Self::UserDisabled
+            | Self::Unauthorized(_)
             | Self::IdentityConflict { .. }
             | Self::NoUserResolved
             | Self::ReceiptInvalid
@@ -203,6 +210,7 @@ impl AuthError {
             Self::AccountLocked => "account_locked",
             Self::PasswordExpired => "password_expired",
             Self::UserDisabled => "user_disabled",
+            Self::Unauthorized(_) => "unauthorized",
             Self::IdentityConflict { .. } => "identity_conflict",
             Self::NoUserResolved => "no_user_resolved",
             Self::ReceiptInvalid => "receipt_invalid",

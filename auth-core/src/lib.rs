@@ -26,6 +26,8 @@
 //! - [`events`]: the typed [`AuthEvent`]s the engine emits to an
 //!   [`EventSink`].
 //! - [`store`]: the storage traits drivers implement, and [`Stores`].
+//! - [`token`]: [`TokenClaims`], the [`TokenProvider`] trait and the one
+//!   validation routine (expiry, revocation, user state).
 //! - [`clock`]: injected time.
 //! - [`error`]: [`AuthError`], each variant one HTTP status.
 //!
@@ -83,6 +85,7 @@ pub mod receipt;
 pub mod registry;
 pub mod request;
 pub mod store;
+pub mod token;
 
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
@@ -101,6 +104,7 @@ pub use receipt::Receipt;
 pub use registry::{MethodRegistration, MethodSet, Registry};
 pub use request::{AuthRequest, RequestLimits, ScopeRequest};
 pub use store::Stores;
+pub use token::{TokenClaims, TokenProvider};
 
 /// Re-exported so that [`register_method!`] works without plugin crates
 /// depending on `inventory` themselves.

@@ -77,10 +77,10 @@ pub trait AuthMethodHandler: Send + Sync + fmt::Debug + 'static {
     /// The method's name as it appears in `identity.methods`.
     fn name(&self) -> &str;
 
-    /// The request headers this method needs to see (lower case). The
-    /// engine shows a method no other header, so a method cannot read a
-    /// credential meant for another.
-    fn declared_headers(&self) -> &[&'static str] {
+    /// The request headers this method needs to see. The engine shows a
+    /// method no other header, so a method cannot read a credential meant
+    /// for another. Names are case-insensitive.
+    fn declared_headers(&self) -> &[String] {
         &[]
     }
 

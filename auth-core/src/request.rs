@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::AuthError;
 use crate::payload::{Payload, describe_without_values};
-use crate::store::{DomainRef, UserRef};
+use crate::store::{DomainRef, User, UserRef, UserStore, resolve_user};
 
 /// Limits applied to every request before any method runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -463,6 +463,20 @@ impl UserSelector {
             name: bounded(name, at, "name")?,
             domain: domain.to_ref(&format!("{at}.domain"))?,
         })
+    }
+}
+
+impl UserSelector {
+    /// The user this selects, or `None` when there is none to find (an
+    /// unknown user, an unknown or disabled domain). A method that gets
+    /// `None` should still spend what checking a real secret costs before
+    /// it fails, so that timing does not reveal which accounts exist.
+    pub async fn find(&self, users: &dyn UserStore, at: &str) -> Result<Option<User>, AuthError> {
+        match resolve_user(users, &self.to_ref(at)?).await {
+            Ok(user) => Ok(Some(user)),
+            Err(AuthError::InvalidCredentials) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -40,6 +40,7 @@ use crate::keys::{KeyRing, KeySet};
 use crate::registry::MethodSet;
 use crate::request::RequestLimits;
 use crate::store::Stores;
+use crate::token::TokenProvider;
 use crate::{AuthError, AuthMethodHandler};
 
 /// The default receipt lifetime: 300 s, as Keystone.
@@ -57,6 +58,7 @@ pub struct Engine {
     events: Arc<dyn EventSink>,
     limits: RequestLimits,
     receipt_ttl: Duration,
+    tokens: Option<Arc<dyn TokenProvider>>,
 }
 
 impl Engine {
@@ -96,6 +98,7 @@ pub struct EngineBuilder {
     events: Arc<dyn EventSink>,
     limits: RequestLimits,
     receipt_ttl: Duration,
+    tokens: Option<Arc<dyn TokenProvider>>,
     duplicate: Option<AuthError>,
 }
 
@@ -109,6 +112,7 @@ impl Default for EngineBuilder {
             events: Arc::new(NoopSink),
             limits: RequestLimits::default(),
             receipt_ttl: Duration::seconds(DEFAULT_RECEIPT_TTL_SECS),
+            tokens: None,
             duplicate: None,
         }
     }
@@ -162,6 +166,12 @@ impl EngineBuilder {
         self
     }
 
+    /// The token provider methods like `token` verify tokens with.
+    pub fn token_provider(mut self, tokens: Arc<dyn TokenProvider>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
     /// Receipt lifetime (default 300 s; 1 s to 1 day).
     pub fn receipt_ttl(mut self, ttl: Duration) -> Self {
         self.receipt_ttl = ttl;
@@ -203,6 +213,7 @@ impl EngineBuilder {
             events: self.events,
             limits: self.limits,
             receipt_ttl: self.receipt_ttl,
+            tokens: self.tokens,
         })
     }
 }

@@ -165,6 +165,7 @@ impl Engine {
                 request_id: attempt.request_id,
                 clock: self.clock.as_ref(),
                 stores: &self.stores,
+                tokens: self.tokens.as_deref(),
             };
             let timer = trail.is_enabled().then(Instant::now);
             let answer = handler.authenticate(payload, &ctx).await;

@@ -21,6 +21,7 @@ use crate::{
 struct Named {
     label: &'static str,
     log: Arc<Mutex<Vec<&'static str>>>,
+    headers: Vec<String>,
 }
 
 #[async_trait]
@@ -54,8 +55,8 @@ impl AuthMethodHandler for Named {
         }
         Ok(AuthHandlerResponse::success(data))
     }
-    fn declared_headers(&self) -> &[&'static str] {
-        &["x-allowed"]
+    fn declared_headers(&self) -> &[String] {
+        &self.headers
     }
 }
 
@@ -148,6 +149,7 @@ impl Harness {
             Arc::new(Named {
                 label,
                 log: Arc::clone(&log),
+                headers: vec!["x-allowed".into()],
             })
         };
         let engine = Engine::builder()

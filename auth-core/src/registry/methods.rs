@@ -88,13 +88,24 @@ impl Registry<MethodRegistration> {
         enabled: &[S],
         sections: &Map<String, Value>,
     ) -> Result<MethodSet, AuthError> {
+        self.instantiate_with_shared(enabled, sections, &Value::Null)
+    }
+
+    /// [`Registry::instantiate`], also giving every method the `shared`
+    /// sections (see [`PluginConfig::shared`]).
+    pub fn instantiate_with_shared<S: AsRef<str>>(
+        &self,
+        enabled: &[S],
+        sections: &Map<String, Value>,
+        shared: &Value,
+    ) -> Result<MethodSet, AuthError> {
         let mut set = MethodSet::new();
         for name in enabled {
             let name = name.as_ref();
             let registration = self.get(name)?;
             let section = sections.get(name).cloned().unwrap_or(Value::Null);
-            let handler = registration.build(&PluginConfig::new(name, section))?;
-            set.insert(name, handler)?;
+            let config = PluginConfig::new(name, section).with_shared(shared.clone());
+            set.insert(name, registration.build(&config)?)?;
         }
         Ok(set)
     }

@@ -1,15 +1,21 @@
 //! An in-memory store for tests and examples.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use crate::AuthError;
-use crate::store::{Credential, CredentialStore, Domain, User, UserOptions, UserStore};
+use crate::store::{
+    ApplicationCredential, Credential, CredentialStore, Domain, Group, PasswordRecord,
+    PasswordStore, RevocationEvent, RevocationStore, User, UserAuthState, UserFilter, UserOptions,
+    UserStore,
+};
 
-/// Users, domains and credentials in memory. Starts with the `default`
+/// Users, domains, groups, passwords, credentials and application
+/// credentials in memory: the roles auth methods read, for their tests. Starts with the `default`
 /// domain, as every deployment does.
 #[derive(Debug)]
 pub struct MemoryStore {
@@ -20,7 +26,15 @@ pub struct MemoryStore {
 struct Inner {
     domains: BTreeMap<String, Domain>,
     users: BTreeMap<String, User>,
+    groups: BTreeMap<String, Group>,
+    memberships: BTreeSet<(String, String)>,
     credentials: Vec<Credential>,
+    /// Oldest first; the last is current.
+    passwords: BTreeMap<String, Vec<PasswordRecord>>,
+    auth_states: BTreeMap<String, UserAuthState>,
+    application_credentials: BTreeMap<String, ApplicationCredential>,
+    claimed_passcodes: BTreeSet<(String, i64)>,
+    revocations: Vec<RevocationEvent>,
 }
 
 impl Default for MemoryStore {
@@ -83,6 +97,31 @@ impl MemoryStore {
         }
     }
 
+    /// Adds a group.
+    pub fn add_group(&self, id: &str, name: &str, domain_id: &str) {
+        self.lock().groups.insert(
+            id.to_owned(),
+            Group {
+                id: id.to_owned(),
+                name: name.to_owned(),
+                domain_id: domain_id.to_owned(),
+                description: String::new(),
+            },
+        );
+    }
+
+    /// Adds an application credential.
+    pub fn add_application_credential(&self, credential: ApplicationCredential) {
+        self.lock()
+            .application_credentials
+            .insert(credential.id.clone(), credential);
+    }
+
+    /// Sets a user's failure bookkeeping directly.
+    pub fn set_auth_state(&self, user_id: &str, state: UserAuthState) {
+        self.lock().auth_states.insert(user_id.to_owned(), state);
+    }
+
     /// Adds a credential.
     pub fn add_credential(&self, id: &str, user_id: &str, kind: &str, blob: &str) {
         self.lock().credentials.push(Credential {
@@ -136,6 +175,169 @@ impl UserStore for MemoryStore {
             .cloned()
             .ok_or_else(|| not_found("domain", name))
     }
+
+    async fn create_user(
+        &self,
+        user: &User,
+        password: Option<&PasswordRecord>,
+    ) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        let taken = inner
+            .users
+            .values()
+            .any(|u| u.id == user.id || (u.domain_id == user.domain_id && u.name == user.name));
+        if taken {
+            return Err(AuthError::Conflict {
+                what: format!("user '{}'", user.name),
+            });
+        }
+        inner.users.insert(user.id.clone(), user.clone());
+        if let Some(password) = password {
+            inner
+                .passwords
+                .insert(user.id.clone(), vec![password.clone()]);
+        }
+        Ok(())
+    }
+
+    async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>, AuthError> {
+        Ok(self
+            .lock()
+            .users
+            .values()
+            .filter(|u| filter.domain_id.as_ref().is_none_or(|d| *d == u.domain_id))
+            .filter(|u| filter.name.as_ref().is_none_or(|n| *n == u.name))
+            .cloned()
+            .collect())
+    }
+
+    async fn get_group(&self, group_id: &str) -> Result<Group, AuthError> {
+        self.lock()
+            .groups
+            .get(group_id)
+            .cloned()
+            .ok_or_else(|| not_found("group", group_id))
+    }
+
+    async fn add_user_to_group(&self, user_id: &str, group_id: &str) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        if !inner.groups.contains_key(group_id) {
+            return Err(not_found("group", group_id));
+        }
+        inner
+            .memberships
+            .insert((user_id.to_owned(), group_id.to_owned()));
+        Ok(())
+    }
+
+    async fn remove_user_from_group(&self, user_id: &str, group_id: &str) -> Result<(), AuthError> {
+        let removed = self
+            .lock()
+            .memberships
+            .remove(&(user_id.to_owned(), group_id.to_owned()));
+        if removed {
+            Ok(())
+        } else {
+            Err(not_found("membership", group_id))
+        }
+    }
+
+    async fn list_user_groups(&self, user_id: &str) -> Result<Vec<Group>, AuthError> {
+        let inner = self.lock();
+        Ok(inner
+            .memberships
+            .iter()
+            .filter(|(u, _)| u == user_id)
+            .filter_map(|(_, g)| inner.groups.get(g).cloned())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl PasswordStore for MemoryStore {
+    async fn current_password(&self, user_id: &str) -> Result<Option<PasswordRecord>, AuthError> {
+        Ok(self
+            .lock()
+            .passwords
+            .get(user_id)
+            .and_then(|history| history.last().cloned()))
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password: &PasswordRecord,
+    ) -> Result<(), AuthError> {
+        self.lock()
+            .passwords
+            .entry(user_id.to_owned())
+            .or_default()
+            .push(password.clone());
+        Ok(())
+    }
+
+    async fn rehash_password(&self, user_id: &str, hash: &SecretString) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        let current = inner
+            .passwords
+            .get_mut(user_id)
+            .and_then(|history| history.last_mut())
+            .ok_or_else(|| not_found("password of user", user_id))?;
+        current.hash = hash.clone();
+        Ok(())
+    }
+
+    async fn password_history(
+        &self,
+        user_id: &str,
+        limit: u32,
+    ) -> Result<Vec<PasswordRecord>, AuthError> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Ok(self
+            .lock()
+            .passwords
+            .get(user_id)
+            .map(|history| history.iter().rev().take(limit).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn auth_state(&self, user_id: &str) -> Result<UserAuthState, AuthError> {
+        Ok(self
+            .lock()
+            .auth_states
+            .get(user_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn record_auth_failure(
+        &self,
+        user_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u32, AuthError> {
+        let mut inner = self.lock();
+        let state = inner.auth_states.entry(user_id.to_owned()).or_default();
+        state.failed_auth_count += 1;
+        state.failed_auth_at = Some(at);
+        Ok(state.failed_auth_count)
+    }
+
+    async fn record_auth_success(&self, user_id: &str, at: DateTime<Utc>) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        let state = inner.auth_states.entry(user_id.to_owned()).or_default();
+        state.failed_auth_count = 0;
+        state.failed_auth_at = None;
+        state.last_active_at = Some(at);
+        Ok(())
+    }
+
+    async fn reset_auth_failures(&self, user_id: &str) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        let state = inner.auth_states.entry(user_id.to_owned()).or_default();
+        state.failed_auth_count = 0;
+        state.failed_auth_at = None;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -152,5 +354,69 @@ impl CredentialStore for MemoryStore {
             .filter(|c| c.user_id == user_id && c.kind == kind)
             .cloned()
             .collect())
+    }
+
+    async fn claim_passcode(
+        &self,
+        credential_id: &str,
+        step: i64,
+        _expires_at: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        Ok(self
+            .lock()
+            .claimed_passcodes
+            .insert((credential_id.to_owned(), step)))
+    }
+
+    async fn get_application_credential(
+        &self,
+        id: &str,
+    ) -> Result<ApplicationCredential, AuthError> {
+        self.lock()
+            .application_credentials
+            .get(id)
+            .cloned()
+            .ok_or_else(|| not_found("application credential", id))
+    }
+
+    async fn find_application_credential(
+        &self,
+        user_id: &str,
+        name: &str,
+    ) -> Result<ApplicationCredential, AuthError> {
+        self.lock()
+            .application_credentials
+            .values()
+            .find(|c| c.user_id == user_id && c.name == name)
+            .cloned()
+            .ok_or_else(|| not_found("application credential", name))
+    }
+}
+
+#[async_trait]
+impl RevocationStore for MemoryStore {
+    async fn add_revocation(&self, event: &RevocationEvent) -> Result<(), AuthError> {
+        self.lock().revocations.push(event.clone());
+        Ok(())
+    }
+
+    async fn list_revocations(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<RevocationEvent>, AuthError> {
+        Ok(self
+            .lock()
+            .revocations
+            .iter()
+            .filter(|e| e.revoked_at >= since)
+            .cloned()
+            .collect())
+    }
+
+    async fn prune_revocations(&self, before: DateTime<Utc>) -> Result<u64, AuthError> {
+        let mut inner = self.lock();
+        let was = inner.revocations.len();
+        inner.revocations.retain(|e| e.revoked_at >= before);
+        Ok(u64::try_from(was - inner.revocations.len()).unwrap_or(u64::MAX))
     }
 }

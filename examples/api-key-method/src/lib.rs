@@ -67,6 +67,7 @@ struct ApiKeyPayload {
 #[derive(Debug)]
 pub struct ApiKey {
     keys: Vec<([u8; 32], String)>,
+    headers: Vec<String>,
 }
 
 impl ApiKey {
@@ -84,7 +85,10 @@ impl ApiKey {
                 Ok((hash, entry.user_id))
             })
             .collect::<Result<_, AuthError>>()?;
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            headers: vec![HEADER.to_owned()],
+        })
     }
 }
 
@@ -113,8 +117,8 @@ impl AuthMethodHandler for ApiKey {
         NAME
     }
 
-    fn declared_headers(&self) -> &[&'static str] {
-        &[HEADER]
+    fn declared_headers(&self) -> &[String] {
+        &self.headers
     }
 
     async fn authenticate(
@@ -201,6 +205,33 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(missing.http_status(), 400);
+    }
+
+    #[tokio::test]
+    async fn passes_the_conformance_kit() {
+        use auth_core::testkit::conformance::{MethodCase, check};
+        let store = Arc::new(MemoryStore::new());
+        store.add_user("u1", "robot");
+        let config = PluginConfig::new(
+            NAME,
+            json!({"keys": [{"user_id": "u1", "sha256": hash_key("k-123")}]}),
+        );
+        check(MethodCase {
+            handler: Arc::new(ApiKey::from_config(&config).unwrap()),
+            stores: Stores::new().with_users(store),
+            clock: None,
+            tokens: None,
+            headers: RequestHeaders::new(),
+            client_addr: None,
+            valid: json!({"key": "k-123"}).into(),
+            wrong_secret: vec![json!({"key": "k-999"}).into()],
+            // Keys name no user: an unknown key is the "unknown user".
+            unknown_user: Some(vec![json!({"key": "never-issued"}).into()]),
+            failure_status: 401,
+            malformed: vec![json!({})],
+            secrets: vec!["k-123".into(), "k-999".into()],
+        })
+        .await;
     }
 
     #[test]
