@@ -6,8 +6,10 @@
 //! | kind | name | what it does |
 //! |---|---|---|
 //! | auth method | `publickey` | two-round Ed25519 challenge–response |
+//! | storage driver | `sqlite` | embedded SQLite file, the default ([`storage::DEFAULT_DATABASE_URL`]) |
+//! | storage driver | `postgres`, `postgresql` | PostgreSQL shared by several nodes |
 //!
-//! One folder per plugin under [`methods`].
+//! One folder per plugin under [`methods`] and [`storage`].
 //!
 //! # Linking
 //!
@@ -22,6 +24,7 @@
 //! ```
 
 pub mod methods;
+pub mod storage;
 
 /// Makes sure the linker keeps every built-in registration.
 ///
@@ -29,7 +32,7 @@ pub mod methods;
 /// object code holding that module's `inventory` submission. Cheap and
 /// idempotent; call it at start-up.
 pub fn link() {
-    for anchor in methods::ANCHORS {
+    for anchor in methods::ANCHORS.iter().chain(storage::ANCHORS) {
         std::hint::black_box(anchor);
     }
 }

@@ -5,6 +5,7 @@
 
 mod publickey_flow;
 mod registry;
+mod store;
 
 /// Every test references auth-plugins through this, so the linker keeps
 /// the built-in registrations (see `auth_core::registry`).

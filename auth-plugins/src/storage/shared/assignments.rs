@@ -1,0 +1,200 @@
+//! [`AssignmentStore`](auth_core::store::AssignmentStore) for both drivers.
+
+/// Implements `AssignmentStore` for a driver type with a `core:
+/// SqlCore<_>` field.
+macro_rules! assignment_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use $crate::storage::shared::prelude::*;
+
+            #[async_trait]
+            impl AssignmentStore for $store {
+                async fn create_role(&self, role: &Role) -> Result<(), AuthError> {
+                    sqlx::query("INSERT INTO roles (id, name, domain_id) VALUES ($1, $2, $3)")
+                        .bind(&role.id)
+                        .bind(&role.name)
+                        .bind(&role.domain_id)
+                        .execute(&self.core.write)
+                        .await
+                        .map_err(write_failed("create_role", "domain of the role", || {
+                            format!("role '{}'", role.name)
+                        }))?;
+                    Ok(())
+                }
+
+                async fn get_role(&self, role_id: &str) -> Result<Role, AuthError> {
+                    sqlx::query_as::<_, RoleRow>(
+                        "SELECT id, name, domain_id FROM roles WHERE id = $1",
+                    )
+                    .bind(role_id)
+                    .fetch_optional(&self.core.read)
+                    .await
+                    .map_err(failed("get_role"))?
+                    .map(Role::from)
+                    .ok_or_else(|| not_found("role", role_id))
+                }
+
+                async fn find_role_by_name(&self, name: &str) -> Result<Role, AuthError> {
+                    sqlx::query_as::<_, RoleRow>(
+                        "SELECT id, name, domain_id FROM roles \
+                         WHERE name = $1 AND domain_id IS NULL",
+                    )
+                    .bind(name)
+                    .fetch_optional(&self.core.read)
+                    .await
+                    .map_err(failed("find_role_by_name"))?
+                    .map(Role::from)
+                    .ok_or_else(|| AuthError::NotFound {
+                        what: format!("role '{name}'"),
+                    })
+                }
+
+                async fn list_roles(&self) -> Result<Vec<Role>, AuthError> {
+                    let rows = sqlx::query_as::<_, RoleRow>(
+                        "SELECT id, name, domain_id FROM roles ORDER BY name, id",
+                    )
+                    .fetch_all(&self.core.read)
+                    .await
+                    .map_err(failed("list_roles"))?;
+                    Ok(rows.into_iter().map(Role::from).collect())
+                }
+
+                async fn delete_role(&self, role_id: &str) -> Result<(), AuthError> {
+                    // Its assignments cascade.
+                    self.delete_row(
+                        "delete_role",
+                        "DELETE FROM roles WHERE id = $1",
+                        "role",
+                        role_id,
+                    )
+                    .await
+                }
+
+                async fn grant(&self, assignment: &Assignment) -> Result<(), AuthError> {
+                    let (actor_type, actor_id, user_id, group_id) =
+                        actor_columns(&assignment.actor);
+                    let (target_type, target_id, project_id, domain_id) =
+                        target_columns(&assignment.target);
+                    sqlx::query(
+                        "INSERT INTO assignments (actor_type, actor_id, target_type, target_id, \
+                         role_id, user_id, group_id, project_id, domain_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(actor_type)
+                    .bind(actor_id)
+                    .bind(target_type)
+                    .bind(target_id)
+                    .bind(&assignment.role_id)
+                    .bind(user_id)
+                    .bind(group_id)
+                    .bind(project_id)
+                    .bind(domain_id)
+                    .execute(&self.core.write)
+                    .await
+                    .map_err(write_failed(
+                        "grant",
+                        "role, user, group, project or domain of the assignment",
+                        || "assignment".to_owned(),
+                    ))?;
+                    Ok(())
+                }
+
+                async fn revoke(&self, assignment: &Assignment) -> Result<(), AuthError> {
+                    let (actor_type, actor_id, _, _) = actor_columns(&assignment.actor);
+                    let (target_type, target_id, _, _) = target_columns(&assignment.target);
+                    let done = sqlx::query(
+                        "DELETE FROM assignments WHERE actor_type = $1 AND actor_id = $2 \
+                         AND target_type = $3 AND target_id = $4 AND role_id = $5",
+                    )
+                    .bind(actor_type)
+                    .bind(actor_id)
+                    .bind(target_type)
+                    .bind(target_id)
+                    .bind(&assignment.role_id)
+                    .execute(&self.core.write)
+                    .await
+                    .map_err(failed("revoke"))?;
+                    found(done.rows_affected(), || AuthError::NotFound {
+                        what: format!("assignment of role {}", assignment.role_id),
+                    })
+                }
+
+                async fn list_assignments(
+                    &self,
+                    filter: &AssignmentFilter,
+                ) -> Result<Vec<Assignment>, AuthError> {
+                    let actor = filter.actor.as_ref().map(actor_columns);
+                    let target = filter.target.as_ref().map(target_columns);
+                    sqlx::query_as::<_, AssignmentRow>(
+                        "SELECT role_id, actor_type, actor_id, target_type, target_id \
+                         FROM assignments WHERE ($1 IS NULL OR role_id = $1) \
+                         AND ($2 IS NULL OR actor_type = $2) AND ($3 IS NULL OR actor_id = $3) \
+                         AND ($4 IS NULL OR target_type = $4) AND ($5 IS NULL OR target_id = $5) \
+                         ORDER BY actor_type, actor_id, target_type, target_id, role_id",
+                    )
+                    .bind(&filter.role_id)
+                    .bind(actor.map(|a| a.0))
+                    .bind(actor.map(|a| a.1))
+                    .bind(target.map(|t| t.0))
+                    .bind(target.map(|t| t.1))
+                    .fetch_all(&self.core.read)
+                    .await
+                    .map_err(failed("list_assignments"))?
+                    .into_iter()
+                    .map(Assignment::try_from)
+                    .collect()
+                }
+
+                async fn effective_roles(
+                    &self,
+                    user_id: &str,
+                    target: &Target,
+                ) -> Result<Vec<Role>, AuthError> {
+                    // Direct grants UNION grants to the user's groups; each
+                    // branch is a lookup on the assignments primary key.
+                    let (target_type, target_id, _, _) = target_columns(target);
+                    let rows = sqlx::query_as::<_, RoleRow>(
+                        "SELECT id, name, domain_id FROM roles WHERE id IN ( \
+                           SELECT role_id FROM assignments \
+                           WHERE actor_type = 'user' AND actor_id = $1 \
+                           AND target_type = $2 AND target_id = $3 \
+                           UNION \
+                           SELECT a.role_id FROM group_members m JOIN assignments a \
+                           ON a.actor_type = 'group' AND a.actor_id = m.group_id \
+                           AND a.target_type = $2 AND a.target_id = $3 \
+                           WHERE m.user_id = $1) \
+                         ORDER BY name, id",
+                    )
+                    .bind(user_id)
+                    .bind(target_type)
+                    .bind(target_id)
+                    .fetch_all(&self.core.read)
+                    .await
+                    .map_err(failed("effective_roles"))?;
+                    Ok(rows.into_iter().map(Role::from).collect())
+                }
+
+                async fn targets_for_user(&self, user_id: &str) -> Result<Vec<Target>, AuthError> {
+                    sqlx::query_as::<_, TargetRow>(
+                        "SELECT target_type, target_id FROM assignments \
+                         WHERE actor_type = 'user' AND actor_id = $1 \
+                         UNION \
+                         SELECT a.target_type, a.target_id FROM group_members m \
+                         JOIN assignments a ON a.actor_type = 'group' AND a.actor_id = m.group_id \
+                         WHERE m.user_id = $1 \
+                         ORDER BY target_type, target_id",
+                    )
+                    .bind(user_id)
+                    .fetch_all(&self.core.read)
+                    .await
+                    .map_err(failed("targets_for_user"))?
+                    .into_iter()
+                    .map(Target::try_from)
+                    .collect()
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use assignment_store;

@@ -1,0 +1,526 @@
+//! Rows as both drivers read them, and their conversion to records.
+//!
+//! `#[derive(FromRow)]` produces an implementation generic over the row
+//! type, so one struct per table serves SQLite and PostgreSQL alike; the
+//! conversions to `auth_core` records (times, JSON, enums, decryption) are
+//! written once here. Every integer column is BIGINT (`i64`) on both sides,
+//! because PostgreSQL refuses to decode an INT4 into an `i64`.
+
+use std::collections::HashMap;
+
+use auth_core::AuthError;
+use auth_core::KeyRing;
+use auth_core::store::*;
+use secrecy::SecretString;
+use sqlx::FromRow;
+
+use super::error::corrupt;
+use super::sealing::open_blob;
+use super::time::{from_micros, from_micros_opt};
+
+#[derive(FromRow)]
+pub(crate) struct DomainRow {
+    id: String,
+    name: String,
+    description: String,
+    enabled: bool,
+}
+
+impl From<DomainRow> for Domain {
+    fn from(r: DomainRow) -> Self {
+        Domain {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            enabled: r.enabled,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct ProjectRow {
+    id: String,
+    name: String,
+    domain_id: String,
+    description: String,
+    enabled: bool,
+}
+
+impl From<ProjectRow> for Project {
+    fn from(r: ProjectRow) -> Self {
+        Project {
+            id: r.id,
+            name: r.name,
+            domain_id: r.domain_id,
+            description: r.description,
+            enabled: r.enabled,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    name: String,
+    domain_id: String,
+    enabled: bool,
+    default_project_id: Option<String>,
+    options: String,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = AuthError;
+
+    fn try_from(r: UserRow) -> Result<Self, AuthError> {
+        Ok(User {
+            id: r.id,
+            name: r.name,
+            domain_id: r.domain_id,
+            enabled: r.enabled,
+            default_project_id: r.default_project_id,
+            options: serde_json::from_str(&r.options).map_err(|_| corrupt("user options"))?,
+        })
+    }
+}
+
+/// A user's options as stored (TEXT JSON).
+pub(crate) fn options_json(options: &UserOptions) -> Result<String, AuthError> {
+    serde_json::to_string(options).map_err(|_| corrupt("user options"))
+}
+
+/// One password, or, from a `LEFT JOIN` on the user, no password (every
+/// column `NULL`).
+#[derive(FromRow)]
+pub(crate) struct PasswordRow {
+    hash: Option<String>,
+    created_at: Option<i64>,
+    expires_at: Option<i64>,
+    self_service: Option<bool>,
+}
+
+impl PasswordRow {
+    /// The record, or `None` for the all-`NULL` row of a user without one.
+    pub(crate) fn into_record(self) -> Result<Option<PasswordRecord>, AuthError> {
+        let (Some(hash), Some(created_at)) = (self.hash, self.created_at) else {
+            return Ok(None);
+        };
+        Ok(Some(PasswordRecord {
+            hash: SecretString::from(hash),
+            created_at: from_micros(created_at, "password creation time")?,
+            expires_at: from_micros_opt(self.expires_at, "password expiry")?,
+            self_service: self.self_service.unwrap_or(false),
+        }))
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct AuthStateRow {
+    failed_auth_count: i64,
+    failed_auth_at: Option<i64>,
+    last_active_at: Option<i64>,
+}
+
+impl TryFrom<AuthStateRow> for UserAuthState {
+    type Error = AuthError;
+
+    fn try_from(r: AuthStateRow) -> Result<Self, AuthError> {
+        Ok(UserAuthState {
+            failed_auth_count: count(r.failed_auth_count)?,
+            failed_auth_at: from_micros_opt(r.failed_auth_at, "failed authentication time")?,
+            last_active_at: from_micros_opt(r.last_active_at, "last activity time")?,
+        })
+    }
+}
+
+/// A stored failure count as the contract's `u32`.
+pub(crate) fn count(stored: i64) -> Result<u32, AuthError> {
+    u32::try_from(stored).map_err(|_| corrupt("failed authentication count"))
+}
+
+#[derive(FromRow)]
+pub(crate) struct GroupRow {
+    id: String,
+    name: String,
+    domain_id: String,
+    description: String,
+}
+
+impl From<GroupRow> for Group {
+    fn from(r: GroupRow) -> Self {
+        Group {
+            id: r.id,
+            name: r.name,
+            domain_id: r.domain_id,
+            description: r.description,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct RoleRow {
+    id: String,
+    name: String,
+    domain_id: Option<String>,
+}
+
+impl From<RoleRow> for Role {
+    fn from(r: RoleRow) -> Self {
+        Role {
+            id: r.id,
+            name: r.name,
+            domain_id: r.domain_id,
+        }
+    }
+}
+
+/// An assignment's actor as stored: type and id, plus the typed foreign-key
+/// column the schema's CHECK requires to repeat the id.
+pub(crate) fn actor_columns(actor: &Actor) -> (&'static str, &str, Option<&str>, Option<&str>) {
+    match actor {
+        Actor::User(id) => ("user", id, Some(id), None),
+        Actor::Group(id) => ("group", id, None, Some(id)),
+    }
+}
+
+/// The id stored as the target of a system assignment.
+const SYSTEM_TARGET_ID: &str = "all";
+
+/// An assignment's target as stored: type and id, plus the typed
+/// foreign-key columns (project, domain).
+pub(crate) fn target_columns(target: &Target) -> (&'static str, &str, Option<&str>, Option<&str>) {
+    match target {
+        Target::Project(id) => ("project", id, Some(id), None),
+        Target::Domain(id) => ("domain", id, None, Some(id)),
+        Target::System => ("system", SYSTEM_TARGET_ID, None, None),
+    }
+}
+
+fn target_from(kind: &str, id: String) -> Result<Target, AuthError> {
+    match kind {
+        "project" => Ok(Target::Project(id)),
+        "domain" => Ok(Target::Domain(id)),
+        "system" => Ok(Target::System),
+        _ => Err(corrupt("assignment target type")),
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct AssignmentRow {
+    role_id: String,
+    actor_type: String,
+    actor_id: String,
+    target_type: String,
+    target_id: String,
+}
+
+impl TryFrom<AssignmentRow> for Assignment {
+    type Error = AuthError;
+
+    fn try_from(r: AssignmentRow) -> Result<Self, AuthError> {
+        let actor = match r.actor_type.as_str() {
+            "user" => Actor::User(r.actor_id),
+            "group" => Actor::Group(r.actor_id),
+            _ => return Err(corrupt("assignment actor type")),
+        };
+        Ok(Assignment {
+            role_id: r.role_id,
+            actor,
+            target: target_from(&r.target_type, r.target_id)?,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct TargetRow {
+    target_type: String,
+    target_id: String,
+}
+
+impl TryFrom<TargetRow> for Target {
+    type Error = AuthError;
+
+    fn try_from(r: TargetRow) -> Result<Self, AuthError> {
+        target_from(&r.target_type, r.target_id)
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct CredentialRow {
+    id: String,
+    user_id: String,
+    kind: String,
+    project_id: Option<String>,
+    sealed_blob: Vec<u8>,
+}
+
+impl CredentialRow {
+    /// The credential with its blob opened.
+    pub(crate) fn open(self, keys: &KeyRing) -> Result<Credential, AuthError> {
+        let blob = open_blob(keys, &self.id, &self.sealed_blob)?;
+        Ok(Credential {
+            id: self.id,
+            user_id: self.user_id,
+            kind: self.kind,
+            project_id: self.project_id,
+            blob,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct AppCredRow {
+    id: String,
+    name: String,
+    description: String,
+    user_id: String,
+    project_id: String,
+    secret_hash: String,
+    expires_at: Option<i64>,
+    unrestricted: bool,
+    created_at: i64,
+}
+
+#[derive(FromRow)]
+pub(crate) struct AppCredRoleRow {
+    application_credential_id: String,
+    role_id: String,
+    role_name: String,
+}
+
+#[derive(FromRow)]
+pub(crate) struct AccessRuleRow {
+    application_credential_id: String,
+    id: String,
+    service: String,
+    path: String,
+    method: String,
+}
+
+/// Application credentials from their three tables: the credentials, and
+/// their roles and access rules (each in stored order).
+pub(crate) fn assemble_app_creds(
+    creds: Vec<AppCredRow>,
+    roles: Vec<AppCredRoleRow>,
+    rules: Vec<AccessRuleRow>,
+) -> Result<Vec<ApplicationCredential>, AuthError> {
+    let mut roles_of: HashMap<String, Vec<RoleRef>> = HashMap::new();
+    for r in roles {
+        roles_of
+            .entry(r.application_credential_id)
+            .or_default()
+            .push(RoleRef {
+                id: r.role_id,
+                name: r.role_name,
+            });
+    }
+    let mut rules_of: HashMap<String, Vec<AccessRule>> = HashMap::new();
+    for r in rules {
+        rules_of
+            .entry(r.application_credential_id)
+            .or_default()
+            .push(AccessRule {
+                id: r.id,
+                service: r.service,
+                path: r.path,
+                method: r.method,
+            });
+    }
+    creds
+        .into_iter()
+        .map(|c| {
+            Ok(ApplicationCredential {
+                roles: roles_of.remove(&c.id).unwrap_or_default(),
+                access_rules: rules_of.remove(&c.id).unwrap_or_default(),
+                expires_at: from_micros_opt(c.expires_at, "application credential expiry")?,
+                created_at: from_micros(c.created_at, "application credential creation time")?,
+                id: c.id,
+                name: c.name,
+                description: c.description,
+                user_id: c.user_id,
+                project_id: c.project_id,
+                secret_hash: SecretString::from(c.secret_hash),
+                unrestricted: c.unrestricted,
+            })
+        })
+        .collect()
+}
+
+#[derive(FromRow)]
+pub(crate) struct ServiceRow {
+    id: String,
+    kind: String,
+    name: String,
+    enabled: bool,
+}
+
+impl From<ServiceRow> for Service {
+    fn from(r: ServiceRow) -> Self {
+        Service {
+            id: r.id,
+            kind: r.kind,
+            name: r.name,
+            enabled: r.enabled,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct EndpointRow {
+    id: String,
+    service_id: String,
+    interface: String,
+    region: Option<String>,
+    url: String,
+    enabled: bool,
+}
+
+impl From<EndpointRow> for Endpoint {
+    fn from(r: EndpointRow) -> Self {
+        Endpoint {
+            id: r.id,
+            service_id: r.service_id,
+            interface: r.interface,
+            region: r.region,
+            url: r.url,
+            enabled: r.enabled,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct RevocationRow {
+    audit_id: Option<String>,
+    audit_chain_id: Option<String>,
+    user_id: Option<String>,
+    project_id: Option<String>,
+    domain_id: Option<String>,
+    role_id: Option<String>,
+    issued_before: i64,
+    revoked_at: i64,
+}
+
+impl TryFrom<RevocationRow> for RevocationEvent {
+    type Error = AuthError;
+
+    fn try_from(r: RevocationRow) -> Result<Self, AuthError> {
+        Ok(RevocationEvent {
+            audit_id: r.audit_id,
+            audit_chain_id: r.audit_chain_id,
+            user_id: r.user_id,
+            project_id: r.project_id,
+            domain_id: r.domain_id,
+            role_id: r.role_id,
+            issued_before: from_micros(r.issued_before, "revocation issued_before")?,
+            revoked_at: from_micros(r.revoked_at, "revocation time")?,
+        })
+    }
+}
+
+/// An audit kind as stored.
+pub(crate) fn audit_kind_str(kind: AuditKind) -> &'static str {
+    match kind {
+        AuditKind::Call => "call",
+        AuditKind::Handler => "handler",
+    }
+}
+
+/// A JSON value as stored (TEXT).
+pub(crate) fn json_text(value: &serde_json::Value) -> String {
+    // Serializing a `Value` cannot fail: its keys are strings.
+    value.to_string()
+}
+
+fn json_value(text: &str, field: &'static str) -> Result<serde_json::Value, AuthError> {
+    serde_json::from_str(text).map_err(|_| corrupt(field))
+}
+
+#[derive(FromRow)]
+pub(crate) struct AuditRow {
+    id: i64,
+    at: i64,
+    kind: String,
+    event: String,
+    success: bool,
+    duration_us: Option<i64>,
+    client_addr: Option<String>,
+    user_id: Option<String>,
+    project_id: Option<String>,
+    request_id: Option<String>,
+    detail: String,
+}
+
+impl TryFrom<AuditRow> for AuditRecord {
+    type Error = AuthError;
+
+    fn try_from(r: AuditRow) -> Result<Self, AuthError> {
+        Ok(AuditRecord {
+            id: r.id,
+            at: from_micros(r.at, "audit time")?,
+            kind: match r.kind.as_str() {
+                "call" => AuditKind::Call,
+                "handler" => AuditKind::Handler,
+                _ => return Err(corrupt("audit kind")),
+            },
+            event: r.event,
+            success: r.success,
+            duration_us: r.duration_us,
+            client_addr: r.client_addr,
+            user_id: r.user_id,
+            project_id: r.project_id,
+            request_id: r.request_id,
+            detail: json_value(&r.detail, "audit detail")?,
+        })
+    }
+}
+
+/// A handler position as stored.
+pub(crate) fn position_str(position: HandlerPosition) -> &'static str {
+    match position {
+        HandlerPosition::Pre => "pre",
+        HandlerPosition::Post => "post",
+    }
+}
+
+/// A binding's event list as stored (TEXT JSON array).
+pub(crate) fn events_json(events: &[String]) -> String {
+    serde_json::Value::from(events.to_vec()).to_string()
+}
+
+#[derive(FromRow)]
+pub(crate) struct BindingRow {
+    id: String,
+    name: String,
+    events: String,
+    module: String,
+    action: String,
+    options: String,
+    conditions: String,
+    position: String,
+    ordering: i64,
+    active: bool,
+    abort_on_error: bool,
+}
+
+impl TryFrom<BindingRow> for HandlerBinding {
+    type Error = AuthError;
+
+    fn try_from(r: BindingRow) -> Result<Self, AuthError> {
+        Ok(HandlerBinding {
+            id: r.id,
+            name: r.name,
+            events: serde_json::from_str(&r.events).map_err(|_| corrupt("binding events"))?,
+            module: r.module,
+            action: r.action,
+            options: json_value(&r.options, "binding options")?,
+            conditions: json_value(&r.conditions, "binding conditions")?,
+            position: match r.position.as_str() {
+                "pre" => HandlerPosition::Pre,
+                "post" => HandlerPosition::Post,
+                _ => return Err(corrupt("binding position")),
+            },
+            ordering: i32::try_from(r.ordering).map_err(|_| corrupt("binding ordering"))?,
+            active: r.active,
+            abort_on_error: r.abort_on_error,
+        })
+    }
+}

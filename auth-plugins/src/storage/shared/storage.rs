@@ -1,0 +1,121 @@
+//! The whole [`Storage`](auth_core::store::Storage) for a driver: every role
+//! trait plus migration and health.
+
+/// Implements every store trait and `Storage` for a driver type with a
+/// `core: SqlCore<$db>` field, whose migrations are `$migrator`.
+macro_rules! sql_store {
+    ($store:ty, $db:ty, backend = $backend:literal, migrator = $migrator:expr) => {
+        $crate::storage::shared::user_store!($store, $db);
+        $crate::storage::shared::password_store!($store, $db);
+        $crate::storage::shared::assignment_store!($store, $db);
+        $crate::storage::shared::credential_store!($store, $db);
+        $crate::storage::shared::catalog_store!($store, $db);
+        $crate::storage::shared::revocation_store!($store, $db);
+        $crate::storage::shared::key_store!($store, $db);
+        $crate::storage::shared::audit_store!($store, $db);
+        $crate::storage::shared::handler_store!($store, $db);
+
+        const _: () = {
+            use $crate::storage::shared::prelude::*;
+
+            impl $store {
+                /// Deletes the row `sql` (a `DELETE … WHERE id = $1`) names;
+                /// not-found, naming `kind` and `id`, if there was none.
+                async fn delete_row(
+                    &self,
+                    operation: &'static str,
+                    sql: &'static str,
+                    kind: &str,
+                    id: &str,
+                ) -> Result<(), AuthError> {
+                    let done = sqlx::query(sql)
+                        .bind(id)
+                        .execute(&self.core.write)
+                        .await
+                        .map_err(failed(operation))?;
+                    found(done.rows_affected(), || not_found(kind, id))
+                }
+
+                /// Closes every connection (on SQLite, checkpointing the WAL
+                /// into the main file).
+                pub async fn close(&self) {
+                    self.core.close().await;
+                }
+            }
+
+            #[async_trait]
+            impl Storage for $store {
+                fn backend(&self) -> &'static str {
+                    $backend
+                }
+
+                async fn migrate(&self) -> Result<(), AuthError> {
+                    // sqlx records applied versions and runs only the rest,
+                    // each in a transaction, so this is idempotent.
+                    $migrator
+                        .run(&self.core.write)
+                        .await
+                        .map_err(migration_failed)?;
+                    sqlx::query(
+                        "INSERT INTO domains (id, name, description, enabled) \
+                         VALUES ($1, $2, $3, TRUE) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(DEFAULT_DOMAIN_ID)
+                    .bind(DEFAULT_DOMAIN_NAME)
+                    .bind("The default domain")
+                    .execute(&self.core.write)
+                    .await
+                    .map_err(failed("migrate"))?;
+                    Ok(())
+                }
+
+                async fn health(&self) -> Result<(), AuthError> {
+                    let applied: Option<i64> = sqlx::query_scalar(
+                        "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+                    )
+                    .fetch_one(&self.core.read)
+                    .await
+                    .map_err(failed("health"))?;
+                    sqlx::query("SELECT 1")
+                        .execute(&self.core.write)
+                        .await
+                        .map_err(failed("health"))?;
+                    let needed = $migrator.iter().map(|m| m.version).max().unwrap_or(0);
+                    match applied {
+                        Some(applied) if applied >= needed => Ok(()),
+                        applied => Err(AuthError::StoreUnavailable(format!(
+                            "the schema is at version {}, this build needs {needed}: run migrate",
+                            applied.unwrap_or(0)
+                        ))),
+                    }
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use sql_store;
+
+/// The name `migrate` gives the default domain (Keystone's).
+pub(crate) const DEFAULT_DOMAIN_NAME: &str = "Default";
+
+/// The 503 of a failed migration. Version problems are named (an operator
+/// needs them); anything else is classed like any other failure, since a
+/// failed statement's message could quote data.
+pub(crate) fn migration_failed(e: sqlx::migrate::MigrateError) -> auth_core::AuthError {
+    use sqlx::migrate::MigrateError;
+    match e {
+        MigrateError::VersionMissing(v) => auth_core::AuthError::StoreUnavailable(format!(
+            "migrate failed: version {v} is applied but unknown to this build (a newer build \
+             migrated this database)"
+        )),
+        MigrateError::VersionMismatch(v) => auth_core::AuthError::StoreUnavailable(format!(
+            "migrate failed: version {v} was applied from a different file"
+        )),
+        MigrateError::Dirty(v) => auth_core::AuthError::StoreUnavailable(format!(
+            "migrate failed: version {v} was left partly applied"
+        )),
+        MigrateError::Execute(e) => super::error::unavailable("migrate", &e),
+        _ => auth_core::AuthError::StoreUnavailable("migrate failed".to_owned()),
+    }
+}

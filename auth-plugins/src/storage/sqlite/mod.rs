@@ -1,0 +1,103 @@
+//! The embedded SQLite driver, the default (`sqlite://PATH`).
+//!
+//! Works with no set-up: the file and its directory are created on first
+//! connect. The database runs in WAL mode, so readers never block the
+//! writer nor each other; foreign keys are on (cascading deletes depend on
+//! them); a busy timeout absorbs other processes holding the write lock;
+//! `synchronous = FULL` makes every commit durable before it returns.
+//!
+//! Writes go through a pool of exactly one connection (SQLite allows one
+//! writer; queueing in the pool is cheaper and fairer than retrying on
+//! `SQLITE_BUSY`), reads through a separate pool of read-only connections.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use auth_core::AuthError;
+use auth_core::store::{Storage, StorageConfig};
+use secrecy::ExposeSecret;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::shared::{SqlCore, boxed, failed, sql_store};
+
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a caller waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The schema's migrations, embedded at build time. `ignore_missing`: a
+/// node of an older build still starts on a database a newer build
+/// migrated, since later versions only add.
+static MIGRATOR: Migrator = Migrator {
+    ignore_missing: true,
+    ..sqlx::migrate!("./migrations/sqlite")
+};
+
+/// A SQLite database file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    core: SqlCore<sqlx::Sqlite>,
+}
+
+sql_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    backend = "sqlite",
+    migrator = MIGRATOR
+);
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database `config.url` names, and
+    /// migrates it if `config.migrate`.
+    pub async fn connect(config: StorageConfig) -> Result<Self, AuthError> {
+        let options = SqliteConnectOptions::from_str(config.url.expose_secret())
+            .map_err(|_| AuthError::invalid_config("storage", "the sqlite URL is not valid"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        create_parent_dir(options.get_filename())?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await
+            .map_err(failed("connect to the sqlite database"))?;
+        // The writer has created the file and switched it to WAL, so the
+        // read-only connections can open it.
+        let read = SqlitePoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(failed("connect to the sqlite database"))?;
+        let store = Self {
+            core: SqlCore::new(read, write, "BEGIN IMMEDIATE", config.credential_keys),
+        };
+        if config.migrate {
+            store.migrate().await?;
+        }
+        Ok(store)
+    }
+}
+
+/// Creates the directory the database file goes in (`./data` for the
+/// default URL), so that the default works on a fresh checkout.
+fn create_parent_dir(file: &std::path::Path) -> Result<(), AuthError> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            AuthError::StoreUnavailable(format!(
+                "cannot create the sqlite database directory ({:?})",
+                e.kind()
+            ))
+        }),
+        _ => Ok(()),
+    }
+}
+
+auth_core::register_storage!("sqlite", |config| boxed(SqliteStore::connect(config)));
+
+pub(crate) fn anchor() {}

@@ -1,0 +1,403 @@
+//! Conformance: roles, grants, effective roles and cascades
+//! (`AssignmentStore`).
+
+use auth_core::AuthError;
+use auth_core::store::*;
+
+use super::harness::{Fixture, at, password, project, user};
+
+fn role(name: &str, domain_id: Option<&str>) -> Role {
+    Role {
+        id: new_id(),
+        name: name.into(),
+        domain_id: domain_id.map(Into::into),
+    }
+}
+
+fn group(name: &str) -> Group {
+    Group {
+        id: new_id(),
+        name: name.into(),
+        domain_id: DEFAULT_DOMAIN_ID.into(),
+        description: String::new(),
+    }
+}
+
+fn grant(role: &Role, actor: Actor, target: Target) -> Assignment {
+    Assignment {
+        role_id: role.id.clone(),
+        actor,
+        target,
+    }
+}
+
+pub(crate) async fn roles_round_trip_with_typed_errors(f: &Fixture) {
+    let s = &f.storage;
+    let (reader, admin) = (role("reader", None), role("admin", None));
+    let scoped = role("reader", Some(DEFAULT_DOMAIN_ID));
+    for r in [&reader, &admin, &scoped] {
+        s.create_role(r).await.unwrap();
+    }
+    assert_eq!(s.get_role(&scoped.id).await.unwrap(), scoped);
+    assert_eq!(s.find_role_by_name("reader").await.unwrap(), reader);
+    let names: Vec<_> = s
+        .list_roles()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["admin", "reader", "reader"]);
+    for duplicate in [
+        role("reader", None),
+        role("reader", Some(DEFAULT_DOMAIN_ID)),
+    ] {
+        let refused = s.create_role(&duplicate).await;
+        assert!(
+            matches!(refused, Err(AuthError::Conflict { .. })),
+            "{refused:?}"
+        );
+    }
+    assert!(matches!(
+        s.create_role(&role("x", Some("no-such-domain"))).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    s.delete_role(&reader.id).await.unwrap();
+    assert!(matches!(
+        s.get_role(&reader.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.find_role_by_name("reader").await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.delete_role(&reader.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+}
+
+pub(crate) async fn grants_revokes_and_listing(f: &Fixture) {
+    let s = &f.storage;
+    let alice = user("alice", DEFAULT_DOMAIN_ID);
+    s.create_user(&alice, None).await.unwrap();
+    let ops = group("ops");
+    s.create_group(&ops).await.unwrap();
+    let web = project("web", DEFAULT_DOMAIN_ID);
+    s.create_project(&web).await.unwrap();
+    let (reader, admin) = (role("reader", None), role("admin", None));
+    s.create_role(&reader).await.unwrap();
+    s.create_role(&admin).await.unwrap();
+
+    let on_project = grant(
+        &reader,
+        Actor::User(alice.id.clone()),
+        Target::Project(web.id.clone()),
+    );
+    let on_domain = grant(
+        &admin,
+        Actor::Group(ops.id.clone()),
+        Target::Domain(DEFAULT_DOMAIN_ID.into()),
+    );
+    let on_system = grant(&admin, Actor::User(alice.id.clone()), Target::System);
+    for a in [&on_project, &on_domain, &on_system, &on_project] {
+        s.grant(a).await.unwrap(); // the repeat is idempotent
+    }
+    let all = s
+        .list_assignments(&AssignmentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    for a in [&on_project, &on_domain, &on_system] {
+        assert!(all.contains(a), "{a:?}");
+    }
+    let by_role = AssignmentFilter {
+        role_id: Some(admin.id.clone()),
+        ..Default::default()
+    };
+    assert_eq!(s.list_assignments(&by_role).await.unwrap().len(), 2);
+    let by_actor = AssignmentFilter {
+        actor: Some(Actor::User(alice.id.clone())),
+        ..Default::default()
+    };
+    assert_eq!(s.list_assignments(&by_actor).await.unwrap().len(), 2);
+    let by_target = AssignmentFilter {
+        target: Some(Target::System),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.list_assignments(&by_target).await.unwrap(),
+        vec![on_system.clone()]
+    );
+    let all_three = AssignmentFilter {
+        role_id: Some(reader.id.clone()),
+        actor: Some(Actor::User(alice.id.clone())),
+        target: Some(Target::Project(web.id.clone())),
+    };
+    assert_eq!(
+        s.list_assignments(&all_three).await.unwrap(),
+        vec![on_project.clone()]
+    );
+
+    s.revoke(&on_system).await.unwrap();
+    assert!(matches!(
+        s.revoke(&on_system).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert_eq!(s.list_assignments(&by_target).await.unwrap(), vec![]);
+
+    for dangling in [
+        grant(
+            &role("ghost", None),
+            Actor::User(alice.id.clone()),
+            Target::System,
+        ),
+        grant(&reader, Actor::User("no-such-user".into()), Target::System),
+        grant(
+            &reader,
+            Actor::Group("no-such-group".into()),
+            Target::System,
+        ),
+        grant(
+            &reader,
+            Actor::User(alice.id.clone()),
+            Target::Project("nope".into()),
+        ),
+        grant(
+            &reader,
+            Actor::User(alice.id.clone()),
+            Target::Domain("nope".into()),
+        ),
+    ] {
+        let refused = s.grant(&dangling).await;
+        assert!(
+            matches!(refused, Err(AuthError::NotFound { .. })),
+            "{dangling:?}: {refused:?}"
+        );
+    }
+}
+
+pub(crate) async fn effective_roles_include_groups_without_repeats(f: &Fixture) {
+    let s = &f.storage;
+    let alice = user("alice", DEFAULT_DOMAIN_ID);
+    let bob = user("bob", DEFAULT_DOMAIN_ID);
+    s.create_user(&alice, None).await.unwrap();
+    s.create_user(&bob, None).await.unwrap();
+    let (ops, devs) = (group("ops"), group("devs"));
+    s.create_group(&ops).await.unwrap();
+    s.create_group(&devs).await.unwrap();
+    s.add_user_to_group(&alice.id, &ops.id).await.unwrap();
+    s.add_user_to_group(&alice.id, &devs.id).await.unwrap();
+    let (web, api) = (
+        project("web", DEFAULT_DOMAIN_ID),
+        project("api", DEFAULT_DOMAIN_ID),
+    );
+    s.create_project(&web).await.unwrap();
+    s.create_project(&api).await.unwrap();
+    let [reader, member, admin, auditor] =
+        ["reader", "member", "admin", "auditor"].map(|n| role(n, None));
+    for r in [&reader, &member, &admin, &auditor] {
+        s.create_role(r).await.unwrap();
+    }
+    let on_web = || Target::Project(web.id.clone());
+    let user_actor = Actor::User(alice.id.clone());
+    for a in [
+        grant(&reader, user_actor.clone(), on_web()),
+        grant(&reader, Actor::Group(ops.id.clone()), on_web()), // a repeat, via a group
+        grant(&member, Actor::Group(ops.id.clone()), on_web()),
+        grant(&member, Actor::Group(devs.id.clone()), on_web()),
+        grant(&admin, user_actor.clone(), Target::Project(api.id.clone())),
+        grant(
+            &auditor,
+            Actor::Group(devs.id.clone()),
+            Target::Domain(DEFAULT_DOMAIN_ID.into()),
+        ),
+        grant(&admin, Actor::Group(ops.id.clone()), Target::System),
+        grant(&auditor, Actor::User(bob.id.clone()), on_web()),
+    ] {
+        s.grant(&a).await.unwrap();
+    }
+    let names = |roles: Vec<Role>| roles.into_iter().map(|r| r.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(s.effective_roles(&alice.id, &on_web()).await.unwrap()),
+        ["member", "reader"]
+    );
+    assert_eq!(
+        names(
+            s.effective_roles(&alice.id, &Target::Project(api.id.clone()))
+                .await
+                .unwrap()
+        ),
+        ["admin"]
+    );
+    assert_eq!(
+        names(
+            s.effective_roles(&alice.id, &Target::Domain(DEFAULT_DOMAIN_ID.into()))
+                .await
+                .unwrap()
+        ),
+        ["auditor"]
+    );
+    assert_eq!(
+        names(s.effective_roles(&alice.id, &Target::System).await.unwrap()),
+        ["admin"]
+    );
+    assert_eq!(
+        names(s.effective_roles(&bob.id, &on_web()).await.unwrap()),
+        ["auditor"]
+    );
+    assert!(
+        s.effective_roles("ghost", &on_web())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut targets = s.targets_for_user(&alice.id).await.unwrap();
+    targets.sort_by_key(|t| format!("{t:?}"));
+    let mut expected = vec![
+        Target::Domain(DEFAULT_DOMAIN_ID.into()),
+        on_web(),
+        Target::Project(api.id.clone()),
+        Target::System,
+    ];
+    expected.sort_by_key(|t| format!("{t:?}"));
+    assert_eq!(targets, expected);
+
+    // Leaving a group takes its roles away.
+    s.remove_user_from_group(&alice.id, &ops.id).await.unwrap();
+    assert_eq!(
+        names(s.effective_roles(&alice.id, &on_web()).await.unwrap()),
+        ["member", "reader"]
+    );
+    s.remove_user_from_group(&alice.id, &devs.id).await.unwrap();
+    assert_eq!(
+        names(s.effective_roles(&alice.id, &on_web()).await.unwrap()),
+        ["reader"]
+    );
+    assert!(
+        s.effective_roles(&alice.id, &Target::System)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub(crate) async fn deletes_cascade_to_what_hangs_off_and_nothing_else(f: &Fixture) {
+    let s = &f.storage;
+    let (web, api) = (
+        project("web", DEFAULT_DOMAIN_ID),
+        project("api", DEFAULT_DOMAIN_ID),
+    );
+    s.create_project(&web).await.unwrap();
+    s.create_project(&api).await.unwrap();
+    let mut alice = user("alice", DEFAULT_DOMAIN_ID);
+    alice.default_project_id = Some(web.id.clone());
+    let bob = user("bob", DEFAULT_DOMAIN_ID);
+    s.create_user(&alice, Some(&password("$h", at(0))))
+        .await
+        .unwrap();
+    s.create_user(&bob, Some(&password("$b", at(0))))
+        .await
+        .unwrap();
+    let ops = group("ops");
+    s.create_group(&ops).await.unwrap();
+    s.add_user_to_group(&alice.id, &ops.id).await.unwrap();
+    s.add_user_to_group(&bob.id, &ops.id).await.unwrap();
+    let (reader, admin) = (role("reader", None), role("admin", None));
+    s.create_role(&reader).await.unwrap();
+    s.create_role(&admin).await.unwrap();
+    let alice_web = grant(
+        &reader,
+        Actor::User(alice.id.clone()),
+        Target::Project(web.id.clone()),
+    );
+    let alice_api = grant(
+        &reader,
+        Actor::User(alice.id.clone()),
+        Target::Project(api.id.clone()),
+    );
+    let bob_web = grant(
+        &admin,
+        Actor::User(bob.id.clone()),
+        Target::Project(web.id.clone()),
+    );
+    let ops_api = grant(
+        &admin,
+        Actor::Group(ops.id.clone()),
+        Target::Project(api.id.clone()),
+    );
+    for a in [&alice_web, &alice_api, &bob_web, &ops_api] {
+        s.grant(a).await.unwrap();
+    }
+    let cred = Credential {
+        id: new_id(),
+        user_id: alice.id.clone(),
+        kind: "totp".into(),
+        project_id: None,
+        blob: secrecy::SecretString::from("seed"),
+    };
+    s.create_credential(&cred).await.unwrap();
+    let app = super::credentials::app_cred("ci", &alice.id, &api.id);
+    s.create_application_credential(&app).await.unwrap();
+    let listed = || async {
+        s.list_assignments(&AssignmentFilter::default())
+            .await
+            .unwrap()
+    };
+
+    // A project: its assignments go; users pointing at it lose their
+    // default project and nothing else.
+    s.delete_project(&web.id).await.unwrap();
+    let left = listed().await;
+    assert!(!left.contains(&alice_web) && !left.contains(&bob_web));
+    assert!(left.contains(&alice_api) && left.contains(&ops_api));
+    assert_eq!(
+        s.get_user(&alice.id).await.unwrap().default_project_id,
+        None
+    );
+    s.get_application_credential(&app.id).await.unwrap();
+
+    // A user: password, credentials, memberships, assignments and
+    // application credentials go; the group, role, project and other
+    // users stay.
+    s.delete_user(&alice.id).await.unwrap();
+    assert!(matches!(
+        s.current_password(&alice.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.get_credential(&cred.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.get_application_credential(&app.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(s.list_user_groups(&alice.id).await.unwrap().is_empty());
+    assert_eq!(listed().await, vec![ops_api.clone()]);
+    assert_eq!(
+        s.list_user_groups(&bob.id).await.unwrap(),
+        vec![ops.clone()]
+    );
+    assert!(s.current_password(&bob.id).await.unwrap().is_some());
+    s.get_role(&reader.id).await.unwrap();
+    s.get_project(&api.id).await.unwrap();
+
+    // A group: its memberships and assignments go, its members stay.
+    s.delete_group(&ops.id).await.unwrap();
+    assert!(listed().await.is_empty());
+    assert!(s.list_user_groups(&bob.id).await.unwrap().is_empty());
+    s.get_user(&bob.id).await.unwrap();
+
+    // A role: its assignments go.
+    let bob_api = grant(
+        &admin,
+        Actor::User(bob.id.clone()),
+        Target::Project(api.id.clone()),
+    );
+    s.grant(&bob_api).await.unwrap();
+    s.delete_role(&admin.id).await.unwrap();
+    assert!(listed().await.is_empty());
+    s.get_user(&bob.id).await.unwrap();
+}

@@ -1,0 +1,69 @@
+//! The storage conformance suite: every test is written once, against
+//! `Arc<dyn Storage>`, and runs on SQLite (a temporary file) and on
+//! PostgreSQL (a fresh schema in the server `AUTH_TEST_POSTGRES_URL` names;
+//! skipped with a message when it is unset, a failure when
+//! `AUTH_TEST_REQUIRE_POSTGRES=1`, as in CI).
+
+mod assignments;
+mod crash;
+mod credentials;
+mod drivers;
+mod harness;
+mod passwords;
+mod records;
+mod users;
+
+/// Instantiates each `module::test` for both drivers, as
+/// `store::sqlite::test` and `store::postgres::test`.
+macro_rules! conformance {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let fixture = super::harness::Fixture::sqlite().await;
+                    super::$module::$test(&fixture).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(fixture) = super::harness::Fixture::postgres().await else {
+                        return;
+                    };
+                    super::$module::$test(&fixture).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    users::migrate_is_idempotent_and_keeps_the_default_domain,
+    users::domains_round_trip_with_typed_errors,
+    users::a_domain_in_use_cannot_be_deleted,
+    users::projects_round_trip_with_typed_errors,
+    users::users_round_trip_with_typed_errors,
+    users::a_failed_create_user_writes_nothing,
+    users::groups_and_memberships,
+    passwords::current_password_and_history,
+    passwords::auth_counters,
+    passwords::concurrent_failures_add_exactly_n,
+    assignments::roles_round_trip_with_typed_errors,
+    assignments::grants_revokes_and_listing,
+    assignments::effective_roles_include_groups_without_repeats,
+    assignments::deletes_cascade_to_what_hangs_off_and_nothing_else,
+    credentials::credentials_are_sealed_at_rest,
+    credentials::a_blob_that_does_not_open_is_an_error,
+    credentials::passcodes_are_claimed_once,
+    credentials::application_credentials_round_trip,
+    credentials::a_failed_application_credential_writes_nothing,
+    records::catalog_round_trip,
+    records::revocations_list_and_prune,
+    records::key_sets_are_saved_by_compare_and_set,
+    records::audit_filters_pages_and_prunes,
+    records::handler_bindings_round_trip,
+}

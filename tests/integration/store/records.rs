@@ -1,0 +1,364 @@
+//! Conformance: the catalog, revocation events, key sets, the audit log and
+//! handler bindings.
+
+use std::collections::BTreeSet;
+
+use auth_core::AuthError;
+use auth_core::store::*;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use super::harness::{Fixture, at};
+
+pub(crate) async fn catalog_round_trip(f: &Fixture) {
+    let s = &f.storage;
+    let keystone = Service {
+        id: new_id(),
+        kind: "identity".into(),
+        name: "keystone".into(),
+        enabled: true,
+    };
+    let nova = Service {
+        id: new_id(),
+        kind: "compute".into(),
+        name: "nova".into(),
+        enabled: false,
+    };
+    s.create_service(&keystone).await.unwrap();
+    s.create_service(&nova).await.unwrap();
+    assert_eq!(
+        s.list_services().await.unwrap(),
+        vec![nova.clone(), keystone.clone()]
+    );
+    assert!(matches!(
+        s.create_service(&nova).await,
+        Err(AuthError::Conflict { .. })
+    ));
+
+    let endpoint = |interface: &str, service_id: &str| Endpoint {
+        id: new_id(),
+        service_id: service_id.into(),
+        interface: interface.into(),
+        region: Some("RegionOne".into()),
+        url: "http://127.0.0.1:5000/v3".into(),
+        enabled: true,
+    };
+    let public = endpoint("public", &keystone.id);
+    let mut admin = endpoint("admin", &keystone.id);
+    admin.region = None;
+    s.create_endpoint(&public).await.unwrap();
+    s.create_endpoint(&admin).await.unwrap();
+    let listed = s.list_endpoints().await.unwrap();
+    assert_eq!(listed, vec![admin.clone(), public.clone()]);
+    assert!(matches!(
+        s.create_endpoint(&endpoint("public", "no-such-service"))
+            .await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.create_endpoint(&endpoint("sideways", &keystone.id)).await,
+        Err(AuthError::BadRequest(_))
+    ));
+}
+
+pub(crate) async fn revocations_list_and_prune(f: &Fixture) {
+    let s = &f.storage;
+    let event = |user: &str, revoked: i64| RevocationEvent {
+        audit_id: None,
+        audit_chain_id: Some(format!("chain-{user}")),
+        user_id: Some(user.into()),
+        project_id: None,
+        domain_id: Some(DEFAULT_DOMAIN_ID.into()),
+        role_id: None,
+        issued_before: at(revoked),
+        revoked_at: at(revoked),
+    };
+    let events = [
+        event("a", 10),
+        event("b", 20),
+        event("c", 30),
+        event("d", 30),
+    ];
+    // Recorded out of order; listed oldest first.
+    for e in [&events[2], &events[0], &events[3], &events[1]] {
+        s.add_revocation(e).await.unwrap();
+    }
+    assert_eq!(s.list_revocations(at(0)).await.unwrap(), events.to_vec());
+    assert_eq!(
+        s.list_revocations(at(20)).await.unwrap(),
+        events[1..].to_vec()
+    );
+    assert_eq!(s.prune_revocations(at(20)).await.unwrap(), 1);
+    assert_eq!(s.prune_revocations(at(20)).await.unwrap(), 0);
+    assert_eq!(
+        s.list_revocations(at(0)).await.unwrap(),
+        events[1..].to_vec()
+    );
+}
+
+pub(crate) async fn key_sets_are_saved_by_compare_and_set(f: &Fixture) {
+    let s = &f.storage;
+    let material = |n: u32| SecretString::from(format!("{{\"generation\": {n}}}"));
+    assert!(s.load_key_set("receipt").await.unwrap().is_none());
+    assert_eq!(
+        s.save_key_set("receipt", &material(1), None).await.unwrap(),
+        1
+    );
+    let second_first = s.save_key_set("receipt", &material(9), None).await;
+    assert!(
+        matches!(second_first, Err(AuthError::Conflict { .. })),
+        "{second_first:?}"
+    );
+    assert_eq!(
+        s.save_key_set("receipt", &material(2), Some(1))
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(matches!(
+        s.save_key_set("receipt", &material(9), Some(1)).await,
+        Err(AuthError::Conflict { .. })
+    ));
+    assert!(matches!(
+        s.save_key_set("token", &material(9), Some(1)).await,
+        Err(AuthError::Conflict { .. })
+    ));
+    let stored = s.load_key_set("receipt").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.material.expose_secret(), stored.version),
+        ("{\"generation\": 2}", 2)
+    );
+    assert!(s.load_key_set("token").await.unwrap().is_none());
+
+    // Ten nodes rotating from the same version: exactly one wins.
+    let racers: Vec<_> = (0..10)
+        .map(|n| {
+            let s = f.storage.clone();
+            tokio::spawn(async move { s.save_key_set("receipt", &material(10 + n), Some(2)).await })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(version) => won.push(version),
+            Err(AuthError::Conflict { .. }) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(won, [3]);
+    assert_eq!(s.load_key_set("receipt").await.unwrap().unwrap().version, 3);
+}
+
+fn audit(n: i64) -> AuditRecord {
+    AuditRecord {
+        id: 0,
+        at: at(n),
+        kind: if n % 5 == 0 {
+            AuditKind::Handler
+        } else {
+            AuditKind::Call
+        },
+        event: if n % 2 == 0 {
+            "auth.tokens.create"
+        } else {
+            "identity.users.update"
+        }
+        .into(),
+        success: n % 3 != 0,
+        duration_us: (n % 4 != 0).then_some(n * 10),
+        client_addr: Some("127.0.0.1".into()),
+        user_id: Some(format!("user{}", n % 2)),
+        project_id: None,
+        request_id: Some(format!("req-{n}")),
+        detail: json!({"n": n, "error": null}),
+    }
+}
+
+pub(crate) async fn audit_filters_pages_and_prunes(f: &Fixture) {
+    let s = &f.storage;
+    s.append_audit(&[]).await.unwrap();
+    let records: Vec<_> = (0..30).map(audit).collect();
+    s.append_audit(&records[..10]).await.unwrap();
+    s.append_audit(&records[10..]).await.unwrap();
+
+    let everything = AuditQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let all = s.query_audit(&everything).await.unwrap();
+    assert_eq!(all.len(), 30);
+    // Newest first, ids increasing with insertion.
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id));
+    for row in &all {
+        let n = row.detail["n"].as_i64().unwrap();
+        assert_eq!(
+            AuditRecord {
+                id: 0,
+                ..row.clone()
+            },
+            records[n as usize]
+        );
+    }
+    assert_eq!(all[0].request_id.as_deref(), Some("req-29"));
+
+    let count = |q: AuditQuery| async move {
+        s.query_audit(&AuditQuery { limit: 100, ..q })
+            .await
+            .unwrap()
+    };
+    let by_user = count(AuditQuery {
+        user_id: Some("user1".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_user.len(), 15);
+    assert!(
+        by_user
+            .iter()
+            .all(|r| r.user_id.as_deref() == Some("user1"))
+    );
+    let by_event = count(AuditQuery {
+        event: Some("auth.tokens.create".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(by_event.len(), 15);
+    let failures = count(AuditQuery {
+        success: Some(false),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(failures.len(), 10);
+    let window = count(AuditQuery {
+        since: Some(at(10)),
+        until: Some(at(20)),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        window.iter().map(|r| r.at).collect::<BTreeSet<_>>(),
+        (10..20).map(at).collect()
+    );
+    let combined = count(AuditQuery {
+        since: Some(at(6)),
+        user_id: Some("user0".into()),
+        success: Some(true),
+        ..Default::default()
+    })
+    .await;
+    // Even n in 6..30 not divisible by 3: 8, 10, 14, 16, 20, 22, 26, 28.
+    assert_eq!(combined.len(), 8);
+
+    // Pages of 7 by before_id cover every row once.
+    let mut seen = Vec::new();
+    let mut before_id = None;
+    loop {
+        let page = s
+            .query_audit(&AuditQuery {
+                before_id,
+                limit: 7,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 7);
+        before_id = page.last().map(|r| r.id);
+        seen.extend(page.into_iter().map(|r| r.id));
+    }
+    assert_eq!(seen, all.iter().map(|r| r.id).collect::<Vec<_>>());
+    assert!(
+        s.query_audit(&AuditQuery::default())
+            .await
+            .unwrap()
+            .is_empty(),
+        "limit 0"
+    );
+
+    assert_eq!(s.prune_audit(at(12)).await.unwrap(), 12);
+    assert_eq!(s.prune_audit(at(12)).await.unwrap(), 0);
+    let rest = s.query_audit(&everything).await.unwrap();
+    assert_eq!(rest.len(), 18);
+    assert!(rest.iter().all(|r| r.at >= at(12)));
+    // Ids keep increasing after a prune (never reused).
+    s.append_audit(&[audit(99)]).await.unwrap();
+    let newest = s
+        .query_audit(&AuditQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(newest[0].id > all[0].id);
+}
+
+fn binding(name: &str, ordering: i32) -> HandlerBinding {
+    HandlerBinding {
+        id: new_id(),
+        name: name.into(),
+        events: vec!["auth.tokens.create".into(), "identity.users.update".into()],
+        module: "WebHook".into(),
+        action: "post".into(),
+        options: json!({"url": "http://127.0.0.1:9/hook", "timeout_ms": 500}),
+        conditions: json!([{"field": "success", "equals": false}]),
+        position: HandlerPosition::Post,
+        ordering,
+        active: true,
+        abort_on_error: false,
+    }
+}
+
+pub(crate) async fn handler_bindings_round_trip(f: &Fixture) {
+    let s = &f.storage;
+    let mut notify = binding("notify", 20);
+    let mut audit = binding("audit", 10);
+    audit.position = HandlerPosition::Pre;
+    audit.events = vec!["*".into()];
+    let also_ten = binding("alert", 10);
+    for b in [&notify, &audit, &also_ten] {
+        s.create_binding(b).await.unwrap();
+    }
+    assert_eq!(s.get_binding(&audit.id).await.unwrap(), audit);
+    let names: Vec<_> = s
+        .list_bindings()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(names, ["alert", "audit", "notify"]);
+    assert!(matches!(
+        s.create_binding(&binding("notify", 1)).await,
+        Err(AuthError::Conflict { .. })
+    ));
+
+    notify.active = false;
+    notify.abort_on_error = true;
+    notify.ordering = -5;
+    notify.options = json!({"url": "http://127.0.0.1:9/other"});
+    s.update_binding(&notify).await.unwrap();
+    assert_eq!(s.get_binding(&notify.id).await.unwrap(), notify);
+    assert_eq!(s.list_bindings().await.unwrap()[0], notify);
+    audit.name = "alert".into();
+    assert!(matches!(
+        s.update_binding(&audit).await,
+        Err(AuthError::Conflict { .. })
+    ));
+    assert!(matches!(
+        s.update_binding(&binding("ghost", 0)).await,
+        Err(AuthError::NotFound { .. })
+    ));
+
+    s.delete_binding(&notify.id).await.unwrap();
+    assert!(matches!(
+        s.get_binding(&notify.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.delete_binding(&notify.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert_eq!(s.list_bindings().await.unwrap().len(), 2);
+}
