@@ -5,11 +5,20 @@
 //!
 //! | kind | name | what it does |
 //! |---|---|---|
+//! | auth method | `password` | Keystone's password method: argon2id, imported Keystone hashes, lockout, expiry, inactivity |
+//! | auth method | `token` | rescoping an existing token, keeping its expiry, audit chain and methods |
+//! | auth method | `totp` | RFC 6238 passcodes with replay protection and shared lockout |
+//! | auth method | `application_credential` | delegated secrets bound to one project |
+//! | auth method | `external` | an identity asserted by a trusted front proxy (REMOTE_USER) |
+//! | auth method | `jwt` | federated login with an external issuer's signed JWT (JWKS, claim mapping) |
 //! | auth method | `publickey` | two-round Ed25519 challenge–response |
 //! | storage driver | `sqlite` | embedded SQLite file, the default ([`storage::DEFAULT_DATABASE_URL`]) |
 //! | storage driver | `postgres`, `postgresql` | PostgreSQL shared by several nodes |
 //!
-//! One folder per plugin under [`methods`] and [`storage`].
+//! One folder per plugin under [`methods`] and [`storage`]. Shared by
+//! several plugins: [`hashing`] (argon2id and imported hashes) and
+//! [`compliance`] (`[security_compliance]`). The JWS token provider is in
+//! [`tokens`].
 //!
 //! # Linking
 //!
@@ -23,8 +32,11 @@
 //! assert!(registry.get("publickey").is_ok());
 //! ```
 
+pub mod compliance;
+pub mod hashing;
 pub mod methods;
 pub mod storage;
+pub mod tokens;
 
 /// Makes sure the linker keeps every built-in registration.
 ///

@@ -7,7 +7,15 @@ use serde_json::Map;
 
 /// The exact set of built-in auth methods. Adding a method means adding it
 /// here, on purpose.
-const BUILT_IN_METHODS: &[&str] = &["publickey"];
+const BUILT_IN_METHODS: &[&str] = &[
+    "application_credential",
+    "external",
+    "jwt",
+    "password",
+    "publickey",
+    "token",
+    "totp",
+];
 
 #[test]
 fn exactly_the_built_in_methods_are_registered() {
@@ -30,7 +38,12 @@ fn a_configured_method_that_is_not_registered_fails_start_up() {
         .instantiate(&["publickey", "kerberos"], &Map::new())
         .unwrap_err();
     assert!(matches!(e, AuthError::UnknownPlugin { ref name, .. } if name == "kerberos"));
-    assert!(e.to_string().contains("registered: publickey"), "{e}");
+    assert!(
+        e.to_string().contains(
+            "registered: application_credential, external, jwt, password, publickey, token, totp"
+        ),
+        "{e}"
+    );
 }
 
 #[test]

@@ -26,11 +26,8 @@ mod key;
 
 pub use key::credential_blob;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use auth_core::request::UserSelector;
-use auth_core::store::resolve_user;
 use auth_core::{
     AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, Payload, PluginConfig,
     ResponseData,
@@ -52,9 +49,7 @@ pub const NAME: &str = "publickey";
 /// signature made here is useless anywhere else.
 const CHALLENGE_PREFIX: &str = "authpk1:";
 
-auth_core::register_method!(NAME, |config| Ok(Arc::new(PublicKey::from_config(config)?)));
-
-pub(crate) fn anchor() {}
+builtin_method!(PublicKey);
 
 /// Configuration (`[auth.methods.publickey]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -101,12 +96,10 @@ impl PublicKey {
         ctx: &MethodContext<'_>,
     ) -> Result<AuthHandlerResponse, AuthError> {
         let user = user.ok_or_else(|| AuthError::bad_request("'publickey.user' is required"))?;
-        let reference = user.to_ref("publickey.user")?;
-        let user_id = match resolve_user(ctx.stores().users()?, &reference).await {
-            Ok(user) => Some(user.id),
-            Err(AuthError::InvalidCredentials) => None,
-            Err(e) => return Err(e),
-        };
+        let user_id = user
+            .find(ctx.stores().users()?, "publickey.user")
+            .await?
+            .map(|user| user.id);
         let mut random = [0u8; 32];
         OsRng.fill_bytes(&mut random);
         let challenge = format!("{CHALLENGE_PREFIX}{}", URL_SAFE_NO_PAD.encode(random));

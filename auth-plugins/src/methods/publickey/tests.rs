@@ -176,3 +176,40 @@ fn unknown_config_keys_are_refused() {
     let e = PublicKey::from_config(&PluginConfig::new(NAME, json!({"typo": 1}))).unwrap_err();
     assert!(matches!(e, AuthError::InvalidConfig { .. }));
 }
+
+#[tokio::test]
+async fn passes_the_conformance_kit() {
+    use auth_core::testkit::conformance::{MethodCase, check};
+    let s = setup();
+    let stranger = SigningKey::from_bytes(&[9u8; 32]);
+    // The signature is over a challenge the kit cannot know in advance, so
+    // the second round signs a fixed text: wrong for any challenge.
+    let bogus = STANDARD.encode(stranger.sign(b"not the challenge").to_bytes());
+    check(MethodCase {
+        handler: Arc::new(PublicKey::from_config(&PluginConfig::empty(NAME)).unwrap()),
+        stores: Stores::new()
+            .with_users(s.store.clone())
+            .with_credentials(s.store.clone()),
+        clock: None,
+        tokens: None,
+        headers: Default::default(),
+        client_addr: None,
+        valid: json!({"user": {"id": "u1"}}).into(),
+        wrong_secret: vec![
+            json!({"user": {"id": "u1"}}).into(),
+            json!({"signature": bogus}).into(),
+        ],
+        unknown_user: Some(vec![
+            json!({"user": {"id": "ghost"}}).into(),
+            json!({"signature": bogus}).into(),
+        ]),
+        failure_status: 401,
+        malformed: vec![
+            json!({}),
+            json!({"signature": "AAAA"}),
+            json!({"user": {"name": "alice"}}),
+        ],
+        secrets: vec![],
+    })
+    .await;
+}

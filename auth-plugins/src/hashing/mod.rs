@@ -1,0 +1,354 @@
+//! Password and secret hashing.
+//!
+//! New hashes are argon2id PHC strings. Hashes imported from Keystone
+//! (bcrypt, scrypt, pbkdf2_sha512 and sha512_crypt, in passlib's formats)
+//! still verify, and [`Verified::needs_rehash`] tells the caller to replace
+//! them with argon2id after the next successful login, as it does for
+//! argon2id hashes made with weaker parameters than the configured ones.
+//!
+//! Hashing is deliberately slow (tens of milliseconds) and memory-hard, so
+//! async callers run it on the blocking pool ([`PasswordHasher::verify_async`])
+//! with two guards that matter under load:
+//!
+//! - at most one hash per core runs at a time (a semaphore): more would only
+//!   queue on the CPU while holding 19 MiB each, so a flood of logins could
+//!   otherwise exhaust memory;
+//! - argon2's working memory is pooled and reused: a fresh 19 MiB buffer per
+//!   verification costs thousands of page faults, about a third of the hash
+//!   itself on this machine.
+
+mod imported;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use auth_core::AuthError;
+use rand::rngs::OsRng;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+
+/// Argon2id parameters.
+///
+/// The defaults are OWASP's minimum recommendation for argon2id (19 MiB of
+/// memory, 2 passes, 1 lane): about 20–40 ms per hash on a current core,
+/// which bounds an online guesser while keeping a login affordable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HashingConfig {
+    /// Memory per hash, in KiB.
+    pub memory_kib: u32,
+    /// Passes over the memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Default for HashingConfig {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// The result of a successful verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// The stored hash is not an argon2id hash with the current parameters
+    /// and should be replaced by [`PasswordHasher::hash`] of the same secret.
+    pub needs_rehash: bool,
+}
+
+/// Hashes and verifies secrets. Cheap to clone.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    params: Params,
+    /// A hash of a random secret with the current parameters: verifying
+    /// against it costs exactly what a real verification costs.
+    dummy: String,
+    /// Reusable argon2 working memory, at most one buffer per permit.
+    buffers: Mutex<Vec<Vec<Block>>>,
+    /// One permit per core: how many hashes may run at once.
+    permits: Semaphore,
+    concurrency: usize,
+}
+
+impl PasswordHasher {
+    /// A hasher with `config`'s parameters.
+    pub fn new(config: HashingConfig) -> Result<Self, AuthError> {
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .map_err(|e| AuthError::invalid_config("password hashing", e.to_string()))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let salt = SaltString::generate(&mut OsRng);
+        let dummy = argon2
+            .hash_password(b"dummy password nobody knows", &salt)
+            .map_err(|e| AuthError::Internal(format!("hashing failed: {e}")))?
+            .to_string();
+        let concurrency = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                params,
+                dummy,
+                buffers: Mutex::new(Vec::new()),
+                permits: Semaphore::new(concurrency),
+                concurrency,
+            }),
+        })
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            self.inner.params.clone(),
+        )
+    }
+
+    /// An argon2id PHC string for `secret`, with a fresh salt.
+    pub fn hash(&self, secret: &SecretString) -> Result<SecretString, AuthError> {
+        let salt = SaltString::generate(&mut OsRng);
+        self.argon2()
+            .hash_password(secret.expose_secret().as_bytes(), &salt)
+            .map(|hash| SecretString::from(hash.to_string()))
+            .map_err(|e| AuthError::Internal(format!("hashing failed: {e}")))
+    }
+
+    /// Whether `secret` matches `hash`; `None` when it does not (or the hash
+    /// is in no format we know, which is logged by the caller as a data
+    /// problem, never as the secret).
+    pub fn verify(&self, secret: &SecretString, hash: &SecretString) -> Option<Verified> {
+        let secret = secret.expose_secret().as_bytes();
+        let hash = hash.expose_secret();
+        if hash.starts_with("$argon2") {
+            let parsed = PasswordHash::new(hash).ok()?;
+            self.verify_argon2(secret, &parsed)?;
+            return Some(Verified {
+                needs_rehash: !self.is_current(&parsed),
+            });
+        }
+        imported::verify(secret, hash).then_some(Verified { needs_rehash: true })
+    }
+
+    /// Recomputes an argon2 hash in pooled memory and compares it in
+    /// constant time.
+    fn verify_argon2(&self, secret: &[u8], parsed: &PasswordHash<'_>) -> Option<()> {
+        let params = Params::try_from(parsed).ok()?;
+        let algorithm = Algorithm::try_from(parsed.algorithm).ok()?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v).ok()?,
+            None => Version::V0x13,
+        };
+        let expected = parsed.hash?;
+        let mut salt = [0u8; 64];
+        let salt = parsed.salt?.decode_b64(&mut salt).ok()?;
+        let mut out = vec![0u8; expected.len()];
+        let needed = params.block_count();
+        let mut memory = self.take_buffer(needed);
+        let computed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            secret,
+            salt,
+            &mut out,
+            &mut memory[..needed],
+        );
+        self.return_buffer(memory);
+        computed.ok()?;
+        bool::from(out.ct_eq(expected.as_bytes())).then_some(())
+    }
+
+    fn take_buffer(&self, blocks: usize) -> Vec<Block> {
+        let reused = self
+            .inner
+            .buffers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let mut buffer = reused.unwrap_or_default();
+        if buffer.len() < blocks {
+            buffer.resize(blocks, Block::default());
+        }
+        buffer
+    }
+
+    fn return_buffer(&self, buffer: Vec<Block>) {
+        let mut pool = self.inner.buffers.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < self.inner.concurrency {
+            pool.push(buffer);
+        }
+    }
+
+    /// Spends the time of one verification and returns nothing: for unknown
+    /// users, so that their failure takes as long as a wrong password.
+    pub fn verify_dummy(&self, secret: &SecretString) {
+        let dummy = SecretString::from(self.inner.dummy.clone());
+        let _ = self.verify(secret, &dummy);
+    }
+
+    /// [`PasswordHasher::verify`] on the blocking pool; `hash: None` runs
+    /// [`PasswordHasher::verify_dummy`] and answers `None`.
+    pub async fn verify_async(
+        &self,
+        secret: SecretString,
+        hash: Option<SecretString>,
+    ) -> Result<Option<Verified>, AuthError> {
+        self.on_blocking_pool(move |hasher| match hash {
+            Some(hash) => hasher.verify(&secret, &hash),
+            None => {
+                hasher.verify_dummy(&secret);
+                None
+            }
+        })
+        .await
+    }
+
+    /// [`PasswordHasher::hash`] on the blocking pool.
+    pub async fn hash_async(&self, secret: SecretString) -> Result<SecretString, AuthError> {
+        self.on_blocking_pool(move |hasher| hasher.hash(&secret))
+            .await?
+    }
+
+    /// Runs `work` on the blocking pool once a hashing permit is free.
+    async fn on_blocking_pool<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| AuthError::Internal("the hashing pool is closed".into()))?;
+        let hasher = self.clone();
+        tokio::task::spawn_blocking(move || work(&hasher))
+            .await
+            .map_err(|_| AuthError::Internal("hashing was interrupted".into()))
+    }
+
+    fn is_current(&self, hash: &PasswordHash<'_>) -> bool {
+        hash.algorithm == argon2::ARGON2ID_IDENT
+            && Params::try_from(hash).is_ok_and(|p| {
+                p.m_cost() >= self.inner.params.m_cost()
+                    && p.t_cost() >= self.inner.params.t_cost()
+                    && p.p_cost() >= self.inner.params.p_cost()
+            })
+    }
+}
+
+impl fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("memory_kib", &self.inner.params.m_cost())
+            .field("iterations", &self.inner.params.t_cost())
+            .field("parallelism", &self.inner.params.p_cost())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Fast parameters for tests; the defaults are tested once.
+    pub(crate) fn fast() -> PasswordHasher {
+        PasswordHasher::new(HashingConfig {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap()
+    }
+
+    fn s(text: &str) -> SecretString {
+        SecretString::from(text.to_owned())
+    }
+
+    #[test]
+    fn argon2id_round_trip_with_the_default_parameters() {
+        let hasher = PasswordHasher::new(HashingConfig::default()).unwrap();
+        let hash = hasher.hash(&s("correct horse")).unwrap();
+        assert!(
+            hash.expose_secret()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+        );
+        assert_eq!(
+            hasher.verify(&s("correct horse"), &hash),
+            Some(Verified {
+                needs_rehash: false
+            })
+        );
+        assert_eq!(hasher.verify(&s("correct horsf"), &hash), None);
+    }
+
+    #[test]
+    fn weaker_argon2_hashes_verify_and_ask_for_a_rehash() {
+        let weak = fast().hash(&s("pw")).unwrap();
+        let strong = PasswordHasher::new(HashingConfig::default()).unwrap();
+        assert_eq!(
+            strong.verify(&s("pw"), &weak),
+            Some(Verified { needs_rehash: true })
+        );
+    }
+
+    #[test]
+    fn hashes_from_other_argon2_settings_verify_in_pooled_memory() {
+        let h = fast();
+        let other = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x10,
+            Params::new(256, 2, 2, None).unwrap(),
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = other.hash_password(b"pw", &salt).unwrap().to_string();
+        assert_eq!(
+            h.verify(&s("pw"), &s(&hash)),
+            Some(Verified { needs_rehash: true })
+        );
+        assert_eq!(h.verify(&s("px"), &s(&hash)), None);
+        // The buffer grown for 256 KiB is reused for the smaller default.
+        let own = h.hash(&s("pw")).unwrap();
+        assert!(h.verify(&s("pw"), &own).is_some());
+    }
+
+    #[test]
+    fn garbage_hashes_never_verify() {
+        let h = fast();
+        for bad in [
+            "",
+            "plain",
+            "$argon2id$broken",
+            "$2b$04$short",
+            "$6$x$y",
+            "$pbkdf2-sha512$x",
+        ] {
+            assert_eq!(h.verify(&s("pw"), &s(bad)), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_parameters_only() {
+        let h = fast();
+        assert!(!format!("{h:?}").contains("argon2id$"));
+    }
+
+    #[tokio::test]
+    async fn async_verification_and_the_dummy() {
+        let h = fast();
+        let hash = h.hash_async(s("pw")).await.unwrap();
+        assert!(h.verify_async(s("pw"), Some(hash)).await.unwrap().is_some());
+        assert!(h.verify_async(s("pw"), None).await.unwrap().is_none());
+    }
+}

@@ -1,0 +1,154 @@
+//! `password`: Keystone's password method.
+//!
+//! Payload: `{"user": {"id": ...} | {"name": ..., "domain": {"id"|"name": ...}},
+//! "password": ...}` inside `identity.password.user`.
+//!
+//! The checks run in Keystone's order: the user and its domain, lockout,
+//! the password hash (a failure is counted), the account being enabled and
+//! active, password expiry. An unknown user or a user without a password
+//! costs one dummy hash verification, the same as a wrong password, and
+//! gets the same error, so neither timing nor answers tell which accounts
+//! exist. On success the failure counter is cleared, `last_active_at` is
+//! set, and a hash in an imported format (or weaker argon2 parameters) is
+//! replaced by an argon2id hash of the same password.
+
+use async_trait::async_trait;
+use auth_core::request::UserSelector;
+use auth_core::store::User;
+use auth_core::{
+    AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, Payload, PluginConfig,
+    ResponseData,
+};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::compliance::{self, SecurityCompliance};
+use crate::hashing::{HashingConfig, PasswordHasher};
+
+/// The registered name.
+pub const NAME: &str = "password";
+
+builtin_method!(Password);
+
+/// Configuration (`[auth.methods.password]`); lockout and expiry come from
+/// the shared `[security_compliance]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// Argon2id parameters for new hashes.
+    pub hashing: HashingConfig,
+}
+
+#[derive(Deserialize)]
+struct PasswordPayload {
+    user: PasswordUser,
+}
+
+#[derive(Deserialize)]
+struct PasswordUser {
+    #[serde(flatten)]
+    selector: UserSelector,
+    password: SecretString,
+}
+
+/// The `password` method.
+#[derive(Debug, Clone)]
+pub struct Password {
+    hasher: PasswordHasher,
+    compliance: SecurityCompliance,
+}
+
+impl Password {
+    /// Builds the method from its section and `[security_compliance]`.
+    pub fn from_config(config: &PluginConfig) -> Result<Self, AuthError> {
+        let own: PasswordConfig = config.parse()?;
+        Ok(Self::new(
+            PasswordHasher::new(own.hashing)?,
+            config.shared(compliance::SECTION)?,
+        ))
+    }
+
+    /// The method with an explicit hasher and rules.
+    pub fn new(hasher: PasswordHasher, compliance: SecurityCompliance) -> Self {
+        Self { hasher, compliance }
+    }
+
+    /// The hasher (the server hashes new passwords with the same one).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// Checks `password` for `user`, who exists; every failure is counted.
+    async fn check(
+        &self,
+        user: &User,
+        password: SecretString,
+        ctx: &MethodContext<'_>,
+    ) -> Result<ResponseData, AuthError> {
+        let passwords = ctx.stores().passwords()?;
+        let now = ctx.now();
+        let state = self
+            .compliance
+            .ensure_unlocked(passwords, user, now)
+            .await?;
+        let current = passwords.current_password(&user.id).await?;
+        let stored_hash = current.as_ref().map(|record| record.hash.clone());
+        let verified = self
+            .hasher
+            .verify_async(password.clone(), stored_hash)
+            .await?;
+        let (Some(verified), Some(current)) = (verified, current) else {
+            self.compliance.record_failure(passwords, user, now).await?;
+            return Err(AuthError::InvalidCredentials);
+        };
+        if !user.enabled || self.compliance.is_inactive(user, &state, now) {
+            return Err(AuthError::UserDisabled);
+        }
+        if self.compliance.is_expired(user, &current, now) {
+            return Err(AuthError::PasswordExpired);
+        }
+        passwords.record_auth_success(&user.id, now).await?;
+        if verified.needs_rehash {
+            let hash = self.hasher.hash_async(password).await?;
+            passwords.rehash_password(&user.id, &hash).await?;
+        }
+        let expires = current.expires_at.map(|at| at.to_rfc3339());
+        Ok(ResponseData::for_user(user.id.clone())
+            .with_extra("password_expires_at", json!(expires)))
+    }
+}
+
+#[async_trait]
+impl AuthMethodHandler for Password {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    async fn authenticate(
+        &self,
+        payload: &Payload,
+        ctx: &MethodContext<'_>,
+    ) -> Result<AuthHandlerResponse, AuthError> {
+        let PasswordPayload { user } = payload.parse()?;
+        match user
+            .selector
+            .find(ctx.stores().users()?, "password.user")
+            .await?
+        {
+            Some(found) => {
+                let data = self.check(&found, user.password, ctx).await?;
+                Ok(AuthHandlerResponse::success(data))
+            }
+            None => {
+                // Unknown user: spend what a real check spends, then fail
+                // the same way.
+                self.hasher.verify_async(user.password, None).await?;
+                Err(AuthError::InvalidCredentials)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

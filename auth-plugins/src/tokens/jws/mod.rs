@@ -1,0 +1,90 @@
+//! JWS tokens: Keystone's JWT provider, signed with ES256 (default) or
+//! EdDSA.
+//!
+//! Tokens are compact JWS with Keystone's claim names
+//! ([`TokenClaims`](auth_core::TokenClaims)) and a `kid` naming the key
+//! that signed them. Keys form a [`SigningKeySet`] that rotates like the
+//! receipt keys: a staged key (published, never signing), the primary key
+//! (signing) and secondary keys (still verifying). Nodes that share the set
+//! (through the database's key store, or a key directory) verify each
+//! other's tokens, and a rotation is seen by every node before any token is
+//! signed with the new key.
+
+mod keys;
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use auth_core::token::not_found;
+use auth_core::{AuthError, TokenClaims, TokenProvider};
+use jsonwebtoken::{Header, Validation};
+
+pub use keys::{SigningAlgorithm, SigningKeySet};
+
+/// Signs and verifies JWS tokens with a swappable key set.
+pub struct JwsProvider {
+    keys: RwLock<Arc<SigningKeySet>>,
+}
+
+impl JwsProvider {
+    /// A provider using `keys`.
+    pub fn new(keys: SigningKeySet) -> Self {
+        Self {
+            keys: RwLock::new(Arc::new(keys)),
+        }
+    }
+
+    /// The current key set.
+    pub fn keys(&self) -> Arc<SigningKeySet> {
+        Arc::clone(&self.keys.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Replaces the key set (after a rotation, here or on another node).
+    pub fn replace_keys(&self, keys: SigningKeySet) {
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+    }
+}
+
+impl fmt::Debug for JwsProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwsProvider")
+            .field("keys", &self.keys())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl TokenProvider for JwsProvider {
+    fn issue(&self, claims: &TokenClaims) -> Result<String, AuthError> {
+        let keys = self.keys();
+        let key = keys.primary();
+        let mut header = Header::new(key.algorithm().jws());
+        header.kid = Some(key.kid().to_owned());
+        jsonwebtoken::encode(&header, claims, key.encoding())
+            .map_err(|e| AuthError::Internal(format!("signing a token failed: {e}")))
+    }
+
+    async fn verify(&self, token: &str) -> Result<TokenClaims, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| not_found())?;
+        let keys = self.keys();
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| keys.find(kid))
+            .filter(|key| key.algorithm().jws() == header.alg)
+            .ok_or_else(not_found)?;
+        let mut validation = Validation::new(header.alg);
+        // Expiry is checked by auth_core::token::validate against the
+        // injected clock, with the allow_expired window.
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["sub", "exp", "iat"]);
+        jsonwebtoken::decode::<TokenClaims>(token, key.decoding(), &validation)
+            .map(|data| data.claims)
+            .map_err(|_| not_found())
+    }
+}
+
+#[cfg(test)]
+mod tests;

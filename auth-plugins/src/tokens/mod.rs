@@ -1,0 +1,3 @@
+//! Token providers.
+
+pub mod jws;
