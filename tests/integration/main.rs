@@ -5,6 +5,7 @@
 
 mod publickey_flow;
 mod registry;
+mod server;
 mod store;
 
 /// Every test references auth-plugins through this, so the linker keeps

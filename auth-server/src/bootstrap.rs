@@ -1,0 +1,152 @@
+//! What `keystone-manage bootstrap` creates, idempotently: the default
+//! domain, an admin project, the admin, member and reader roles, an admin
+//! user holding admin on the project and on the system, and the identity
+//! service with its public endpoint in the catalog.
+
+use auth_core::AuthError;
+use auth_core::store::{
+    Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, PasswordRecord, Project, Role, Service,
+    Storage, Target, User, UserOptions, new_id,
+};
+use auth_plugins::hashing::PasswordHasher;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+
+/// What to bootstrap.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    /// The admin user's name.
+    pub admin_user: String,
+    /// The admin user's password (set only when the user is created).
+    pub admin_password: SecretString,
+    /// The admin project's name.
+    pub admin_project: String,
+    /// The public URL of this service, for the catalog.
+    pub public_url: String,
+    /// The catalog region.
+    pub region: String,
+}
+
+/// What bootstrapping found or made.
+#[derive(Debug, Clone)]
+pub struct Bootstrapped {
+    /// The admin user.
+    pub user: User,
+    /// The admin project.
+    pub project: Project,
+    /// The admin role.
+    pub admin_role: Role,
+}
+
+/// Creates whatever of the bootstrap set is missing; running it twice
+/// changes nothing.
+pub async fn run(
+    storage: &dyn Storage,
+    hasher: &PasswordHasher,
+    plan: &Bootstrap,
+    now: DateTime<Utc>,
+) -> Result<Bootstrapped, AuthError> {
+    storage.migrate().await?;
+    let project = match storage
+        .find_project_by_name(DEFAULT_DOMAIN_ID, &plan.admin_project)
+        .await
+    {
+        Ok(project) => project,
+        Err(AuthError::NotFound { .. }) => {
+            let project = Project {
+                id: new_id(),
+                name: plan.admin_project.clone(),
+                domain_id: DEFAULT_DOMAIN_ID.into(),
+                description: "Bootstrap project for initializing the cloud.".into(),
+                enabled: true,
+            };
+            storage.create_project(&project).await?;
+            project
+        }
+        Err(e) => return Err(e),
+    };
+    let mut roles = Vec::new();
+    for name in ["admin", "member", "reader"] {
+        roles.push(role(storage, name).await?);
+    }
+    let user = match storage
+        .find_user_by_name(DEFAULT_DOMAIN_ID, &plan.admin_user)
+        .await
+    {
+        Ok(user) => user,
+        Err(AuthError::NotFound { .. }) => {
+            let user = User {
+                id: new_id(),
+                name: plan.admin_user.clone(),
+                domain_id: DEFAULT_DOMAIN_ID.into(),
+                enabled: true,
+                default_project_id: Some(project.id.clone()),
+                options: UserOptions::default(),
+            };
+            let password = PasswordRecord {
+                hash: hasher.hash_async(plan.admin_password.clone()).await?,
+                created_at: now,
+                expires_at: None,
+                self_service: false,
+            };
+            storage.create_user(&user, Some(&password)).await?;
+            user
+        }
+        Err(e) => return Err(e),
+    };
+    let admin_role = roles.swap_remove(0);
+    for target in [Target::Project(project.id.clone()), Target::System] {
+        storage
+            .grant(&Assignment {
+                role_id: admin_role.id.clone(),
+                actor: Actor::User(user.id.clone()),
+                target,
+            })
+            .await?;
+    }
+    if !storage
+        .list_services()
+        .await?
+        .iter()
+        .any(|s| s.kind == "identity")
+    {
+        let service = Service {
+            id: new_id(),
+            kind: "identity".into(),
+            name: "keystone".into(),
+            enabled: true,
+        };
+        storage.create_service(&service).await?;
+        storage
+            .create_endpoint(&Endpoint {
+                id: new_id(),
+                service_id: service.id,
+                interface: "public".into(),
+                region: Some(plan.region.clone()),
+                url: plan.public_url.trim_end_matches('/').to_owned(),
+                enabled: true,
+            })
+            .await?;
+    }
+    Ok(Bootstrapped {
+        user,
+        project,
+        admin_role,
+    })
+}
+
+async fn role(storage: &dyn Storage, name: &str) -> Result<Role, AuthError> {
+    match storage.find_role_by_name(name).await {
+        Ok(role) => Ok(role),
+        Err(AuthError::NotFound { .. }) => {
+            let role = Role {
+                id: new_id(),
+                name: name.into(),
+                domain_id: None,
+            };
+            storage.create_role(&role).await?;
+            Ok(role)
+        }
+        Err(e) => Err(e),
+    }
+}

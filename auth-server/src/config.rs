@@ -1,0 +1,302 @@
+//! Configuration: one TOML file, environment overrides, defaults that
+//! start a working server with no file at all.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:5000"
+//! public_url = "https://keystone.example.com"   # default: from the request
+//!
+//! [database]
+//! url = "sqlite://./data/auth.db"
+//!
+//! [keys]
+//! dir = "./data/keys"            # the credential encryption keys live here
+//!
+//! [auth]
+//! methods = ["password", "token", "totp", "application_credential"]
+//! [auth.method.totp]
+//! included_previous_windows = 1
+//!
+//! [security_compliance]
+//! lockout_failure_attempts = 5
+//!
+//! [token]
+//! expiration = 3600
+//! algorithm = "ES256"            # or "EdDSA"
+//!
+//! [receipt]
+//! expiration = 300
+//! ```
+//!
+//! Environment variables override single settings: `AUTH_LISTEN`,
+//! `AUTH_DATABASE_URL`, `AUTH_PUBLIC_URL`, `AUTH_KEYS_DIR`, `AUTH_METHODS`
+//! (comma-separated).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use auth_plugins::tokens::jws::SigningAlgorithm;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::ServerError;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listener and limits.
+    pub server: ServerSection,
+    /// The database.
+    pub database: DatabaseSection,
+    /// Local key material.
+    pub keys: KeysSection,
+    /// Enabled methods and their sections.
+    pub auth: AuthSection,
+    /// Keystone's `[security_compliance]`, shared by methods.
+    pub security_compliance: Value,
+    /// Token lifetime and signing algorithm.
+    pub token: TokenSection,
+    /// Receipt lifetime.
+    pub receipt: ReceiptSection,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The public base URL (for discovery links and `WWW-Authenticate`);
+    /// derived from the request's `Host` when unset.
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Longest a request may take, in seconds.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            public_url: None,
+            body_limit: 64 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// The database URL; its scheme selects the driver.
+    pub url: String,
+    /// Connection pool size.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self {
+            url: auth_plugins::storage::DEFAULT_DATABASE_URL.to_owned(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// `[keys]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeysSection {
+    /// The directory holding the credential encryption keys (kept out of
+    /// the database, so a dump alone reveals no TOTP seed).
+    pub dir: PathBuf,
+}
+
+impl Default for KeysSection {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("./data/keys"),
+        }
+    }
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    /// The enabled methods; each must be registered.
+    pub methods: Vec<String>,
+    /// Per-method sections, `[auth.method.<name>]`.
+    #[serde(rename = "method")]
+    pub sections: serde_json::Map<String, Value>,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            methods: ["password", "token", "totp", "application_credential"]
+                .map(String::from)
+                .to_vec(),
+            sections: serde_json::Map::new(),
+        }
+    }
+}
+
+/// `[token]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenSection {
+    /// Token lifetime, in seconds.
+    pub expiration: i64,
+    /// How long after expiry `allow_expired` still validates, in seconds.
+    pub allow_expired_window: i64,
+    /// The signing algorithm of new keys.
+    pub algorithm: SigningAlgorithm,
+}
+
+impl Default for TokenSection {
+    fn default() -> Self {
+        Self {
+            expiration: 3600,
+            allow_expired_window: 172_800,
+            algorithm: SigningAlgorithm::ES256,
+        }
+    }
+}
+
+/// `[receipt]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReceiptSection {
+    /// Receipt lifetime, in seconds.
+    pub expiration: i64,
+}
+
+impl Default for ReceiptSection {
+    fn default() -> Self {
+        Self { expiration: 300 }
+    }
+}
+
+impl Config {
+    /// Reads `path` if given (it must exist), else the defaults, then
+    /// applies the environment overrides.
+    pub fn load(path: Option<&Path>) -> Result<Self, ServerError> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ServerError::Config(format!("cannot read {}: {e}", path.display()))
+                })?;
+                Self::from_toml(&text)?
+            }
+            None => Self::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Parses a TOML document.
+    pub fn from_toml(text: &str) -> Result<Self, ServerError> {
+        toml::from_str(text).map_err(|e| ServerError::Config(e.to_string()))
+    }
+
+    /// Applies the `AUTH_*` overrides `var` finds.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ServerError> {
+        if let Some(listen) = var("AUTH_LISTEN") {
+            self.server.listen = listen.parse().map_err(|_| {
+                ServerError::Config(format!("AUTH_LISTEN is not an address: {listen}"))
+            })?;
+        }
+        if let Some(url) = var("AUTH_DATABASE_URL") {
+            self.database.url = url;
+        }
+        if let Some(url) = var("AUTH_PUBLIC_URL") {
+            self.server.public_url = Some(url);
+        }
+        if let Some(dir) = var("AUTH_KEYS_DIR") {
+            self.keys.dir = PathBuf::from(dir);
+        }
+        if let Some(methods) = var("AUTH_METHODS") {
+            self.auth.methods = methods
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(String::from)
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// The argon2id parameters of `[auth.method.password] hashing`, which
+    /// every password the server hashes uses.
+    pub fn password_hashing(&self) -> Result<auth_plugins::hashing::HashingConfig, ServerError> {
+        match self
+            .auth
+            .sections
+            .get("password")
+            .and_then(|s| s.get("hashing"))
+        {
+            None => Ok(auth_plugins::hashing::HashingConfig::default()),
+            Some(section) => serde_json::from_value(section.clone())
+                .map_err(|e| ServerError::Config(format!("auth.method.password.hashing: {e}"))),
+        }
+    }
+
+    /// The shared sections methods may read.
+    pub fn shared_sections(&self) -> Value {
+        serde_json::json!({ auth_plugins::compliance::SECTION: self.security_compliance })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_gives_a_working_default() {
+        let c = Config::default();
+        assert_eq!(c.server.listen.port(), 5000);
+        assert!(c.database.url.starts_with("sqlite://"));
+        assert!(c.auth.methods.contains(&"password".to_owned()));
+    }
+
+    #[test]
+    fn toml_sections_and_env_overrides() {
+        let mut c = Config::from_toml(
+            r#"
+            [auth]
+            methods = ["password", "totp"]
+            [auth.method.totp]
+            included_previous_windows = 2
+            [security_compliance]
+            lockout_failure_attempts = 3
+            [token]
+            algorithm = "EdDSA"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.auth.sections["totp"]["included_previous_windows"], 2);
+        assert_eq!(c.token.algorithm, SigningAlgorithm::EdDSA);
+        c.apply_env(|name| match name {
+            "AUTH_LISTEN" => Some("127.0.0.1:0".into()),
+            "AUTH_METHODS" => Some("password, token".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.server.listen.port(), 0);
+        assert_eq!(c.auth.methods, ["password", "token"]);
+    }
+
+    #[test]
+    fn typos_are_refused() {
+        assert!(Config::from_toml("[server]\nlisten_on = \"x\"").is_err());
+        let mut c = Config::default();
+        assert!(
+            c.apply_env(|n| (n == "AUTH_LISTEN").then(|| "nowhere".into()))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,106 @@
+//! The server's error type and how every error becomes a response.
+//!
+//! Each variant stands for one HTTP status (an [`AuthError`] carries its
+//! own, see [`AuthError::http_status`]). Every error body is Keystone's
+//! `{"error": {"code", "title", "message"}}`, and every 401 carries
+//! `WWW-Authenticate: Keystone uri="<public>/v3"`, which keystoneauth1 and
+//! tempest rely on.
+
+use auth_core::AuthError;
+use axum::http::header::WWW_AUTHENTICATE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// What can go wrong in the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// Whatever status the framework's error stands for.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+
+    /// **401 Unauthorized.** The request has no `X-Auth-Token`, or it does
+    /// not validate.
+    #[error("The request you have made requires authentication.")]
+    MissingToken,
+
+    /// **400 Bad Request.** A header or query parameter is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+
+    /// **500 Internal Server Error.** The configuration is unusable (found
+    /// at start-up).
+    #[error("configuration: {0}")]
+    Config(String),
+
+    /// **500 Internal Server Error.** The listener or another part of the
+    /// process failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl ServerError {
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Auth(e) => {
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            Self::MissingToken => StatusCode::UNAUTHORIZED,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Config(_) | Self::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Renders the error, with `public_v3` as the `WWW-Authenticate` URI.
+    pub fn into_response_for(self, public_v3: &str) -> Response {
+        let status = self.status();
+        let message = match &self {
+            // Internal details go to the log, not to the client.
+            Self::Auth(
+                AuthError::Internal(_)
+                | AuthError::StoreUnavailable(_)
+                | AuthError::PluginContract { .. },
+            )
+            | Self::Config(_)
+            | Self::Io(_) => {
+                tracing::error!(error = %self, "request failed");
+                "An unexpected error prevented the server from fulfilling your request.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut body =
+            json!({"error": {"code": status.as_u16(), "title": title(status), "message": message}});
+        if let Self::Auth(AuthError::MethodNotEnabled { enabled, .. }) = &self {
+            body["error"]["identity"] = json!({"methods": enabled});
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{public_v3}\"")) {
+                response.headers_mut().insert(WWW_AUTHENTICATE, value);
+            }
+        }
+        response
+    }
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        self.into_response_for("/v3")
+    }
+}
+
+/// Keystone's titles.
+fn title(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        413 => "Request Entity Too Large",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    }
+}

@@ -1,0 +1,99 @@
+//! # auth-server
+//!
+//! A thin axum server over the engine, the methods and the store,
+//! wire-compatible with Keystone's Identity API v3 so that existing clients
+//! (keystoneauth1, the `openstack` CLI) work unmodified.
+//!
+//! Like mini-redis, the server is a library function, [`serve`], that takes
+//! its listener and a shutdown future, so tests run it on `127.0.0.1:0`
+//! and stop it when they are done; the binary only parses the command line.
+//!
+//! ## Layout
+//!
+//! - [`config`]: the TOML file, environment overrides and defaults.
+//! - [`state`]: what handlers share (storage, engine, token provider).
+//! - [`keys`]: where key sets live, creation and rotation.
+//! - [`routes`]: one file per API area.
+//! - [`scope`] and [`token_body`]: scopes, roles and Keystone's token body.
+//! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
+//! - [`error`]: the one error type and its responses.
+
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod routes;
+pub mod scope;
+pub mod state;
+pub mod token_body;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+pub use config::Config;
+pub use error::ServerError;
+pub use state::AppState;
+
+/// The routes and middleware, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let limits = &state.config().server;
+    let body_limit = limits.body_limit;
+    let timeout = Duration::from_secs(limits.request_timeout_secs);
+    Router::new()
+        .route("/", get(routes::discovery::root))
+        .route("/v3", get(routes::discovery::v3))
+        .route("/v3/", get(routes::discovery::v3))
+        .route(
+            "/v3/auth/tokens",
+            get(routes::tokens::validate)
+                .post(routes::tokens::create)
+                .delete(routes::tokens::revoke),
+        )
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(middleware::from_fn(keystone_headers))
+        .with_state(state)
+}
+
+/// Adds what Keystone puts on every response: a request id and
+/// `Vary: X-Auth-Token`.
+async fn keystone_headers(request: Request, next: Next) -> Response {
+    let id = format!("req-{}", uuid::Uuid::new_v4());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static("x-openstack-request-id"), value);
+    }
+    headers.insert(
+        axum::http::header::VARY,
+        HeaderValue::from_static("X-Auth-Token"),
+    );
+    response
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes
+/// the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The `auth-server` command: serve, migrate, bootstrap, rotate keys.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use auth_server::bootstrap::{self, Bootstrap};
+use auth_server::{AppState, Config, ServerError, keys, state};
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+/// A Keystone-compatible authentication server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The configuration file (TOML); defaults work without one.
+    #[arg(long, short, global = true, env = "AUTH_CONFIG")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create the default domain, admin project, roles, admin user and
+    /// catalog entry (idempotent), as keystone-manage bootstrap does.
+    Bootstrap {
+        /// The admin user's name.
+        #[arg(long, default_value = "admin")]
+        admin_username: String,
+        /// The admin user's password.
+        #[arg(long, env = "AUTH_BOOTSTRAP_PASSWORD")]
+        admin_password: String,
+        /// The admin project's name.
+        #[arg(long, default_value = "admin")]
+        project_name: String,
+        /// The public URL for the identity endpoint in the catalog.
+        #[arg(long, default_value = "http://127.0.0.1:5000")]
+        public_url: String,
+        /// The catalog region.
+        #[arg(long, default_value = "RegionOne")]
+        region: String,
+    },
+    /// Manage key sets.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Rotate the receipt and token signing keys shared through the
+    /// database.
+    Rotate,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("auth-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), ServerError> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = TcpListener::bind(config.server.listen).await?;
+            let state = AppState::build(config).await?;
+            tracing::info!(address = %listener.local_addr()?, "serving");
+            auth_server::serve(listener, state, shutdown_signal()).await
+        }
+        Command::Migrate => {
+            state::connect(&config).await?.migrate().await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Bootstrap {
+            admin_username,
+            admin_password,
+            project_name,
+            public_url,
+            region,
+        } => {
+            let storage = state::connect(&config).await?;
+            let plan = Bootstrap {
+                admin_user: admin_username,
+                admin_password: SecretString::from(admin_password),
+                admin_project: project_name,
+                public_url,
+                region,
+            };
+            let hasher = auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?;
+            let done = bootstrap::run(storage.as_ref(), &hasher, &plan, chrono::Utc::now()).await?;
+            println!(
+                "bootstrapped: user {} ({}), project {} ({})",
+                done.user.name, done.user.id, done.project.name, done.project.id
+            );
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let storage = state::connect(&config).await?;
+            keys::rotate(storage.as_ref(), config.token.algorithm).await?;
+            println!(
+                "rotated the receipt and token signing keys; restart or reload the other nodes"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

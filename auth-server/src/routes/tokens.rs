@@ -1,0 +1,238 @@
+//! `/v3/auth/tokens`: issue (POST), validate (GET), check (HEAD) and
+//! revoke (DELETE), with Keystone's headers, bodies and statuses.
+
+use std::net::SocketAddr;
+
+use auth_core::store::RevocationEvent;
+use auth_core::{
+    AuthAttempt, AuthError, AuthOutcome, Continuation, RequestHeaders, TokenClaims, token,
+};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::public_base;
+use crate::error::ServerError;
+use crate::state::AppState;
+use crate::token_body::{self, timestamp};
+
+const SUBJECT_TOKEN: &str = "x-subject-token";
+const AUTH_TOKEN: &str = "x-auth-token";
+const RECEIPT: &str = "openstack-auth-receipt";
+
+/// The query flags Keystone honours by presence or value.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenQuery {
+    nocatalog: Option<String>,
+    allow_expired: Option<String>,
+}
+
+impl TokenQuery {
+    fn with_catalog(&self) -> bool {
+        self.nocatalog.is_none()
+    }
+
+    fn allow_expired(&self) -> bool {
+        self.allow_expired
+            .as_deref()
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+}
+
+/// `POST /v3/auth/tokens`.
+pub async fn create(
+    State(state): State<AppState>,
+    Query(query): Query<TokenQuery>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let public_v3 = format!("{}/v3", public_base(&state, &parts.headers));
+    let limit = state.config().server.body_limit;
+    let result = async {
+        let bytes: Bytes =
+            axum::body::to_bytes(body, limit)
+                .await
+                .map_err(|_| AuthError::PayloadTooLarge {
+                    size: limit + 1,
+                    limit,
+                })?;
+        let mut headers = RequestHeaders::new();
+        for (name, value) in &parts.headers {
+            if let Ok(value) = value.to_str() {
+                headers.insert(name.as_str(), value);
+            }
+        }
+        let mut attempt = AuthAttempt::new(&bytes).headers(headers);
+        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            attempt = attempt.client_addr(addr.ip());
+        }
+        if let Some(receipt) = header(&parts.headers, RECEIPT) {
+            attempt = attempt.receipt(receipt);
+        }
+        match state.engine().authenticate(attempt).await? {
+            AuthOutcome::Authenticated(done) => {
+                let (token, claims) = token_body::issue(&state, &done).await?;
+                let body =
+                    token_body::render(&state, &claims, &done.user, query.with_catalog()).await?;
+                Ok(with_subject(
+                    StatusCode::CREATED,
+                    &token,
+                    Json(body).into_response(),
+                ))
+            }
+            AuthOutcome::Continue(more) => Ok(receipt_response(&state, more).await),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e: AuthError| ServerError::from(e).into_response_for(&public_v3))
+}
+
+fn with_subject(status: StatusCode, token: &str, mut response: Response) -> Response {
+    *response.status_mut() = status;
+    if let Ok(value) = HeaderValue::from_str(token) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(SUBJECT_TOKEN), value);
+    }
+    response
+}
+
+/// 401 with the receipt, shaped exactly as keystoneauth1 parses it (no
+/// `error`, no `WWW-Authenticate`). A login that only got a challenge
+/// (no method passed yet) answers with Keystone's "additional
+/// authentication steps" error, carrying the challenges, and the receipt.
+async fn receipt_response(state: &AppState, more: Continuation) -> Response {
+    let body = match &more.user {
+        Some(user) => {
+            let domain = state.storage().get_domain(&user.domain_id).await.ok();
+            json!({
+                "receipt": {
+                    "methods": more.methods,
+                    "user": {
+                        "id": user.id,
+                        "name": user.name,
+                        "domain": {"id": user.domain_id, "name": domain.map(|d| d.name)},
+                    },
+                    "expires_at": timestamp(more.expires_at),
+                    "issued_at": timestamp(more.issued_at),
+                },
+                "required_auth_methods": more.required_auth_methods,
+            })
+        }
+        None => {
+            let mut identity = json!({"methods": more.challenges.keys().collect::<Vec<_>>()});
+            for (method, challenge) in &more.challenges {
+                identity[method] = challenge.clone();
+            }
+            json!({"error": {"code": 401, "title": "Unauthorized",
+                   "message": "Additional authentications steps required.", "identity": identity}})
+        }
+    };
+    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&more.receipt) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(RECEIPT), value);
+    }
+    response
+}
+
+/// The caller's and the subject's validated claims, after the policy
+/// check: an admin, or the token's own user.
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    allow_expired: bool,
+) -> Result<TokenClaims, ServerError> {
+    let stores = state.engine().stores();
+    let now = state.clock().now();
+    let caller_token = header(headers, AUTH_TOKEN).ok_or(ServerError::MissingToken)?;
+    let caller = token::validate(
+        state.tokens().as_ref(),
+        stores,
+        caller_token,
+        now,
+        Duration::zero(),
+    )
+    .await
+    .map_err(|_| ServerError::MissingToken)?;
+    let subject_token =
+        header(headers, SUBJECT_TOKEN).ok_or_else(|| ServerError::from(token::not_found()))?;
+    let window = if allow_expired {
+        Duration::seconds(state.config().token.allow_expired_window)
+    } else {
+        Duration::zero()
+    };
+    let subject =
+        token::validate(state.tokens().as_ref(), stores, subject_token, now, window).await?;
+    if caller.sub != subject.sub {
+        let (_, caller_roles) = token_body::current_scope(state, &caller)
+            .await
+            .map_err(|_| ServerError::MissingToken)?;
+        if !caller_roles.iter().any(|r| r.name == "admin") {
+            return Err(AuthError::Forbidden(
+                "You are not authorized to perform the requested action: identity:validate_token."
+                    .into(),
+            )
+            .into());
+        }
+    }
+    Ok(subject)
+}
+
+/// `GET` (and, through axum, `HEAD`) `/v3/auth/tokens`.
+pub async fn validate(
+    State(state): State<AppState>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let public_v3 = format!("{}/v3", public_base(&state, &headers));
+    let result = async {
+        let subject = authorize(&state, &headers, query.allow_expired()).await?;
+        let user = state.storage().get_user(&subject.sub).await?;
+        let body = token_body::render(&state, &subject, &user, query.with_catalog()).await?;
+        let token = header(&headers, SUBJECT_TOKEN).unwrap_or_default();
+        Ok::<_, ServerError>(with_subject(
+            StatusCode::OK,
+            token,
+            Json(body).into_response(),
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| e.into_response_for(&public_v3))
+}
+
+/// `DELETE /v3/auth/tokens`: records a revocation event for the token.
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let public_v3 = format!("{}/v3", public_base(&state, &headers));
+    let result = async {
+        let subject = authorize(&state, &headers, false).await?;
+        let now = state.clock().now();
+        let event = RevocationEvent {
+            audit_id: subject.audit_id().map(String::from),
+            audit_chain_id: None,
+            user_id: None,
+            project_id: None,
+            domain_id: None,
+            role_id: None,
+            issued_before: now,
+            revoked_at: now,
+        };
+        state.storage().add_revocation(&event).await?;
+        Ok::<_, ServerError>(StatusCode::NO_CONTENT.into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| e.into_response_for(&public_v3))
+}

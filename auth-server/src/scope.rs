@@ -1,0 +1,129 @@
+//! Turning a requested scope into an authorized one, with roles.
+
+use auth_core::AuthError;
+use auth_core::request::{ProjectRef, ScopeRequest};
+use auth_core::store::{Domain, DomainRef, Project, Role, Storage, Target, User};
+
+/// An authorized scope.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// No scope: no roles, no catalog.
+    Unscoped,
+    /// A project, with its domain.
+    Project(Project, Domain),
+    /// A domain.
+    Domain(Domain),
+    /// The whole deployment.
+    System,
+}
+
+impl Scope {
+    /// The assignment target, for scoped tokens.
+    pub fn target(&self) -> Option<Target> {
+        match self {
+            Self::Unscoped => None,
+            Self::Project(p, _) => Some(Target::Project(p.id.clone())),
+            Self::Domain(d) => Some(Target::Domain(d.id.clone())),
+            Self::System => Some(Target::System),
+        }
+    }
+}
+
+fn refused(reason: &str) -> AuthError {
+    AuthError::Unauthorized(reason.to_owned())
+}
+
+/// Resolves `requested` for `user`: the target must exist and be enabled,
+/// and the user must hold a role on it (Keystone answers 401 otherwise).
+/// `bound_project` (an application credential's) overrides the request.
+pub async fn resolve(
+    storage: &dyn Storage,
+    user: &User,
+    requested: &ScopeRequest,
+    bound_project: Option<&str>,
+) -> Result<(Scope, Vec<Role>), AuthError> {
+    if let Some(project_id) = bound_project {
+        let scope = project_scope(storage, storage.get_project(project_id).await).await?;
+        return with_roles(storage, user, scope).await;
+    }
+    let scope = match requested {
+        ScopeRequest::Unscoped => return Ok((Scope::Unscoped, Vec::new())),
+        ScopeRequest::Default => {
+            // The default project, if usable; otherwise unscoped.
+            let Some(project_id) = &user.default_project_id else {
+                return Ok((Scope::Unscoped, Vec::new()));
+            };
+            let Ok(scope) = project_scope(storage, storage.get_project(project_id).await).await
+            else {
+                return Ok((Scope::Unscoped, Vec::new()));
+            };
+            return match with_roles(storage, user, scope).await {
+                Ok(scoped) => Ok(scoped),
+                Err(AuthError::Unauthorized(_)) => Ok((Scope::Unscoped, Vec::new())),
+                Err(e) => Err(e),
+            };
+        }
+        ScopeRequest::Project(ProjectRef::Id(id)) => {
+            project_scope(storage, storage.get_project(id).await).await?
+        }
+        ScopeRequest::Project(ProjectRef::Name { name, domain }) => {
+            let domain = find_domain(storage, domain).await?;
+            project_scope(
+                storage,
+                storage.find_project_by_name(&domain.id, name).await,
+            )
+            .await?
+        }
+        ScopeRequest::Domain(reference) => {
+            let domain = find_domain(storage, reference).await?;
+            if !domain.enabled {
+                return Err(refused("the requested domain is disabled"));
+            }
+            Scope::Domain(domain)
+        }
+        ScopeRequest::System => Scope::System,
+        ScopeRequest::Trust { .. } => return Err(refused("trust scopes are not supported")),
+    };
+    with_roles(storage, user, scope).await
+}
+
+async fn find_domain(storage: &dyn Storage, reference: &DomainRef) -> Result<Domain, AuthError> {
+    let found = match reference {
+        DomainRef::Id(id) => storage.get_domain(id).await,
+        DomainRef::Name(name) => storage.find_domain_by_name(name).await,
+    };
+    found.map_err(|e| match e {
+        AuthError::NotFound { .. } => refused("could not find the requested domain"),
+        other => other,
+    })
+}
+
+async fn project_scope(
+    storage: &dyn Storage,
+    found: Result<Project, AuthError>,
+) -> Result<Scope, AuthError> {
+    let project = found.map_err(|e| match e {
+        AuthError::NotFound { .. } => refused("could not find the requested project"),
+        other => other,
+    })?;
+    let domain = storage.get_domain(&project.domain_id).await?;
+    if !project.enabled || !domain.enabled {
+        return Err(refused("the requested project is disabled"));
+    }
+    Ok(Scope::Project(project, domain))
+}
+
+async fn with_roles(
+    storage: &dyn Storage,
+    user: &User,
+    scope: Scope,
+) -> Result<(Scope, Vec<Role>), AuthError> {
+    let Some(target) = scope.target() else {
+        return Ok((scope, Vec::new()));
+    };
+    let roles = storage.effective_roles(&user.id, &target).await?;
+    if roles.is_empty() {
+        return Err(refused("the user has no role on the requested scope"));
+    }
+    Ok((scope, roles))
+}

@@ -1,0 +1,109 @@
+//! Everything a request handler needs, built once at start-up.
+
+use std::sync::Arc;
+
+use auth_core::store::{Storage, StorageConfig, StorageRegistration};
+use auth_core::{Clock, Engine, KeyRing, MethodRegistration, Registry, Stores, SystemClock};
+use auth_plugins::tokens::jws::JwsProvider;
+use chrono::Duration;
+
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::keys;
+
+/// Shared, cheap-to-clone application state.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    storage: Arc<dyn Storage>,
+    engine: Engine,
+    tokens: Arc<JwsProvider>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// Connects to the database (migrating it), loads or creates the keys,
+    /// and builds the enabled methods. Fails, naming the problem, if a
+    /// configured method or storage driver is not registered.
+    pub async fn build(config: Config) -> Result<Self, ServerError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`AppState::build`] with an injected clock, for tests.
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ServerError> {
+        auth_plugins::link();
+        let storage = connect(&config).await?;
+        let receipt_keys = keys::receipt_keys(storage.as_ref()).await?;
+        let signing_keys = keys::signing_keys(storage.as_ref(), config.token.algorithm).await?;
+        let tokens = Arc::new(JwsProvider::new(signing_keys));
+        let methods = Registry::<MethodRegistration>::from_inventory()?.instantiate_with_shared(
+            &config.auth.methods,
+            &config.auth.sections,
+            &config.shared_sections(),
+        )?;
+        let engine = Engine::builder()
+            .methods(methods)
+            .stores(Stores::from_storage(storage.clone()))
+            .receipt_keys(Arc::new(KeyRing::new(receipt_keys)))
+            .receipt_ttl(Duration::seconds(config.receipt.expiration))
+            .token_provider(tokens.clone())
+            .clock(clock.clone())
+            .build()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                storage,
+                engine,
+                tokens,
+                clock,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The storage driver.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.inner.storage
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The token provider.
+    pub fn tokens(&self) -> &Arc<JwsProvider> {
+        &self.inner.tokens
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+}
+
+/// Connects to the configured database with the driver registered for its
+/// scheme, applying migrations.
+pub async fn connect(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
+    auth_plugins::link();
+    let credential_keys = keys::credential_keys(&config.keys.dir)?;
+    let mut storage_config = StorageConfig::new(
+        config.database.url.clone(),
+        Arc::new(KeyRing::new(credential_keys)),
+    );
+    storage_config.max_connections = config.database.max_connections;
+    let registry = Registry::<StorageRegistration>::from_inventory()?;
+    Ok(auth_core::store::connect(&registry, storage_config).await?)
+}

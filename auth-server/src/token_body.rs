@@ -1,0 +1,228 @@
+//! Issuing tokens and rendering Keystone's token body.
+
+use auth_core::store::{Role, User};
+use auth_core::{AuthError, Authenticated, TokenClaims, TokenProvider};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use rand::rngs::OsRng;
+use serde_json::{Value, json};
+
+use crate::scope::{self, Scope};
+use crate::state::AppState;
+
+/// Keystone's timestamp format: whole seconds, six zero digits, `Z`.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
+}
+
+/// A fresh audit id: 16 random bytes, 22 URL-safe characters, as Keystone.
+fn new_audit_id() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Authorizes the scope of a completed authentication and signs a token.
+/// Returns the token string and its claims.
+pub async fn issue(
+    state: &AppState,
+    done: &Authenticated,
+) -> Result<(String, TokenClaims), AuthError> {
+    let identity = &done.identity;
+    let bound = identity.project_id.as_deref();
+    let (scope, _roles) =
+        scope::resolve(state.storage().as_ref(), &done.user, &done.scope, bound).await?;
+    let now = state.clock().now();
+    let lifetime = now + Duration::seconds(state.config().token.expiration);
+    let expires = identity
+        .expires_at
+        .map_or(lifetime, |cap| cap.min(lifetime));
+    let mut audit_ids = vec![new_audit_id()];
+    if let Some(chain) = identity
+        .extras
+        .get("audit_chain_id")
+        .and_then(Value::as_str)
+    {
+        audit_ids.push(chain.to_owned());
+    }
+    let (project_id, domain_id, system) = match &scope {
+        Scope::Unscoped => (None, None, None),
+        Scope::Project(p, _) => (Some(p.id.clone()), None, None),
+        Scope::Domain(d) => (None, Some(d.id.clone()), None),
+        Scope::System => (None, None, Some("all".to_owned())),
+    };
+    let strings = |key: &str| -> Vec<String> {
+        identity
+            .extras
+            .get(key)
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let claims = TokenClaims {
+        sub: done.user.id.clone(),
+        iat: now.timestamp(),
+        exp: expires.timestamp(),
+        methods: identity.methods.clone(),
+        audit_ids,
+        project_id,
+        domain_id,
+        system,
+        app_cred_id: identity
+            .extras
+            .get("application_credential")
+            .and_then(|c| c.get("id"))
+            .and_then(Value::as_str)
+            .map(String::from),
+        group_ids: strings("group_ids"),
+        idp_id: identity
+            .extras
+            .get("identity_provider")
+            .and_then(Value::as_str)
+            .map(String::from),
+    };
+    let token = state.tokens().issue(&claims)?;
+    Ok((token, claims))
+}
+
+/// The scope a token's claims name, with the roles the user holds there
+/// now (roles are recomputed at every validation, so a removed role takes
+/// effect at once). A scoped token whose user has no role left is invalid.
+pub async fn current_scope(
+    state: &AppState,
+    claims: &TokenClaims,
+) -> Result<(Scope, Vec<Role>), AuthError> {
+    let storage = state.storage();
+    let scope = if let Some(project_id) = &claims.project_id {
+        let project = storage
+            .get_project(project_id)
+            .await
+            .map_err(|_| auth_core::token::not_found())?;
+        let domain = storage.get_domain(&project.domain_id).await?;
+        if !project.enabled || !domain.enabled {
+            return Err(auth_core::token::not_found());
+        }
+        Scope::Project(project, domain)
+    } else if let Some(domain_id) = &claims.domain_id {
+        let domain = storage
+            .get_domain(domain_id)
+            .await
+            .map_err(|_| auth_core::token::not_found())?;
+        if !domain.enabled {
+            return Err(auth_core::token::not_found());
+        }
+        Scope::Domain(domain)
+    } else if claims.system.is_some() {
+        Scope::System
+    } else {
+        return Ok((Scope::Unscoped, Vec::new()));
+    };
+    let Some(target) = scope.target() else {
+        return Ok((scope, Vec::new()));
+    };
+    let roles = storage.effective_roles(&claims.sub, &target).await?;
+    if roles.is_empty() {
+        return Err(auth_core::token::not_found());
+    }
+    Ok((scope, roles))
+}
+
+/// Keystone's `{"token": {...}}` for `claims`.
+pub async fn render(
+    state: &AppState,
+    claims: &TokenClaims,
+    user: &User,
+    with_catalog: bool,
+) -> Result<Value, AuthError> {
+    let storage = state.storage();
+    let (scope, roles) = current_scope(state, claims).await?;
+    let domain = storage.get_domain(&user.domain_id).await?;
+    let password_expires_at = storage
+        .current_password(&user.id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|p| p.expires_at)
+        .map(timestamp);
+    let mut token = json!({
+        "methods": claims.methods,
+        "user": {
+            "domain": {"id": domain.id, "name": domain.name},
+            "id": user.id,
+            "name": user.name,
+            "password_expires_at": password_expires_at,
+        },
+        "audit_ids": claims.audit_ids,
+        "expires_at": timestamp(claims.expires_at()),
+        "issued_at": timestamp(claims.issued_at()),
+    });
+    let role_list: Vec<Value> = roles
+        .iter()
+        .map(|r| json!({"id": r.id, "name": r.name}))
+        .collect();
+    match &scope {
+        Scope::Unscoped => {}
+        Scope::Project(project, project_domain) => {
+            token["project"] = json!({
+                "domain": {"id": project_domain.id, "name": project_domain.name},
+                "id": project.id,
+                "name": project.name,
+            });
+            token["is_domain"] = json!(false);
+            token["roles"] = json!(role_list);
+        }
+        Scope::Domain(d) => {
+            token["domain"] = json!({"id": d.id, "name": d.name});
+            token["roles"] = json!(role_list);
+        }
+        Scope::System => {
+            token["system"] = json!({"all": true});
+            token["roles"] = json!(role_list);
+        }
+    }
+    if with_catalog && !matches!(scope, Scope::Unscoped) {
+        token["catalog"] = catalog(state).await?;
+    }
+    if let Some(app_cred_id) = &claims.app_cred_id {
+        if let Ok(credential) = storage.get_application_credential(app_cred_id).await {
+            token["application_credential"] = json!({
+                "id": credential.id,
+                "name": credential.name,
+                "restricted": !credential.unrestricted,
+            });
+        }
+    }
+    Ok(json!({ "token": token }))
+}
+
+/// The service catalog, Keystone-shaped.
+pub async fn catalog(state: &AppState) -> Result<Value, AuthError> {
+    let storage = state.storage();
+    let endpoints = storage.list_endpoints().await?;
+    let services = storage.list_services().await?;
+    Ok(Value::Array(
+        services
+            .into_iter()
+            .filter(|s| s.enabled)
+            .map(|s| {
+                let endpoints: Vec<Value> = endpoints
+                    .iter()
+                    .filter(|e| e.enabled && e.service_id == s.id)
+                    .map(|e| {
+                        json!({"id": e.id, "interface": e.interface, "region": e.region,
+                               "region_id": e.region, "url": e.url})
+                    })
+                    .collect();
+                json!({"id": s.id, "type": s.kind, "name": s.name, "endpoints": endpoints})
+            })
+            .collect(),
+    ))
+}

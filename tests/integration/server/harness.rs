@@ -1,0 +1,125 @@
+//! A server on 127.0.0.1:0 with a fresh SQLite database, bootstrapped.
+
+use std::sync::Arc;
+
+use auth_core::store::Storage;
+use auth_plugins::hashing::PasswordHasher;
+use auth_server::bootstrap::{self, Bootstrap, Bootstrapped};
+use auth_server::{AppState, Config};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub(crate) const ADMIN_PASSWORD: &str = "bootstrap-secret";
+
+pub(crate) struct TestServer {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) state: AppState,
+    pub(crate) admin: Bootstrapped,
+    stop: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub(crate) async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::from_toml(
+            r#"
+            [auth]
+            methods = ["password", "token", "totp", "application_credential"]
+            [auth.method.password.hashing]
+            memory_kib = 64
+            iterations = 1
+            parallelism = 1
+            "#,
+        )
+        .unwrap();
+        config.database.url = format!("sqlite://{}/auth.db", dir.path().display());
+        config.keys.dir = dir.path().join("keys");
+        let state = AppState::build(config.clone()).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let hasher = PasswordHasher::new(config.password_hashing().unwrap()).unwrap();
+        let plan = Bootstrap {
+            admin_user: "admin".into(),
+            admin_password: SecretString::from(ADMIN_PASSWORD.to_owned()),
+            admin_project: "admin".into(),
+            public_url: base.clone(),
+            region: "RegionOne".into(),
+        };
+        let admin = bootstrap::run(state.storage().as_ref(), &hasher, &plan, chrono::Utc::now())
+            .await
+            .unwrap();
+        let (stop, stopped) = oneshot::channel();
+        tokio::spawn(auth_server::serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            state,
+            admin,
+            stop: Some(stop),
+            _dir: dir,
+        }
+    }
+
+    pub(crate) fn storage(&self) -> &Arc<dyn Storage> {
+        self.state.storage()
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POST /v3/auth/tokens with `body`, and an optional receipt.
+    pub(crate) async fn issue(&self, body: &Value, receipt: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.post(self.url("/v3/auth/tokens")).json(body);
+        if let Some(receipt) = receipt {
+            request = request.header("Openstack-Auth-Receipt", receipt);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// An admin token scoped to the admin project.
+    pub(crate) async fn admin_token(&self) -> String {
+        let response = self
+            .issue(
+                &password_body(
+                    "admin",
+                    ADMIN_PASSWORD,
+                    Some(json!({"project": {"name": "admin", "domain": {"id": "default"}}})),
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        subject(&response)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub(crate) fn password_body(user: &str, password: &str, scope: Option<Value>) -> Value {
+    let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": password}}}}});
+    if let Some(scope) = scope {
+        body["auth"]["scope"] = scope;
+    }
+    body
+}
+
+pub(crate) fn subject(response: &reqwest::Response) -> String {
+    response.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}

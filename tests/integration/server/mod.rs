@@ -1,0 +1,4 @@
+//! auth-server over real HTTP on a loopback port: Keystone's token API.
+
+mod harness;
+mod tokens;
