@@ -1,0 +1,79 @@
+"""keystoneauth1 and python-keystoneclient against auth-server, unmodified."""
+
+import pytest
+from keystoneauth1 import exceptions, session
+from keystoneauth1.identity import generic, v3
+from keystoneclient.v3 import client as keystone_client
+
+from conftest import ADMIN_PASSWORD
+
+
+def password(server, **scope):
+    return v3.Password(
+        auth_url=server.v3,
+        username="admin",
+        password=ADMIN_PASSWORD,
+        user_domain_id="default",
+        **scope,
+    )
+
+
+def test_v3_password_unscoped(server):
+    auth = password(server, unscoped=True)
+    access = auth.get_access(session.Session())
+    assert access.username == "admin"
+    assert access.project_id is None
+    assert not access.role_names
+
+
+def test_v3_password_project_scoped(server):
+    auth = password(server, project_name="admin", project_domain_id="default")
+    access = auth.get_access(session.Session())
+    assert access.project_name == "admin"
+    assert access.role_names == ["admin"]
+    assert access.service_catalog.url_for(service_type="identity", interface="public") == server.base
+
+
+def test_generic_password_discovers_v3(server):
+    auth = generic.Password(
+        auth_url=server.base,
+        username="admin",
+        password=ADMIN_PASSWORD,
+        user_domain_id="default",
+        project_name="admin",
+        project_domain_id="default",
+    )
+    assert session.Session(auth=auth).get_token()
+
+
+def test_token_rescope_keeps_the_audit_chain(server):
+    sess = session.Session()
+    unscoped = password(server, unscoped=True).get_access(sess)
+    rescoped = v3.Token(
+        auth_url=server.v3,
+        token=unscoped.auth_token,
+        project_name="admin",
+        project_domain_id="default",
+    ).get_access(sess)
+    assert rescoped.project_name == "admin"
+    assert rescoped.audit_chain_id == unscoped.audit_id
+    assert rescoped.expires == unscoped.expires
+
+
+def test_wrong_password_is_unauthorized(server):
+    auth = v3.Password(
+        auth_url=server.v3, username="admin", password="wrong", user_domain_id="default"
+    )
+    with pytest.raises(exceptions.Unauthorized):
+        session.Session(auth=auth).get_token()
+
+
+def test_keystoneclient_validates_and_revokes(server):
+    sess = session.Session(auth=password(server, project_name="admin", project_domain_id="default"))
+    keystone = keystone_client.Client(session=sess)
+    other = password(server, unscoped=True).get_access(session.Session()).auth_token
+    validated = keystone.tokens.validate(other)
+    assert validated.username == "admin"
+    keystone.tokens.revoke_token(other)
+    with pytest.raises(exceptions.NotFound):
+        keystone.tokens.validate(other)

@@ -1,0 +1,32 @@
+"""The openstack CLI against auth-server: token issue and revoke."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ADMIN_PASSWORD
+
+
+def openstack(server, *args):
+    env = dict(
+        os.environ,
+        OS_AUTH_URL=server.v3,
+        OS_USERNAME="admin",
+        OS_PASSWORD=ADMIN_PASSWORD,
+        OS_PROJECT_NAME="admin",
+        OS_USER_DOMAIN_ID="default",
+        OS_PROJECT_DOMAIN_ID="default",
+        OS_IDENTITY_API_VERSION="3",
+        OS_INTERFACE="public",
+    )
+    cli = os.path.join(os.path.dirname(sys.executable), "openstack")
+    return subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_token_issue_and_revoke(server):
+    issued = openstack(server, "token", "issue", "-f", "json")
+    assert issued.returncode == 0, issued.stderr
+    token = json.loads(issued.stdout)["id"]
+    revoked = openstack(server, "token", "revoke", token)
+    assert revoked.returncode == 0, revoked.stderr
