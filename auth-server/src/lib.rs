@@ -36,7 +36,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
@@ -58,6 +58,35 @@ pub fn router(state: AppState) -> Router {
             get(routes::tokens::validate)
                 .post(routes::tokens::create)
                 .delete(routes::tokens::revoke),
+        )
+        .route("/healthz", get(routes::auth_info::healthz))
+        .route("/v3/auth/projects", get(routes::auth_info::projects))
+        .route("/v3/auth/domains", get(routes::auth_info::domains))
+        .route("/v3/auth/catalog", get(routes::auth_info::catalog))
+        .route(
+            "/v3/users",
+            get(routes::users::list).post(routes::users::create),
+        )
+        .route(
+            "/v3/users/{id}",
+            get(routes::users::get)
+                .patch(routes::users::update)
+                .delete(routes::users::delete),
+        )
+        .route(
+            "/v3/users/{id}/application_credentials",
+            get(routes::application_credentials::list)
+                .post(routes::application_credentials::create),
+        )
+        .route(
+            "/v3/users/{id}/application_credentials/{credential}",
+            get(routes::application_credentials::get)
+                .delete(routes::application_credentials::delete),
+        )
+        .route("/v3/credentials", post(routes::credentials::create))
+        .route(
+            "/v3/credentials/{id}",
+            get(routes::credentials::get).delete(routes::credentials::delete),
         )
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(

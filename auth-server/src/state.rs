@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use auth_core::store::{Storage, StorageConfig, StorageRegistration};
 use auth_core::{Clock, Engine, KeyRing, MethodRegistration, Registry, Stores, SystemClock};
+use auth_plugins::compliance::SecurityCompliance;
+use auth_plugins::hashing::PasswordHasher;
 use auth_plugins::tokens::jws::JwsProvider;
 use chrono::Duration;
 
@@ -24,6 +26,8 @@ struct Inner {
     engine: Engine,
     tokens: Arc<JwsProvider>,
     clock: Arc<dyn Clock>,
+    hasher: PasswordHasher,
+    compliance: SecurityCompliance,
 }
 
 impl AppState {
@@ -57,6 +61,17 @@ impl AppState {
             .token_provider(tokens.clone())
             .clock(clock.clone())
             .build()?;
+        let hasher = PasswordHasher::new(config.password_hashing()?)?;
+        let compliance: SecurityCompliance =
+            serde_json::from_value(config.security_compliance.clone()).or_else(|_| {
+                if config.security_compliance.is_null() {
+                    Ok(SecurityCompliance::default())
+                } else {
+                    Err(ServerError::Config(
+                        "[security_compliance] is not valid".into(),
+                    ))
+                }
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -64,6 +79,8 @@ impl AppState {
                 engine,
                 tokens,
                 clock,
+                hasher,
+                compliance,
             }),
         })
     }
@@ -91,6 +108,16 @@ impl AppState {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.inner.clock.as_ref()
+    }
+
+    /// The hasher for new passwords and secrets.
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+
+    /// The security compliance rules.
+    pub fn compliance(&self) -> &SecurityCompliance {
+        &self.inner.compliance
     }
 }
 

@@ -1,11 +1,33 @@
 //! HTTP routes, one file per API area.
 
+pub mod application_credentials;
+pub mod auth_info;
+pub mod body;
+pub mod caller;
+pub mod credentials;
 pub mod discovery;
 pub mod tokens;
+pub mod users;
+
+use std::future::Future;
 
 use axum::http::HeaderMap;
+use axum::response::Response;
 
+use crate::error::ServerError;
 use crate::state::AppState;
+
+/// Awaits a handler's work and renders its error, if any, with the
+/// public `WWW-Authenticate` URI.
+pub async fn respond(
+    base: &str,
+    work: impl Future<Output = Result<Response, ServerError>>,
+) -> Response {
+    match work.await {
+        Ok(response) => response,
+        Err(error) => error.into_response_for(&format!("{base}/v3")),
+    }
+}
 
 /// The public base URL: configured, or from the request's `Host`.
 pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {

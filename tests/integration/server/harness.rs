@@ -83,6 +83,12 @@ impl TestServer {
         request.send().await.unwrap()
     }
 
+    /// An unscoped admin login.
+    pub(crate) async fn admin_unscoped(&self) -> reqwest::Response {
+        let body = password_body("admin", ADMIN_PASSWORD, Some(json!("unscoped")));
+        self.issue(&body, None).await
+    }
+
     /// An admin token scoped to the admin project.
     pub(crate) async fn admin_token(&self) -> String {
         let response = self

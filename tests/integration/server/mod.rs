@@ -1,4 +1,5 @@
 //! auth-server over real HTTP on a loopback port: Keystone's token API.
 
+mod admin;
 mod harness;
 mod tokens;

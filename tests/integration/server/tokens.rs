@@ -40,12 +40,7 @@ async fn discovery_answers_like_keystone() {
 #[tokio::test]
 async fn a_password_login_issues_an_unscoped_or_default_project_token() {
     let s = TestServer::start().await;
-    let response = s
-        .issue(
-            &password_body("admin", ADMIN_PASSWORD, Some(json!("unscoped"))),
-            None,
-        )
-        .await;
+    let response = s.admin_unscoped().await;
     assert_eq!(response.status(), 201);
     assert!(
         response.headers()["x-openstack-request-id"]
@@ -166,12 +161,7 @@ async fn a_scope_without_a_role_or_a_wrong_password_is_a_keystone_401() {
 async fn validate_check_and_revoke() {
     let s = TestServer::start().await;
     let admin = s.admin_token().await;
-    let issued = s
-        .issue(
-            &password_body("admin", ADMIN_PASSWORD, Some(json!("unscoped"))),
-            None,
-        )
-        .await;
+    let issued = s.admin_unscoped().await;
     let token = subject(&issued);
     let issued_body: Value = issued.json().await.unwrap();
     let get = |subject: &str, auth: Option<&str>| {
@@ -295,12 +285,7 @@ async fn mfa_rules_answer_with_a_receipt_that_totp_completes() {
 #[tokio::test]
 async fn rescoping_with_the_token_method_keeps_the_chain() {
     let s = TestServer::start().await;
-    let issued = s
-        .issue(
-            &password_body("admin", ADMIN_PASSWORD, Some(json!("unscoped"))),
-            None,
-        )
-        .await;
+    let issued = s.admin_unscoped().await;
     let token = subject(&issued);
     let original: Value = issued.json().await.unwrap();
     let rescope = json!({"auth": {"identity": {"methods": ["token"], "token": {"id": token}},

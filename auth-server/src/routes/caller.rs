@@ -1,0 +1,82 @@
+//! Who is calling: the validated `X-Auth-Token`, its current roles, and
+//! the policy checks the admin API applies (admin, or the user acting on
+//! itself).
+
+use auth_core::store::Role;
+use auth_core::{AuthError, TokenClaims, token};
+use axum::http::HeaderMap;
+use chrono::Duration;
+
+use crate::error::ServerError;
+use crate::scope::Scope;
+use crate::state::AppState;
+use crate::token_body;
+
+/// An authenticated caller.
+#[derive(Debug)]
+pub struct Caller {
+    /// The caller's token.
+    pub claims: TokenClaims,
+    /// The token's scope now.
+    pub scope: Scope,
+    /// The caller's roles on that scope now.
+    pub roles: Vec<Role>,
+}
+
+impl Caller {
+    /// The caller from `X-Auth-Token`, or 401.
+    pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Self, ServerError> {
+        let token = headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .ok_or(ServerError::MissingToken)?;
+        let claims = token::validate(
+            state.tokens().as_ref(),
+            state.engine().stores(),
+            token,
+            state.clock().now(),
+            Duration::zero(),
+        )
+        .await
+        .map_err(|_| ServerError::MissingToken)?;
+        let (scope, roles) = token_body::current_scope(state, &claims)
+            .await
+            .map_err(|_| ServerError::MissingToken)?;
+        Ok(Self {
+            claims,
+            scope,
+            roles,
+        })
+    }
+
+    /// Whether the caller holds the admin role on its scope.
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r.name == "admin")
+    }
+
+    /// Refuses anyone but an admin.
+    pub fn require_admin(&self, action: &str) -> Result<(), ServerError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(forbidden(action))
+        }
+    }
+
+    /// Refuses anyone but an admin or the user `user_id` itself.
+    pub fn require_admin_or_self(&self, user_id: &str, action: &str) -> Result<(), ServerError> {
+        if self.is_admin() || self.claims.sub == user_id {
+            Ok(())
+        } else {
+            Err(forbidden(action))
+        }
+    }
+}
+
+fn forbidden(action: &str) -> ServerError {
+    AuthError::Forbidden(format!(
+        "You are not authorized to perform the requested action: identity:{action}."
+    ))
+    .into()
+}

@@ -1,0 +1,112 @@
+//! `/v3/credentials`: TOTP secrets and other credentials (encrypted at
+//! rest by the store).
+
+use auth_core::AuthError;
+use auth_core::store::{Credential, new_id};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::body::KeystoneJson;
+use super::caller::Caller;
+use super::{public_base, respond};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+struct CredentialBody {
+    user_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    blob: SecretString,
+    #[serde(default)]
+    project_id: Option<String>,
+}
+
+/// `{"credential": {...}}`.
+#[derive(Debug, Deserialize)]
+pub struct Envelope {
+    credential: CredentialBody,
+}
+
+fn credential_json(c: &Credential, base: &str) -> Value {
+    json!({
+        "id": c.id,
+        "user_id": c.user_id,
+        "type": c.kind,
+        "blob": c.blob.expose_secret(),
+        "project_id": c.project_id,
+        "links": {"self": format!("{base}/v3/credentials/{}", c.id)},
+    })
+}
+
+/// `POST /v3/credentials` (admin, or the user for itself).
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KeystoneJson(body): KeystoneJson<Envelope>,
+) -> Response {
+    let base = public_base(&state, &headers);
+    respond(&base, async {
+        let body = body.credential;
+        Caller::from_headers(&state, &headers)
+            .await?
+            .require_admin_or_self(&body.user_id, "create_credential")?;
+        if body.kind.is_empty() || body.kind.len() > 64 {
+            return Err(
+                AuthError::bad_request("'credential.type' must be 1 to 64 characters").into(),
+            );
+        }
+        state.storage().get_user(&body.user_id).await?;
+        let credential = Credential {
+            id: new_id(),
+            user_id: body.user_id,
+            kind: body.kind,
+            project_id: body.project_id,
+            blob: body.blob,
+        };
+        state.storage().create_credential(&credential).await?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({"credential": credential_json(&credential, &base)})),
+        )
+            .into_response())
+    })
+    .await
+}
+
+/// `GET /v3/credentials/{id}` (admin or the owner).
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let base = public_base(&state, &headers);
+    respond(&base, async {
+        let caller = Caller::from_headers(&state, &headers).await?;
+        let credential = state.storage().get_credential(&id).await?;
+        caller.require_admin_or_self(&credential.user_id, "get_credential")?;
+        Ok(Json(json!({"credential": credential_json(&credential, &base)})).into_response())
+    })
+    .await
+}
+
+/// `DELETE /v3/credentials/{id}` (admin or the owner).
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let base = public_base(&state, &headers);
+    respond(&base, async {
+        let caller = Caller::from_headers(&state, &headers).await?;
+        let credential = state.storage().get_credential(&id).await?;
+        caller.require_admin_or_self(&credential.user_id, "delete_credential")?;
+        state.storage().delete_credential(&id).await?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}

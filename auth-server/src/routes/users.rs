@@ -1,0 +1,268 @@
+//! `/v3/users`: create, get, list, update (including `options`), delete.
+
+use auth_core::AuthError;
+use auth_core::store::{DEFAULT_DOMAIN_ID, PasswordRecord, User, UserFilter, UserOptions, new_id};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::body::KeystoneJson;
+use super::caller::Caller;
+use super::{public_base, respond};
+use crate::state::AppState;
+use crate::token_body::timestamp;
+
+/// The JSON of a user, Keystone-shaped.
+pub async fn user_json(state: &AppState, user: &User, base: &str) -> Value {
+    let expires = state
+        .storage()
+        .current_password(&user.id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|p| p.expires_at)
+        .map(timestamp);
+    json!({
+        "id": user.id,
+        "name": user.name,
+        "domain_id": user.domain_id,
+        "enabled": user.enabled,
+        "default_project_id": user.default_project_id,
+        "password_expires_at": expires,
+        "options": user.options,
+        "links": {"self": format!("{base}/v3/users/{}", user.id)},
+    })
+}
+
+/// `{"user": {...}}`.
+#[derive(Debug, Deserialize)]
+pub struct UserEnvelope {
+    user: Map<String, Value>,
+}
+
+/// Applies the members of a request's `user` object to `user`.
+fn apply(user: &mut User, fields: &Map<String, Value>) -> Result<(), AuthError> {
+    let string = |key: &str| -> Result<Option<String>, AuthError> {
+        match fields.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() && s.len() <= 255 => Ok(Some(s.clone())),
+            Some(_) => Err(AuthError::bad_request(format!(
+                "'user.{key}' must be a string of 1 to 255 characters"
+            ))),
+        }
+    };
+    if let Some(name) = string("name")? {
+        user.name = name;
+    }
+    if fields.contains_key("default_project_id") {
+        user.default_project_id = string("default_project_id")?;
+    }
+    match fields.get("enabled") {
+        None => {}
+        Some(Value::Bool(enabled)) => user.enabled = *enabled,
+        Some(_) => return Err(AuthError::bad_request("'user.enabled' must be a boolean")),
+    }
+    if let Some(options) = fields.get("options") {
+        let Value::Object(options) = options else {
+            return Err(AuthError::bad_request("'user.options' must be an object"));
+        };
+        // Keystone merges options; a null resets one to its default.
+        let mut merged = serde_json::to_value(&user.options)
+            .map_err(|e| AuthError::Internal(format!("encoding options: {e}")))?;
+        let defaults = serde_json::to_value(UserOptions::default())
+            .map_err(|e| AuthError::Internal(format!("encoding options: {e}")))?;
+        for (key, value) in options {
+            if defaults.get(key).is_none() {
+                return Err(AuthError::bad_request(format!(
+                    "unknown user option '{key}'"
+                )));
+            }
+            merged[key] = if value.is_null() {
+                defaults[key].clone()
+            } else {
+                value.clone()
+            };
+        }
+        user.options = serde_json::from_value(merged)
+            .map_err(|_| AuthError::bad_request("'user.options' has a value of the wrong type"))?;
+        for rule in &user.options.multi_factor_auth_rules {
+            let mut sorted = rule.clone();
+            sorted.sort();
+            sorted.dedup();
+            if rule.is_empty() || sorted.len() != rule.len() {
+                return Err(AuthError::bad_request(
+                    "every multi-factor rule must list one or more methods, without repeats",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn password_of(fields: &Map<String, Value>) -> Result<Option<SecretString>, AuthError> {
+    match fields.get("password") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(p)) if !p.is_empty() && p.len() <= 4096 => {
+            Ok(Some(SecretString::from(p.clone())))
+        }
+        Some(_) => Err(AuthError::bad_request(
+            "'user.password' must be a string of 1 to 4096 characters",
+        )),
+    }
+}
+
+async fn new_password(
+    state: &AppState,
+    user: &User,
+    password: SecretString,
+) -> Result<PasswordRecord, AuthError> {
+    let now = state.clock().now();
+    Ok(PasswordRecord {
+        hash: state.hasher().hash_async(password).await?,
+        created_at: now,
+        expires_at: state.compliance().expiry_for_new_password(user, now, false),
+        self_service: false,
+    })
+}
+
+/// `POST /v3/users` (admin).
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    KeystoneJson(body): KeystoneJson<UserEnvelope>,
+) -> Response {
+    let base = public_base(&state, &headers);
+    respond(&base, async {
+        Caller::from_headers(&state, &headers)
+            .await?
+            .require_admin("create_user")?;
+        let domain_id = match body.user.get("domain_id") {
+            Some(Value::String(d)) => d.clone(),
+            None => DEFAULT_DOMAIN_ID.to_owned(),
+            Some(_) => {
+                return Err(AuthError::bad_request("'user.domain_id' must be a string").into());
+            }
+        };
+        if !body.user.contains_key("name") {
+            return Err(AuthError::bad_request("'user.name' is required").into());
+        }
+        state.storage().get_domain(&domain_id).await?;
+        let mut user = User {
+            id: new_id(),
+            name: String::new(),
+            domain_id,
+            enabled: true,
+            default_project_id: None,
+            options: UserOptions::default(),
+        };
+        apply(&mut user, &body.user)?;
+        let password = match password_of(&body.user)? {
+            Some(p) => Some(new_password(&state, &user, p).await?),
+            None => None,
+        };
+        state
+            .storage()
+            .create_user(&user, password.as_ref())
+            .await?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({"user": user_json(&state, &user, &base).await})),
+        )
+            .into_response())
+    })
+    .await
+}
+
+/// `GET /v3/users/{id}` (admin or the user).
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let base = public_base(&state, &headers);
+    respond(&base, async {
+        Caller::from_headers(&state, &headers)
+            .await?
+            .require_admin_or_self(&id, "get_user")?;
+        let user = state.storage().get_user(&id).await?;
+        Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
+    })
+    .await
+}
+
+/// `?name=&domain_id=` filters.
+#[derive(Debug, Default, Deserialize)]
+pub struct UserQuery {
+    name: Option<String>,
+    domain_id: Option<String>,
+}
+
+/// `GET /v3/users` (admin).
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<UserQuery>,
+) -> Response {
+    let base = public_base(&state, &headers);
+    respond(&base, async {
+        Caller::from_headers(&state, &headers)
+            .await?
+            .require_admin("list_users")?;
+        let filter = UserFilter {
+            domain_id: query.domain_id,
+            name: query.name,
+        };
+        let mut users = Vec::new();
+        for user in state.storage().list_users(&filter).await? {
+            users.push(user_json(&state, &user, &base).await);
+        }
+        let links = json!({"self": format!("{base}/v3/users"), "previous": null, "next": null});
+        Ok(Json(json!({"users": users, "links": links})).into_response())
+    })
+    .await
+}
+
+/// `PATCH /v3/users/{id}` (admin).
+pub async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    KeystoneJson(body): KeystoneJson<UserEnvelope>,
+) -> Response {
+    let base = public_base(&state, &headers);
+    respond(&base, async {
+        Caller::from_headers(&state, &headers)
+            .await?
+            .require_admin("update_user")?;
+        let mut user = state.storage().get_user(&id).await?;
+        apply(&mut user, &body.user)?;
+        state.storage().update_user(&user).await?;
+        if let Some(password) = password_of(&body.user)? {
+            let record = new_password(&state, &user, password).await?;
+            state.storage().set_password(&user.id, &record).await?;
+        }
+        Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
+    })
+    .await
+}
+
+/// `DELETE /v3/users/{id}` (admin).
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let base = public_base(&state, &headers);
+    respond(&base, async {
+        Caller::from_headers(&state, &headers)
+            .await?
+            .require_admin("delete_user")?;
+        state.storage().delete_user(&id).await?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}

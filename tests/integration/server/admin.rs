@@ -1,0 +1,177 @@
+//! The admin API's policy and input handling.
+
+use serde_json::{Value, json};
+
+use super::harness::{TestServer, password_body, subject};
+
+#[tokio::test]
+async fn users_are_created_updated_and_deleted_by_admins_only() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let created = s
+        .client
+        .post(s.url("/v3/users"))
+        .header("X-Auth-Token", &admin)
+        .json(&json!({"user": {"name": "carol", "password": "carol-pass",
+            "options": {"multi_factor_auth_rules": [["password", "totp"]]}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let user: Value = created.json().await.unwrap();
+    let id = user["user"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(user["user"]["domain_id"], "default");
+    assert_eq!(
+        user["user"]["options"]["multi_factor_auth_rules"],
+        json!([["password", "totp"]])
+    );
+    assert!(user["user"].get("password").is_none());
+
+    // Options merge; null resets one.
+    let patched: Value = s
+        .client
+        .patch(s.url(&format!("/v3/users/{id}")))
+        .header("X-Auth-Token", &admin)
+        .json(
+            &json!({"user": {"options": {"multi_factor_auth_rules": null, "lock_password": true}}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        patched["user"]["options"]["multi_factor_auth_rules"],
+        json!([])
+    );
+    assert_eq!(patched["user"]["options"]["lock_password"], true);
+
+    // carol can log in, read herself, but not list users.
+    let carol = subject(
+        &s.issue(&password_body("carol", "carol-pass", None), None)
+            .await,
+    );
+    let own = s
+        .client
+        .get(s.url(&format!("/v3/users/{id}")))
+        .header("X-Auth-Token", &carol)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let list = s
+        .client
+        .get(s.url("/v3/users"))
+        .header("X-Auth-Token", &carol)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 403);
+    let anonymous = s.client.get(s.url("/v3/users")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let listed: Value = s
+        .client
+        .get(s.url("/v3/users?name=carol"))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["users"].as_array().unwrap().len(), 1);
+    let duplicate = s
+        .client
+        .post(s.url("/v3/users"))
+        .header("X-Auth-Token", &admin)
+        .json(&json!({"user": {"name": "carol"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicate.status(), 409);
+    let deleted = s
+        .client
+        .delete(s.url(&format!("/v3/users/{id}")))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let gone = s
+        .client
+        .get(s.url(&format!("/v3/users/{id}")))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+}
+
+#[tokio::test]
+async fn bad_bodies_are_json_400s_that_never_echo_a_password() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    for body in [
+        "not json".to_owned(),
+        json!({"user": {"name": "dave", "password": ["hunter2-secret"]}}).to_string(),
+        json!({"user": {"name": "dave", "options": {"no_such_option": true}}}).to_string(),
+        json!({"user": {"name": "dave", "options": {"multi_factor_auth_rules": [[]]}}}).to_string(),
+        json!({"usr": {"name": "hunter2-secret"}}).to_string(),
+    ] {
+        let response = s
+            .client
+            .post(s.url("/v3/users"))
+            .header("X-Auth-Token", &admin)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+        let error: Value = response.json().await.unwrap();
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn the_auth_listing_endpoints_and_health() {
+    let s = TestServer::start().await;
+    let scoped = s.admin_token().await;
+    let get = |path: &str, token: &str| {
+        s.client
+            .get(s.url(path))
+            .header("X-Auth-Token", token.to_owned())
+            .send()
+    };
+    let projects: Value = get("/v3/auth/projects", &scoped)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(projects["projects"][0]["name"], "admin");
+    let domains: Value = get("/v3/auth/domains", &scoped)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(domains["domains"], json!([]), "admin holds no domain role");
+    let catalog: Value = get("/v3/auth/catalog", &scoped)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(catalog["catalog"][0]["type"], "identity");
+    let unscoped = subject(&s.admin_unscoped().await);
+    assert_eq!(
+        get("/v3/auth/catalog", &unscoped).await.unwrap().status(),
+        403
+    );
+    let health = s.client.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
