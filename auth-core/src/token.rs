@@ -123,12 +123,24 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
 
 /// Whether `event` revokes the token `claims` describes (holding `roles`):
 /// every field the event sets must match, and the token must have been
-/// issued no later than `issued_before`.
+/// issued before the event.
+///
+/// Token issue times have whole-second precision. An event for one token
+/// (by audit id) compares exactly. An event for many tokens (a user's, a
+/// project's) revokes those issued in earlier seconds only, so a token
+/// issued right after, say, a password change in the same second stays
+/// valid; the price is that a token issued in the same second just
+/// before the event survives it.
 pub fn is_revoked_by(claims: &TokenClaims, roles: &[String], event: &RevocationEvent) -> bool {
     let matches = |wanted: &Option<String>, actual: Option<&str>| {
         wanted.as_deref().is_none_or(|w| actual == Some(w))
     };
-    claims.issued_at() <= event.issued_before
+    let in_time = if event.audit_id.is_some() {
+        claims.issued_at() <= event.issued_before
+    } else {
+        claims.iat < event.issued_before.timestamp()
+    };
+    in_time
         && matches(&event.audit_id, claims.audit_id())
         && matches(&event.audit_chain_id, claims.audit_chain_id())
         && matches(&event.user_id, Some(&claims.sub))

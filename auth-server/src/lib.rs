@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
                 .patch(routes::users::update)
                 .delete(routes::users::delete),
         )
+        .route("/v3/users/{id}/password", post(routes::password::change))
         .route(
             "/v3/users/{id}/application_credentials",
             get(routes::application_credentials::list)

@@ -239,11 +239,20 @@ pub async fn update(
             .await?
             .require_admin("update_user")?;
         let mut user = state.storage().get_user(&id).await?;
+        let was_enabled = user.enabled;
         apply(&mut user, &body.user)?;
         state.storage().update_user(&user).await?;
-        if let Some(password) = password_of(&body.user)? {
-            let record = new_password(&state, &user, password).await?;
+        let new_password = password_of(&body.user)?;
+        let changed_password = new_password.is_some();
+        if let Some(password) = new_password {
+            let record = self::new_password(&state, &user, password).await?;
             state.storage().set_password(&user.id, &record).await?;
+        }
+        // A disabled user or a reset password ends every session.
+        if (was_enabled && !user.enabled) || changed_password {
+            let now = state.clock().now();
+            let event = super::password::revoke_user(&user.id, now);
+            state.storage().add_revocation(&event).await?;
         }
         Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
     })

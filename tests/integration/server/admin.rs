@@ -175,3 +175,78 @@ async fn the_auth_listing_endpoints_and_health() {
     let health = s.client.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn changing_a_password_works_when_expired_and_revokes_old_tokens() {
+    use auth_core::Clock;
+    use auth_core::store::PasswordRecord;
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let created: Value = s
+        .client
+        .post(s.url("/v3/users"))
+        .header("X-Auth-Token", &admin)
+        .json(&json!({"user": {"name": "erin", "password": "first-pass"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["user"]["id"].as_str().unwrap().to_owned();
+    let old_token = subject(
+        &s.issue(&password_body("erin", "first-pass", None), None)
+            .await,
+    );
+    s.clock.advance(chrono::Duration::seconds(2));
+    // Expire the password: logins now fail, the change still works.
+    let mut current = s.storage().current_password(&id).await.unwrap().unwrap();
+    current.expires_at = Some(s.clock.now() - chrono::Duration::hours(1));
+    let expired = PasswordRecord { ..current };
+    s.storage().set_password(&id, &expired).await.unwrap();
+    let refused = s
+        .issue(&password_body("erin", "first-pass", None), None)
+        .await;
+    assert_eq!(refused.status(), 401);
+    let change = |original: &str| {
+        s.client
+            .post(s.url(&format!("/v3/users/{id}/password")))
+            .json(&json!({"user": {"original_password": original, "password": "second-pass"}}))
+            .send()
+    };
+    assert_eq!(change("wrong").await.unwrap().status(), 401);
+    assert_eq!(change("first-pass").await.unwrap().status(), 204);
+    // A token issued in the very second of the change is valid (see
+    // auth_core::token::is_revoked_by).
+    assert_eq!(
+        s.issue(&password_body("erin", "first-pass", None), None)
+            .await
+            .status(),
+        401
+    );
+    let new_token = subject(
+        &s.issue(&password_body("erin", "second-pass", None), None)
+            .await,
+    );
+    let validate = |token: String| {
+        s.client
+            .get(s.url("/v3/auth/tokens"))
+            .header("X-Auth-Token", admin.clone())
+            .header("X-Subject-Token", token)
+            .send()
+    };
+    assert_eq!(validate(old_token).await.unwrap().status(), 404);
+    assert_eq!(validate(new_token.clone()).await.unwrap().status(), 200);
+
+    // Disabling the user ends its sessions too.
+    let disabled = s
+        .client
+        .patch(s.url(&format!("/v3/users/{id}")))
+        .header("X-Auth-Token", &admin)
+        .json(&json!({"user": {"enabled": false}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    assert_eq!(validate(new_token).await.unwrap().status(), 404);
+}

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use auth_core::ManualClock;
 use auth_core::store::Storage;
 use auth_plugins::hashing::PasswordHasher;
 use auth_server::bootstrap::{self, Bootstrap, Bootstrapped};
@@ -18,6 +19,8 @@ pub(crate) struct TestServer {
     pub(crate) client: reqwest::Client,
     pub(crate) state: AppState,
     pub(crate) admin: Bootstrapped,
+    /// The server's clock: tests move time instead of sleeping.
+    pub(crate) clock: Arc<ManualClock>,
     stop: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -38,7 +41,10 @@ impl TestServer {
         .unwrap();
         config.database.url = format!("sqlite://{}/auth.db", dir.path().display());
         config.keys.dir = dir.path().join("keys");
-        let state = AppState::build(config.clone()).await.unwrap();
+        let clock = Arc::new(ManualClock::starting_now());
+        let state = AppState::build_with_clock(config.clone(), clock.clone())
+            .await
+            .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let hasher = PasswordHasher::new(config.password_hashing().unwrap()).unwrap();
@@ -61,6 +67,7 @@ impl TestServer {
             client: reqwest::Client::new(),
             state,
             admin,
+            clock,
             stop: Some(stop),
             _dir: dir,
         }
