@@ -30,7 +30,7 @@
 //!
 //! Environment variables override single settings: `AUTH_LISTEN`,
 //! `AUTH_DATABASE_URL`, `AUTH_PUBLIC_URL`, `AUTH_KEYS_DIR`, `AUTH_METHODS`
-//! (comma-separated).
+//! (comma-separated), `AUTH_LOG_FORMAT` (`text` or `json`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -74,6 +74,19 @@ pub struct ServerSection {
     pub body_limit: usize,
     /// Longest a request may take, in seconds.
     pub request_timeout_secs: u64,
+    /// `text` for people, `json` for log pipelines.
+    pub log_format: LogFormat,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 impl Default for ServerSection {
@@ -83,6 +96,7 @@ impl Default for ServerSection {
             public_url: None,
             body_limit: 64 * 1024,
             request_timeout_secs: 30,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -218,6 +232,17 @@ impl Config {
         }
         if let Some(dir) = var("AUTH_KEYS_DIR") {
             self.keys.dir = PathBuf::from(dir);
+        }
+        if let Some(format) = var("AUTH_LOG_FORMAT") {
+            self.server.log_format = match format.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                other => {
+                    return Err(ServerError::Config(format!(
+                        "AUTH_LOG_FORMAT must be text or json, not {other}"
+                    )));
+                }
+            };
         }
         if let Some(methods) = var("AUTH_METHODS") {
             self.auth.methods = methods

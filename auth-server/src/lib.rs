@@ -13,6 +13,8 @@
 //! - [`config`]: the TOML file, environment overrides and defaults.
 //! - [`state`]: what handlers share (storage, engine, token provider).
 //! - [`keys`]: where key sets live, creation and rotation.
+//! - [`metrics`]: the Prometheus registry and the engine event sink
+//!   feeding it.
 //! - [`routes`]: one file per API area.
 //! - [`scope`] and [`token_body`]: scopes, roles and Keystone's token body.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
@@ -22,6 +24,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod routes;
 pub mod scope;
 pub mod state;
@@ -32,10 +35,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
@@ -60,6 +63,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(routes::tokens::revoke),
         )
         .route("/healthz", get(routes::auth_info::healthz))
+        .route("/metrics", get(metrics_text))
         .route("/v3/auth/projects", get(routes::auth_info::projects))
         .route("/v3/auth/domains", get(routes::auth_info::domains))
         .route("/v3/auth/catalog", get(routes::auth_info::catalog))
@@ -94,8 +98,36 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(keystone_headers))
         .with_state(state)
+}
+
+/// Counts and times every request by its route template.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state.metrics().observe_request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let headers = [(
+        axum::http::header::CONTENT_TYPE,
+        "text/plain; version=0.0.4",
+    )];
+    (headers, state.metrics().render()).into_response()
 }
 
 /// Adds what Keystone puts on every response: a request id and

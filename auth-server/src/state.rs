@@ -12,6 +12,7 @@ use chrono::Duration;
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::keys;
+use crate::metrics::{Metrics, MetricsSink};
 
 /// Shared, cheap-to-clone application state.
 #[derive(Clone, Debug)]
@@ -28,6 +29,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     compliance: SecurityCompliance,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -53,7 +55,9 @@ impl AppState {
             &config.auth.sections,
             &config.shared_sections(),
         )?;
+        let metrics = Arc::new(Metrics::default());
         let engine = Engine::builder()
+            .events(Arc::new(MetricsSink(metrics.clone())))
             .methods(methods)
             .stores(Stores::from_storage(storage.clone()))
             .receipt_keys(Arc::new(KeyRing::new(receipt_keys)))
@@ -81,6 +85,7 @@ impl AppState {
                 clock,
                 hasher,
                 compliance,
+                metrics,
             }),
         })
     }
@@ -113,6 +118,11 @@ impl AppState {
     /// The hasher for new passwords and secrets.
     pub fn hasher(&self) -> &PasswordHasher {
         &self.inner.hasher
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// The security compliance rules.

@@ -250,3 +250,32 @@ async fn changing_a_password_works_when_expired_and_revokes_old_tokens() {
     assert_eq!(disabled.status(), 200);
     assert_eq!(validate(new_token).await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_auth_results_by_method() {
+    let s = TestServer::start().await;
+    s.admin_unscoped().await;
+    s.issue(&password_body("admin", "wrong", None), None).await;
+    let text = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"http_requests_total{route="/v3/auth/tokens",method="POST",status="201"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"http_requests_total{route="/v3/auth/tokens",method="POST",status="401"} 1"#
+        )
+    );
+    assert!(text.contains(r#"auth_method_results_total{method="password",result="success"} 1"#));
+    assert!(text.contains(r#"auth_method_results_total{method="password",result="failure"} 1"#));
+}

@@ -1,0 +1,165 @@
+//! Prometheus metrics: request counts and latencies by route, method and
+//! status, and authentication outcomes by auth method.
+//!
+//! The registry lives in the application state rather than in a process
+//! global, so several servers in one process (tests) keep separate
+//! figures. Auth outcomes come from the engine's events through
+//! [`MetricsSink`], so the engine needs no knowledge of metrics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth_core::events::names;
+use auth_core::{AuthEvent, EventResult, EventSink};
+
+/// Latency histogram bucket bounds, in seconds.
+const BUCKETS: [f64; 11] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        self.count += 1;
+        self.sum += seconds;
+        for (bound, bucket) in BUCKETS.iter().zip(self.buckets.iter_mut()) {
+            if seconds <= *bound {
+                *bucket += 1;
+            }
+        }
+    }
+}
+
+/// The server's metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+    auth: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+impl Metrics {
+    /// Records one request.
+    pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        requests
+            .entry((route.to_owned(), method.to_owned(), status))
+            .or_default()
+            .observe(elapsed.as_secs_f64());
+    }
+
+    fn observe_auth(&self, method: &str, result: &'static str) {
+        let mut auth = self.auth.lock().unwrap_or_else(|e| e.into_inner());
+        *auth.entry((method.to_owned(), result)).or_default() += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        out.push_str("# HELP http_requests_total HTTP requests by route, method and status.\n");
+        out.push_str("# TYPE http_requests_total counter\n");
+        for ((route, method, status), h) in &requests {
+            let _ = writeln!(
+                out,
+                "http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}",
+                h.count
+            );
+        }
+        out.push_str("# HELP http_request_duration_seconds HTTP request latency.\n");
+        out.push_str("# TYPE http_request_duration_seconds histogram\n");
+        for ((route, method, status), h) in &requests {
+            let labels = format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"");
+            for (bound, count) in BUCKETS.iter().zip(h.buckets.iter()) {
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            );
+        }
+        out.push_str("# HELP auth_method_results_total Results of each auth method.\n");
+        out.push_str("# TYPE auth_method_results_total counter\n");
+        for ((method, result), count) in self.auth.lock().unwrap_or_else(|e| e.into_inner()).iter()
+        {
+            let _ = writeln!(
+                out,
+                "auth_method_results_total{{method=\"{method}\",result=\"{result}\"}} {count}"
+            );
+        }
+        out
+    }
+}
+
+/// Feeds the engine's method results into [`Metrics`].
+#[derive(Debug, Clone)]
+pub struct MetricsSink(pub Arc<Metrics>);
+
+impl EventSink for MetricsSink {
+    fn emit(&self, event: AuthEvent) {
+        let (Some(method), Some(result)) = (event.method.as_deref(), event.result) else {
+            return;
+        };
+        if !event.name.starts_with(names::METHOD_PREFIX) {
+            return;
+        }
+        let result = match result {
+            EventResult::Success => "success",
+            EventResult::Failure => "failure",
+            EventResult::Continue => "continue",
+        };
+        self.0.observe_auth(method, result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn renders_counters_histograms_and_auth_results() {
+        let metrics = Arc::new(Metrics::default());
+        metrics.observe_request("/v3/auth/tokens", "POST", 201, Duration::from_millis(3));
+        metrics.observe_request("/v3/auth/tokens", "POST", 201, Duration::from_millis(30));
+        let sink = MetricsSink(metrics.clone());
+        let mut event = AuthEvent::new("auth.method.password", Utc::now());
+        event.method = Some("password".into());
+        event.result = Some(EventResult::Failure);
+        sink.emit(event);
+        let text = metrics.render();
+        assert!(text.contains(
+            "http_requests_total{route=\"/v3/auth/tokens\",method=\"POST\",status=\"201\"} 2"
+        ));
+        assert!(text.contains("le=\"0.005\"} 1"));
+        assert!(text.contains("le=\"+Inf\"} 2"));
+        assert!(
+            text.contains("auth_method_results_total{method=\"password\",result=\"failure\"} 1")
+        );
+    }
+}
