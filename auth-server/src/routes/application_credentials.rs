@@ -6,7 +6,7 @@ use auth_core::AuthError;
 use auth_core::store::{AccessRule, ApplicationCredential, RoleRef, new_id};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{public_base, respond};
+use super::{PublicBase, respond};
 use crate::scope::Scope;
 use crate::state::AppState;
 
@@ -77,14 +77,13 @@ fn app_cred_json(c: &ApplicationCredential, base: &str, secret: Option<&SecretSt
 /// project-scoped token).
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Path(user_id): Path<String>,
     KeystoneJson(body): KeystoneJson<Envelope>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
         let body = body.application_credential;
-        let caller = Caller::from_headers(&state, &headers).await?;
         if caller.claims.sub != user_id {
             return Err(AuthError::Forbidden(
                 "application credentials are created by their owner".into(),
@@ -188,14 +187,12 @@ pub async fn create(
 /// `GET /v3/users/{id}/application_credentials` (admin or the owner).
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Path(user_id): Path<String>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        Caller::from_headers(&state, &headers)
-            .await?
-            .require_admin_or_self(&user_id, "list_application_credentials")?;
+        caller.require_admin_or_self(&user_id, "list_application_credentials")?;
         let credentials: Vec<Value> = state
             .storage()
             .list_application_credentials(&user_id)
@@ -212,14 +209,12 @@ pub async fn list(
 /// owner).
 pub async fn get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Path((user_id, id)): Path<(String, String)>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        Caller::from_headers(&state, &headers)
-            .await?
-            .require_admin_or_self(&user_id, "get_application_credential")?;
+        caller.require_admin_or_self(&user_id, "get_application_credential")?;
         let credential = state.storage().get_application_credential(&id).await?;
         if credential.user_id != user_id {
             return Err(AuthError::NotFound {
@@ -239,14 +234,12 @@ pub async fn get(
 /// the owner).
 pub async fn delete(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Path((user_id, id)): Path<(String, String)>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        Caller::from_headers(&state, &headers)
-            .await?
-            .require_admin_or_self(&user_id, "delete_application_credential")?;
+        caller.require_admin_or_self(&user_id, "delete_application_credential")?;
         let credential = state.storage().get_application_credential(&id).await?;
         if credential.user_id != user_id {
             return Err(AuthError::NotFound {

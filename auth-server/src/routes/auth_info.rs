@@ -4,22 +4,23 @@
 use auth_core::store::Target;
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::caller::Caller;
-use super::{public_base, respond};
+use super::{PublicBase, respond};
 use crate::error::ServerError;
 use crate::scope::Scope;
 use crate::state::AppState;
 use crate::token_body;
 
 /// `GET /v3/auth/projects`: the enabled projects the caller holds a role on.
-pub async fn projects(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let base = public_base(&state, &headers);
+pub async fn projects(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+) -> Response {
     respond(&base, async {
-        let caller = Caller::from_headers(&state, &headers).await?;
         let mut projects: Vec<Value> = Vec::new();
         for target in state.storage().targets_for_user(&caller.claims.sub).await? {
             let Target::Project(id) = target else {
@@ -44,10 +45,12 @@ pub async fn projects(State(state): State<AppState>, headers: HeaderMap) -> Resp
 }
 
 /// `GET /v3/auth/domains`: the enabled domains the caller holds a role on.
-pub async fn domains(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let base = public_base(&state, &headers);
+pub async fn domains(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+) -> Response {
     respond(&base, async {
-        let caller = Caller::from_headers(&state, &headers).await?;
         let mut domains: Vec<Value> = Vec::new();
         for target in state.storage().targets_for_user(&caller.claims.sub).await? {
             let Target::Domain(id) = target else { continue };
@@ -70,10 +73,12 @@ pub async fn domains(State(state): State<AppState>, headers: HeaderMap) -> Respo
 
 /// `GET /v3/auth/catalog`: the catalog, for a scoped token (403 for an
 /// unscoped one, as Keystone).
-pub async fn catalog(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let base = public_base(&state, &headers);
+pub async fn catalog(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+) -> Response {
     respond(&base, async {
-        let caller = Caller::from_headers(&state, &headers).await?;
         if matches!(caller.scope, Scope::Unscoped) {
             return Err(ServerError::from(auth_core::AuthError::Forbidden(
                 "The catalog needs a scoped token.".into(),

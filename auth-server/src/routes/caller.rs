@@ -4,9 +4,13 @@
 
 use auth_core::store::Role;
 use auth_core::{AuthError, TokenClaims, token};
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::response::Response;
 use chrono::Duration;
 
+use super::public_base;
 use crate::error::ServerError;
 use crate::scope::Scope;
 use crate::state::AppState;
@@ -71,6 +75,22 @@ impl Caller {
         } else {
             Err(forbidden(action))
         }
+    }
+}
+
+/// Handlers take a `Caller` argument to require a valid `X-Auth-Token`;
+/// without one the request is answered with Keystone's 401 before the
+/// handler runs.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        Self::from_headers(state, &parts.headers)
+            .await
+            .map_err(|e| {
+                let public_v3 = format!("{}/v3", public_base(state, &parts.headers));
+                e.into_response_for(&public_v3)
+            })
     }
 }
 

@@ -5,7 +5,7 @@ use auth_core::AuthError;
 use auth_core::store::{Credential, new_id};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{public_base, respond};
+use super::{PublicBase, respond};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -46,15 +46,13 @@ fn credential_json(c: &Credential, base: &str) -> Value {
 /// `POST /v3/credentials` (admin, or the user for itself).
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     KeystoneJson(body): KeystoneJson<Envelope>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
         let body = body.credential;
-        Caller::from_headers(&state, &headers)
-            .await?
-            .require_admin_or_self(&body.user_id, "create_credential")?;
+        caller.require_admin_or_self(&body.user_id, "create_credential")?;
         if body.kind.is_empty() || body.kind.len() > 64 {
             return Err(
                 AuthError::bad_request("'credential.type' must be 1 to 64 characters").into(),
@@ -81,12 +79,11 @@ pub async fn create(
 /// `GET /v3/credentials/{id}` (admin or the owner).
 pub async fn get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        let caller = Caller::from_headers(&state, &headers).await?;
         let credential = state.storage().get_credential(&id).await?;
         caller.require_admin_or_self(&credential.user_id, "get_credential")?;
         Ok(Json(json!({"credential": credential_json(&credential, &base)})).into_response())
@@ -97,12 +94,11 @@ pub async fn get(
 /// `DELETE /v3/credentials/{id}` (admin or the owner).
 pub async fn delete(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        let caller = Caller::from_headers(&state, &headers).await?;
         let credential = state.storage().get_credential(&id).await?;
         caller.require_admin_or_self(&credential.user_id, "delete_credential")?;
         state.storage().delete_credential(&id).await?;

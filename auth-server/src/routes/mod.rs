@@ -10,9 +10,12 @@ pub mod password;
 pub mod tokens;
 pub mod users;
 
+use std::convert::Infallible;
 use std::future::Future;
 
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
 use axum::response::Response;
 
 use crate::error::ServerError;
@@ -27,6 +30,18 @@ pub async fn respond(
     match work.await {
         Ok(response) => response,
         Err(error) => error.into_response_for(&format!("{base}/v3")),
+    }
+}
+
+/// The public base URL, as a handler argument.
+#[derive(Debug, Clone)]
+pub struct PublicBase(pub String);
+
+impl FromRequestParts<AppState> for PublicBase {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self(public_base(state, &parts.headers)))
     }
 }
 

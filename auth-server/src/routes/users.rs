@@ -4,7 +4,7 @@ use auth_core::AuthError;
 use auth_core::store::{DEFAULT_DOMAIN_ID, PasswordRecord, User, UserFilter, UserOptions, new_id};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{public_base, respond};
+use super::{PublicBase, respond};
 use crate::state::AppState;
 use crate::token_body::timestamp;
 
@@ -132,14 +132,12 @@ async fn new_password(
 /// `POST /v3/users` (admin).
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     KeystoneJson(body): KeystoneJson<UserEnvelope>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        Caller::from_headers(&state, &headers)
-            .await?
-            .require_admin("create_user")?;
+        caller.require_admin("create_user")?;
         let domain_id = match body.user.get("domain_id") {
             Some(Value::String(d)) => d.clone(),
             None => DEFAULT_DOMAIN_ID.to_owned(),
@@ -180,14 +178,12 @@ pub async fn create(
 /// `GET /v3/users/{id}` (admin or the user).
 pub async fn get(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        Caller::from_headers(&state, &headers)
-            .await?
-            .require_admin_or_self(&id, "get_user")?;
+        caller.require_admin_or_self(&id, "get_user")?;
         let user = state.storage().get_user(&id).await?;
         Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
     })
@@ -204,14 +200,12 @@ pub struct UserQuery {
 /// `GET /v3/users` (admin).
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Query(query): Query<UserQuery>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        Caller::from_headers(&state, &headers)
-            .await?
-            .require_admin("list_users")?;
+        caller.require_admin("list_users")?;
         let filter = UserFilter {
             domain_id: query.domain_id,
             name: query.name,
@@ -229,15 +223,13 @@ pub async fn list(
 /// `PATCH /v3/users/{id}` (admin).
 pub async fn update(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<UserEnvelope>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        Caller::from_headers(&state, &headers)
-            .await?
-            .require_admin("update_user")?;
+        caller.require_admin("update_user")?;
         let mut user = state.storage().get_user(&id).await?;
         let was_enabled = user.enabled;
         apply(&mut user, &body.user)?;
@@ -262,14 +254,12 @@ pub async fn update(
 /// `DELETE /v3/users/{id}` (admin).
 pub async fn delete(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Response {
-    let base = public_base(&state, &headers);
     respond(&base, async {
-        Caller::from_headers(&state, &headers)
-            .await?
-            .require_admin("delete_user")?;
+        caller.require_admin("delete_user")?;
         state.storage().delete_user(&id).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     })
