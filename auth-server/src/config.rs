@@ -270,6 +270,15 @@ impl Config {
         }
     }
 
+    /// The `[security_compliance]` rules, parsed.
+    pub fn compliance(&self) -> Result<auth_plugins::compliance::SecurityCompliance, ServerError> {
+        if self.security_compliance.is_null() {
+            return Ok(Default::default());
+        }
+        serde_json::from_value(self.security_compliance.clone())
+            .map_err(|e| ServerError::Config(format!("[security_compliance]: {e}")))
+    }
+
     /// The shared sections methods may read.
     pub fn shared_sections(&self) -> Value {
         serde_json::json!({ auth_plugins::compliance::SECTION: self.security_compliance })

@@ -18,6 +18,7 @@
 //! - [`routes`]: one file per API area.
 //! - [`scope`] and [`token_body`]: scopes, roles and Keystone's token body.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
+//! - [`operations`]: the CLI's user management and `doctor`.
 //! - [`error`]: the one error type and its responses.
 
 pub mod bootstrap;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod error;
 pub mod keys;
 pub mod metrics;
+pub mod operations;
 pub mod routes;
 pub mod scope;
 pub mod state;

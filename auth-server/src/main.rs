@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use auth_server::bootstrap::{self, Bootstrap};
 use auth_server::config::LogFormat;
-use auth_server::{AppState, Config, ServerError, keys, state};
+use auth_server::{AppState, Config, ServerError, keys, operations, state};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -51,6 +51,47 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Check the configuration, the database, its schema and the keys.
+    Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user with a password.
+    Create {
+        /// The user's name.
+        #[arg(long)]
+        name: String,
+        /// The password (or AUTH_USER_PASSWORD).
+        #[arg(long, env = "AUTH_USER_PASSWORD")]
+        password: String,
+        /// The user's domain.
+        #[arg(long, default_value = "default")]
+        domain_id: String,
+    },
+    /// List users.
+    List {
+        /// Only this domain's users.
+        #[arg(long)]
+        domain_id: Option<String>,
+    },
+    /// Set a user's password (and end the user's sessions).
+    SetPassword {
+        /// The user's name.
+        #[arg(long)]
+        name: String,
+        /// The new password (or AUTH_USER_PASSWORD).
+        #[arg(long, env = "AUTH_USER_PASSWORD")]
+        password: String,
+        /// The user's domain.
+        #[arg(long, default_value = "default")]
+        domain_id: String,
     },
 }
 
@@ -123,6 +164,14 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             );
             Ok(())
         }
+        Command::User { command } => user(command, &config).await,
+        Command::Doctor => {
+            print!(
+                "{}",
+                operations::report(&operations::doctor(&config).await)?
+            );
+            Ok(())
+        }
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
@@ -134,6 +183,61 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             Ok(())
         }
     }
+}
+
+async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> {
+    let storage = state::connect(config).await?;
+    let hasher = auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?;
+    let compliance = config.compliance()?;
+    let now = chrono::Utc::now();
+    match command {
+        UserCommand::Create {
+            name,
+            password,
+            domain_id,
+        } => {
+            let password = SecretString::from(password);
+            let user = operations::create_user(
+                storage.as_ref(),
+                &hasher,
+                &compliance,
+                &domain_id,
+                &name,
+                password,
+                now,
+            )
+            .await?;
+            println!("created user {} ({})", user.name, user.id);
+        }
+        UserCommand::List { domain_id } => {
+            print!(
+                "{}",
+                operations::list_users(storage.as_ref(), domain_id.as_deref()).await?
+            );
+        }
+        UserCommand::SetPassword {
+            name,
+            password,
+            domain_id,
+        } => {
+            let password = SecretString::from(password);
+            let user = operations::set_password(
+                storage.as_ref(),
+                &hasher,
+                &compliance,
+                &domain_id,
+                &name,
+                password,
+                now,
+            )
+            .await?;
+            println!(
+                "set the password of {} ({}); its tokens are revoked",
+                user.name, user.id
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -66,16 +66,7 @@ impl AppState {
             .clock(clock.clone())
             .build()?;
         let hasher = PasswordHasher::new(config.password_hashing()?)?;
-        let compliance: SecurityCompliance =
-            serde_json::from_value(config.security_compliance.clone()).or_else(|_| {
-                if config.security_compliance.is_null() {
-                    Ok(SecurityCompliance::default())
-                } else {
-                    Err(ServerError::Config(
-                        "[security_compliance] is not valid".into(),
-                    ))
-                }
-            })?;
+        let compliance = config.compliance()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -134,6 +125,15 @@ impl AppState {
 /// Connects to the configured database with the driver registered for its
 /// scheme, applying migrations.
 pub async fn connect(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
+    connect_with(config, true).await
+}
+
+/// Connects without applying migrations (for `doctor`, which only looks).
+pub async fn connect_without_migrating(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
+    connect_with(config, false).await
+}
+
+async fn connect_with(config: &Config, migrate: bool) -> Result<Arc<dyn Storage>, ServerError> {
     auth_plugins::link();
     let credential_keys = keys::credential_keys(&config.keys.dir)?;
     let mut storage_config = StorageConfig::new(
@@ -141,6 +141,7 @@ pub async fn connect(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
         Arc::new(KeyRing::new(credential_keys)),
     );
     storage_config.max_connections = config.database.max_connections;
+    storage_config.migrate = migrate;
     let registry = Registry::<StorageRegistration>::from_inventory()?;
     Ok(auth_core::store::connect(&registry, storage_config).await?)
 }

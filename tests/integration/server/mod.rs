@@ -2,4 +2,5 @@
 
 mod admin;
 mod harness;
+mod operations;
 mod tokens;
