@@ -41,7 +41,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
@@ -89,6 +89,36 @@ pub fn router(state: AppState) -> Router {
             "/v3/users/{id}/application_credentials/{credential}",
             get(routes::application_credentials::get)
                 .delete(routes::application_credentials::delete),
+        )
+        .route(
+            "/v3/projects",
+            get(routes::projects::list_projects).post(routes::projects::create_project),
+        )
+        .route(
+            "/v3/projects/{id}",
+            get(routes::projects::get_project)
+                .patch(routes::projects::update_project)
+                .delete(routes::projects::delete_project),
+        )
+        .route(
+            "/v3/projects/{project}/users/{user}/roles/{role}",
+            put(routes::projects::grant_on_project)
+                .head(routes::projects::check_on_project)
+                .delete(routes::projects::revoke_on_project),
+        )
+        .route(
+            "/v3/system/users/{user}/roles/{role}",
+            put(routes::projects::grant_on_system)
+                .head(routes::projects::check_on_system)
+                .delete(routes::projects::revoke_on_system),
+        )
+        .route(
+            "/v3/roles",
+            get(routes::projects::list_roles).post(routes::projects::create_role),
+        )
+        .route(
+            "/v3/roles/{id}",
+            axum::routing::delete(routes::projects::delete_role),
         )
         .route("/v3/credentials", post(routes::credentials::create))
         .route(

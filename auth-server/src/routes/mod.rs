@@ -7,6 +7,7 @@ pub mod caller;
 pub mod credentials;
 pub mod discovery;
 pub mod password;
+pub mod projects;
 pub mod tokens;
 pub mod users;
 

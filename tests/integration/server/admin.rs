@@ -279,3 +279,154 @@ async fn metrics_count_requests_by_route_and_auth_results_by_method() {
     assert!(text.contains(r#"auth_method_results_total{method="password",result="success"} 1"#));
     assert!(text.contains(r#"auth_method_results_total{method="password",result="failure"} 1"#));
 }
+
+#[tokio::test]
+async fn projects_roles_and_grants() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let post = |path: &str, body: Value| {
+        s.client
+            .post(s.url(path))
+            .header("X-Auth-Token", admin.clone())
+            .json(&body)
+            .send()
+    };
+    let project: Value = post("/v3/projects", json!({"project": {"name": "demo"}}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let project_id = project["project"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        post("/v3/projects", json!({"project": {"name": "demo"}}))
+            .await
+            .unwrap()
+            .status(),
+        409
+    );
+    let role: Value = post("/v3/roles", json!({"role": {"name": "observer"}}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let role_id = role["role"]["id"].as_str().unwrap().to_owned();
+    let user: Value = post(
+        "/v3/users",
+        json!({"user": {"name": "hank", "password": "hank-pass"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let user_id = user["user"]["id"].as_str().unwrap().to_owned();
+    let grant_path = format!("/v3/projects/{project_id}/users/{user_id}/roles/{role_id}");
+    let scoped = json!({"project": {"id": project_id}});
+
+    // No grant yet: the scope is refused.
+    assert_eq!(
+        s.issue(
+            &password_body("hank", "hank-pass", Some(scoped.clone())),
+            None
+        )
+        .await
+        .status(),
+        401
+    );
+    let put = s
+        .client
+        .put(s.url(&grant_path))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 204);
+    let head = s
+        .client
+        .head(s.url(&grant_path))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 204);
+    let login = s
+        .issue(
+            &password_body("hank", "hank-pass", Some(scoped.clone())),
+            None,
+        )
+        .await;
+    assert_eq!(login.status(), 201);
+    let hank = subject(&login);
+    let body: Value = login.json().await.unwrap();
+    assert_eq!(body["token"]["roles"][0]["name"], "observer");
+    // hank may not grant.
+    let denied = s
+        .client
+        .put(s.url(&grant_path))
+        .header("X-Auth-Token", &hank)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+
+    // Revoking the grant invalidates hank's scoped token at once.
+    let revoked = s
+        .client
+        .delete(s.url(&grant_path))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    let validate = |token: &str| {
+        s.client
+            .get(s.url("/v3/auth/tokens"))
+            .header("X-Auth-Token", admin.clone())
+            .header("X-Subject-Token", token.to_owned())
+            .send()
+    };
+    assert_eq!(validate(&hank).await.unwrap().status(), 404);
+    let head = s
+        .client
+        .head(s.url(&grant_path))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 404);
+
+    // Disabling the project ends its tokens.
+    s.client
+        .put(s.url(&grant_path))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    let hank = subject(
+        &s.issue(&password_body("hank", "hank-pass", Some(scoped)), None)
+            .await,
+    );
+    let disabled = s
+        .client
+        .patch(s.url(&format!("/v3/projects/{project_id}")))
+        .header("X-Auth-Token", &admin)
+        .json(&json!({"project": {"enabled": false}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    assert_eq!(validate(&hank).await.unwrap().status(), 404);
+    let listed: Value = s
+        .client
+        .get(s.url("/v3/projects"))
+        .header("X-Auth-Token", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["projects"].as_array().unwrap().len(), 2);
+}

@@ -1,0 +1,357 @@
+//! `/v3/projects` and `/v3/roles`, and granting roles on projects and the
+//! system (`PUT|HEAD|DELETE /v3/projects/{p}/users/{u}/roles/{r}`,
+//! `/v3/system/users/{u}/roles/{r}`). Admin only.
+
+use auth_core::AuthError;
+use auth_core::store::{
+    Actor, Assignment, DEFAULT_DOMAIN_ID, Project, RevocationEvent, Role, Target, new_id,
+};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::body::KeystoneJson;
+use super::caller::Caller;
+use super::{PublicBase, respond};
+use crate::state::AppState;
+
+/// `{"project": {...}}`.
+#[derive(Debug, Deserialize)]
+pub struct ProjectEnvelope {
+    project: ProjectBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProjectBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    domain_id: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    enabled: Option<bool>,
+}
+
+/// `{"role": {"name": ...}}`.
+#[derive(Debug, Deserialize)]
+pub struct RoleEnvelope {
+    role: RoleBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct RoleBody {
+    name: String,
+}
+
+/// `?domain_id=` filter.
+#[derive(Debug, Default, Deserialize)]
+pub struct ProjectQuery {
+    domain_id: Option<String>,
+}
+
+fn project_json(p: &Project, base: &str) -> Value {
+    json!({
+        "id": p.id, "name": p.name, "domain_id": p.domain_id, "description": p.description,
+        "enabled": p.enabled, "is_domain": false, "parent_id": p.domain_id,
+        "links": {"self": format!("{base}/v3/projects/{}", p.id)},
+    })
+}
+
+fn role_json(r: &Role, base: &str) -> Value {
+    json!({"id": r.id, "name": r.name, "domain_id": r.domain_id,
+           "links": {"self": format!("{base}/v3/roles/{}", r.id)}})
+}
+
+fn name_of(name: Option<String>) -> Result<String, AuthError> {
+    match name {
+        Some(n) if !n.is_empty() && n.len() <= 255 => Ok(n),
+        _ => Err(AuthError::bad_request(
+            "'name' is required: 1 to 255 characters",
+        )),
+    }
+}
+
+/// `POST /v3/projects`.
+pub async fn create_project(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    KeystoneJson(body): KeystoneJson<ProjectEnvelope>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("create_project")?;
+        let body = body.project;
+        let project = Project {
+            id: new_id(),
+            name: name_of(body.name)?,
+            domain_id: body
+                .domain_id
+                .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_owned()),
+            description: body.description.unwrap_or_default(),
+            enabled: body.enabled.unwrap_or(true),
+        };
+        state.storage().get_domain(&project.domain_id).await?;
+        state.storage().create_project(&project).await?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({"project": project_json(&project, &base)})),
+        )
+            .into_response())
+    })
+    .await
+}
+
+/// `GET /v3/projects`.
+pub async fn list_projects(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Query(query): Query<ProjectQuery>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("list_projects")?;
+        let projects: Vec<Value> = state
+            .storage()
+            .list_projects(query.domain_id.as_deref())
+            .await?
+            .iter()
+            .map(|p| project_json(p, &base))
+            .collect();
+        let links = json!({"self": format!("{base}/v3/projects"), "previous": null, "next": null});
+        Ok(Json(json!({"projects": projects, "links": links})).into_response())
+    })
+    .await
+}
+
+/// `GET /v3/projects/{id}`.
+pub async fn get_project(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("get_project")?;
+        let project = state.storage().get_project(&id).await?;
+        Ok(Json(json!({"project": project_json(&project, &base)})).into_response())
+    })
+    .await
+}
+
+/// `PATCH /v3/projects/{id}`; disabling a project revokes its tokens.
+pub async fn update_project(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+    KeystoneJson(body): KeystoneJson<ProjectEnvelope>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("update_project")?;
+        let body = body.project;
+        let mut project = state.storage().get_project(&id).await?;
+        let was_enabled = project.enabled;
+        if body.name.is_some() {
+            project.name = name_of(body.name)?;
+        }
+        if let Some(description) = body.description {
+            project.description = description;
+        }
+        if let Some(enabled) = body.enabled {
+            project.enabled = enabled;
+        }
+        state.storage().update_project(&project).await?;
+        if was_enabled && !project.enabled {
+            let now = state.clock().now();
+            let event = RevocationEvent {
+                audit_id: None,
+                audit_chain_id: None,
+                user_id: None,
+                project_id: Some(project.id.clone()),
+                domain_id: None,
+                role_id: None,
+                issued_before: now,
+                revoked_at: now,
+            };
+            state.storage().add_revocation(&event).await?;
+        }
+        Ok(Json(json!({"project": project_json(&project, &base)})).into_response())
+    })
+    .await
+}
+
+/// `DELETE /v3/projects/{id}`.
+pub async fn delete_project(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("delete_project")?;
+        state.storage().delete_project(&id).await?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}
+
+/// `POST /v3/roles`.
+pub async fn create_role(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    KeystoneJson(body): KeystoneJson<RoleEnvelope>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("create_role")?;
+        let role = Role {
+            id: new_id(),
+            name: name_of(Some(body.role.name))?,
+            domain_id: None,
+        };
+        state.storage().create_role(&role).await?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({"role": role_json(&role, &base)})),
+        )
+            .into_response())
+    })
+    .await
+}
+
+/// `GET /v3/roles`.
+pub async fn list_roles(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("list_roles")?;
+        let roles: Vec<Value> = state
+            .storage()
+            .list_roles()
+            .await?
+            .iter()
+            .map(|r| role_json(r, &base))
+            .collect();
+        let links = json!({"self": format!("{base}/v3/roles"), "previous": null, "next": null});
+        Ok(Json(json!({"roles": roles, "links": links})).into_response())
+    })
+    .await
+}
+
+/// `DELETE /v3/roles/{id}`.
+pub async fn delete_role(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("delete_role")?;
+        state.storage().delete_role(&id).await?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}
+
+/// How a grant request arrives: on a project or on the system.
+async fn grant_op(
+    state: &AppState,
+    caller: &Caller,
+    target: Target,
+    user: String,
+    role: String,
+    op: GrantOp,
+) -> Result<Response, crate::error::ServerError> {
+    caller.require_admin(op.action())?;
+    state.storage().get_user(&user).await?;
+    state.storage().get_role(&role).await?;
+    if let Target::Project(project) = &target {
+        state.storage().get_project(project).await?;
+    }
+    let assignment = Assignment {
+        role_id: role,
+        actor: Actor::User(user),
+        target,
+    };
+    match op {
+        GrantOp::Grant => state.storage().grant(&assignment).await?,
+        GrantOp::Check => {
+            let filter = auth_core::store::AssignmentFilter {
+                role_id: Some(assignment.role_id.clone()),
+                actor: Some(assignment.actor.clone()),
+                target: Some(assignment.target.clone()),
+            };
+            if state.storage().list_assignments(&filter).await?.is_empty() {
+                return Err(AuthError::NotFound {
+                    what: "role assignment".into(),
+                }
+                .into());
+            }
+        }
+        GrantOp::Revoke => state.storage().revoke(&assignment).await?,
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum GrantOp {
+    Grant,
+    Check,
+    Revoke,
+}
+
+impl GrantOp {
+    fn action(self) -> &'static str {
+        match self {
+            Self::Grant => "create_grant",
+            Self::Check => "check_grant",
+            Self::Revoke => "revoke_grant",
+        }
+    }
+}
+
+macro_rules! grant_handlers {
+    ($($name:ident, $op:expr;)*) => {$(
+        /// A role grant on a project (`/v3/projects/{p}/users/{u}/roles/{r}`).
+        pub async fn $name(
+            State(state): State<AppState>,
+            PublicBase(base): PublicBase,
+            caller: Caller,
+            Path((project, user, role)): Path<(String, String, String)>,
+        ) -> Response {
+            respond(&base, grant_op(&state, &caller, Target::Project(project), user, role, $op)).await
+        }
+    )*};
+}
+
+macro_rules! system_grant_handlers {
+    ($($name:ident, $op:expr;)*) => {$(
+        /// A role grant on the system (`/v3/system/users/{u}/roles/{r}`).
+        pub async fn $name(
+            State(state): State<AppState>,
+            PublicBase(base): PublicBase,
+            caller: Caller,
+            Path((user, role)): Path<(String, String)>,
+        ) -> Response {
+            respond(&base, grant_op(&state, &caller, Target::System, user, role, $op)).await
+        }
+    )*};
+}
+
+grant_handlers! {
+    grant_on_project, GrantOp::Grant;
+    check_on_project, GrantOp::Check;
+    revoke_on_project, GrantOp::Revoke;
+}
+
+system_grant_handlers! {
+    grant_on_system, GrantOp::Grant;
+    check_on_system, GrantOp::Check;
+    revoke_on_system, GrantOp::Revoke;
+}
