@@ -120,7 +120,14 @@ pub fn router(state: AppState) -> Router {
             "/v3/roles/{id}",
             axum::routing::delete(routes::projects::delete_role),
         )
-        .route("/v3/credentials", post(routes::credentials::create))
+        .route(
+            "/v3/role_assignments",
+            get(routes::projects::list_assignments),
+        )
+        .route(
+            "/v3/credentials",
+            get(routes::credentials::list).post(routes::credentials::create),
+        )
         .route(
             "/v3/credentials/{id}",
             get(routes::credentials::get).delete(routes::credentials::delete),

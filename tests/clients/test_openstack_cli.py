@@ -30,3 +30,15 @@ def test_token_issue_and_revoke(server):
     token = json.loads(issued.stdout)["id"]
     revoked = openstack(server, "token", "revoke", token)
     assert revoked.returncode == 0, revoked.stderr
+
+
+def test_listing_projects_users_and_role_assignments(server):
+    projects = openstack(server, "project", "list", "-f", "json")
+    assert projects.returncode == 0, projects.stderr
+    assert [p["Name"] for p in json.loads(projects.stdout)] == ["admin"]
+    users = openstack(server, "user", "list", "-f", "json")
+    assert users.returncode == 0, users.stderr
+    assert "admin" in [u["Name"] for u in json.loads(users.stdout)]
+    assignments = openstack(server, "role", "assignment", "list", "--user", "admin", "-f", "json")
+    assert assignments.returncode == 0, assignments.stderr
+    assert len(json.loads(assignments.stdout)) == 2  # admin on the project and on the system

@@ -4,7 +4,7 @@
 use auth_core::AuthError;
 use auth_core::store::{Credential, new_id};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
@@ -72,6 +72,43 @@ pub async fn create(
             Json(json!({"credential": credential_json(&credential, &base)})),
         )
             .into_response())
+    })
+    .await
+}
+
+/// `?user_id=&type=` filters.
+#[derive(Debug, Default, Deserialize)]
+pub struct CredentialQuery {
+    user_id: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// `GET /v3/credentials`: every credential for an admin, else the
+/// caller's own.
+pub async fn list(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Query(query): Query<CredentialQuery>,
+) -> Response {
+    respond(&base, async {
+        let user = if caller.is_admin() {
+            query.user_id
+        } else {
+            Some(caller.claims.sub.clone())
+        };
+        let credentials: Vec<Value> = state
+            .storage()
+            .list_all_credentials(user.as_deref())
+            .await?
+            .iter()
+            .filter(|c| query.kind.as_ref().is_none_or(|k| *k == c.kind))
+            .map(|c| credential_json(c, &base))
+            .collect();
+        let links =
+            json!({"self": format!("{base}/v3/credentials"), "previous": null, "next": null});
+        Ok(Json(json!({"credentials": credentials, "links": links})).into_response())
     })
     .await
 }

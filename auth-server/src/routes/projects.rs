@@ -259,6 +259,75 @@ pub async fn delete_role(
     .await
 }
 
+/// `GET /v3/role_assignments` filters, with Keystone's dotted names.
+#[derive(Debug, Default, Deserialize)]
+pub struct AssignmentQuery {
+    #[serde(rename = "user.id")]
+    user: Option<String>,
+    #[serde(rename = "group.id")]
+    group: Option<String>,
+    #[serde(rename = "role.id")]
+    role: Option<String>,
+    #[serde(rename = "scope.project.id")]
+    project: Option<String>,
+    #[serde(rename = "scope.domain.id")]
+    domain: Option<String>,
+    #[serde(rename = "scope.system")]
+    system: Option<String>,
+}
+
+/// `GET /v3/role_assignments` (admin): direct assignments, Keystone-shaped.
+pub async fn list_assignments(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Query(query): Query<AssignmentQuery>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("list_role_assignments")?;
+        let filter = auth_core::store::AssignmentFilter {
+            role_id: query.role,
+            actor: match (query.user, query.group) {
+                (Some(user), _) => Some(Actor::User(user)),
+                (None, Some(group)) => Some(Actor::Group(group)),
+                (None, None) => None,
+            },
+            target: match (query.project, query.domain, query.system) {
+                (Some(project), _, _) => Some(Target::Project(project)),
+                (None, Some(domain), _) => Some(Target::Domain(domain)),
+                (None, None, Some(_)) => Some(Target::System),
+                (None, None, None) => None,
+            },
+        };
+        let assignments: Vec<Value> = state
+            .storage()
+            .list_assignments(&filter)
+            .await?
+            .iter()
+            .map(|a| {
+                let actor = match &a.actor {
+                    Actor::User(id) => json!({"user": {"id": id}}),
+                    Actor::Group(id) => json!({"group": {"id": id}}),
+                };
+                let scope = match &a.target {
+                    Target::Project(id) => json!({"project": {"id": id}}),
+                    Target::Domain(id) => json!({"domain": {"id": id}}),
+                    Target::System => json!({"system": {"all": true}}),
+                };
+                let mut entry = json!({"role": {"id": a.role_id}, "scope": scope});
+                if let (Some(entry), Value::Object(actor)) = (entry.as_object_mut(), actor) {
+                    entry.extend(actor);
+                }
+                entry
+            })
+            .collect();
+        let links =
+            json!({"self": format!("{base}/v3/role_assignments"), "previous": null, "next": null});
+        Ok(Json(json!({"role_assignments": assignments, "links": links})).into_response())
+    })
+    .await
+}
+
 /// How a grant request arrives: on a project or on the system.
 async fn grant_op(
     state: &AppState,

@@ -430,3 +430,65 @@ async fn projects_roles_and_grants() {
         .unwrap();
     assert_eq!(listed["projects"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn role_assignments_and_credentials_are_listed() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let get = |path: &str, token: &str| {
+        s.client
+            .get(s.url(path))
+            .header("X-Auth-Token", token.to_owned())
+            .send()
+    };
+    let user_id = &s.admin.user.id;
+    let assignments: Value = get(&format!("/v3/role_assignments?user.id={user_id}"), &admin)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let scopes: Vec<&Value> = assignments["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["scope"])
+        .collect();
+    assert!(
+        scopes.contains(&&json!({"project": {"id": s.admin.project.id}})),
+        "{assignments}"
+    );
+    assert!(scopes.contains(&&json!({"system": {"all": true}})));
+    assert_eq!(assignments["role_assignments"][0]["user"]["id"], *user_id);
+    let on_system: Value = get("/v3/role_assignments?scope.system=all", &admin)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(on_system["role_assignments"].as_array().unwrap().len(), 1);
+
+    let created = s
+        .client
+        .post(s.url("/v3/credentials"))
+        .header("X-Auth-Token", &admin)
+        .json(&json!({"credential": {"user_id": user_id, "type": "totp", "blob": "GEZDGNBVGY3TQOJQ"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let listed: Value = get("/v3/credentials?type=totp", &admin)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["credentials"].as_array().unwrap().len(), 1);
+    let none: Value = get("/v3/credentials?type=ec2", &admin)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["credentials"], json!([]));
+}
