@@ -102,13 +102,24 @@ impl Default for ServerSection {
 }
 
 /// `[database]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSection {
     /// The database URL; its scheme selects the driver.
     pub url: String,
     /// Connection pool size.
     pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseSection {
+    /// The URL may hold a password: only its scheme is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.url.split_once(':').map_or("?", |(scheme, _)| scheme);
+        f.debug_struct("DatabaseSection")
+            .field("url", &format_args!("{scheme}://…"))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 impl Default for DatabaseSection {
@@ -322,6 +333,17 @@ mod tests {
         .unwrap();
         assert_eq!(c.server.listen.port(), 0);
         assert_eq!(c.auth.methods, ["password", "token"]);
+    }
+
+    #[test]
+    fn debug_never_shows_the_database_password() {
+        let mut c = Config::default();
+        c.database.url = "postgres://app:s3cr3t@db.example:5432/auth".into();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("s3cr3t") && shown.contains("postgres://"),
+            "{shown}"
+        );
     }
 
     #[test]

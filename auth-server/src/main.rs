@@ -11,7 +11,9 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 /// A Keystone-compatible authentication server.
-#[derive(Debug, Parser)]
+///
+/// Not `Debug`: some arguments are passwords.
+#[derive(Parser)]
 #[command(version, about)]
 struct Cli {
     /// The configuration file (TOML); defaults work without one.
@@ -22,7 +24,7 @@ struct Cli {
     command: Option<Command>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
     /// Serve the API (the default).
     Serve,
@@ -61,7 +63,7 @@ enum Command {
     Doctor,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum UserCommand {
     /// Create a user with a password.
     Create {

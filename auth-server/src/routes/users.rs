@@ -39,9 +39,16 @@ pub async fn user_json(state: &AppState, user: &User, base: &str) -> Value {
 }
 
 /// `{"user": {...}}`.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct UserEnvelope {
     user: Map<String, Value>,
+}
+
+impl std::fmt::Debug for UserEnvelope {
+    /// The object may hold a password: only member names are shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.user.keys()).finish()
+    }
 }
 
 /// Applies the members of a request's `user` object to `user`.
