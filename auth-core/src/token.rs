@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::AuthError;
-use crate::store::{RevocationEvent, Stores};
+use crate::store::{RevocationEvent, Stores, User};
 
 /// What a token asserts, with Keystone's JWS claim names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,14 +162,15 @@ pub fn not_found() -> AuthError {
 /// Validates `token` at `now`: signature, expiry (accepting tokens expired
 /// less than `expired_window` ago, for `allow_expired`), revocation events
 /// (role events are matched by the caller, which knows the roles), and the
-/// user being present and enabled. Any failure is [`not_found`].
+/// user being present and enabled. Returns the claims and the user (so
+/// callers need not load it again). Any failure is [`not_found`].
 pub async fn validate(
     provider: &dyn TokenProvider,
     stores: &Stores,
     token: &str,
     now: DateTime<Utc>,
     expired_window: Duration,
-) -> Result<TokenClaims, AuthError> {
+) -> Result<(TokenClaims, User), AuthError> {
     let claims = provider.verify(token).await?;
     if now >= claims.expires_at() + expired_window {
         return Err(not_found());
@@ -185,7 +186,7 @@ pub async fn validate(
         return Err(not_found());
     }
     match stores.users()?.get_user(&claims.sub).await {
-        Ok(user) if user.enabled => Ok(claims),
+        Ok(user) if user.enabled => Ok((claims, user)),
         Ok(_) | Err(AuthError::NotFound { .. }) => Err(not_found()),
         Err(e) => Err(e),
     }

@@ -24,15 +24,24 @@ fn new_audit_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A signed token, with the scope and roles it was issued for.
+#[derive(Debug)]
+pub struct Issued {
+    /// The token string.
+    pub token: String,
+    /// Its claims.
+    pub claims: TokenClaims,
+    /// The authorized scope.
+    pub scope: Scope,
+    /// The user's roles on it.
+    pub roles: Vec<Role>,
+}
+
 /// Authorizes the scope of a completed authentication and signs a token.
-/// Returns the token string and its claims.
-pub async fn issue(
-    state: &AppState,
-    done: &Authenticated,
-) -> Result<(String, TokenClaims), AuthError> {
+pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, AuthError> {
     let identity = &done.identity;
     let bound = identity.project_id.as_deref();
-    let (scope, _roles) =
+    let (scope, roles) =
         scope::resolve(state.storage().as_ref(), &done.user, &done.scope, bound).await?;
     let now = state.clock().now();
     let lifetime = now + Duration::seconds(state.config().token.expiration);
@@ -90,7 +99,12 @@ pub async fn issue(
             .map(String::from),
     };
     let token = state.tokens().issue(&claims)?;
-    Ok((token, claims))
+    Ok(Issued {
+        token,
+        claims,
+        scope,
+        roles,
+    })
 }
 
 /// The scope a token's claims name, with the roles the user holds there
@@ -135,15 +149,16 @@ pub async fn current_scope(
     Ok((scope, roles))
 }
 
-/// Keystone's `{"token": {...}}` for `claims`.
+/// Keystone's `{"token": {...}}` for `claims`, whose scope and roles the
+/// caller has already resolved (at issue, or with [`current_scope`]).
 pub async fn render(
     state: &AppState,
     claims: &TokenClaims,
     user: &User,
+    (scope, roles): (&Scope, &[Role]),
     with_catalog: bool,
 ) -> Result<Value, AuthError> {
     let storage = state.storage();
-    let (scope, roles) = current_scope(state, claims).await?;
     let domain = storage.get_domain(&user.domain_id).await?;
     let password_expires_at = storage
         .current_password(&user.id)
@@ -168,7 +183,7 @@ pub async fn render(
         .iter()
         .map(|r| json!({"id": r.id, "name": r.name}))
         .collect();
-    match &scope {
+    match scope {
         Scope::Unscoped => {}
         Scope::Project(project, project_domain) => {
             token["project"] = json!({

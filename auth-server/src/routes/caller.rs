@@ -35,7 +35,7 @@ impl Caller {
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
             .ok_or(ServerError::MissingToken)?;
-        let claims = token::validate(
+        let (claims, _) = token::validate(
             state.tokens().as_ref(),
             state.engine().stores(),
             token,

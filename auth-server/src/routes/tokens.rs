@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use auth_core::store::RevocationEvent;
+use auth_core::store::{RevocationEvent, User};
 use auth_core::{
     AuthAttempt, AuthError, AuthOutcome, Continuation, RequestHeaders, TokenClaims, token,
 };
@@ -16,13 +16,13 @@ use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::caller::Caller;
 use super::public_base;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::token_body::{self, timestamp};
 
 const SUBJECT_TOKEN: &str = "x-subject-token";
-const AUTH_TOKEN: &str = "x-auth-token";
 const RECEIPT: &str = "openstack-auth-receipt";
 
 /// The query flags Keystone honours by presence or value.
@@ -83,12 +83,18 @@ pub async fn create(
         }
         match state.engine().authenticate(attempt).await? {
             AuthOutcome::Authenticated(done) => {
-                let (token, claims) = token_body::issue(&state, &done).await?;
-                let body =
-                    token_body::render(&state, &claims, &done.user, query.with_catalog()).await?;
+                let issued = token_body::issue(&state, &done).await?;
+                let body = token_body::render(
+                    &state,
+                    &issued.claims,
+                    &done.user,
+                    (&issued.scope, &issued.roles),
+                    query.with_catalog(),
+                )
+                .await?;
                 Ok(with_subject(
                     StatusCode::CREATED,
-                    &token,
+                    &issued.token,
                     Json(body).into_response(),
                 ))
             }
@@ -149,25 +155,14 @@ async fn receipt_response(state: &AppState, more: Continuation) -> Response {
     response
 }
 
-/// The caller's and the subject's validated claims, after the policy
-/// check: an admin, or the token's own user.
+/// The subject token's claims and user, after the policy check: an admin,
+/// or the token's own user.
 async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
     allow_expired: bool,
-) -> Result<TokenClaims, ServerError> {
-    let stores = state.engine().stores();
-    let now = state.clock().now();
-    let caller_token = header(headers, AUTH_TOKEN).ok_or(ServerError::MissingToken)?;
-    let caller = token::validate(
-        state.tokens().as_ref(),
-        stores,
-        caller_token,
-        now,
-        Duration::zero(),
-    )
-    .await
-    .map_err(|_| ServerError::MissingToken)?;
+) -> Result<(TokenClaims, User), ServerError> {
+    let caller = Caller::from_headers(state, headers).await?;
     let subject_token =
         header(headers, SUBJECT_TOKEN).ok_or_else(|| ServerError::from(token::not_found()))?;
     let window = if allow_expired {
@@ -175,20 +170,11 @@ async fn authorize(
     } else {
         Duration::zero()
     };
+    let now = state.clock().now();
+    let stores = state.engine().stores();
     let subject =
         token::validate(state.tokens().as_ref(), stores, subject_token, now, window).await?;
-    if caller.sub != subject.sub {
-        let (_, caller_roles) = token_body::current_scope(state, &caller)
-            .await
-            .map_err(|_| ServerError::MissingToken)?;
-        if !caller_roles.iter().any(|r| r.name == "admin") {
-            return Err(AuthError::Forbidden(
-                "You are not authorized to perform the requested action: identity:validate_token."
-                    .into(),
-            )
-            .into());
-        }
-    }
+    caller.require_admin_or_self(&subject.1.id, "validate_token")?;
     Ok(subject)
 }
 
@@ -200,9 +186,16 @@ pub async fn validate(
 ) -> Response {
     let public_v3 = format!("{}/v3", public_base(&state, &headers));
     let result = async {
-        let subject = authorize(&state, &headers, query.allow_expired()).await?;
-        let user = state.storage().get_user(&subject.sub).await?;
-        let body = token_body::render(&state, &subject, &user, query.with_catalog()).await?;
+        let (subject, user) = authorize(&state, &headers, query.allow_expired()).await?;
+        let (scope, roles) = token_body::current_scope(&state, &subject).await?;
+        let body = token_body::render(
+            &state,
+            &subject,
+            &user,
+            (&scope, &roles),
+            query.with_catalog(),
+        )
+        .await?;
         let token = header(&headers, SUBJECT_TOKEN).unwrap_or_default();
         Ok::<_, ServerError>(with_subject(
             StatusCode::OK,
@@ -218,7 +211,7 @@ pub async fn validate(
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let public_v3 = format!("{}/v3", public_base(&state, &headers));
     let result = async {
-        let subject = authorize(&state, &headers, false).await?;
+        let (subject, _) = authorize(&state, &headers, false).await?;
         let now = state.clock().now();
         let event = RevocationEvent {
             audit_id: subject.audit_id().map(String::from),

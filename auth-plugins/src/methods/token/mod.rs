@@ -77,7 +77,7 @@ impl AuthMethodHandler for Token {
         ctx: &MethodContext<'_>,
     ) -> Result<AuthHandlerResponse, AuthError> {
         let TokenPayload { id } = payload.parse()?;
-        let claims = token::validate(
+        let (claims, _) = token::validate(
             ctx.tokens()?,
             ctx.stores(),
             id.expose_secret(),
