@@ -1,5 +1,6 @@
 //! The admin API's policy and input handling.
 
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::harness::{TestServer, password_body, subject};
@@ -9,9 +10,7 @@ async fn users_are_created_updated_and_deleted_by_admins_only() {
     let s = TestServer::start().await;
     let admin = s.admin_token().await;
     let created = s
-        .client
-        .post(s.url("/v3/users"))
-        .header("X-Auth-Token", &admin)
+        .call(Method::POST, "/v3/users", &admin)
         .json(&json!({"user": {"name": "carol", "password": "carol-pass",
             "options": {"multi_factor_auth_rules": [["password", "totp"]]}}}))
         .send()
@@ -29,9 +28,7 @@ async fn users_are_created_updated_and_deleted_by_admins_only() {
 
     // Options merge; null resets one.
     let patched: Value = s
-        .client
-        .patch(s.url(&format!("/v3/users/{id}")))
-        .header("X-Auth-Token", &admin)
+        .call(Method::PATCH, &format!("/v3/users/{id}"), &admin)
         .json(
             &json!({"user": {"options": {"multi_factor_auth_rules": null, "lock_password": true}}}),
         )
@@ -53,17 +50,13 @@ async fn users_are_created_updated_and_deleted_by_admins_only() {
             .await,
     );
     let own = s
-        .client
-        .get(s.url(&format!("/v3/users/{id}")))
-        .header("X-Auth-Token", &carol)
+        .call(Method::GET, &format!("/v3/users/{id}"), &carol)
         .send()
         .await
         .unwrap();
     assert_eq!(own.status(), 200);
     let list = s
-        .client
-        .get(s.url("/v3/users"))
-        .header("X-Auth-Token", &carol)
+        .call(Method::GET, "/v3/users", &carol)
         .send()
         .await
         .unwrap();
@@ -72,9 +65,7 @@ async fn users_are_created_updated_and_deleted_by_admins_only() {
     assert_eq!(anonymous.status(), 401);
 
     let listed: Value = s
-        .client
-        .get(s.url("/v3/users?name=carol"))
-        .header("X-Auth-Token", &admin)
+        .call(Method::GET, "/v3/users?name=carol", &admin)
         .send()
         .await
         .unwrap()
@@ -83,26 +74,20 @@ async fn users_are_created_updated_and_deleted_by_admins_only() {
         .unwrap();
     assert_eq!(listed["users"].as_array().unwrap().len(), 1);
     let duplicate = s
-        .client
-        .post(s.url("/v3/users"))
-        .header("X-Auth-Token", &admin)
+        .call(Method::POST, "/v3/users", &admin)
         .json(&json!({"user": {"name": "carol"}}))
         .send()
         .await
         .unwrap();
     assert_eq!(duplicate.status(), 409);
     let deleted = s
-        .client
-        .delete(s.url(&format!("/v3/users/{id}")))
-        .header("X-Auth-Token", &admin)
+        .call(Method::DELETE, &format!("/v3/users/{id}"), &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
     let gone = s
-        .client
-        .get(s.url(&format!("/v3/users/{id}")))
-        .header("X-Auth-Token", &admin)
+        .call(Method::GET, &format!("/v3/users/{id}"), &admin)
         .send()
         .await
         .unwrap();
@@ -121,9 +106,7 @@ async fn bad_bodies_are_json_400s_that_never_echo_a_password() {
         json!({"usr": {"name": "hunter2-secret"}}).to_string(),
     ] {
         let response = s
-            .client
-            .post(s.url("/v3/users"))
-            .header("X-Auth-Token", &admin)
+            .call(Method::POST, "/v3/users", &admin)
             .header("content-type", "application/json")
             .body(body.clone())
             .send()
@@ -140,12 +123,7 @@ async fn bad_bodies_are_json_400s_that_never_echo_a_password() {
 async fn the_auth_listing_endpoints_and_health() {
     let s = TestServer::start().await;
     let scoped = s.admin_token().await;
-    let get = |path: &str, token: &str| {
-        s.client
-            .get(s.url(path))
-            .header("X-Auth-Token", token.to_owned())
-            .send()
-    };
+    let get = |path: &str, token: &str| s.call(Method::GET, path, token).send();
     let projects: Value = get("/v3/auth/projects", &scoped)
         .await
         .unwrap()
@@ -183,9 +161,7 @@ async fn changing_a_password_works_when_expired_and_revokes_old_tokens() {
     let s = TestServer::start().await;
     let admin = s.admin_token().await;
     let created: Value = s
-        .client
-        .post(s.url("/v3/users"))
-        .header("X-Auth-Token", &admin)
+        .call(Method::POST, "/v3/users", &admin)
         .json(&json!({"user": {"name": "erin", "password": "first-pass"}}))
         .send()
         .await
@@ -229,9 +205,7 @@ async fn changing_a_password_works_when_expired_and_revokes_old_tokens() {
             .await,
     );
     let validate = |token: String| {
-        s.client
-            .get(s.url("/v3/auth/tokens"))
-            .header("X-Auth-Token", admin.clone())
+        s.call(Method::GET, "/v3/auth/tokens", &admin)
             .header("X-Subject-Token", token)
             .send()
     };
@@ -240,9 +214,7 @@ async fn changing_a_password_works_when_expired_and_revokes_old_tokens() {
 
     // Disabling the user ends its sessions too.
     let disabled = s
-        .client
-        .patch(s.url(&format!("/v3/users/{id}")))
-        .header("X-Auth-Token", &admin)
+        .call(Method::PATCH, &format!("/v3/users/{id}"), &admin)
         .json(&json!({"user": {"enabled": false}}))
         .send()
         .await
@@ -284,13 +256,7 @@ async fn metrics_count_requests_by_route_and_auth_results_by_method() {
 async fn projects_roles_and_grants() {
     let s = TestServer::start().await;
     let admin = s.admin_token().await;
-    let post = |path: &str, body: Value| {
-        s.client
-            .post(s.url(path))
-            .header("X-Auth-Token", admin.clone())
-            .json(&body)
-            .send()
-    };
+    let post = |path: &str, body: Value| s.call(Method::POST, path, &admin).json(&body).send();
     let project: Value = post("/v3/projects", json!({"project": {"name": "demo"}}))
         .await
         .unwrap()
@@ -336,17 +302,13 @@ async fn projects_roles_and_grants() {
         401
     );
     let put = s
-        .client
-        .put(s.url(&grant_path))
-        .header("X-Auth-Token", &admin)
+        .call(Method::PUT, &grant_path, &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(put.status(), 204);
     let head = s
-        .client
-        .head(s.url(&grant_path))
-        .header("X-Auth-Token", &admin)
+        .call(Method::HEAD, &grant_path, &admin)
         .send()
         .await
         .unwrap();
@@ -363,9 +325,7 @@ async fn projects_roles_and_grants() {
     assert_eq!(body["token"]["roles"][0]["name"], "observer");
     // hank may not grant.
     let denied = s
-        .client
-        .put(s.url(&grant_path))
-        .header("X-Auth-Token", &hank)
+        .call(Method::PUT, &grant_path, &hank)
         .send()
         .await
         .unwrap();
@@ -373,34 +333,26 @@ async fn projects_roles_and_grants() {
 
     // Revoking the grant invalidates hank's scoped token at once.
     let revoked = s
-        .client
-        .delete(s.url(&grant_path))
-        .header("X-Auth-Token", &admin)
+        .call(Method::DELETE, &grant_path, &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(revoked.status(), 204);
     let validate = |token: &str| {
-        s.client
-            .get(s.url("/v3/auth/tokens"))
-            .header("X-Auth-Token", admin.clone())
+        s.call(Method::GET, "/v3/auth/tokens", &admin)
             .header("X-Subject-Token", token.to_owned())
             .send()
     };
     assert_eq!(validate(&hank).await.unwrap().status(), 404);
     let head = s
-        .client
-        .head(s.url(&grant_path))
-        .header("X-Auth-Token", &admin)
+        .call(Method::HEAD, &grant_path, &admin)
         .send()
         .await
         .unwrap();
     assert_eq!(head.status(), 404);
 
     // Disabling the project ends its tokens.
-    s.client
-        .put(s.url(&grant_path))
-        .header("X-Auth-Token", &admin)
+    s.call(Method::PUT, &grant_path, &admin)
         .send()
         .await
         .unwrap();
@@ -409,9 +361,7 @@ async fn projects_roles_and_grants() {
             .await,
     );
     let disabled = s
-        .client
-        .patch(s.url(&format!("/v3/projects/{project_id}")))
-        .header("X-Auth-Token", &admin)
+        .call(Method::PATCH, &format!("/v3/projects/{project_id}"), &admin)
         .json(&json!({"project": {"enabled": false}}))
         .send()
         .await
@@ -419,9 +369,7 @@ async fn projects_roles_and_grants() {
     assert_eq!(disabled.status(), 200);
     assert_eq!(validate(&hank).await.unwrap().status(), 404);
     let listed: Value = s
-        .client
-        .get(s.url("/v3/projects"))
-        .header("X-Auth-Token", &admin)
+        .call(Method::GET, "/v3/projects", &admin)
         .send()
         .await
         .unwrap()
@@ -435,12 +383,7 @@ async fn projects_roles_and_grants() {
 async fn role_assignments_and_credentials_are_listed() {
     let s = TestServer::start().await;
     let admin = s.admin_token().await;
-    let get = |path: &str, token: &str| {
-        s.client
-            .get(s.url(path))
-            .header("X-Auth-Token", token.to_owned())
-            .send()
-    };
+    let get = |path: &str, token: &str| s.call(Method::GET, path, token).send();
     let user_id = &s.admin.user.id;
     let assignments: Value = get(&format!("/v3/role_assignments?user.id={user_id}"), &admin)
         .await
@@ -468,10 +411,7 @@ async fn role_assignments_and_credentials_are_listed() {
         .unwrap();
     assert_eq!(on_system["role_assignments"].as_array().unwrap().len(), 1);
 
-    let created = s
-        .client
-        .post(s.url("/v3/credentials"))
-        .header("X-Auth-Token", &admin)
+    let created = s.call(Method::POST, "/v3/credentials", &admin)
         .json(&json!({"credential": {"user_id": user_id, "type": "totp", "blob": "GEZDGNBVGY3TQOJQ"}}))
         .send()
         .await

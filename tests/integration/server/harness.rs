@@ -81,6 +81,18 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// A request to `path` carrying `token` as `X-Auth-Token`.
+    pub(crate) fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: impl AsRef<str>,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("X-Auth-Token", token.as_ref())
+    }
+
     /// POST /v3/auth/tokens with `body`, and an optional receipt.
     pub(crate) async fn issue(&self, body: &Value, receipt: Option<&str>) -> reqwest::Response {
         let mut request = self.client.post(self.url("/v3/auth/tokens")).json(body);
