@@ -180,6 +180,12 @@ pub struct TokenSection {
     pub allow_expired_window: i64,
     /// The signing algorithm of new keys.
     pub algorithm: SigningAlgorithm,
+    /// How many validated tokens each node keeps (0: no cache). A cached
+    /// validation is only served while nothing that could change it was
+    /// written since, on any node.
+    pub cache_size: usize,
+    /// The longest a validation is kept, in seconds, whatever happens.
+    pub cache_ttl: i64,
 }
 
 impl Default for TokenSection {
@@ -188,6 +194,8 @@ impl Default for TokenSection {
             expiration: 3600,
             allow_expired_window: 172_800,
             algorithm: SigningAlgorithm::ES256,
+            cache_size: 10_000,
+            cache_ttl: 300,
         }
     }
 }

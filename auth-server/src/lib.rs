@@ -31,6 +31,7 @@ pub mod routes;
 pub mod scope;
 pub mod state;
 pub mod token_body;
+pub mod validation;
 
 use std::future::Future;
 use std::net::SocketAddr;

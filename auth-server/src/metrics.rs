@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ impl Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
     auth: Mutex<BTreeMap<(String, &'static str), u64>>,
+    token_cache: [AtomicU64; 2],
 }
 
 impl Metrics {
@@ -58,6 +60,12 @@ impl Metrics {
     fn observe_auth(&self, method: &str, result: &'static str) {
         let mut auth = self.auth.lock().unwrap_or_else(|e| e.into_inner());
         *auth.entry((method.to_owned(), result)).or_default() += 1;
+    }
+
+    /// Records a token validation answered from the cache (`hit`) or
+    /// computed.
+    pub fn observe_token_cache(&self, hit: bool) {
+        self.token_cache[usize::from(hit)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -110,6 +118,15 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "auth_method_results_total{{method=\"{method}\",result=\"{result}\"}} {count}"
+            );
+        }
+        out.push_str("# HELP auth_token_cache_total Token validations by cache result.\n");
+        out.push_str("# TYPE auth_token_cache_total counter\n");
+        for (result, counter) in ["miss", "hit"].iter().zip(&self.token_cache) {
+            let _ = writeln!(
+                out,
+                "auth_token_cache_total{{result=\"{result}\"}} {}",
+                counter.load(Ordering::Relaxed)
             );
         }
         out

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::error::ServerError;
 use crate::keys;
 use crate::metrics::{Metrics, MetricsSink};
+use crate::validation::{RevisionGate, ValidationCache};
 
 /// Shared, cheap-to-clone application state.
 #[derive(Clone, Debug)]
@@ -30,6 +31,7 @@ struct Inner {
     hasher: PasswordHasher,
     compliance: SecurityCompliance,
     metrics: Arc<Metrics>,
+    validations: ValidationCache,
 }
 
 impl AppState {
@@ -67,6 +69,11 @@ impl AppState {
             .build()?;
         let hasher = PasswordHasher::new(config.password_hashing()?)?;
         let compliance = config.compliance()?;
+        let validations = ValidationCache::new(
+            RevisionGate::new(storage.clone()),
+            config.token.cache_size,
+            Duration::seconds(config.token.cache_ttl),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -77,6 +84,7 @@ impl AppState {
                 hasher,
                 compliance,
                 metrics,
+                validations,
             }),
         })
     }
@@ -114,6 +122,11 @@ impl AppState {
     /// The metrics registry.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
+    }
+
+    /// Cached token validations.
+    pub fn validations(&self) -> &ValidationCache {
+        &self.inner.validations
     }
 
     /// The security compliance rules.

@@ -372,6 +372,18 @@ pub trait RevocationStore: Send + Sync + std::fmt::Debug {
 
     /// Deletes events recorded before `before`; returns how many.
     async fn prune_revocations(&self, before: DateTime<Utc>) -> Result<u64, AuthError>;
+
+    /// The token revision: a number that moves, in the same transaction,
+    /// with every write that can change a token validation's outcome or
+    /// body (revocation events; users, projects and domains changed or
+    /// deleted; role grants; group membership; the catalog). A node may
+    /// serve a cached validation only while this still equals the value
+    /// read when the entry was computed.
+    ///
+    /// `None` means the store cannot tell, and validations are not cached.
+    async fn token_revision(&self) -> Result<Option<i64>, AuthError> {
+        Ok(None)
+    }
 }
 
 /// Shared key sets (receipt keys, token signing keys), so that nodes on one

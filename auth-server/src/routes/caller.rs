@@ -3,7 +3,7 @@
 //! itself).
 
 use auth_core::store::Role;
-use auth_core::{AuthError, TokenClaims, token};
+use auth_core::{AuthError, TokenClaims};
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
@@ -14,7 +14,7 @@ use super::public_base;
 use crate::error::ServerError;
 use crate::scope::Scope;
 use crate::state::AppState;
-use crate::token_body;
+use crate::validation;
 
 /// An authenticated caller.
 #[derive(Debug)]
@@ -35,22 +35,16 @@ impl Caller {
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
             .ok_or(ServerError::MissingToken)?;
-        let (claims, _) = token::validate(
-            state.tokens().as_ref(),
-            state.engine().stores(),
-            token,
-            state.clock().now(),
-            Duration::zero(),
-        )
-        .await
-        .map_err(|_| ServerError::MissingToken)?;
-        let (scope, roles) = token_body::current_scope(state, &claims)
+        let validated = validation::validate(state, token, Duration::zero())
             .await
-            .map_err(|_| ServerError::MissingToken)?;
+            .map_err(|e| match e {
+                AuthError::StoreUnavailable(_) | AuthError::Internal(_) => ServerError::from(e),
+                _ => ServerError::MissingToken,
+            })?;
         Ok(Self {
-            claims,
-            scope,
-            roles,
+            claims: validated.claims.clone(),
+            scope: validated.scope.clone(),
+            roles: validated.roles.clone(),
         })
     }
 

@@ -2,14 +2,14 @@
 //! revoke (DELETE), with Keystone's headers, bodies and statuses.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use auth_core::store::{RevocationEvent, User};
-use auth_core::{
-    AuthAttempt, AuthError, AuthOutcome, Continuation, RequestHeaders, TokenClaims, token,
-};
+use auth_core::store::RevocationEvent;
+use auth_core::{AuthAttempt, AuthError, AuthOutcome, Continuation, RequestHeaders, token};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
@@ -21,6 +21,7 @@ use super::public_base;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::token_body::{self, timestamp};
+use crate::validation::{self, Validated};
 
 const SUBJECT_TOKEN: &str = "x-subject-token";
 const RECEIPT: &str = "openstack-auth-receipt";
@@ -161,7 +162,7 @@ async fn authorize(
     state: &AppState,
     headers: &HeaderMap,
     allow_expired: bool,
-) -> Result<(TokenClaims, User), ServerError> {
+) -> Result<Arc<Validated>, ServerError> {
     let caller = Caller::from_headers(state, headers).await?;
     let subject_token =
         header(headers, SUBJECT_TOKEN).ok_or_else(|| ServerError::from(token::not_found()))?;
@@ -170,11 +171,8 @@ async fn authorize(
     } else {
         Duration::zero()
     };
-    let now = state.clock().now();
-    let stores = state.engine().stores();
-    let subject =
-        token::validate(state.tokens().as_ref(), stores, subject_token, now, window).await?;
-    caller.require_admin_or_self(&subject.1.id, "validate_token")?;
+    let subject = validation::validate(state, subject_token, window).await?;
+    caller.require_admin_or_self(&subject.user.id, "validate_token")?;
     Ok(subject)
 }
 
@@ -186,22 +184,14 @@ pub async fn validate(
 ) -> Response {
     let public_v3 = format!("{}/v3", public_base(&state, &headers));
     let result = async {
-        let (subject, user) = authorize(&state, &headers, query.allow_expired()).await?;
-        let (scope, roles) = token_body::current_scope(&state, &subject).await?;
-        let body = token_body::render(
-            &state,
-            &subject,
-            &user,
-            (&scope, &roles),
-            query.with_catalog(),
-        )
-        .await?;
+        let subject = authorize(&state, &headers, query.allow_expired()).await?;
+        let body = subject.body(&state, query.with_catalog()).await?;
         let token = header(&headers, SUBJECT_TOKEN).unwrap_or_default();
-        Ok::<_, ServerError>(with_subject(
-            StatusCode::OK,
-            token,
-            Json(body).into_response(),
-        ))
+        let json = (
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            body,
+        );
+        Ok::<_, ServerError>(with_subject(StatusCode::OK, token, json.into_response()))
     }
     .await;
     result.unwrap_or_else(|e| e.into_response_for(&public_v3))
@@ -211,10 +201,10 @@ pub async fn validate(
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let public_v3 = format!("{}/v3", public_base(&state, &headers));
     let result = async {
-        let (subject, _) = authorize(&state, &headers, false).await?;
+        let subject = authorize(&state, &headers, false).await?;
         let now = state.clock().now();
         let event = RevocationEvent {
-            audit_id: subject.audit_id().map(String::from),
+            audit_id: subject.claims.audit_id().map(String::from),
             audit_chain_id: None,
             user_id: None,
             project_id: None,

@@ -21,8 +21,9 @@ pub(crate) struct TestServer {
     pub(crate) admin: Bootstrapped,
     /// The server's clock: tests move time instead of sleeping.
     pub(crate) clock: Arc<ManualClock>,
+    config: Config,
     stop: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -58,6 +59,37 @@ impl TestServer {
         let admin = bootstrap::run(state.storage().as_ref(), &hasher, &plan, chrono::Utc::now())
             .await
             .unwrap();
+        let mut server = Self::serve(listener, state, admin, clock, config).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Another node on the same database and keys, with its own caches and
+    /// the same clock: what a second `auth-server` behind a load balancer
+    /// is. It lives while `self` does.
+    pub(crate) async fn second_node(&self) -> Self {
+        let state = AppState::build_with_clock(self.config.clone(), self.clock.clone())
+            .await
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(
+            listener,
+            state,
+            self.admin.clone(),
+            self.clock.clone(),
+            self.config.clone(),
+        )
+        .await
+    }
+
+    async fn serve(
+        listener: TcpListener,
+        state: AppState,
+        admin: Bootstrapped,
+        clock: Arc<ManualClock>,
+        config: Config,
+    ) -> Self {
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(auth_server::serve(listener, state.clone(), async {
             let _ = stopped.await;
@@ -68,8 +100,9 @@ impl TestServer {
             state,
             admin,
             clock,
+            config,
             stop: Some(stop),
-            _dir: dir,
+            _dir: None,
         }
     }
 

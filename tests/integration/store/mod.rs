@@ -11,6 +11,7 @@ mod drivers;
 mod harness;
 mod passwords;
 mod records;
+mod revision;
 mod users;
 
 /// Instantiates each `module::test` for both drivers, as
@@ -66,4 +67,5 @@ conformance! {
     records::key_sets_are_saved_by_compare_and_set,
     records::audit_filters_pages_and_prunes,
     records::handler_bindings_round_trip,
+    revision::the_token_revision_follows_validation_relevant_writes,
 }

@@ -89,7 +89,7 @@ macro_rules! assignment_store {
                     .bind(group_id)
                     .bind(project_id)
                     .bind(domain_id)
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(write_failed(
                         "grant",
@@ -111,7 +111,7 @@ macro_rules! assignment_store {
                     .bind(target_type)
                     .bind(target_id)
                     .bind(&assignment.role_id)
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(failed("revoke"))?;
                     found(done.rows_affected(), || AuthError::NotFound {

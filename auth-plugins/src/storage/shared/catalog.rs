@@ -17,7 +17,7 @@ macro_rules! catalog_store {
                     .bind(&service.kind)
                     .bind(&service.name)
                     .bind(service.enabled)
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(write_failed("create_service", "service", || {
                         format!("service {}", service.id)
@@ -46,7 +46,7 @@ macro_rules! catalog_store {
                     .bind(&endpoint.region)
                     .bind(&endpoint.url)
                     .bind(endpoint.enabled)
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(write_failed(
                         "create_endpoint",

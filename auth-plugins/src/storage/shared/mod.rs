@@ -59,11 +59,11 @@ pub(crate) mod prelude {
     pub(crate) use super::error::{
         failed, is_foreign_key_violation, not_found, unavailable, write_failed,
     };
-    pub(crate) use super::found;
     pub(crate) use super::rows::*;
     pub(crate) use super::sealing::seal_blob;
     pub(crate) use super::storage::{DEFAULT_DOMAIN_NAME, migration_failed};
     pub(crate) use super::time::{to_micros, to_micros_opt};
+    pub(crate) use super::{BUMP_TOKEN_REVISION, ExecuteRevised, SqlCore, found};
 }
 
 /// What a driver holds: where reads and writes go, how a write transaction
@@ -78,7 +78,7 @@ pub(crate) struct SqlCore<DB: Database> {
     /// The statement that opens a write transaction (`BEGIN IMMEDIATE` on
     /// SQLite, so a transaction that reads before it writes cannot fail to
     /// upgrade its lock).
-    begin_write: &'static str,
+    pub(crate) begin_write: &'static str,
     /// Seals and opens credential blobs.
     pub(crate) credential_keys: Arc<KeyRing>,
 }
@@ -125,6 +125,21 @@ impl<DB: Database> fmt::Debug for SqlCore<DB> {
             .field("write_connections", &self.write.size())
             .finish_non_exhaustive()
     }
+}
+
+/// Moves the token revision (see the `token_revision` migration).
+pub(crate) const BUMP_TOKEN_REVISION: &str =
+    "UPDATE token_revision SET value = value + 1 WHERE id = 1";
+
+/// Runs a write and moves the token revision in one transaction, so no node
+/// can see the change without the new revision (and serve a cached
+/// validation computed before it).
+pub(crate) trait ExecuteRevised<DB: Database> {
+    /// `execute`, plus the revision if a row changed, atomically.
+    fn execute_revised(
+        self,
+        core: &SqlCore<DB>,
+    ) -> impl Future<Output = Result<DB::QueryResult, sqlx::Error>> + Send;
 }
 
 /// What a driver's registration returns: its `connect`, boxed and erased

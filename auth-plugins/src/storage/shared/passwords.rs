@@ -80,6 +80,10 @@ macro_rules! password_store {
                         .map_err(write_failed("set_password", "user", || {
                             format!("password of user {user_id}")
                         }))?;
+                    sqlx::query(BUMP_TOKEN_REVISION)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed("set_password"))?;
                     tx.commit().await.map_err(failed("set_password"))
                 }
 

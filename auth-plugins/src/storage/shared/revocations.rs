@@ -23,7 +23,7 @@ macro_rules! revocation_store {
                     .bind(&event.role_id)
                     .bind(to_micros(event.issued_before))
                     .bind(to_micros(event.revoked_at))
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(failed("add_revocation"))?;
                     Ok(())
@@ -45,6 +45,14 @@ macro_rules! revocation_store {
                     .into_iter()
                     .map(RevocationEvent::try_from)
                     .collect()
+                }
+
+                async fn token_revision(&self) -> Result<Option<i64>, AuthError> {
+                    sqlx::query_scalar::<_, i64>("SELECT value FROM token_revision WHERE id = 1")
+                        .fetch_one(&self.core.read)
+                        .await
+                        .map(Some)
+                        .map_err(failed("token_revision"))
                 }
 
                 async fn prune_revocations(&self, before: DateTime<Utc>) -> Result<u64, AuthError> {

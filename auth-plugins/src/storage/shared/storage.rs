@@ -20,7 +20,10 @@ macro_rules! sql_store {
 
             impl $store {
                 /// Deletes the row `sql` (a `DELETE … WHERE id = $1`) names;
-                /// not-found, naming `kind` and `id`, if there was none.
+                /// not-found, naming `kind` and `id`, if there was none. Every
+                /// delete moves the token revision: most deleted things
+                /// (users, projects, roles, groups, application credentials)
+                /// change validations, and the rest are rare.
                 async fn delete_row(
                     &self,
                     operation: &'static str,
@@ -30,7 +33,7 @@ macro_rules! sql_store {
                 ) -> Result<(), AuthError> {
                     let done = sqlx::query(sql)
                         .bind(id)
-                        .execute(&self.core.write)
+                        .execute_revised(&self.core)
                         .await
                         .map_err(failed(operation))?;
                     found(done.rows_affected(), || not_found(kind, id))
@@ -40,6 +43,23 @@ macro_rules! sql_store {
                 /// into the main file).
                 pub async fn close(&self) {
                     self.core.close().await;
+                }
+            }
+
+            impl<'q> ExecuteRevised<$db>
+                for sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>
+            {
+                async fn execute_revised(
+                    self,
+                    core: &SqlCore<$db>,
+                ) -> Result<<$db as sqlx::Database>::QueryResult, sqlx::Error> {
+                    let mut tx = core.write.begin_with(core.begin_write).await?;
+                    let done = self.execute(&mut *tx).await?;
+                    if done.rows_affected() > 0 {
+                        sqlx::query(BUMP_TOKEN_REVISION).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(done)
                 }
             }
 

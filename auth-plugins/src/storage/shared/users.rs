@@ -114,7 +114,7 @@ macro_rules! user_store {
                     .bind(&domain.name)
                     .bind(&domain.description)
                     .bind(domain.enabled)
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(write_failed("update_domain", "domain", || {
                         format!("domain '{}'", domain.name)
@@ -125,7 +125,7 @@ macro_rules! user_store {
                 async fn delete_domain(&self, domain_id: &str) -> Result<(), AuthError> {
                     let done = sqlx::query("DELETE FROM domains WHERE id = $1")
                         .bind(domain_id)
-                        .execute(&self.core.write)
+                        .execute_revised(&self.core)
                         .await
                         .map_err(|e| {
                             if is_foreign_key_violation(&e) {
@@ -216,7 +216,7 @@ macro_rules! user_store {
                     .bind(&project.name)
                     .bind(&project.description)
                     .bind(project.enabled)
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(write_failed("update_project", "project", || {
                         format!("project '{}'", project.name)
@@ -297,7 +297,7 @@ macro_rules! user_store {
                     .bind(user.enabled)
                     .bind(&user.default_project_id)
                     .bind(options_json(&user.options)?)
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(write_failed("update_user", "default project", || {
                         format!("user '{}' in domain {}", user.name, user.domain_id)
@@ -369,7 +369,7 @@ macro_rules! user_store {
                     )
                     .bind(user_id)
                     .bind(group_id)
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(write_failed(
                         "add_user_to_group",
@@ -389,7 +389,7 @@ macro_rules! user_store {
                     )
                     .bind(user_id)
                     .bind(group_id)
-                    .execute(&self.core.write)
+                    .execute_revised(&self.core)
                     .await
                     .map_err(failed("remove_user_from_group"))?;
                     found(done.rows_affected(), || AuthError::NotFound {

@@ -1,0 +1,168 @@
+//! Token validation with a bounded cache that never serves a revoked
+//! token.
+//!
+//! A validation costs a signature check and about a dozen reads (revocation
+//! events, the user, the scope and its domain, the effective roles, and for
+//! the body the user's domain, password expiry and the catalog). All of it
+//! is a function of the token and of data whose every change moves the
+//! store's *token revision* in the same transaction (see
+//! [`RevocationStore::token_revision`](auth_core::store::RevocationStore::token_revision)).
+//! So a validation is computed once and kept, keyed by a SHA-256 digest of
+//! the token (the cache never holds a token), tagged with the revision read
+//! before it was computed; it is served again only while a revision read
+//! that started after the new request arrived ([`RevisionGate`]) still
+//! equals that tag, and while it is younger than the configured age.
+//! Expiry is checked against the clock on every hit.
+//!
+//! A write on any node therefore reaches every node's next validation; the
+//! price is one coalesced revision read per batch of concurrent requests.
+
+mod revision;
+
+use std::sync::Arc;
+
+use auth_core::store::{Role, User};
+use auth_core::{AuthError, TokenClaims, token};
+use axum::body::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use quick_cache::sync::Cache;
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+pub use revision::RevisionGate;
+
+use crate::scope::Scope;
+use crate::state::AppState;
+use crate::token_body;
+
+/// A validated token: what the policy checks and the response need.
+#[derive(Debug)]
+pub struct Validated {
+    /// The token's claims.
+    pub claims: TokenClaims,
+    /// Its user, enabled.
+    pub user: User,
+    /// Its scope, enabled.
+    pub scope: Scope,
+    /// The user's roles on that scope (empty when unscoped).
+    pub roles: Vec<Role>,
+    /// The revision it was computed under (`None`: not cacheable).
+    revision: Option<i64>,
+    /// When it was computed.
+    computed_at: DateTime<Utc>,
+    /// The rendered body without and with the catalog, once asked for.
+    bodies: [OnceCell<Bytes>; 2],
+}
+
+impl Validated {
+    /// Keystone's `{"token": …}` body, rendered once per entry and flag.
+    pub async fn body(&self, state: &AppState, with_catalog: bool) -> Result<Bytes, AuthError> {
+        self.bodies[usize::from(with_catalog)]
+            .get_or_try_init(|| async {
+                let body = token_body::render(
+                    state,
+                    &self.claims,
+                    &self.user,
+                    (&self.scope, &self.roles),
+                    with_catalog,
+                )
+                .await?;
+                serde_json::to_vec(&body)
+                    .map(Bytes::from)
+                    .map_err(|e| AuthError::Internal(format!("rendering a token body: {e}")))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Whether the token is still usable at `now`, allowing `window` after
+    /// expiry.
+    fn is_live(&self, now: DateTime<Utc>, window: Duration) -> bool {
+        now < self.claims.expires_at() + window
+    }
+}
+
+/// The bounded cache of validations, and the revision gate it trusts.
+#[derive(Debug)]
+pub struct ValidationCache {
+    entries: Option<Cache<[u8; 32], Arc<Validated>>>,
+    gate: RevisionGate,
+    max_age: Duration,
+}
+
+impl ValidationCache {
+    /// A cache of at most `capacity` validations (0 disables caching), each
+    /// kept at most `max_age`.
+    pub fn new(gate: RevisionGate, capacity: usize, max_age: Duration) -> Self {
+        Self {
+            entries: (capacity > 0).then(|| Cache::new(capacity)),
+            gate,
+            max_age,
+        }
+    }
+
+    /// Forgets every entry (after the signing keys changed).
+    pub fn clear(&self) {
+        if let Some(entries) = &self.entries {
+            entries.clear();
+        }
+    }
+}
+
+/// Validates `token` at the clock's now, accepting tokens expired less than
+/// `expired_window` ago: signature, expiry, revocation events, the user,
+/// the scope (enabled project and domain) and the roles on it. Any failure
+/// of the token itself is [`token::not_found`].
+pub async fn validate(
+    state: &AppState,
+    token: &str,
+    expired_window: Duration,
+) -> Result<Arc<Validated>, AuthError> {
+    let cache = state.validations();
+    let now = state.clock().now();
+    let Some(entries) = &cache.entries else {
+        return compute(state, token, expired_window, None, now).await;
+    };
+    let revision = cache.gate.current().await?;
+    let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if let Some(hit) = entries.get(&key)
+        && revision.is_some()
+        && hit.revision == revision
+        && now - hit.computed_at < cache.max_age
+    {
+        state.metrics().observe_token_cache(true);
+        return if hit.is_live(now, expired_window) {
+            Ok(hit)
+        } else {
+            Err(token::not_found())
+        };
+    }
+    state.metrics().observe_token_cache(false);
+    let validated = compute(state, token, expired_window, revision, now).await?;
+    if revision.is_some() {
+        entries.insert(key, validated.clone());
+    }
+    Ok(validated)
+}
+
+async fn compute(
+    state: &AppState,
+    token: &str,
+    expired_window: Duration,
+    revision: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Arc<Validated>, AuthError> {
+    let stores = state.engine().stores();
+    let (claims, user) =
+        token::validate(state.tokens().as_ref(), stores, token, now, expired_window).await?;
+    let (scope, roles) = token_body::current_scope(state, &claims).await?;
+    Ok(Arc::new(Validated {
+        claims,
+        user,
+        scope,
+        roles,
+        revision,
+        computed_at: now,
+        bodies: [OnceCell::new(), OnceCell::new()],
+    }))
+}

@@ -1,0 +1,132 @@
+//! The validation cache: repeated validations are answered from it, and a
+//! change made on any node (revocation, role removal, user disable) reaches
+//! every node's next validation.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::harness::{TestServer, password_body, subject};
+
+/// `GET /v3/auth/tokens` of `token` on `node`, as `caller`.
+async fn validate(node: &TestServer, caller: &str, token: &str) -> u16 {
+    node.call(Method::GET, "/v3/auth/tokens", caller)
+        .header("X-Subject-Token", token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn cache_hits(node: &TestServer) -> u64 {
+    let metrics = node.state.metrics().render();
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("auth_token_cache_total{result=\"hit\"}"))
+        .unwrap();
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Creates a user with a password and a role on the admin project through
+/// the API, and returns its id and a project-scoped token.
+async fn member(s: &TestServer, admin: &str, name: &str) -> (String, String) {
+    let user: Value = s
+        .call(Method::POST, "/v3/users", admin)
+        .json(&json!({"user": {"name": name, "password": "pass-word"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_id = user["user"]["id"].as_str().unwrap().to_owned();
+    let grant = grant_path(s, &user_id).await;
+    let put = s.call(Method::PUT, &grant, admin).send().await.unwrap();
+    assert_eq!(put.status(), 204);
+    let scope = json!({"project": {"id": s.admin.project.id}});
+    let login = s
+        .issue(&password_body(name, "pass-word", Some(scope)), None)
+        .await;
+    assert_eq!(login.status(), 201);
+    (user_id, subject(&login))
+}
+
+/// The path of `user_id`'s member role on the admin project.
+async fn grant_path(s: &TestServer, user_id: &str) -> String {
+    let member = s.storage().find_role_by_name("member").await.unwrap();
+    format!(
+        "/v3/projects/{}/users/{user_id}/roles/{}",
+        s.admin.project.id, member.id
+    )
+}
+
+#[tokio::test]
+async fn a_change_on_one_node_reaches_the_cache_of_another() {
+    let a = TestServer::start().await;
+    let b = a.second_node().await;
+    let admin = a.admin_token().await;
+
+    // Revocation on B.
+    let (_, carol) = member(&a, &admin, "carol").await;
+    assert_eq!(validate(&a, &admin, &carol).await, 200);
+    let before = cache_hits(&a);
+    assert_eq!(validate(&a, &admin, &carol).await, 200);
+    assert!(
+        cache_hits(&a) > before,
+        "a repeated validation missed the cache"
+    );
+    let revoked = b
+        .call(Method::DELETE, "/v3/auth/tokens", &admin)
+        .header("X-Subject-Token", &carol)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(validate(&a, &admin, &carol).await, 404, "revoked on B");
+
+    // Role removal on B.
+    let (dave_id, dave) = member(&a, &admin, "dave").await;
+    assert_eq!(validate(&a, &admin, &dave).await, 200);
+    assert_eq!(validate(&a, &admin, &dave).await, 200);
+    let grant = grant_path(&a, &dave_id).await;
+    let removed = b.call(Method::DELETE, &grant, &admin).send().await.unwrap();
+    assert_eq!(removed.status(), 204);
+    assert_eq!(validate(&a, &admin, &dave).await, 404, "role removed on B");
+
+    // User disabled on B; the caller side of the cache obeys too.
+    let (erin_id, erin) = member(&a, &admin, "erin").await;
+    assert_eq!(validate(&a, &erin, &erin).await, 200);
+    assert_eq!(validate(&a, &erin, &erin).await, 200);
+    let disabled = b
+        .call(Method::PATCH, &format!("/v3/users/{erin_id}"), &admin)
+        .json(&json!({"user": {"enabled": false}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    assert_eq!(validate(&a, &admin, &erin).await, 404, "disabled on B");
+    assert_eq!(validate(&a, &erin, &admin).await, 401, "a disabled caller");
+}
+
+#[tokio::test]
+async fn a_cached_validation_still_expires_on_time() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let issued = s.admin_unscoped().await;
+    let token = subject(&issued);
+    assert_eq!(validate(&s, &admin, &token).await, 200);
+    assert_eq!(validate(&s, &admin, &token).await, 200);
+    // Both tokens live an hour; validate with a fresh admin token later.
+    s.clock.advance(chrono::Duration::seconds(3601));
+    let later_admin = s.admin_token().await;
+    assert_eq!(validate(&s, &later_admin, &token).await, 404);
+    let allowed = s
+        .call(Method::GET, "/v3/auth/tokens?allow_expired=1", &later_admin)
+        .header("X-Subject-Token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    // The expired caller itself is refused.
+    assert_eq!(validate(&s, &admin, &later_admin).await, 401);
+}

@@ -1,0 +1,88 @@
+//! Conformance: the token revision moves with every write that can change
+//! a token validation, and stands still on the login path.
+
+use auth_core::store::*;
+
+use super::harness::{Fixture, at, password, project, user};
+
+/// The revision now.
+async fn revision(f: &Fixture) -> i64 {
+    f.storage
+        .token_revision()
+        .await
+        .unwrap()
+        .expect("SQL stores report a revision")
+}
+
+/// Asserts that `write` moved the revision, and returns the new value.
+macro_rules! moves {
+    ($f:expr, $before:expr, $what:literal, $write:expr) => {{
+        $write.await.unwrap();
+        let after = revision($f).await;
+        assert!(after > $before, "{} did not move the revision", $what);
+        after
+    }};
+}
+
+pub(crate) async fn the_token_revision_follows_validation_relevant_writes(f: &Fixture) {
+    let s = &f.storage;
+    let mut alice = user("alice", DEFAULT_DOMAIN_ID);
+    let dev = project("dev", DEFAULT_DOMAIN_ID);
+    s.create_project(&dev).await.unwrap();
+    s.create_user(&alice, Some(&password("h0", at(0))))
+        .await
+        .unwrap();
+    let role = Role {
+        id: new_id(),
+        name: "member".into(),
+        domain_id: None,
+    };
+    s.create_role(&role).await.unwrap();
+    let assignment = Assignment {
+        role_id: role.id.clone(),
+        actor: Actor::User(alice.id.clone()),
+        target: Target::Project(dev.id.clone()),
+    };
+
+    // The login path writes without moving it: caches stay warm under load.
+    let start = revision(f).await;
+    s.record_auth_failure(&alice.id, at(1)).await.unwrap();
+    s.record_auth_success(&alice.id, at(2)).await.unwrap();
+    s.reset_auth_failures(&alice.id).await.unwrap();
+    assert_eq!(
+        revision(f).await,
+        start,
+        "the login path moved the revision"
+    );
+
+    let r = moves!(f, start, "grant", s.grant(&assignment));
+    let r = moves!(f, r, "revoke", s.revoke(&assignment));
+    alice.enabled = false;
+    let r = moves!(f, r, "update_user", s.update_user(&alice));
+    let r = moves!(
+        f,
+        r,
+        "set_password",
+        s.set_password(&alice.id, &password("h1", at(3)))
+    );
+    let mut disabled = dev.clone();
+    disabled.enabled = false;
+    let r = moves!(f, r, "update_project", s.update_project(&disabled));
+    let event = RevocationEvent {
+        audit_id: Some("audit".into()),
+        audit_chain_id: None,
+        user_id: None,
+        project_id: None,
+        domain_id: None,
+        role_id: None,
+        issued_before: at(4),
+        revoked_at: at(4),
+    };
+    let r = moves!(f, r, "add_revocation", s.add_revocation(&event));
+    let r = moves!(f, r, "delete_role", s.delete_role(&role.id));
+    let r = moves!(f, r, "delete_user", s.delete_user(&alice.id));
+
+    // A write that fails moves nothing.
+    assert!(s.update_user(&alice).await.is_err());
+    assert_eq!(revision(f).await, r, "a failed write moved the revision");
+}
