@@ -92,6 +92,22 @@ pub fn router(state: AppState) -> Router {
                 .delete(routes::application_credentials::delete),
         )
         .route(
+            "/v3/domains",
+            get(routes::domains::list).post(routes::domains::create),
+        )
+        .route(
+            "/v3/domains/{id}",
+            get(routes::domains::get)
+                .patch(routes::domains::update)
+                .delete(routes::domains::delete),
+        )
+        .route(
+            "/v3/domains/{domain}/users/{user}/roles/{role}",
+            put(routes::projects::grant_on_domain)
+                .head(routes::projects::check_on_domain)
+                .delete(routes::projects::revoke_on_domain),
+        )
+        .route(
             "/v3/projects",
             get(routes::projects::list_projects).post(routes::projects::create_project),
         )

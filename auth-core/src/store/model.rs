@@ -316,6 +316,24 @@ pub struct RevocationEvent {
     pub revoked_at: DateTime<Utc>,
 }
 
+impl RevocationEvent {
+    /// An event recorded at `now` revoking every token issued before it
+    /// that matches the fields the caller then sets, e.g.
+    /// `RevocationEvent { user_id: Some(id), ..RevocationEvent::at(now) }`.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self {
+            audit_id: None,
+            audit_chain_id: None,
+            user_id: None,
+            project_id: None,
+            domain_id: None,
+            role_id: None,
+            issued_before: now,
+            revoked_at: now,
+        }
+    }
+}
+
 /// A key set as stored: its exported form (JSON) and a version for
 /// optimistic concurrency, so two nodes rotating at once cannot both win.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@ pub mod body;
 pub mod caller;
 pub mod credentials;
 pub mod discovery;
+pub mod domains;
 pub mod password;
 pub mod projects;
 pub mod tokens;

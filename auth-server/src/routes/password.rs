@@ -102,13 +102,7 @@ pub async fn change(
 /// A revocation event invalidating every token `user_id` holds now.
 pub fn revoke_user(user_id: &str, now: chrono::DateTime<chrono::Utc>) -> RevocationEvent {
     RevocationEvent {
-        audit_id: None,
-        audit_chain_id: None,
         user_id: Some(user_id.to_owned()),
-        project_id: None,
-        domain_id: None,
-        role_id: None,
-        issued_before: now,
-        revoked_at: now,
+        ..RevocationEvent::at(now)
     }
 }

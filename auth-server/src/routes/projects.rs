@@ -166,16 +166,9 @@ pub async fn update_project(
         }
         state.storage().update_project(&project).await?;
         if was_enabled && !project.enabled {
-            let now = state.clock().now();
             let event = RevocationEvent {
-                audit_id: None,
-                audit_chain_id: None,
-                user_id: None,
                 project_id: Some(project.id.clone()),
-                domain_id: None,
-                role_id: None,
-                issued_before: now,
-                revoked_at: now,
+                ..RevocationEvent::at(state.clock().now())
             };
             state.storage().add_revocation(&event).await?;
         }
@@ -340,8 +333,10 @@ async fn grant_op(
     caller.require_admin(op.action())?;
     state.storage().get_user(&user).await?;
     state.storage().get_role(&role).await?;
-    if let Target::Project(project) = &target {
-        state.storage().get_project(project).await?;
+    match &target {
+        Target::Project(project) => drop(state.storage().get_project(project).await?),
+        Target::Domain(domain) => drop(state.storage().get_domain(domain).await?),
+        Target::System => {}
     }
     let assignment = Assignment {
         role_id: role,
@@ -363,7 +358,26 @@ async fn grant_op(
                 .into());
             }
         }
-        GrantOp::Revoke => state.storage().revoke(&assignment).await?,
+        GrantOp::Revoke => {
+            state.storage().revoke(&assignment).await?;
+            // As Keystone does: the user's tokens on that scope go, whatever
+            // roles remain (a client re-authenticates to see the new set).
+            let Actor::User(user_id) = assignment.actor else {
+                return Ok(StatusCode::NO_CONTENT.into_response());
+            };
+            let (project_id, domain_id) = match assignment.target {
+                Target::Project(id) => (Some(id), None),
+                Target::Domain(id) => (None, Some(id)),
+                Target::System => (None, None),
+            };
+            let event = RevocationEvent {
+                user_id: Some(user_id),
+                project_id,
+                domain_id,
+                ..RevocationEvent::at(state.clock().now())
+            };
+            state.storage().add_revocation(&event).await?;
+        }
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -386,15 +400,15 @@ impl GrantOp {
 }
 
 macro_rules! grant_handlers {
-    ($($name:ident, $op:expr;)*) => {$(
-        /// A role grant on a project (`/v3/projects/{p}/users/{u}/roles/{r}`).
+    ($target:path, $doc:literal => $($name:ident, $op:expr;)*) => {$(
+        #[doc = $doc]
         pub async fn $name(
             State(state): State<AppState>,
             PublicBase(base): PublicBase,
             caller: Caller,
-            Path((project, user, role)): Path<(String, String, String)>,
+            Path((owner, user, role)): Path<(String, String, String)>,
         ) -> Response {
-            respond(&base, grant_op(&state, &caller, Target::Project(project), user, role, $op)).await
+            respond(&base, grant_op(&state, &caller, $target(owner), user, role, $op)).await
         }
     )*};
 }
@@ -414,9 +428,17 @@ macro_rules! system_grant_handlers {
 }
 
 grant_handlers! {
+    Target::Project, "A role grant on a project (`/v3/projects/{p}/users/{u}/roles/{r}`)." =>
     grant_on_project, GrantOp::Grant;
     check_on_project, GrantOp::Check;
     revoke_on_project, GrantOp::Revoke;
+}
+
+grant_handlers! {
+    Target::Domain, "A role grant on a domain (`/v3/domains/{d}/users/{u}/roles/{r}`)." =>
+    grant_on_domain, GrantOp::Grant;
+    check_on_domain, GrantOp::Check;
+    revoke_on_domain, GrantOp::Revoke;
 }
 
 system_grant_handlers! {

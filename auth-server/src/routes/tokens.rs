@@ -205,13 +205,7 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap) -> Respon
         let now = state.clock().now();
         let event = RevocationEvent {
             audit_id: subject.claims.audit_id().map(String::from),
-            audit_chain_id: None,
-            user_id: None,
-            project_id: None,
-            domain_id: None,
-            role_id: None,
-            issued_before: now,
-            revoked_at: now,
+            ..RevocationEvent::at(now)
         };
         state.storage().add_revocation(&event).await?;
         Ok::<_, ServerError>(StatusCode::NO_CONTENT.into_response())

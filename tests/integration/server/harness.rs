@@ -135,6 +135,11 @@ impl TestServer {
         request.send().await.unwrap()
     }
 
+    /// POST /v3/auth/tokens with an owned `body` (for closures).
+    pub(crate) async fn issue_owned(&self, body: Value) -> reqwest::Response {
+        self.issue(&body, None).await
+    }
+
     /// An unscoped admin login.
     pub(crate) async fn admin_unscoped(&self) -> reqwest::Response {
         let body = password_body("admin", ADMIN_PASSWORD, Some(json!("unscoped")));

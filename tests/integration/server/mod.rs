@@ -2,6 +2,7 @@
 
 mod admin;
 mod cache;
+mod domains;
 mod harness;
 mod operations;
 mod tokens;

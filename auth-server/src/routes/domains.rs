@@ -1,0 +1,170 @@
+//! `/v3/domains`: Keystone's domain API. Admin only. Disabling a domain
+//! revokes every token scoped to it, and a domain must be disabled before
+//! it can be deleted, as in Keystone.
+
+use auth_core::AuthError;
+use auth_core::store::{Domain, RevocationEvent, new_id};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::body::KeystoneJson;
+use super::caller::Caller;
+use super::{PublicBase, respond};
+use crate::state::AppState;
+
+/// `{"domain": {...}}`.
+#[derive(Debug, Deserialize)]
+pub struct DomainEnvelope {
+    domain: DomainBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct DomainBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    enabled: Option<bool>,
+}
+
+fn domain_json(d: &Domain, base: &str) -> Value {
+    json!({
+        "id": d.id, "name": d.name, "description": d.description, "enabled": d.enabled,
+        "tags": [], "options": {},
+        "links": {"self": format!("{base}/v3/domains/{}", d.id)},
+    })
+}
+
+fn name_of(name: Option<String>) -> Result<String, AuthError> {
+    match name {
+        Some(n) if !n.trim().is_empty() && n.len() <= 64 => Ok(n),
+        _ => Err(AuthError::bad_request(
+            "'name' is required: 1 to 64 characters",
+        )),
+    }
+}
+
+/// `POST /v3/domains`.
+pub async fn create(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    KeystoneJson(body): KeystoneJson<DomainEnvelope>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("create_domain")?;
+        let body = body.domain;
+        let domain = Domain {
+            id: new_id(),
+            name: name_of(body.name)?,
+            description: body.description.unwrap_or_default(),
+            enabled: body.enabled.unwrap_or(true),
+        };
+        state.storage().create_domain(&domain).await?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({"domain": domain_json(&domain, &base)})),
+        )
+            .into_response())
+    })
+    .await
+}
+
+/// `GET /v3/domains`.
+pub async fn list(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("list_domains")?;
+        let domains: Vec<Value> = state
+            .storage()
+            .list_domains()
+            .await?
+            .iter()
+            .map(|d| domain_json(d, &base))
+            .collect();
+        let links = json!({"self": format!("{base}/v3/domains"), "previous": null, "next": null});
+        Ok(Json(json!({"domains": domains, "links": links})).into_response())
+    })
+    .await
+}
+
+/// `GET /v3/domains/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("get_domain")?;
+        let domain = state.storage().get_domain(&id).await?;
+        Ok(Json(json!({"domain": domain_json(&domain, &base)})).into_response())
+    })
+    .await
+}
+
+/// `PATCH /v3/domains/{id}`; disabling a domain revokes its tokens.
+pub async fn update(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+    KeystoneJson(body): KeystoneJson<DomainEnvelope>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("update_domain")?;
+        let body = body.domain;
+        let mut domain = state.storage().get_domain(&id).await?;
+        let was_enabled = domain.enabled;
+        if body.name.is_some() {
+            domain.name = name_of(body.name)?;
+        }
+        if let Some(description) = body.description {
+            domain.description = description;
+        }
+        if let Some(enabled) = body.enabled {
+            domain.enabled = enabled;
+        }
+        state.storage().update_domain(&domain).await?;
+        if was_enabled && !domain.enabled {
+            let event = RevocationEvent {
+                domain_id: Some(domain.id.clone()),
+                ..RevocationEvent::at(state.clock().now())
+            };
+            state.storage().add_revocation(&event).await?;
+        }
+        Ok(Json(json!({"domain": domain_json(&domain, &base)})).into_response())
+    })
+    .await
+}
+
+/// `DELETE /v3/domains/{id}`: only a disabled domain, as in Keystone (403
+/// otherwise); one still holding users, projects, groups or roles is a 409.
+pub async fn delete(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("delete_domain")?;
+        let domain = state.storage().get_domain(&id).await?;
+        if domain.enabled {
+            return Err(AuthError::Forbidden(
+                "Cannot delete a domain that is enabled, please disable it first.".into(),
+            )
+            .into());
+        }
+        state.storage().delete_domain(&id).await?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}
