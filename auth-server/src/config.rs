@@ -138,12 +138,16 @@ pub struct KeysSection {
     /// The directory holding the credential encryption keys (kept out of
     /// the database, so a dump alone reveals no TOTP seed).
     pub dir: PathBuf,
+    /// How often, in seconds, a node reloads the shared receipt and signing
+    /// keys, to pick up a rotation made by `keys rotate` or another node.
+    pub refresh_interval: u64,
 }
 
 impl Default for KeysSection {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("./data/keys"),
+            refresh_interval: 30,
         }
     }
 }

@@ -9,6 +9,7 @@
 //!   in the database, so a database dump alone reveals no TOTP seed.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use auth_core::keys::KeySetExport;
 use auth_core::store::KeyStore;
@@ -152,4 +153,49 @@ fn import_receipt_keys(json: &str) -> Result<KeySet, AuthError> {
         AuthError::invalid_config("receipt keys", "the stored key set is not valid")
     })?;
     KeySet::import(&export)
+}
+
+/// The versions of the shared key sets a node holds, so that a reload
+/// only swaps (and drops cached validations) when a set changed.
+#[derive(Debug, Default)]
+pub struct LoadedVersions(Mutex<[Option<i64>; 2]>);
+
+/// Loads the shared key sets again and swaps in whichever changed since
+/// the last load: a rotation made by `keys rotate` or on another node
+/// reaches this one without a restart. Returns whether anything changed.
+/// When the signing keys change, cached validations are dropped, so a
+/// token signed by a key rotated out stops validating here too.
+pub async fn refresh(state: &crate::AppState) -> Result<bool, AuthError> {
+    let store = state.storage().as_ref();
+    let receipt = store.load_key_set(RECEIPT_KEYS).await?;
+    let signing = store.load_key_set(SIGNING_KEYS).await?;
+    let versions = [
+        receipt.as_ref().map(|k| k.version),
+        signing.as_ref().map(|k| k.version),
+    ];
+    let seen = *state
+        .key_versions()
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if seen == versions {
+        return Ok(false);
+    }
+    if let Some(stored) = receipt.filter(|_| seen[0] != versions[0]) {
+        state
+            .receipt_keys()
+            .replace(import_receipt_keys(stored.material.expose_secret())?);
+    }
+    if let Some(stored) = signing.filter(|_| seen[1] != versions[1]) {
+        state
+            .tokens()
+            .replace_keys(SigningKeySet::import(stored.material.expose_secret())?);
+        state.validations().clear();
+    }
+    *state
+        .key_versions()
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner()) = versions;
+    Ok(true)
 }

@@ -209,9 +209,30 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let reloading = tokio::spawn(reload_keys(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    reloading.abort();
+    served?;
     Ok(())
+}
+
+/// Reloads the shared keys every `[keys] refresh_interval` seconds, so a
+/// rotation reaches this node without a restart. A failed reload keeps
+/// the keys held and is retried at the next tick.
+async fn reload_keys(state: AppState) {
+    let period = Duration::from_secs(state.config().keys.refresh_interval.max(1));
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match keys::refresh(&state).await {
+            Ok(true) => tracing::info!("reloaded rotated keys"),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "reloading keys failed"),
+        }
+    }
 }

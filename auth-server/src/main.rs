@@ -180,7 +180,9 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             let storage = state::connect(&config).await?;
             keys::rotate(storage.as_ref(), config.token.algorithm).await?;
             println!(
-                "rotated the receipt and token signing keys; restart or reload the other nodes"
+                "rotated the receipt and token signing keys; running nodes reload them within \
+                 {} s ([keys] refresh_interval); wait that long before rotating again",
+                config.keys.refresh_interval
             );
             Ok(())
         }

@@ -32,6 +32,8 @@ struct Inner {
     compliance: SecurityCompliance,
     metrics: Arc<Metrics>,
     validations: ValidationCache,
+    receipt_keys: Arc<KeyRing>,
+    key_versions: keys::LoadedVersions,
 }
 
 impl AppState {
@@ -58,11 +60,12 @@ impl AppState {
             &config.shared_sections(),
         )?;
         let metrics = Arc::new(Metrics::default());
+        let receipt_keys = Arc::new(KeyRing::new(receipt_keys));
         let engine = Engine::builder()
             .events(Arc::new(MetricsSink(metrics.clone())))
             .methods(methods)
             .stores(Stores::from_storage(storage.clone()))
-            .receipt_keys(Arc::new(KeyRing::new(receipt_keys)))
+            .receipt_keys(receipt_keys.clone())
             .receipt_ttl(Duration::seconds(config.receipt.expiration))
             .token_provider(tokens.clone())
             .clock(clock.clone())
@@ -74,7 +77,7 @@ impl AppState {
             config.token.cache_size,
             Duration::seconds(config.token.cache_ttl),
         );
-        Ok(Self {
+        let state = Self {
             inner: Arc::new(Inner {
                 config,
                 storage,
@@ -85,8 +88,14 @@ impl AppState {
                 compliance,
                 metrics,
                 validations,
+                receipt_keys,
+                key_versions: keys::LoadedVersions::default(),
             }),
-        })
+        };
+        // Records the versions just loaded (a set rotated in between is
+        // picked up here as well).
+        keys::refresh(&state).await?;
+        Ok(state)
     }
 
     /// The configuration.
@@ -127,6 +136,16 @@ impl AppState {
     /// Cached token validations.
     pub fn validations(&self) -> &ValidationCache {
         &self.inner.validations
+    }
+
+    /// The receipt keys (the engine's ring, swapped on reload).
+    pub fn receipt_keys(&self) -> &Arc<KeyRing> {
+        &self.inner.receipt_keys
+    }
+
+    /// The versions of the shared key sets loaded.
+    pub(crate) fn key_versions(&self) -> &keys::LoadedVersions {
+        &self.inner.key_versions
     }
 
     /// The security compliance rules.

@@ -130,3 +130,49 @@ async fn a_cached_validation_still_expires_on_time() {
     // The expired caller itself is refused.
     assert_eq!(validate(&s, &admin, &later_admin).await, 401);
 }
+
+#[tokio::test]
+async fn a_node_picks_up_rotated_keys_without_a_restart() {
+    let a = TestServer::start().await;
+    let old_admin = a.admin_token().await;
+    let issued = a.admin_unscoped().await;
+    let old_token = subject(&issued);
+    // Cached on A under the first signing key.
+    assert_eq!(validate(&a, &old_admin, &old_token).await, 200);
+    assert_eq!(validate(&a, &old_admin, &old_token).await, 200);
+    assert!(
+        !auth_server::keys::refresh(&a.state).await.unwrap(),
+        "nothing changed yet"
+    );
+
+    // Two rotations elsewhere: the key that signed the old tokens is
+    // gone, and new tokens are signed by a key A has never seen.
+    let algorithm = auth_plugins::tokens::jws::SigningAlgorithm::ES256;
+    for _ in 0..2 {
+        auth_server::keys::rotate(a.storage().as_ref(), algorithm)
+            .await
+            .unwrap();
+    }
+    let b = a.second_node().await;
+    let new_admin = b.admin_token().await;
+    assert_eq!(validate(&b, &new_admin, &new_admin).await, 200);
+    assert_eq!(
+        validate(&a, &new_admin, &new_admin).await,
+        401,
+        "A lacks the key"
+    );
+
+    assert!(auth_server::keys::refresh(&a.state).await.unwrap());
+    assert_eq!(validate(&a, &new_admin, &new_admin).await, 200);
+    assert_eq!(
+        validate(&a, &new_admin, &old_token).await,
+        404,
+        "its key was retired"
+    );
+    assert_eq!(validate(&a, &old_admin, &new_admin).await, 401);
+    // Receipts sealed on B now open on A too: an MFA flow may switch nodes.
+    assert_eq!(
+        a.state.receipt_keys().current().primary().id(),
+        b.state.receipt_keys().current().primary().id()
+    );
+}
