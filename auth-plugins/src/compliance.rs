@@ -1,15 +1,22 @@
 //! Security compliance: lockout, password expiry, forced change on first
-//! use, and disabling inactive accounts, with Keystone's option names
+//! use, disabling inactive accounts, and the rules a new password must meet
+//! (pattern, history, minimum age), with Keystone's option names
 //! (`[security_compliance]`) and each rule's per-user exemption.
 //!
 //! One section governs every method that checks a secret, so a guesser
 //! cannot spread attempts across `password` and `totp`: both count failures
 //! on the same per-user counter and both refuse a locked account.
 
+use std::fmt;
+
 use auth_core::AuthError;
 use auth_core::store::{PasswordRecord, PasswordStore, User, UserAuthState};
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
+use fancy_regex::Regex;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+
+use crate::hashing::PasswordHasher;
 
 /// The name of the shared configuration section.
 pub const SECTION: &str = "security_compliance";
@@ -33,6 +40,18 @@ pub struct SecurityCompliance {
     /// Days without a successful login after which the account counts as
     /// disabled (exemption: `ignore_user_inactivity`).
     pub disable_user_account_days_inactive: Option<u32>,
+    /// How many passwords, the new one included, must differ: a new
+    /// password may not repeat any of the last `n - 1`. 0 or 1: no history.
+    pub unique_last_password_count: u32,
+    /// Days a self-chosen password must be kept before the user may change
+    /// it again (so the history cannot be cycled through at once). An
+    /// administrator's reset is never held back.
+    pub minimum_password_age: u32,
+    /// A pattern every new password must match, checked when the
+    /// configuration loads.
+    pub password_regex: Option<PasswordRegex>,
+    /// What `password_regex` demands, in words, for the error message.
+    pub password_regex_description: Option<String>,
 }
 
 impl Default for SecurityCompliance {
@@ -43,8 +62,63 @@ impl Default for SecurityCompliance {
             password_expires_days: None,
             change_password_upon_first_use: false,
             disable_user_account_days_inactive: None,
+            unique_last_password_count: 0,
+            minimum_password_age: 0,
+            password_regex: None,
+            password_regex_description: None,
         }
     }
+}
+
+/// A compiled `password_regex`; an invalid pattern fails deserialization,
+/// so a bad configuration stops start-up instead of every password change.
+/// `fancy_regex`, because Keystone's documented patterns use look-ahead
+/// (`^(?=.*\d)(?=.*[a-zA-Z]).{7,}$`) and should keep working unchanged.
+#[derive(Clone)]
+pub struct PasswordRegex(Regex);
+
+impl PasswordRegex {
+    /// Compiles `pattern`.
+    pub fn new(pattern: &str) -> Result<Self, AuthError> {
+        Regex::new(pattern).map(Self).map_err(|e| {
+            AuthError::invalid_config("security_compliance", format!("password_regex: {e}"))
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for PasswordRegex {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let pattern = String::deserialize(deserializer)?;
+        Self::new(&pattern).map_err(serde::de::Error::custom)
+    }
+}
+
+impl PartialEq for PasswordRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for PasswordRegex {}
+
+impl fmt::Debug for PasswordRegex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("PasswordRegex")
+            .field(&self.0.as_str())
+            .finish()
+    }
+}
+
+/// Who sets a new password, which decides the rules it must meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// An administrator creating the user: the pattern.
+    Create,
+    /// An administrator resetting it: the pattern and the history.
+    Reset,
+    /// The user changing their own: the pattern, the minimum age and the
+    /// history.
+    SelfService,
 }
 
 /// Where an account stands with respect to lockout.
@@ -117,6 +191,75 @@ impl SecurityCompliance {
         }
         self.password_expires_days
             .map(|days| now + Duration::days(i64::from(days)))
+    }
+
+    /// Checks `password` against the rules for `change` and hashes it into
+    /// the record to store for `user` (whose expiry follows
+    /// [`Self::expiry_for_new_password`]). The errors are Keystone's 400s;
+    /// none quotes the password.
+    pub async fn new_password(
+        &self,
+        hasher: &PasswordHasher,
+        passwords: &dyn PasswordStore,
+        user: &User,
+        password: SecretString,
+        change: PasswordChange,
+        now: DateTime<Utc>,
+    ) -> Result<PasswordRecord, AuthError> {
+        // A pattern that gives up (its backtracking limit) refuses.
+        if let Some(PasswordRegex(pattern)) = &self.password_regex
+            && !pattern.is_match(password.expose_secret()).unwrap_or(false)
+        {
+            let why = self
+                .password_regex_description
+                .as_deref()
+                .unwrap_or("it does not match the configured pattern");
+            return Err(AuthError::bad_request(format!(
+                "Password validation error: The password does not meet the requirements: {why}"
+            )));
+        }
+        if change == PasswordChange::SelfService && self.minimum_password_age > 0 {
+            let current = passwords.current_password(&user.id).await?;
+            if let Some(current) = current.filter(|c| c.self_service) {
+                let allowed =
+                    current.created_at + Duration::days(i64::from(self.minimum_password_age));
+                if now < allowed {
+                    let days_left = ((allowed - now).num_seconds() + 86_399) / 86_400;
+                    return Err(AuthError::bad_request(format!(
+                        "You cannot change your password at this time due to the minimum \
+                         password age. Once you change your password, it must be used for {} \
+                         day(s) before it can be changed. Please try again in {days_left} day(s) \
+                         or contact your administrator to reset your password.",
+                        self.minimum_password_age
+                    )));
+                }
+            }
+        }
+        if change != PasswordChange::Create && self.unique_last_password_count > 1 {
+            let previous = passwords
+                .password_history(&user.id, self.unique_last_password_count - 1)
+                .await?;
+            for record in previous {
+                if hasher
+                    .verify_async(password.clone(), Some(record.hash))
+                    .await?
+                    .is_some()
+                {
+                    return Err(AuthError::bad_request(format!(
+                        "The new password cannot be identical to a previous password. The \
+                         total number which includes the new password must be unique is {}.",
+                        self.unique_last_password_count
+                    )));
+                }
+            }
+        }
+        let self_service = change == PasswordChange::SelfService;
+        Ok(PasswordRecord {
+            hash: hasher.hash_async(password).await?,
+            created_at: now,
+            expires_at: self.expiry_for_new_password(user, now, self_service),
+            self_service,
+        })
     }
 
     /// Refuses a locked account; clears the counter of one whose lock ran
@@ -292,5 +435,155 @@ mod tests {
         exempt.options.ignore_change_password_upon_first_use = true;
         exempt.options.ignore_password_expiry = true;
         assert_eq!(c.expiry_for_new_password(&exempt, now(), false), None);
+    }
+
+    /// A cheap hasher: the rules, not the cost, are under test.
+    fn hasher() -> PasswordHasher {
+        PasswordHasher::new(crate::hashing::HashingConfig {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap()
+    }
+
+    fn secret(s: &str) -> SecretString {
+        SecretString::from(s.to_owned())
+    }
+
+    /// Sets `password` as `change` at `at`, as the server does.
+    async fn set(
+        c: &SecurityCompliance,
+        store: &auth_core::testkit::MemoryStore,
+        password: &str,
+        change: PasswordChange,
+        at: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let record = c
+            .new_password(&hasher(), store, &user(), secret(password), change, at)
+            .await?;
+        store.set_password("u", &record).await
+    }
+
+    fn message(result: Result<(), AuthError>) -> String {
+        match result {
+            Err(AuthError::BadRequest(message)) => message,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_pattern_applies_to_every_new_password_and_keystones_look_aheads_work() {
+        let c: SecurityCompliance = serde_json::from_value(serde_json::json!({
+            "password_regex": "^(?=.*\\d)(?=.*[a-zA-Z]).{7,}$",
+            "password_regex_description": "at least 7 characters, a letter and a digit",
+        }))
+        .unwrap();
+        let store = auth_core::testkit::MemoryStore::new();
+        store.put_user(user());
+        for change in [
+            PasswordChange::Create,
+            PasswordChange::Reset,
+            PasswordChange::SelfService,
+        ] {
+            let refused = message(set(&c, &store, "lettersonly", change, now()).await);
+            assert!(
+                refused.ends_with("at least 7 characters, a letter and a digit"),
+                "{refused}"
+            );
+            assert!(
+                !refused.contains("lettersonly"),
+                "the password is never echoed"
+            );
+            set(&c, &store, &format!("s3cret-{change:?}"), change, now())
+                .await
+                .unwrap();
+        }
+        let invalid = serde_json::from_value::<SecurityCompliance>(
+            serde_json::json!({"password_regex": "(unclosed"}),
+        );
+        assert!(invalid.unwrap_err().to_string().contains("password_regex"));
+    }
+
+    #[tokio::test]
+    async fn the_history_refuses_the_last_n_minus_one_passwords_except_at_creation() {
+        let c = SecurityCompliance {
+            unique_last_password_count: 3,
+            ..SecurityCompliance::default()
+        };
+        let store = auth_core::testkit::MemoryStore::new();
+        store.put_user(user());
+        set(&c, &store, "first", PasswordChange::Create, now())
+            .await
+            .unwrap();
+        set(&c, &store, "second", PasswordChange::SelfService, now())
+            .await
+            .unwrap();
+        for change in [PasswordChange::Reset, PasswordChange::SelfService] {
+            for old in ["first", "second"] {
+                let refused = message(set(&c, &store, old, change, now()).await);
+                assert!(refused.contains("must be unique is 3"), "{refused}");
+            }
+        }
+        set(&c, &store, "third", PasswordChange::Reset, now())
+            .await
+            .unwrap();
+        // "first" is now three passwords back: allowed again.
+        set(&c, &store, "first", PasswordChange::SelfService, now())
+            .await
+            .unwrap();
+        // Without the rule, repeats are fine.
+        let off = SecurityCompliance::default();
+        set(&off, &store, "first", PasswordChange::SelfService, now())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_minimum_age_holds_back_only_the_users_own_changes() {
+        let c = SecurityCompliance {
+            minimum_password_age: 2,
+            ..SecurityCompliance::default()
+        };
+        let store = auth_core::testkit::MemoryStore::new();
+        store.put_user(user());
+        // An administrator's password may be changed at once.
+        set(&c, &store, "by-admin", PasswordChange::Create, now())
+            .await
+            .unwrap();
+        set(&c, &store, "mine", PasswordChange::SelfService, now())
+            .await
+            .unwrap();
+        let hour_later = now() + Duration::hours(1);
+        let refused =
+            message(set(&c, &store, "again", PasswordChange::SelfService, hour_later).await);
+        assert!(
+            refused.contains("Please try again in 2 day(s)"),
+            "{refused}"
+        );
+        let day_later = now() + Duration::days(1) + Duration::hours(1);
+        let refused =
+            message(set(&c, &store, "again", PasswordChange::SelfService, day_later).await);
+        assert!(
+            refused.contains("Please try again in 1 day(s)"),
+            "{refused}"
+        );
+        // An administrator's reset is never held back; then the user may change it.
+        set(&c, &store, "reset", PasswordChange::Reset, hour_later)
+            .await
+            .unwrap();
+        set(
+            &c,
+            &store,
+            "mine-2",
+            PasswordChange::SelfService,
+            hour_later,
+        )
+        .await
+        .unwrap();
+        let two_days = hour_later + Duration::days(2);
+        set(&c, &store, "mine-3", PasswordChange::SelfService, two_days)
+            .await
+            .unwrap();
     }
 }

@@ -1,11 +1,9 @@
 //! What the operator CLI does besides serving: user management and
 //! `doctor`. Library functions, so tests drive them without a process.
 
-use auth_core::store::{
-    DEFAULT_DOMAIN_ID, PasswordRecord, Storage, User, UserFilter, UserOptions, new_id,
-};
+use auth_core::store::{DEFAULT_DOMAIN_ID, Storage, User, UserFilter, UserOptions, new_id};
 use auth_core::{AuthError, MethodRegistration, Registry};
-use auth_plugins::compliance::SecurityCompliance;
+use auth_plugins::compliance::{PasswordChange, SecurityCompliance};
 use auth_plugins::hashing::PasswordHasher;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -35,12 +33,16 @@ pub async fn create_user(
         default_project_id: None,
         options: UserOptions::default(),
     };
-    let record = PasswordRecord {
-        hash: hasher.hash_async(password).await?,
-        created_at: now,
-        expires_at: compliance.expiry_for_new_password(&user, now, false),
-        self_service: false,
-    };
+    let record = compliance
+        .new_password(
+            hasher,
+            storage,
+            &user,
+            password,
+            PasswordChange::Create,
+            now,
+        )
+        .await?;
     storage.create_user(&user, Some(&record)).await?;
     Ok(user)
 }
@@ -77,12 +79,9 @@ pub async fn set_password(
     now: DateTime<Utc>,
 ) -> Result<User, AuthError> {
     let user = storage.find_user_by_name(domain_id, name).await?;
-    let record = PasswordRecord {
-        hash: hasher.hash_async(password).await?,
-        created_at: now,
-        expires_at: compliance.expiry_for_new_password(&user, now, false),
-        self_service: false,
-    };
+    let record = compliance
+        .new_password(hasher, storage, &user, password, PasswordChange::Reset, now)
+        .await?;
     storage.set_password(&user.id, &record).await?;
     storage.reset_auth_failures(&user.id).await?;
     storage.add_revocation(&revoke_user(&user.id, now)).await?;

@@ -8,7 +8,8 @@
 //! revokes every token the user holds.
 
 use auth_core::AuthError;
-use auth_core::store::{PasswordRecord, RevocationEvent};
+use auth_core::store::RevocationEvent;
+use auth_plugins::compliance::PasswordChange;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -85,12 +86,17 @@ pub async fn change(
                 AuthError::bad_request("You cannot change your password at this time.").into(),
             );
         }
-        let record = PasswordRecord {
-            hash: state.hasher().hash_async(password).await?,
-            created_at: now,
-            expires_at: state.compliance().expiry_for_new_password(&user, now, true),
-            self_service: true,
-        };
+        let record = state
+            .compliance()
+            .new_password(
+                state.hasher(),
+                storage.as_ref(),
+                &user,
+                password,
+                PasswordChange::SelfService,
+                now,
+            )
+            .await?;
         storage.set_password(&user.id, &record).await?;
         storage.record_auth_success(&user.id, now).await?;
         storage.add_revocation(&revoke_user(&user.id, now)).await?;

@@ -2,6 +2,7 @@
 
 use auth_core::AuthError;
 use auth_core::store::{DEFAULT_DOMAIN_ID, PasswordRecord, User, UserFilter, UserOptions, new_id};
+use auth_plugins::compliance::PasswordChange;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -126,14 +127,19 @@ async fn new_password(
     state: &AppState,
     user: &User,
     password: SecretString,
+    change: PasswordChange,
 ) -> Result<PasswordRecord, AuthError> {
-    let now = state.clock().now();
-    Ok(PasswordRecord {
-        hash: state.hasher().hash_async(password).await?,
-        created_at: now,
-        expires_at: state.compliance().expiry_for_new_password(user, now, false),
-        self_service: false,
-    })
+    state
+        .compliance()
+        .new_password(
+            state.hasher(),
+            state.storage().as_ref(),
+            user,
+            password,
+            change,
+            state.clock().now(),
+        )
+        .await
 }
 
 /// `POST /v3/users` (admin).
@@ -166,7 +172,7 @@ pub async fn create(
         };
         apply(&mut user, &body.user)?;
         let password = match password_of(&body.user)? {
-            Some(p) => Some(new_password(&state, &user, p).await?),
+            Some(p) => Some(new_password(&state, &user, p, PasswordChange::Create).await?),
             None => None,
         };
         state
@@ -244,7 +250,7 @@ pub async fn update(
         let new_password = password_of(&body.user)?;
         let changed_password = new_password.is_some();
         if let Some(password) = new_password {
-            let record = self::new_password(&state, &user, password).await?;
+            let record = self::new_password(&state, &user, password, PasswordChange::Reset).await?;
             state.storage().set_password(&user.id, &record).await?;
         }
         // A disabled user or a reset password ends every session.
