@@ -20,9 +20,9 @@
 mod imported;
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use auth_core::AuthError;
 use rand::rngs::OsRng;
@@ -76,16 +76,37 @@ struct Inner {
     /// A hash of a random secret with the current parameters: verifying
     /// against it costs exactly what a real verification costs.
     dummy: String,
-    /// Reusable argon2 working memory, at most one buffer per permit.
+    /// Reusable argon2 working memory, at most one buffer per core.
     buffers: Mutex<Vec<Vec<Block>>>,
-    /// One permit per core: how many hashes may run at once.
-    permits: Semaphore,
-    concurrency: usize,
 }
 
+/// One hashing permit per core for the whole process, whichever hasher
+/// asks: the password and application-credential methods and the admin
+/// API hash side by side, and together they must not queue more argon2
+/// runs on the cores than there are cores.
+static PERMITS: LazyLock<(Semaphore, usize)> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    (Semaphore::new(cores), cores)
+});
+
+/// The live hashers, by parameters: every `PasswordHasher::new` with the
+/// same parameters shares one memory pool, so the process keeps at most one
+/// argon2 buffer per core per parameter set (19 MiB each by default).
+static SHARED: Mutex<Vec<(HashingConfig, Weak<Inner>)>> = Mutex::new(Vec::new());
+
 impl PasswordHasher {
-    /// A hasher with `config`'s parameters.
+    /// A hasher with `config`'s parameters, sharing its memory pool with
+    /// every other live hasher of the same parameters.
     pub fn new(config: HashingConfig) -> Result<Self, AuthError> {
+        let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.retain(|(_, inner)| inner.strong_count() > 0);
+        if let Some(inner) = shared
+            .iter()
+            .find(|(c, _)| *c == config)
+            .and_then(|(_, inner)| inner.upgrade())
+        {
+            return Ok(Self { inner });
+        }
         let params = Params::new(
             config.memory_kib,
             config.iterations,
@@ -93,39 +114,29 @@ impl PasswordHasher {
             None,
         )
         .map_err(|e| AuthError::invalid_config("password hashing", e.to_string()))?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-        let salt = SaltString::generate(&mut OsRng);
-        let dummy = argon2
-            .hash_password(b"dummy password nobody knows", &salt)
-            .map_err(|e| AuthError::Internal(format!("hashing failed: {e}")))?
-            .to_string();
-        let concurrency = std::thread::available_parallelism().map_or(1, usize::from);
-        Ok(Self {
-            inner: Arc::new(Inner {
-                params,
-                dummy,
-                buffers: Mutex::new(Vec::new()),
-                permits: Semaphore::new(concurrency),
-                concurrency,
-            }),
-        })
+        let mut memory = vec![Block::default(); params.block_count()];
+        let dummy = phc_hash(&params, b"dummy password nobody knows", &mut memory)?;
+        let inner = Arc::new(Inner {
+            params,
+            dummy,
+            buffers: Mutex::new(vec![memory]),
+        });
+        shared.push((config, Arc::downgrade(&inner)));
+        Ok(Self { inner })
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            self.inner.params.clone(),
-        )
-    }
-
-    /// An argon2id PHC string for `secret`, with a fresh salt.
+    /// An argon2id PHC string for `secret`, with a fresh salt, computed in
+    /// pooled memory.
     pub fn hash(&self, secret: &SecretString) -> Result<SecretString, AuthError> {
-        let salt = SaltString::generate(&mut OsRng);
-        self.argon2()
-            .hash_password(secret.expose_secret().as_bytes(), &salt)
-            .map(|hash| SecretString::from(hash.to_string()))
-            .map_err(|e| AuthError::Internal(format!("hashing failed: {e}")))
+        let needed = self.inner.params.block_count();
+        let mut memory = self.take_buffer(needed);
+        let hashed = phc_hash(
+            &self.inner.params,
+            secret.expose_secret().as_bytes(),
+            &mut memory[..needed],
+        );
+        self.return_buffer(memory);
+        hashed.map(SecretString::from)
     }
 
     /// Whether `secret` matches `hash`; `None` when it does not (or the hash
@@ -186,7 +197,7 @@ impl PasswordHasher {
 
     fn return_buffer(&self, buffer: Vec<Block>) {
         let mut pool = self.inner.buffers.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < self.inner.concurrency {
+        if pool.len() < PERMITS.1 {
             pool.push(buffer);
         }
     }
@@ -226,9 +237,8 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let _permit = self
-            .inner
-            .permits
+        let _permit = PERMITS
+            .0
             .acquire()
             .await
             .map_err(|_| AuthError::Internal("the hashing pool is closed".into()))?;
@@ -258,9 +268,34 @@ impl fmt::Debug for PasswordHasher {
     }
 }
 
+/// The argon2id PHC string of `secret` under `params` with a fresh salt,
+/// computed in `memory` (at least `params.block_count()` blocks).
+fn phc_hash(params: &Params, secret: &[u8], memory: &mut [Block]) -> Result<String, AuthError> {
+    let failed = |e: &dyn fmt::Display| AuthError::Internal(format!("hashing failed: {e}"));
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_raw = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| failed(&e))?;
+    let mut out = [0u8; 32];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(secret, salt_raw, &mut out, memory)
+        .map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher as _;
 
     /// Fast parameters for tests; the defaults are tested once.
     pub(crate) fn fast() -> PasswordHasher {
@@ -291,6 +326,48 @@ pub(crate) mod tests {
             })
         );
         assert_eq!(hasher.verify(&s("correct horsf"), &hash), None);
+    }
+
+    #[test]
+    fn pooled_hashes_verify_with_the_argon2_crate_itself() {
+        use argon2::password_hash::PasswordVerifier;
+        let hash = fast().hash(&s("correct horse")).unwrap();
+        let parsed = PasswordHash::new(hash.expose_secret()).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horsf", &parsed)
+                .is_err()
+        );
+        assert_ne!(
+            hash.expose_secret(),
+            fast().hash(&s("correct horse")).unwrap().expose_secret(),
+            "fresh salt"
+        );
+    }
+
+    #[test]
+    fn hashers_with_the_same_parameters_share_one_memory_pool() {
+        let (a, b) = (fast(), fast());
+        assert!(Arc::ptr_eq(&a.inner, &b.inner));
+        let other = PasswordHasher::new(HashingConfig {
+            memory_kib: 128,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        assert!(!Arc::ptr_eq(&a.inner, &other.inner));
+        // Hashing and verifying many times keeps at most one buffer per core.
+        for _ in 0..8 {
+            let hash = a.hash(&s("pw")).unwrap();
+            assert!(b.verify(&s("pw"), &hash).is_some());
+        }
+        let pooled = a.inner.buffers.lock().unwrap().len();
+        assert!((1..=PERMITS.1).contains(&pooled), "{pooled} buffers");
     }
 
     #[test]
