@@ -34,6 +34,7 @@ pub async fn create_user(
         enabled: true,
         default_project_id: None,
         options: UserOptions::default(),
+        extra: Default::default(),
     };
     let record = PasswordRecord {
         hash: hasher.hash_async(password).await?,

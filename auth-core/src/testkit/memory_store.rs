@@ -9,14 +9,15 @@ use secrecy::SecretString;
 
 use crate::AuthError;
 use crate::store::{
-    ApplicationCredential, Credential, CredentialStore, Domain, Group, PasswordRecord,
-    PasswordStore, RevocationEvent, RevocationStore, User, UserAuthState, UserFilter, UserOptions,
-    UserStore,
+    ApplicationCredential, AuditQuery, AuditRecord, AuditStore, Counter, CounterStore, Credential,
+    CredentialStore, Domain, Group, PasswordRecord, PasswordStore, RevocationEvent,
+    RevocationStore, User, UserAuthState, UserFilter, UserOptions, UserStore,
 };
 
 /// Users, domains, groups, passwords, credentials and application
-/// credentials in memory: the roles auth methods read, for their tests. Starts with the `default`
-/// domain, as every deployment does.
+/// credentials in memory: the roles auth methods read, for their tests;
+/// plus counters and the audit log, for event-handler tests. Starts with
+/// the `default` domain, as every deployment does.
 #[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -35,6 +36,10 @@ struct Inner {
     application_credentials: BTreeMap<String, ApplicationCredential>,
     claimed_passcodes: BTreeSet<(String, i64)>,
     revocations: Vec<RevocationEvent>,
+    counters: BTreeMap<String, i64>,
+    audit: Vec<AuditRecord>,
+    /// The last audit id handed out (ids are never reused, as in SQL).
+    audit_last_id: i64,
 }
 
 impl Default for MemoryStore {
@@ -80,6 +85,7 @@ impl MemoryStore {
             enabled: true,
             default_project_id: None,
             options: UserOptions::default(),
+            extra: serde_json::Map::new(),
         };
         self.put_user(user.clone());
         user
@@ -198,6 +204,16 @@ impl UserStore for MemoryStore {
                 .insert(user.id.clone(), vec![password.clone()]);
         }
         Ok(())
+    }
+
+    async fn update_user(&self, user: &User) -> Result<(), AuthError> {
+        match self.lock().users.get_mut(&user.id) {
+            Some(stored) => {
+                *stored = user.clone();
+                Ok(())
+            }
+            None => Err(not_found("user", &user.id)),
+        }
     }
 
     async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>, AuthError> {
@@ -418,5 +434,79 @@ impl RevocationStore for MemoryStore {
         let was = inner.revocations.len();
         inner.revocations.retain(|e| e.revoked_at >= before);
         Ok(u64::try_from(was - inner.revocations.len()).unwrap_or(u64::MAX))
+    }
+}
+
+#[async_trait]
+impl CounterStore for MemoryStore {
+    async fn adjust_counter(
+        &self,
+        name: &str,
+        delta: i64,
+        floor: Option<i64>,
+    ) -> Result<i64, AuthError> {
+        let mut inner = self.lock();
+        let value = inner.counters.entry(name.to_owned()).or_insert(0);
+        let next = value.saturating_add(delta);
+        *value = floor.map_or(next, |floor| next.max(floor));
+        Ok(*value)
+    }
+
+    async fn reset_counter(&self, name: &str) -> Result<(), AuthError> {
+        self.lock().counters.insert(name.to_owned(), 0);
+        Ok(())
+    }
+
+    async fn list_counters(&self) -> Result<Vec<Counter>, AuthError> {
+        Ok(self
+            .lock()
+            .counters
+            .iter()
+            .map(|(name, value)| Counter {
+                name: name.clone(),
+                value: *value,
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl AuditStore for MemoryStore {
+    async fn append_audit(&self, records: &[AuditRecord]) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        for record in records {
+            inner.audit_last_id += 1;
+            let id = inner.audit_last_id;
+            inner.audit.push(AuditRecord {
+                id,
+                ..record.clone()
+            });
+        }
+        Ok(())
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuthError> {
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        Ok(self
+            .lock()
+            .audit
+            .iter()
+            .rev()
+            .filter(|r| query.since.is_none_or(|since| r.at >= since))
+            .filter(|r| query.until.is_none_or(|until| r.at < until))
+            .filter(|r| query.user_id.is_none() || r.user_id == query.user_id)
+            .filter(|r| query.event.as_ref().is_none_or(|e| *e == r.event))
+            .filter(|r| query.success.is_none_or(|s| s == r.success))
+            .filter(|r| query.before_id.is_none_or(|id| r.id < id))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, AuthError> {
+        let mut inner = self.lock();
+        let was = inner.audit.len();
+        inner.audit.retain(|r| r.at >= before);
+        Ok(u64::try_from(was - inner.audit.len()).unwrap_or(u64::MAX))
     }
 }

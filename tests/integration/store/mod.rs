@@ -5,6 +5,7 @@
 //! `AUTH_TEST_REQUIRE_POSTGRES=1`, as in CI).
 
 mod assignments;
+mod counters;
 mod crash;
 mod credentials;
 mod drivers;
@@ -66,4 +67,7 @@ conformance! {
     records::key_sets_are_saved_by_compare_and_set,
     records::audit_filters_pages_and_prunes,
     records::handler_bindings_round_trip,
+    counters::counters_adjust_reset_and_list,
+    counters::concurrent_counter_increments_add_exactly_n,
+    counters::user_extra_attributes_round_trip,
 }
