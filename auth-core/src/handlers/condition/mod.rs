@@ -352,12 +352,12 @@ fn lookup<'v>(root: &'v Value, path: &[String]) -> Option<&'v Value> {
         .filter(|value| !value.is_null())
 }
 
+/// A condition's value, its `on_missing`, and the long form's members.
+type LongForm<'v> = (&'v Value, bool, Option<&'v Map<String, Value>>);
+
 /// Splits the long form `{"value": …, "on_missing": …, "op": …}` (only
 /// `allowed` members) from a short value.
-fn long_form<'v>(
-    value: &'v Value,
-    allowed: &[&str],
-) -> Result<(&'v Value, bool, Option<&'v Map<String, Value>>), String> {
+fn long_form<'v>(value: &'v Value, allowed: &[&str]) -> Result<LongForm<'v>, String> {
     let Value::Object(members) = value else {
         return Ok((value, false, None));
     };
