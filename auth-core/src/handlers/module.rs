@@ -146,6 +146,18 @@ impl ActionSpec {
         self
     }
 
+    /// Checks a binding's `options` against this action's option specs
+    /// alone (the dispatcher adds the common ones, such as `timeout_ms`),
+    /// filling in defaults: for modules' own tests and tools. `module`
+    /// names the module in errors.
+    pub fn validate_options(
+        &self,
+        module: &str,
+        options: &Value,
+    ) -> Result<ActionOptions, AuthError> {
+        super::options::validate(&format!("{module}:{}", self.name), &self.options, options)
+    }
+
     /// Marks the action as replacing the response; it may then only run
     /// post.
     pub fn changing_response(mut self) -> Self {
