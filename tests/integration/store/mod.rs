@@ -9,7 +9,7 @@ mod counters;
 mod crash;
 mod credentials;
 mod drivers;
-mod harness;
+pub(crate) mod harness;
 mod passwords;
 mod records;
 mod users;
