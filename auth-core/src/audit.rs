@@ -481,7 +481,9 @@ mod tests {
         }
         let rows = all(&store.inner).await;
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[2].event, OVERFLOW_EVENT);
+        let overflows: Vec<_> = rows.iter().filter(|r| r.event == OVERFLOW_EVENT).collect();
+        assert_eq!(overflows.len(), 1);
+        assert_eq!(overflows[0].detail, json!({"dropped": 1}));
     }
 
     #[tokio::test]
