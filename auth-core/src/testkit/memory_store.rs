@@ -510,3 +510,117 @@ impl AuditStore for MemoryStore {
         Ok(u64::try_from(was - inner.audit.len()).unwrap_or(u64::MAX))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AuditKind, AuditQuery};
+    use serde_json::json;
+
+    fn row(n: i64, user: &str, success: bool) -> AuditRecord {
+        AuditRecord {
+            id: 0,
+            at: DateTime::from_timestamp(1_800_000_000 + n, 0).unwrap(),
+            kind: AuditKind::Call,
+            event: if n % 2 == 0 { "a" } else { "b" }.into(),
+            success,
+            duration_us: None,
+            client_addr: None,
+            user_id: Some(user.into()),
+            project_id: None,
+            request_id: None,
+            detail: json!({ "n": n }),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_audit_log_filters_pages_and_prunes_like_the_sql_stores() {
+        let s = MemoryStore::new();
+        let rows: Vec<_> = (0..10)
+            .map(|n| row(n, if n < 5 { "u1" } else { "u2" }, n != 3))
+            .collect();
+        s.append_audit(&rows).await.unwrap();
+        let q = |query: AuditQuery| {
+            let s = &s;
+            async move {
+                s.query_audit(&AuditQuery {
+                    limit: 100,
+                    ..query
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let all = q(AuditQuery::default()).await;
+        assert_eq!(all.len(), 10);
+        assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        assert_eq!(
+            q(AuditQuery {
+                user_id: Some("u1".into()),
+                ..Default::default()
+            })
+            .await
+            .len(),
+            5
+        );
+        assert_eq!(
+            q(AuditQuery {
+                event: Some("a".into()),
+                ..Default::default()
+            })
+            .await
+            .len(),
+            5
+        );
+        assert_eq!(
+            q(AuditQuery {
+                success: Some(false),
+                ..Default::default()
+            })
+            .await
+            .len(),
+            1
+        );
+        let window = q(AuditQuery {
+            since: Some(rows[2].at),
+            until: Some(rows[6].at),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(window.len(), 4);
+        let page = s
+            .query_audit(&AuditQuery {
+                before_id: Some(all[2].id),
+                limit: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [all[3].id, all[4].id, all[5].id]
+        );
+        assert_eq!(s.prune_audit(rows[4].at).await.unwrap(), 4);
+        s.append_audit(&[row(99, "u3", true)]).await.unwrap();
+        assert!(
+            q(AuditQuery::default()).await[0].id > all[0].id,
+            "ids are never reused"
+        );
+    }
+
+    #[tokio::test]
+    async fn counters_are_floored_only_when_asked() {
+        let s = MemoryStore::new();
+        assert_eq!(s.adjust_counter("c", -2, Some(0)).await.unwrap(), 0);
+        assert_eq!(s.adjust_counter("c", -2, None).await.unwrap(), -2);
+        assert_eq!(s.adjust_counter("c", 5, Some(0)).await.unwrap(), 3);
+        s.reset_counter("c").await.unwrap();
+        assert_eq!(
+            s.list_counters().await.unwrap(),
+            [Counter {
+                name: "c".into(),
+                value: 0
+            }]
+        );
+    }
+}
