@@ -76,6 +76,7 @@ fn engine(methods: usize, events: Option<Arc<dyn EventSink>>) -> Engine {
         enabled: true,
         default_project_id: None,
         options: UserOptions::default(),
+        extra: Default::default(),
     };
     let store = Arc::new(OneUser(HashMap::from([("u1".to_owned(), user)])));
     let mut builder = Engine::builder().stores(Stores::new().with_users(store));

@@ -159,6 +159,20 @@ pub enum AuthError {
         message: String,
     },
 
+    /// **502 Bad Gateway.** An event-handler action could not do its work:
+    /// something it calls (a webhook target, a mail server, a script, the
+    /// database) failed, refused or did not answer in time. Handler modules
+    /// return it for such failures; it reaches a client only through a
+    /// binding with `abort_on_error`, and then the request was not
+    /// completed, as a gateway whose upstream failed. `cause` is a fixed
+    /// word (`timeout`, `unreachable`, `rejected`, an [`AuthError::kind`]),
+    /// never text that could carry a secret.
+    #[error("A required event handler failed ({cause}); the request was not completed.")]
+    HandlerFailed {
+        /// What went wrong, in one fixed word.
+        cause: &'static str,
+    },
+
     /// **503 Service Unavailable.** A store could not be reached or failed.
     /// The message names the operation, never the data.
     #[error("storage unavailable: {0}")]
@@ -189,6 +203,7 @@ impl AuthError {
             Self::Forbidden(_) => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
+            Self::HandlerFailed { .. } => 502,
             Self::StoreUnavailable(_) => 503,
             Self::DuplicateRegistration { .. }
             | Self::UnknownPlugin { .. }
@@ -222,6 +237,7 @@ impl AuthError {
             Self::UnknownPlugin { .. } => "unknown_plugin",
             Self::InvalidConfig { .. } => "invalid_config",
             Self::PluginContract { .. } => "plugin_contract",
+            Self::HandlerFailed { .. } => "handler_failed",
             Self::StoreUnavailable(_) => "store_unavailable",
             Self::Internal(_) => "internal",
         }
@@ -230,6 +246,11 @@ impl AuthError {
     /// Shorthand for [`AuthError::BadRequest`].
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest(message.into())
+    }
+
+    /// Shorthand for [`AuthError::HandlerFailed`].
+    pub fn handler_failed(cause: &'static str) -> Self {
+        Self::HandlerFailed { cause }
     }
 
     /// Shorthand for [`AuthError::InvalidConfig`].
@@ -263,6 +284,17 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_handler_is_a_502_naming_only_its_cause() {
+        let e = AuthError::handler_failed("timeout");
+        assert_eq!(e.http_status(), 502);
+        assert_eq!(e.kind(), "handler_failed");
+        assert_eq!(
+            e.to_string(),
+            "A required event handler failed (timeout); the request was not completed."
+        );
+    }
+
+    #[test]
     fn kinds_are_distinct() {
         let all = [
             AuthError::bad_request("x"),
@@ -270,6 +302,7 @@ mod tests {
             AuthError::ReceiptInvalid,
             AuthError::NoUserResolved,
             AuthError::Internal("x".into()),
+            AuthError::handler_failed("timeout"),
         ];
         let mut kinds: Vec<_> = all.iter().map(AuthError::kind).collect();
         kinds.sort_unstable();

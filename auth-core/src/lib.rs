@@ -28,6 +28,10 @@
 //! - [`store`]: the storage traits drivers implement, and [`Stores`].
 //! - [`token`]: [`TokenClaims`], the [`TokenProvider`] trait and the one
 //!   validation routine (expiry, revocation, user state).
+//! - [`handlers`]: privacyIDEA-style event handlers: bindings of handler
+//!   module actions to events, with conditions, run before or after a call
+//!   by the [`Dispatcher`](handlers::Dispatcher).
+//! - [`audit`]: [`AuditLog`], the non-blocking writer of the audit log.
 //! - [`clock`]: injected time.
 //! - [`error`]: [`AuthError`], each variant one HTTP status.
 //!
@@ -42,7 +46,8 @@
 //! # #[async_trait] impl UserStore for OneUser {
 //! #   async fn get_user(&self, id: &str) -> Result<User, AuthError> {
 //! #     Ok(User { id: id.into(), name: "alice".into(), domain_id: "default".into(), enabled: true,
-//! #               default_project_id: None, options: UserOptions::default() }) }
+//! #               default_project_id: None, options: UserOptions::default(),
+//! #               extra: Default::default() }) }
 //! #   async fn find_user_by_name(&self, _: &str, _: &str) -> Result<User, AuthError> { unreachable!() }
 //! #   async fn get_domain(&self, _: &str) -> Result<Domain, AuthError> { unreachable!() }
 //! #   async fn find_domain_by_name(&self, _: &str) -> Result<Domain, AuthError> { unreachable!() }
@@ -70,12 +75,14 @@
 //! #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f) }
 //! ```
 
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod context;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod handlers;
 pub mod identity;
 pub mod keys;
 pub mod method;
@@ -90,6 +97,7 @@ pub mod token;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
+pub use audit::AuditLog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::PluginConfig;
 pub use context::{MethodContext, RequestHeaders};

@@ -91,6 +91,7 @@ async fn seed(s: &dyn Storage) -> Directory {
             enabled: true,
             default_project_id: Some(projects[i % PROJECTS].id.clone()),
             options: UserOptions::default(),
+            extra: Default::default(),
         };
         s.create_user(&user, None).await.unwrap();
         for g in [i % GROUPS, (i * 7 + 3) % GROUPS] {

@@ -318,6 +318,7 @@ mod tests {
             enabled: true,
             default_project_id: None,
             options: UserOptions::default(),
+            extra: Default::default(),
         }
     }
 

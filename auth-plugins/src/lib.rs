@@ -12,10 +12,11 @@
 //! | auth method | `external` | an identity asserted by a trusted front proxy (REMOTE_USER) |
 //! | auth method | `jwt` | federated login with an external issuer's signed JWT (JWKS, claim mapping) |
 //! | auth method | `publickey` | two-round Ed25519 challenge–response |
+//! | event handler module | `Logging`, `WebHook`, `Counter`, `UserNotification`, `UserState`, `ResponseMangler`, `Script` | actions bound to events ([`handlers`]) |
 //! | storage driver | `sqlite` | embedded SQLite file, the default ([`storage::DEFAULT_DATABASE_URL`]) |
 //! | storage driver | `postgres`, `postgresql` | PostgreSQL shared by several nodes |
 //!
-//! One folder per plugin under [`methods`] and [`storage`]. Shared by
+//! One folder per plugin under [`methods`], [`handlers`] and [`storage`]. Shared by
 //! several plugins: [`hashing`] (argon2id and imported hashes) and
 //! [`compliance`] (`[security_compliance]`). The JWS token provider is in
 //! [`tokens`].
@@ -33,6 +34,7 @@
 //! ```
 
 pub mod compliance;
+pub mod handlers;
 pub mod hashing;
 pub mod methods;
 pub mod storage;
@@ -44,7 +46,11 @@ pub mod tokens;
 /// object code holding that module's `inventory` submission. Cheap and
 /// idempotent; call it at start-up.
 pub fn link() {
-    for anchor in methods::ANCHORS.iter().chain(storage::ANCHORS) {
+    let anchors = methods::ANCHORS
+        .iter()
+        .chain(handlers::ANCHORS)
+        .chain(storage::ANCHORS);
+    for anchor in anchors {
         std::hint::black_box(anchor);
     }
 }

@@ -82,6 +82,7 @@ pub async fn run(
                 enabled: true,
                 default_project_id: Some(project.id.clone()),
                 options: UserOptions::default(),
+                extra: Default::default(),
             };
             let password = PasswordRecord {
                 hash: hasher.hash_async(plan.admin_password.clone()).await?,

@@ -32,6 +32,7 @@ pub async fn create_user(
         enabled: true,
         default_project_id: None,
         options: UserOptions::default(),
+        extra: Default::default(),
     };
     let record = compliance
         .new_password(

@@ -32,6 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             enabled: true,
             default_project_id: None,
             options: UserOptions::default(),
+            extra: Default::default(),
         };
         // With a password: two rows per transaction, so a torn write
         // would show as a user without one.

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use auth_core::handlers::HandlerModuleRegistration;
 use auth_core::{AuthError, MethodRegistration, Registry};
-use serde_json::Map;
+use serde_json::{Map, json};
 
 /// The exact set of built-in auth methods. Adding a method means adding it
 /// here, on purpose.
@@ -16,6 +17,59 @@ const BUILT_IN_METHODS: &[&str] = &[
     "token",
     "totp",
 ];
+
+/// The exact set of built-in event handler modules.
+const BUILT_IN_HANDLER_MODULES: &[&str] = &[
+    "Counter",
+    "Logging",
+    "ResponseMangler",
+    "Script",
+    "UserNotification",
+    "UserState",
+    "WebHook",
+];
+
+fn handler_modules() -> Registry<HandlerModuleRegistration> {
+    auth_plugins::link();
+    Registry::from_inventory().expect("built-in handler modules register consistently")
+}
+
+#[test]
+fn exactly_the_built_in_handler_modules_are_registered() {
+    assert_eq!(handler_modules().names(), BUILT_IN_HANDLER_MODULES);
+}
+
+#[test]
+fn every_built_in_handler_module_builds_with_its_defaults() {
+    let modules = handler_modules().instantiate(&Map::new()).unwrap();
+    assert_eq!(modules.names(), BUILT_IN_HANDLER_MODULES);
+    for (name, module) in modules.iter() {
+        assert_eq!(module.name(), name);
+        assert!(!module.actions().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn a_handler_module_section_nobody_registered_fails_start_up() {
+    let sections = json!({"Scripts": {"enabled": true}});
+    let e = handler_modules()
+        .instantiate(sections.as_object().unwrap())
+        .unwrap_err();
+    assert!(matches!(e, AuthError::UnknownPlugin { ref name, .. } if name == "Scripts"));
+}
+
+#[test]
+fn registering_a_built_in_handler_module_name_again_is_refused() {
+    auth_plugins::link();
+    let e = Registry::<HandlerModuleRegistration>::builder()
+        .with_inventory()
+        .register(HandlerModuleRegistration::new("WebHook", |_| {
+            Err(AuthError::Internal("never built".into()))
+        }))
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, AuthError::DuplicateRegistration { ref name, .. } if name == "WebHook"));
+}
 
 #[test]
 fn exactly_the_built_in_methods_are_registered() {

@@ -26,6 +26,7 @@ pub trait Storage:
     + KeyStore
     + AuditStore
     + HandlerStore
+    + CounterStore
 {
     /// The backend's name (`sqlite`, `postgres`), for logs and `doctor`.
     fn backend(&self) -> &'static str;

@@ -41,6 +41,7 @@ pub struct Stores {
     assignments: Option<Arc<dyn AssignmentStore>>,
     credentials: Option<Arc<dyn CredentialStore>>,
     revocations: Option<Arc<dyn RevocationStore>>,
+    counters: Option<Arc<dyn CounterStore>>,
 }
 
 macro_rules! role_accessors {
@@ -77,6 +78,7 @@ impl Stores {
             assignments: Some(storage.clone()),
             credentials: Some(storage.clone()),
             revocations: Some(storage.clone()),
+            counters: Some(storage.clone()),
             storage: Some(storage),
         }
     }
@@ -97,6 +99,8 @@ impl Stores {
         credentials, with_credentials, CredentialStore;
         /// Revocation events.
         revocations, with_revocations, RevocationStore;
+        /// Named counters (event handlers).
+        counters, with_counters, CounterStore;
     }
 
     /// Whether a user store is present.
@@ -114,6 +118,7 @@ impl fmt::Debug for Stores {
             .field("assignments", &self.assignments.is_some())
             .field("credentials", &self.credentials.is_some())
             .field("revocations", &self.revocations.is_some())
+            .field("counters", &self.counters.is_some())
             .finish()
     }
 }

@@ -10,7 +10,7 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A fresh random id: 32 lowercase hex digits, as Keystone's ids.
 pub fn new_id() -> String {
@@ -68,6 +68,12 @@ pub struct User {
     /// Per-user security options (Keystone's resource options).
     #[serde(default)]
     pub options: UserOptions,
+    /// Free-form attributes (Keystone keeps `email` and `description`
+    /// here): what notifications address and what event-handler conditions
+    /// compare (`user_attribute` on `extra.department`). Stored as one
+    /// JSON document; never holds a secret.
+    #[serde(default)]
+    pub extra: Map<String, Value>,
 }
 
 /// Keystone's per-user options, with Keystone's names.
@@ -342,6 +348,16 @@ pub struct StoredKeySet {
     pub material: SecretString,
     /// Incremented by every save.
     pub version: i64,
+}
+
+/// A named counter shared by every node on one database, e.g. the
+/// number of failed logins an event-handler binding counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counter {
+    /// Unique name.
+    pub name: String,
+    /// Current value.
+    pub value: i64,
 }
 
 /// Whether an audit row records an API call or a handler run.

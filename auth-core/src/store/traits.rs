@@ -115,7 +115,8 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
         Err(read_only("list_users"))
     }
 
-    /// Replaces a user's name, enabled flag, default project and options.
+    /// Replaces a user's name, enabled flag, default project, options and
+    /// extra attributes.
     async fn update_user(&self, user: &User) -> Result<(), AuthError> {
         let _ = user;
         Err(read_only("update_user"))
@@ -435,6 +436,31 @@ pub trait HandlerStore: Send + Sync + std::fmt::Debug {
 
     /// Deletes a binding.
     async fn delete_binding(&self, id: &str) -> Result<(), AuthError>;
+}
+
+/// Named counters shared by every node: what the `Counter` event handler
+/// increases, decreases and resets.
+///
+/// Every change is one atomic statement, so N concurrent adjustments on
+/// any number of nodes add exactly N deltas.
+#[async_trait]
+pub trait CounterStore: Send + Sync + std::fmt::Debug {
+    /// Adds `delta` (negative to decrease) to the counter `name`, creating
+    /// it at 0 first if needed, and returns the new value. With a `floor`,
+    /// the value never goes below it (a decrease past it stops at it), in
+    /// the same atomic step.
+    async fn adjust_counter(
+        &self,
+        name: &str,
+        delta: i64,
+        floor: Option<i64>,
+    ) -> Result<i64, AuthError>;
+
+    /// Sets the counter `name` to 0 (creating it if needed).
+    async fn reset_counter(&self, name: &str) -> Result<(), AuthError>;
+
+    /// Every counter, by name.
+    async fn list_counters(&self) -> Result<Vec<Counter>, AuthError>;
 }
 
 /// The error of a write the store does not support (a read-only

@@ -9,14 +9,15 @@ use secrecy::SecretString;
 
 use crate::AuthError;
 use crate::store::{
-    ApplicationCredential, Credential, CredentialStore, Domain, Group, PasswordRecord,
-    PasswordStore, RevocationEvent, RevocationStore, User, UserAuthState, UserFilter, UserOptions,
-    UserStore,
+    ApplicationCredential, AuditQuery, AuditRecord, AuditStore, Counter, CounterStore, Credential,
+    CredentialStore, Domain, Group, PasswordRecord, PasswordStore, RevocationEvent,
+    RevocationStore, User, UserAuthState, UserFilter, UserOptions, UserStore,
 };
 
 /// Users, domains, groups, passwords, credentials and application
-/// credentials in memory: the roles auth methods read, for their tests. Starts with the `default`
-/// domain, as every deployment does.
+/// credentials in memory: the roles auth methods read, for their tests;
+/// plus counters and the audit log, for event-handler tests. Starts with
+/// the `default` domain, as every deployment does.
 #[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -35,6 +36,10 @@ struct Inner {
     application_credentials: BTreeMap<String, ApplicationCredential>,
     claimed_passcodes: BTreeSet<(String, i64)>,
     revocations: Vec<RevocationEvent>,
+    counters: BTreeMap<String, i64>,
+    audit: Vec<AuditRecord>,
+    /// The last audit id handed out (ids are never reused, as in SQL).
+    audit_last_id: i64,
 }
 
 impl Default for MemoryStore {
@@ -80,6 +85,7 @@ impl MemoryStore {
             enabled: true,
             default_project_id: None,
             options: UserOptions::default(),
+            extra: serde_json::Map::new(),
         };
         self.put_user(user.clone());
         user
@@ -198,6 +204,16 @@ impl UserStore for MemoryStore {
                 .insert(user.id.clone(), vec![password.clone()]);
         }
         Ok(())
+    }
+
+    async fn update_user(&self, user: &User) -> Result<(), AuthError> {
+        match self.lock().users.get_mut(&user.id) {
+            Some(stored) => {
+                *stored = user.clone();
+                Ok(())
+            }
+            None => Err(not_found("user", &user.id)),
+        }
     }
 
     async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>, AuthError> {
@@ -418,5 +434,193 @@ impl RevocationStore for MemoryStore {
         let was = inner.revocations.len();
         inner.revocations.retain(|e| e.revoked_at >= before);
         Ok(u64::try_from(was - inner.revocations.len()).unwrap_or(u64::MAX))
+    }
+}
+
+#[async_trait]
+impl CounterStore for MemoryStore {
+    async fn adjust_counter(
+        &self,
+        name: &str,
+        delta: i64,
+        floor: Option<i64>,
+    ) -> Result<i64, AuthError> {
+        let mut inner = self.lock();
+        let value = inner.counters.entry(name.to_owned()).or_insert(0);
+        let next = value.saturating_add(delta);
+        *value = floor.map_or(next, |floor| next.max(floor));
+        Ok(*value)
+    }
+
+    async fn reset_counter(&self, name: &str) -> Result<(), AuthError> {
+        self.lock().counters.insert(name.to_owned(), 0);
+        Ok(())
+    }
+
+    async fn list_counters(&self) -> Result<Vec<Counter>, AuthError> {
+        Ok(self
+            .lock()
+            .counters
+            .iter()
+            .map(|(name, value)| Counter {
+                name: name.clone(),
+                value: *value,
+            })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl AuditStore for MemoryStore {
+    async fn append_audit(&self, records: &[AuditRecord]) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        for record in records {
+            inner.audit_last_id += 1;
+            let id = inner.audit_last_id;
+            inner.audit.push(AuditRecord {
+                id,
+                ..record.clone()
+            });
+        }
+        Ok(())
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuthError> {
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        Ok(self
+            .lock()
+            .audit
+            .iter()
+            .rev()
+            .filter(|r| query.since.is_none_or(|since| r.at >= since))
+            .filter(|r| query.until.is_none_or(|until| r.at < until))
+            .filter(|r| query.user_id.is_none() || r.user_id == query.user_id)
+            .filter(|r| query.event.as_ref().is_none_or(|e| *e == r.event))
+            .filter(|r| query.success.is_none_or(|s| s == r.success))
+            .filter(|r| query.before_id.is_none_or(|id| r.id < id))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn prune_audit(&self, before: DateTime<Utc>) -> Result<u64, AuthError> {
+        let mut inner = self.lock();
+        let was = inner.audit.len();
+        inner.audit.retain(|r| r.at >= before);
+        Ok(u64::try_from(was - inner.audit.len()).unwrap_or(u64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AuditKind, AuditQuery};
+    use serde_json::json;
+
+    fn row(n: i64, user: &str, success: bool) -> AuditRecord {
+        AuditRecord {
+            id: 0,
+            at: DateTime::from_timestamp(1_800_000_000 + n, 0).unwrap(),
+            kind: AuditKind::Call,
+            event: if n % 2 == 0 { "a" } else { "b" }.into(),
+            success,
+            duration_us: None,
+            client_addr: None,
+            user_id: Some(user.into()),
+            project_id: None,
+            request_id: None,
+            detail: json!({ "n": n }),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_audit_log_filters_pages_and_prunes_like_the_sql_stores() {
+        let s = MemoryStore::new();
+        let rows: Vec<_> = (0..10)
+            .map(|n| row(n, if n < 5 { "u1" } else { "u2" }, n != 3))
+            .collect();
+        s.append_audit(&rows).await.unwrap();
+        let q = |query: AuditQuery| {
+            let s = &s;
+            async move {
+                s.query_audit(&AuditQuery {
+                    limit: 100,
+                    ..query
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let all = q(AuditQuery::default()).await;
+        assert_eq!(all.len(), 10);
+        assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        assert_eq!(
+            q(AuditQuery {
+                user_id: Some("u1".into()),
+                ..Default::default()
+            })
+            .await
+            .len(),
+            5
+        );
+        assert_eq!(
+            q(AuditQuery {
+                event: Some("a".into()),
+                ..Default::default()
+            })
+            .await
+            .len(),
+            5
+        );
+        assert_eq!(
+            q(AuditQuery {
+                success: Some(false),
+                ..Default::default()
+            })
+            .await
+            .len(),
+            1
+        );
+        let window = q(AuditQuery {
+            since: Some(rows[2].at),
+            until: Some(rows[6].at),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(window.len(), 4);
+        let page = s
+            .query_audit(&AuditQuery {
+                before_id: Some(all[2].id),
+                limit: 3,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [all[3].id, all[4].id, all[5].id]
+        );
+        assert_eq!(s.prune_audit(rows[4].at).await.unwrap(), 4);
+        s.append_audit(&[row(99, "u3", true)]).await.unwrap();
+        assert!(
+            q(AuditQuery::default()).await[0].id > all[0].id,
+            "ids are never reused"
+        );
+    }
+
+    #[tokio::test]
+    async fn counters_are_floored_only_when_asked() {
+        let s = MemoryStore::new();
+        assert_eq!(s.adjust_counter("c", -2, Some(0)).await.unwrap(), 0);
+        assert_eq!(s.adjust_counter("c", -2, None).await.unwrap(), -2);
+        assert_eq!(s.adjust_counter("c", 5, Some(0)).await.unwrap(), 3);
+        s.reset_counter("c").await.unwrap();
+        assert_eq!(
+            s.list_counters().await.unwrap(),
+            [Counter {
+                name: "c".into(),
+                value: 0
+            }]
+        );
     }
 }

@@ -169,6 +169,7 @@ pub async fn create(
             enabled: true,
             default_project_id: None,
             options: UserOptions::default(),
+            extra: Default::default(),
         };
         apply(&mut user, &body.user)?;
         let password = match password_of(&body.user)? {

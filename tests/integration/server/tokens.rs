@@ -311,6 +311,7 @@ async fn add_user(
         enabled: true,
         default_project_id: None,
         options,
+        extra: Default::default(),
     };
     let record = PasswordRecord {
         hash: hasher

@@ -178,6 +178,7 @@ pub(crate) fn user(name: &str, domain_id: &str) -> User {
         enabled: true,
         default_project_id: None,
         options: UserOptions::default(),
+        extra: Default::default(),
     }
 }
 

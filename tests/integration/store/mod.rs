@@ -5,10 +5,11 @@
 //! `AUTH_TEST_REQUIRE_POSTGRES=1`, as in CI).
 
 mod assignments;
+mod counters;
 mod crash;
 mod credentials;
 mod drivers;
-mod harness;
+pub(crate) mod harness;
 mod passwords;
 mod records;
 mod revision;
@@ -68,4 +69,7 @@ conformance! {
     records::audit_filters_pages_and_prunes,
     records::handler_bindings_round_trip,
     revision::the_token_revision_follows_validation_relevant_writes,
+    counters::counters_adjust_reset_and_list,
+    counters::concurrent_counter_increments_add_exactly_n,
+    counters::user_extra_attributes_round_trip,
 }

@@ -160,6 +160,7 @@ mod tests {
             enabled: true,
             default_project_id: None,
             options: Default::default(),
+            extra: Default::default(),
         }
     }
 

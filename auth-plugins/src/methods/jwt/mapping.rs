@@ -73,6 +73,7 @@ impl Mapping {
             enabled: true,
             default_project_id: None,
             options: UserOptions::default(),
+            extra: Default::default(),
         };
         match users.create_user(&user, None).await {
             Ok(()) => Ok(user),

@@ -16,6 +16,7 @@
 mod assignments;
 mod audit;
 mod catalog;
+mod counters;
 mod credentials;
 mod error;
 mod handlers;
@@ -39,6 +40,7 @@ use sqlx::{Database, Pool, Transaction};
 pub(crate) use assignments::assignment_store;
 pub(crate) use audit::audit_store;
 pub(crate) use catalog::catalog_store;
+pub(crate) use counters::counter_store;
 pub(crate) use credentials::credential_store;
 pub(crate) use error::failed;
 pub(crate) use handlers::handler_store;

@@ -66,6 +66,7 @@ pub(crate) struct UserRow {
     enabled: bool,
     default_project_id: Option<String>,
     options: String,
+    extra: String,
 }
 
 impl TryFrom<UserRow> for User {
@@ -79,6 +80,7 @@ impl TryFrom<UserRow> for User {
             enabled: r.enabled,
             default_project_id: r.default_project_id,
             options: serde_json::from_str(&r.options).map_err(|_| corrupt("user options"))?,
+            extra: serde_json::from_str(&r.extra).map_err(|_| corrupt("user extra attributes"))?,
         })
     }
 }
@@ -86,6 +88,12 @@ impl TryFrom<UserRow> for User {
 /// A user's options as stored (TEXT JSON).
 pub(crate) fn options_json(options: &UserOptions) -> Result<String, AuthError> {
     serde_json::to_string(options).map_err(|_| corrupt("user options"))
+}
+
+/// A user's extra attributes as stored (TEXT JSON object).
+pub(crate) fn extra_json(extra: &serde_json::Map<String, serde_json::Value>) -> String {
+    // Serializing a map of `Value`s cannot fail: its keys are strings.
+    serde_json::Value::Object(extra.clone()).to_string()
 }
 
 /// One password, or, from a `LEFT JOIN` on the user, no password (every

@@ -14,6 +14,7 @@ macro_rules! sql_store {
         $crate::storage::shared::key_store!($store, $db);
         $crate::storage::shared::audit_store!($store, $db);
         $crate::storage::shared::handler_store!($store, $db);
+        $crate::storage::shared::counter_store!($store, $db);
 
         const _: () = {
             use $crate::storage::shared::prelude::*;

@@ -11,7 +11,8 @@ macro_rules! user_store {
             // text is the key of each connection's prepared-statement cache.
             macro_rules! select_user {
                 () => {
-                    "SELECT id, name, domain_id, enabled, default_project_id, options FROM users"
+                    "SELECT id, name, domain_id, enabled, default_project_id, options, extra \
+                     FROM users"
                 };
             }
             macro_rules! select_project {
@@ -245,8 +246,8 @@ macro_rules! user_store {
                     let mut tx = self.core.begin("create_user").await?;
                     sqlx::query(
                         "INSERT INTO users (id, name, domain_id, enabled, default_project_id, \
-                         options, password_seq, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         options, password_seq, created_at, extra) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(&user.id)
                     .bind(&user.name)
@@ -256,6 +257,7 @@ macro_rules! user_store {
                     .bind(options_json(&user.options)?)
                     .bind(i64::from(password.is_some()))
                     .bind(to_micros(Utc::now()))
+                    .bind(extra_json(&user.extra))
                     .execute(&mut *tx)
                     .await
                     .map_err(write_failed(
@@ -290,13 +292,14 @@ macro_rules! user_store {
                 async fn update_user(&self, user: &User) -> Result<(), AuthError> {
                     let done = sqlx::query(
                         "UPDATE users SET name = $2, enabled = $3, default_project_id = $4, \
-                         options = $5 WHERE id = $1",
+                         options = $5, extra = $6 WHERE id = $1",
                     )
                     .bind(&user.id)
                     .bind(&user.name)
                     .bind(user.enabled)
                     .bind(&user.default_project_id)
                     .bind(options_json(&user.options)?)
+                    .bind(extra_json(&user.extra))
                     .execute_revised(&self.core)
                     .await
                     .map_err(write_failed("update_user", "default project", || {
