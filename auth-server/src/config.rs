@@ -59,6 +59,86 @@ pub struct Config {
     pub token: TokenSection,
     /// Receipt lifetime.
     pub receipt: ReceiptSection,
+    /// Event handlers: the dispatcher's limits, each module's section and
+    /// bindings kept in the file.
+    pub events: EventsSection,
+    /// The audit log: its queue and how long rows are kept.
+    pub audit: AuditSection,
+}
+
+/// `[events]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsSection {
+    /// `[events.dispatcher]`: time limits and the off-path queue.
+    pub dispatcher: auth_core::handlers::DispatcherConfig,
+    /// `[events.modules.<Name>]`: each handler module's own settings (the
+    /// SMTP servers of `UserNotification`, `Script`'s opt-in and folder).
+    pub modules: serde_json::Map<String, Value>,
+    /// `[[events.bindings]]`: bindings kept in the file. At start they are
+    /// saved to the database by name (the file wins over an edit made
+    /// through the API), beside those made through the API.
+    pub bindings: Vec<FileBinding>,
+}
+
+/// A binding as written in the configuration file: a stored binding
+/// without its id, with the API's defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBinding {
+    /// Unique name.
+    pub name: String,
+    /// Event names, or `["*"]`.
+    pub events: Vec<String>,
+    /// The handler module.
+    pub module: String,
+    /// The module's action.
+    pub action: String,
+    /// The action's options.
+    #[serde(default)]
+    pub options: Value,
+    /// The conditions, all of which must hold.
+    #[serde(default)]
+    pub conditions: Value,
+    /// `pre` or `post` (the default).
+    #[serde(default = "post")]
+    pub position: auth_core::store::HandlerPosition,
+    /// Ascending order of execution.
+    #[serde(default)]
+    pub ordering: i32,
+    /// Whether it runs.
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Whether its failure fails the call.
+    #[serde(default)]
+    pub abort_on_error: bool,
+}
+
+fn post() -> auth_core::store::HandlerPosition {
+    auth_core::store::HandlerPosition::Post
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSection {
+    /// `[audit.queue]`: how many rows may wait and the batch size.
+    pub queue: auth_core::audit::AuditLogConfig,
+    /// Rows older than this many days are deleted (hourly); 0 keeps all.
+    pub retention_days: u32,
+}
+
+impl Default for AuditSection {
+    fn default() -> Self {
+        Self {
+            queue: auth_core::audit::AuditLogConfig::default(),
+            retention_days: 90,
+        }
+    }
 }
 
 /// `[server]`.

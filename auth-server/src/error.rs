@@ -7,6 +7,7 @@
 //! tempest rely on.
 
 use auth_core::AuthError;
+use auth_core::events::EventError;
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -53,6 +54,17 @@ impl ServerError {
         }
     }
 
+    /// A stable word for the error, for events and the audit log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Auth(e) => e.kind(),
+            Self::MissingToken => "missing_token",
+            Self::BadRequest(_) => "bad_request",
+            Self::Config(_) => "config",
+            Self::Io(_) => "io",
+        }
+    }
+
     /// Renders the error, with `public_v3` as the `WWW-Authenticate` URI.
     pub fn into_response_for(self, public_v3: &str) -> Response {
         let status = self.status();
@@ -76,6 +88,13 @@ impl ServerError {
             body["error"]["identity"] = json!({"methods": enabled});
         }
         let mut response = (status, axum::Json(body)).into_response();
+        // For the call's event and audit row (see `crate::events`).
+        // The client-facing message: internal details stay in the log.
+        response.extensions_mut().insert(EventError {
+            kind: self.kind().to_owned(),
+            status: status.as_u16(),
+            message,
+        });
         if status == StatusCode::UNAUTHORIZED {
             if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{public_v3}\"")) {
                 response.headers_mut().insert(WWW_AUTHENTICATE, value);

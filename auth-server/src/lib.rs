@@ -24,6 +24,7 @@
 pub mod bootstrap;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod metrics;
 pub mod operations;
@@ -149,10 +150,38 @@ pub fn router(state: AppState) -> Router {
             "/v3/credentials/{id}",
             get(routes::credentials::get).delete(routes::credentials::delete),
         )
+        .route(
+            "/v3/event-handlers",
+            get(routes::event_handlers::list).post(routes::event_handlers::create),
+        )
+        .route(
+            "/v3/event-handlers/schema",
+            get(routes::event_handlers::schema),
+        )
+        .route(
+            "/v3/event-handlers/{id}",
+            get(routes::event_handlers::get)
+                .patch(routes::event_handlers::update)
+                .delete(routes::event_handlers::delete),
+        )
+        .route(
+            "/v3/event-handlers/{id}/enable",
+            post(routes::event_handlers::enable),
+        )
+        .route(
+            "/v3/event-handlers/{id}/disable",
+            post(routes::event_handlers::disable),
+        )
+        .route("/v3/audit", get(routes::audit::list))
+        .route("/v3/audit/export", get(routes::audit::export))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            events::around_call,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(keystone_headers))
@@ -188,8 +217,11 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 
 /// Adds what Keystone puts on every response: a request id and
 /// `Vary: X-Auth-Token`.
-async fn keystone_headers(request: Request, next: Next) -> Response {
+async fn keystone_headers(mut request: Request, next: Next) -> Response {
     let id = format!("req-{}", uuid::Uuid::new_v4());
+    request
+        .extensions_mut()
+        .insert(events::RequestId(id.as_str().into()));
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -209,23 +241,29 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let reloading = tokio::spawn(reload_keys(state.clone()));
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let background = tokio::spawn(housekeeping(state.clone()));
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
-    reloading.abort();
+    background.abort();
+    // Runs already queued finish and their audit rows are written.
+    state.dispatcher().wait_idle().await;
+    state.dispatcher().audit().flush().await;
     served?;
     Ok(())
 }
 
-/// Reloads the shared keys every `[keys] refresh_interval` seconds, so a
-/// rotation reaches this node without a restart. A failed reload keeps
-/// the keys held and is retried at the next tick.
-async fn reload_keys(state: AppState) {
+/// What a node does besides answering: every `[keys] refresh_interval`
+/// seconds it reloads the shared keys and the event-handler bindings (so a
+/// rotation or a binding changed on another node reaches it without a
+/// restart), and hourly it deletes audit rows past `[audit]
+/// retention_days`. A failed step is logged and retried at the next tick.
+async fn housekeeping(state: AppState) {
     let period = Duration::from_secs(state.config().keys.refresh_interval.max(1));
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune: Option<std::time::Instant> = None;
     ticks.tick().await;
     loop {
         ticks.tick().await;
@@ -233,6 +271,17 @@ async fn reload_keys(state: AppState) {
             Ok(true) => tracing::info!("reloaded rotated keys"),
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "reloading keys failed"),
+        }
+        if let Err(error) = state.reload_bindings().await {
+            tracing::warn!(%error, "reloading event-handler bindings failed");
+        }
+        let days = state.config().audit.retention_days;
+        if days > 0 && last_prune.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+            last_prune = Some(std::time::Instant::now());
+            let before = state.clock().now() - chrono::Duration::days(i64::from(days));
+            if let Err(error) = state.storage().prune_audit(before).await {
+                tracing::warn!(%error, "pruning the audit log failed");
+            }
         }
     }
 }

@@ -62,6 +62,22 @@ impl Metrics {
         *auth.entry((method.to_owned(), result)).or_default() += 1;
     }
 
+    /// Counts an engine event if it is a method's result.
+    pub fn observe_engine_event(&self, event: &AuthEvent) {
+        let (Some(method), Some(result)) = (event.method.as_deref(), event.result) else {
+            return;
+        };
+        if !event.name.starts_with(names::METHOD_PREFIX) {
+            return;
+        }
+        let result = match result {
+            EventResult::Success => "success",
+            EventResult::Failure => "failure",
+            EventResult::Continue => "continue",
+        };
+        self.observe_auth(method, result);
+    }
+
     /// Records a token validation answered from the cache (`hit`) or
     /// computed.
     pub fn observe_token_cache(&self, hit: bool) {
@@ -139,18 +155,7 @@ pub struct MetricsSink(pub Arc<Metrics>);
 
 impl EventSink for MetricsSink {
     fn emit(&self, event: AuthEvent) {
-        let (Some(method), Some(result)) = (event.method.as_deref(), event.result) else {
-            return;
-        };
-        if !event.name.starts_with(names::METHOD_PREFIX) {
-            return;
-        }
-        let result = match result {
-            EventResult::Success => "success",
-            EventResult::Failure => "failure",
-            EventResult::Continue => "continue",
-        };
-        self.0.observe_auth(method, result);
+        self.0.observe_engine_event(&event);
     }
 }
 

@@ -2,8 +2,12 @@
 
 use std::sync::Arc;
 
-use auth_core::store::{Storage, StorageConfig, StorageRegistration};
-use auth_core::{Clock, Engine, KeyRing, MethodRegistration, Registry, Stores, SystemClock};
+use auth_core::audit::AuditLog;
+use auth_core::handlers::{Dispatcher, HandlerModuleRegistration};
+use auth_core::store::{HandlerBinding, Storage, StorageConfig, StorageRegistration, new_id};
+use auth_core::{
+    AuthError, Clock, Engine, KeyRing, MethodRegistration, Registry, Stores, SystemClock,
+};
 use auth_plugins::compliance::SecurityCompliance;
 use auth_plugins::hashing::PasswordHasher;
 use auth_plugins::tokens::jws::JwsProvider;
@@ -11,8 +15,9 @@ use chrono::Duration;
 
 use crate::config::Config;
 use crate::error::ServerError;
+use crate::events::EngineSink;
 use crate::keys;
-use crate::metrics::{Metrics, MetricsSink};
+use crate::metrics::Metrics;
 use crate::validation::{RevisionGate, ValidationCache};
 
 /// Shared, cheap-to-clone application state.
@@ -34,6 +39,7 @@ struct Inner {
     validations: ValidationCache,
     receipt_keys: Arc<KeyRing>,
     key_versions: keys::LoadedVersions,
+    dispatcher: Dispatcher,
 }
 
 impl AppState {
@@ -61,8 +67,12 @@ impl AppState {
         )?;
         let metrics = Arc::new(Metrics::default());
         let receipt_keys = Arc::new(KeyRing::new(receipt_keys));
+        let dispatcher = events_dispatcher(&config, &storage, &clock).await?;
         let engine = Engine::builder()
-            .events(Arc::new(MetricsSink(metrics.clone())))
+            .events(Arc::new(EngineSink {
+                metrics: metrics.clone(),
+                dispatcher: dispatcher.clone(),
+            }))
             .methods(methods)
             .stores(Stores::from_storage(storage.clone()))
             .receipt_keys(receipt_keys.clone())
@@ -90,6 +100,7 @@ impl AppState {
                 validations,
                 receipt_keys,
                 key_versions: keys::LoadedVersions::default(),
+                dispatcher,
             }),
         };
         // Records the versions just loaded (a set rotated in between is
@@ -138,6 +149,22 @@ impl AppState {
         &self.inner.validations
     }
 
+    /// The event-handler dispatcher, and through it the audit log.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.inner.dispatcher
+    }
+
+    /// Loads the stored bindings again (after a change through the API,
+    /// here or on another node). Bindings that no longer compile are
+    /// logged and left out.
+    pub async fn reload_bindings(&self) -> Result<(), AuthError> {
+        let bindings = self.storage().list_bindings().await?;
+        for (binding, error) in self.dispatcher().set_valid_bindings(bindings) {
+            tracing::warn!(binding = %binding.name, %error, "event-handler binding left out");
+        }
+        Ok(())
+    }
+
     /// The receipt keys (the engine's ring, swapped on reload).
     pub fn receipt_keys(&self) -> &Arc<KeyRing> {
         &self.inner.receipt_keys
@@ -152,6 +179,54 @@ impl AppState {
     pub fn compliance(&self) -> &SecurityCompliance {
         &self.inner.compliance
     }
+}
+
+/// The dispatcher with every registered handler module (each from its
+/// `[events.modules.<Name>]`), the audit log, and the bindings: those of
+/// the file saved to the database by name, then all stored ones loaded.
+async fn events_dispatcher(
+    config: &Config,
+    storage: &Arc<dyn Storage>,
+    clock: &Arc<dyn Clock>,
+) -> Result<Dispatcher, ServerError> {
+    let modules = Registry::<HandlerModuleRegistration>::from_inventory()?
+        .instantiate(&config.events.modules)?;
+    let audit = AuditLog::new(storage.clone(), clock.clone(), config.audit.queue.clone());
+    let dispatcher = Dispatcher::builder()
+        .modules(modules)
+        .stores(Stores::from_storage(storage.clone()))
+        .clock(clock.clone())
+        .audit(audit)
+        .config(config.events.dispatcher.clone())
+        .build()?;
+    let stored = storage.list_bindings().await?;
+    for file in &config.events.bindings {
+        let existing = stored.iter().find(|b| b.name == file.name);
+        let binding = HandlerBinding {
+            id: existing.map_or_else(new_id, |b| b.id.clone()),
+            name: file.name.clone(),
+            events: file.events.clone(),
+            module: file.module.clone(),
+            action: file.action.clone(),
+            options: file.options.clone(),
+            conditions: file.conditions.clone(),
+            position: file.position,
+            ordering: file.ordering,
+            active: file.active,
+            abort_on_error: file.abort_on_error,
+        };
+        dispatcher.validate(&binding).map_err(|e| {
+            ServerError::Config(format!("[[events.bindings]] '{}': {e}", file.name))
+        })?;
+        match existing {
+            Some(_) => storage.update_binding(&binding).await?,
+            None => storage.create_binding(&binding).await?,
+        }
+    }
+    for (binding, error) in dispatcher.set_valid_bindings(storage.list_bindings().await?) {
+        tracing::warn!(binding = %binding.name, %error, "event-handler binding left out");
+    }
+    Ok(dispatcher)
 }
 
 /// Connects to the configured database with the driver registered for its

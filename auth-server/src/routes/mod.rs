@@ -1,12 +1,14 @@
 //! HTTP routes, one file per API area.
 
 pub mod application_credentials;
+pub mod audit;
 pub mod auth_info;
 pub mod body;
 pub mod caller;
 pub mod credentials;
 pub mod discovery;
 pub mod domains;
+pub mod event_handlers;
 pub mod password;
 pub mod projects;
 pub mod tokens;

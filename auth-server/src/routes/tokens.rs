@@ -82,7 +82,14 @@ pub async fn create(
         if let Some(receipt) = header(&parts.headers, RECEIPT) {
             attempt = attempt.receipt(receipt);
         }
-        match state.engine().authenticate(attempt).await? {
+        let outcome = match state.engine().authenticate(attempt).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                note_named_user(&state, &bytes).await;
+                return Err(error);
+            }
+        };
+        match outcome {
             AuthOutcome::Authenticated(done) => {
                 let issued = token_body::issue(&state, &done).await?;
                 let body = token_body::render(
@@ -104,6 +111,51 @@ pub async fn create(
     }
     .await;
     result.unwrap_or_else(|e: AuthError| ServerError::from(e).into_response_for(&public_v3))
+}
+
+/// For the event of a failed login: the user the request names (by id, or
+/// by name and domain, under any method), as privacyIDEA's events carry
+/// the user of the request. Only on failure, so a success costs nothing.
+async fn note_named_user(state: &AppState, body: &[u8]) {
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    let identity = &request["auth"]["identity"];
+    let Some(user) = identity["methods"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str())
+        .map(|m| &identity[m]["user"])
+        .find(|u| u.is_object())
+    else {
+        return;
+    };
+    let storage = state.storage();
+    let found = if let Some(id) = user["id"].as_str() {
+        storage.get_user(id).await.ok()
+    } else if let Some(name) = user["name"].as_str() {
+        let domain = &user["domain"];
+        let domain_id = match (domain["id"].as_str(), domain["name"].as_str()) {
+            (Some(id), _) => Some(id.to_owned()),
+            (None, Some(name)) => storage.find_domain_by_name(name).await.ok().map(|d| d.id),
+            (None, None) => None,
+        };
+        match domain_id {
+            Some(domain_id) => storage.find_user_by_name(&domain_id, name).await.ok(),
+            None => None,
+        }
+    } else {
+        None
+    };
+    if let Some(user) = found {
+        crate::events::note(|facts| {
+            if facts.user_id.is_none() {
+                facts.user_id = Some(user.id);
+                facts.domain_id = Some(user.domain_id);
+            }
+        });
+    }
 }
 
 fn with_subject(status: StatusCode, token: &str, mut response: Response) -> Response {

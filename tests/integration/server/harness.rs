@@ -28,8 +28,14 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     pub(crate) async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// A server whose configuration adds `extra` (TOML) to the default
+    /// test configuration.
+    pub(crate) async fn start_with(extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::from_toml(
+        let mut config = Config::from_toml(&format!(
             r#"
             [auth]
             methods = ["password", "token", "totp", "application_credential"]
@@ -37,8 +43,9 @@ impl TestServer {
             memory_kib = 64
             iterations = 1
             parallelism = 1
-            "#,
-        )
+            {extra}
+            "#
+        ))
         .unwrap();
         config.database.url = format!("sqlite://{}/auth.db", dir.path().display());
         config.keys.dir = dir.path().join("keys");

@@ -3,6 +3,7 @@
 mod admin;
 mod cache;
 mod domains;
+mod events;
 mod harness;
 mod operations;
 mod tokens;

@@ -1,0 +1,338 @@
+//! Every API call as an event: its stable name, what the handlers and the
+//! engine learned about it, the event-handler bindings run around it, and
+//! its audit row.
+//!
+//! [`around_call`] wraps each routed request. Before the call it runs the
+//! `pre` bindings (an `abort_on_error` failure answers 502 and the call
+//! never runs); after it, it fills the event from what the call noted (the
+//! user, domain, project and methods, the error), runs the `post` bindings
+//! with the JSON response (which `ResponseMangler` may change), and records
+//! one audit row. With nothing bound to the event, the only cost is
+//! building the event and its audit row.
+//!
+//! Handlers and the engine reach the event through [`note`], a task-local
+//! scoped to the call, so nothing has to thread it through signatures.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use auth_core::audit::record_for;
+use auth_core::events::{EventError, names};
+use auth_core::handlers::Dispatcher;
+use auth_core::store::{AuditKind, HandlerPosition};
+use auth_core::{AuthEvent, EventResult, EventSink};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::error::ServerError;
+use crate::metrics::Metrics;
+use crate::routes::public_base;
+use crate::state::AppState;
+
+/// The id `x-openstack-request-id` carries, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub Arc<str>);
+
+/// What a call learned about itself, for its event.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// The user the call was about (the one who logged in, the token's
+    /// owner, the user changed).
+    pub user_id: Option<String>,
+    /// That user's domain.
+    pub domain_id: Option<String>,
+    /// The project involved.
+    pub project_id: Option<String>,
+    /// The auth methods of a login.
+    pub methods: Vec<String>,
+    /// The error the call failed with.
+    pub error: Option<EventError>,
+}
+
+tokio::task_local! {
+    static CALL: Arc<Mutex<Facts>>;
+}
+
+/// Adds to the current call's facts; outside a call (the CLI, tests of
+/// handlers alone) it does nothing.
+pub fn note(fill: impl FnOnce(&mut Facts)) {
+    let _ = CALL.try_with(|facts| fill(&mut facts.lock().unwrap_or_else(PoisonError::into_inner)));
+}
+
+/// The stable event name of a routed call, by method and route template;
+/// `None` for what is not an API call (discovery, health, metrics).
+pub fn event_name(method: &Method, route: &str) -> Option<&'static str> {
+    let name = match (method.as_str(), route) {
+        ("POST", "/v3/auth/tokens") => "auth.tokens.create",
+        ("GET" | "HEAD", "/v3/auth/tokens") => "auth.token.validate",
+        ("DELETE", "/v3/auth/tokens") => "auth.token.revoke",
+        ("GET", "/v3/auth/projects") => "auth.projects.list",
+        ("GET", "/v3/auth/domains") => "auth.domains.list",
+        ("GET", "/v3/auth/catalog") => "auth.catalog.get",
+        ("GET", "/v3/users") => "user.list",
+        ("POST", "/v3/users") => "user.create",
+        ("GET", "/v3/users/{id}") => "user.get",
+        ("PATCH", "/v3/users/{id}") => "user.update",
+        ("DELETE", "/v3/users/{id}") => "user.delete",
+        ("POST", "/v3/users/{id}/password") => "user.password.change",
+        ("GET", "/v3/users/{id}/application_credentials") => "application_credential.list",
+        ("POST", "/v3/users/{id}/application_credentials") => "application_credential.create",
+        ("GET", "/v3/users/{id}/application_credentials/{credential}") => {
+            "application_credential.get"
+        }
+        ("DELETE", "/v3/users/{id}/application_credentials/{credential}") => {
+            "application_credential.delete"
+        }
+        ("GET", "/v3/credentials") => "credential.list",
+        ("POST", "/v3/credentials") => "credential.create",
+        ("GET", "/v3/credentials/{id}") => "credential.get",
+        ("DELETE", "/v3/credentials/{id}") => "credential.delete",
+        ("GET", "/v3/domains") => "domain.list",
+        ("POST", "/v3/domains") => "domain.create",
+        ("GET", "/v3/domains/{id}") => "domain.get",
+        ("PATCH", "/v3/domains/{id}") => "domain.update",
+        ("DELETE", "/v3/domains/{id}") => "domain.delete",
+        ("GET", "/v3/projects") => "project.list",
+        ("POST", "/v3/projects") => "project.create",
+        ("GET", "/v3/projects/{id}") => "project.get",
+        ("PATCH", "/v3/projects/{id}") => "project.update",
+        ("DELETE", "/v3/projects/{id}") => "project.delete",
+        ("GET", "/v3/roles") => "role.list",
+        ("POST", "/v3/roles") => "role.create",
+        ("DELETE", "/v3/roles/{id}") => "role.delete",
+        (
+            "PUT",
+            "/v3/projects/{project}/users/{user}/roles/{role}"
+            | "/v3/domains/{domain}/users/{user}/roles/{role}"
+            | "/v3/system/users/{user}/roles/{role}",
+        ) => "role_assignment.create",
+        (
+            "HEAD",
+            "/v3/projects/{project}/users/{user}/roles/{role}"
+            | "/v3/domains/{domain}/users/{user}/roles/{role}"
+            | "/v3/system/users/{user}/roles/{role}",
+        ) => "role_assignment.check",
+        (
+            "DELETE",
+            "/v3/projects/{project}/users/{user}/roles/{role}"
+            | "/v3/domains/{domain}/users/{user}/roles/{role}"
+            | "/v3/system/users/{user}/roles/{role}",
+        ) => "role_assignment.delete",
+        ("GET", "/v3/role_assignments") => "role_assignment.list",
+        ("GET", "/v3/event-handlers") => "event_handler.list",
+        ("POST", "/v3/event-handlers") => "event_handler.create",
+        ("GET", "/v3/event-handlers/schema") => "event_handler.schema",
+        ("GET", "/v3/event-handlers/{id}") => "event_handler.get",
+        ("PATCH", "/v3/event-handlers/{id}") => "event_handler.update",
+        ("DELETE", "/v3/event-handlers/{id}") => "event_handler.delete",
+        ("POST", "/v3/event-handlers/{id}/enable") => "event_handler.enable",
+        ("POST", "/v3/event-handlers/{id}/disable") => "event_handler.disable",
+        ("GET", "/v3/audit") => "audit.list",
+        ("GET", "/v3/audit/export") => "audit.export",
+        _ => return None,
+    };
+    Some(name)
+}
+
+/// The middleware: see the module documentation.
+pub async fn around_call(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>();
+    let Some(name) = route.and_then(|r| event_name(request.method(), r.as_str())) else {
+        return next.run(request).await;
+    };
+    let started = Instant::now();
+    let mut event = AuthEvent::new(name, state.clock().now());
+    event.request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.to_string());
+    event.client_addr = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let (mut parts, body) = request.into_parts();
+    if let Ok(params) = RawPathParams::from_request_parts(&mut parts, &state).await {
+        // The user a user-centred route is about.
+        event.user_id = params
+            .iter()
+            .find(|(key, _)| {
+                *key == "user" || (*key == "id" && parts.uri.path().starts_with("/v3/users/"))
+            })
+            .map(|(_, value)| value.to_owned());
+    }
+    let base = public_base(&state, &parts.headers);
+    let request = Request::from_parts(parts, body);
+    let dispatcher = state.dispatcher();
+
+    let response = match dispatcher.pre(&event).await {
+        Err(aborted) => ServerError::from(aborted).into_response_for(&format!("{base}/v3")),
+        Ok(()) => {
+            let facts = Arc::new(Mutex::new(Facts::default()));
+            let response = CALL.scope(facts.clone(), next.run(request)).await;
+            let facts = std::mem::take(&mut *facts.lock().unwrap_or_else(PoisonError::into_inner));
+            fill(&mut event, facts, &response);
+            event.elapsed_us = u64::try_from(started.elapsed().as_micros()).ok();
+            if dispatcher.wants_at(name, HandlerPosition::Post) {
+                after(dispatcher, &event, response, &base, &state).await
+            } else {
+                response
+            }
+        }
+    };
+    if response.status() == StatusCode::BAD_GATEWAY && event.error.is_none() {
+        event.result = Some(EventResult::Failure);
+    }
+    let mut row = record_for(&event, AuditKind::Call, name);
+    row.detail = json!({"status": response.status().as_u16()});
+    if let Some(error) = &event.error {
+        row.detail["error"] = json!(error.kind);
+    }
+    dispatcher.audit().record(row);
+    if name == "auth.tokens.create" && event.result == Some(EventResult::Failure) {
+        locked_out(&state, &event).await;
+    }
+    response
+}
+
+/// Completes the event from the call's facts and its response.
+fn fill(event: &mut AuthEvent, facts: Facts, response: &Response) {
+    let Facts {
+        user_id,
+        domain_id,
+        project_id,
+        methods,
+        error,
+    } = facts;
+    if user_id.is_some() {
+        event.user_id = user_id;
+    }
+    event.domain_id = domain_id;
+    event.project_id = project_id;
+    event.methods = methods;
+    let status = response.status();
+    event.error = error.or_else(|| response.extensions().get::<EventError>().cloned());
+    event.result = Some(if status.is_success() {
+        EventResult::Success
+    } else if response.headers().contains_key("openstack-auth-receipt") {
+        EventResult::Continue
+    } else {
+        EventResult::Failure
+    });
+    event
+        .attributes
+        .insert("status".into(), json!(status.as_u16()));
+}
+
+/// Runs the post bindings with the JSON response, and answers with the
+/// response they leave (or the 502 of an aborting one).
+async fn after(
+    dispatcher: &Dispatcher,
+    event: &AuthEvent,
+    response: Response,
+    base: &str,
+    state: &AppState,
+) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let limit = state.config().server.body_limit.max(1 << 20) * 16;
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return ServerError::from(auth_core::AuthError::Internal(
+            "a response too large for the post handlers".into(),
+        ))
+        .into_response_for(&format!("{base}/v3"));
+    };
+    let original: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let mut json = original.clone();
+    if let Err(aborted) = dispatcher.post(event, &mut json).await {
+        return ServerError::from(aborted).into_response_for(&format!("{base}/v3"));
+    }
+    if json == original {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    match serde_json::to_vec(&json) {
+        Ok(changed) => Response::from_parts(parts, Body::from(changed)),
+        Err(_) => ServerError::from(auth_core::AuthError::Internal(
+            "a post handler left a response that does not serialize".into(),
+        ))
+        .into_response_for(&format!("{base}/v3")),
+    }
+}
+
+/// After a failed login: if that failure locked the account (a wrong
+/// secret brought its counter to the limit; an attempt on an account
+/// already locked fails differently), the `user.locked` event, for
+/// bindings such as "mail the user when their account locks".
+async fn locked_out(state: &AppState, login: &AuthEvent) {
+    if login
+        .error
+        .as_ref()
+        .is_none_or(|e| e.kind != "invalid_credentials")
+    {
+        return;
+    }
+    let (Some(user_id), Some(limit)) = (
+        login.user_id.as_deref(),
+        state.compliance().lockout_failure_attempts,
+    ) else {
+        return;
+    };
+    let Ok(auth_state) = state.storage().auth_state(user_id).await else {
+        return;
+    };
+    if auth_state.failed_auth_count != limit {
+        return;
+    }
+    let mut event = AuthEvent::new("user.locked", state.clock().now());
+    event.request_id.clone_from(&login.request_id);
+    event.client_addr = login.client_addr;
+    event.user_id = Some(user_id.to_owned());
+    event.domain_id.clone_from(&login.domain_id);
+    event.result = Some(EventResult::Success);
+    event
+        .attributes
+        .insert("failure_count".into(), json!(auth_state.failed_auth_count));
+    let dispatcher = state.dispatcher();
+    let mut no_response = Value::Null;
+    let _ = dispatcher.post(&event, &mut no_response).await;
+    dispatcher
+        .audit()
+        .record(record_for(&event, AuditKind::Call, "user.locked"));
+}
+
+/// The engine's events: counted in the metrics, noted as the facts of the
+/// login under way, and dispatched to post bindings (off the request path:
+/// an engine step has no response to change).
+#[derive(Debug, Clone)]
+pub struct EngineSink {
+    /// Where method results are counted.
+    pub metrics: Arc<Metrics>,
+    /// Where bindings on engine events run.
+    pub dispatcher: Dispatcher,
+}
+
+impl EventSink for EngineSink {
+    fn emit(&self, event: AuthEvent) {
+        self.metrics.observe_engine_event(&event);
+        if event.name == names::OUTCOME {
+            note(|facts| {
+                facts.user_id.clone_from(&event.user_id);
+                facts.domain_id.clone_from(&event.domain_id);
+                facts.project_id.clone_from(&event.project_id);
+                facts.methods.clone_from(&event.methods);
+                facts.error.clone_from(&event.error);
+            });
+        }
+        if self.dispatcher.wants_at(&event.name, HandlerPosition::Post) {
+            let dispatcher = self.dispatcher.clone();
+            tokio::spawn(async move {
+                let mut no_response = Value::Null;
+                let _ = dispatcher.post(&event, &mut no_response).await;
+            });
+        }
+    }
+}

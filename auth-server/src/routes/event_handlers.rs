@@ -1,0 +1,232 @@
+//! `/v3/event-handlers`: event-handler bindings, admin only. Each change is
+//! checked by the dispatcher before it is saved (400 naming the problem),
+//! then every binding is reloaded here; other nodes reload theirs every
+//! `[keys] refresh_interval` seconds. Listings hide secret options.
+
+use auth_core::AuthError;
+use auth_core::store::{HandlerBinding, HandlerPosition, new_id};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::body::KeystoneJson;
+use super::caller::Caller;
+use super::{PublicBase, respond};
+use crate::error::ServerError;
+use crate::state::AppState;
+
+/// `{"event_handler": {...}}`: every field optional, so one type serves
+/// create (where the dispatcher's check finds what is missing) and update.
+#[derive(Debug, Deserialize)]
+pub struct HandlerEnvelope {
+    event_handler: HandlerBody,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandlerBody {
+    name: Option<String>,
+    events: Option<Vec<String>>,
+    module: Option<String>,
+    action: Option<String>,
+    options: Option<Value>,
+    conditions: Option<Value>,
+    position: Option<HandlerPosition>,
+    ordering: Option<i32>,
+    active: Option<bool>,
+    abort_on_error: Option<bool>,
+}
+
+impl HandlerBody {
+    /// Applies the given fields to `binding`.
+    fn apply(self, binding: &mut HandlerBinding) {
+        macro_rules! set {
+            ($($field:ident),*) => {$(
+                if let Some(value) = self.$field {
+                    binding.$field = value;
+                }
+            )*};
+        }
+        set!(
+            name, events, module, action, options, conditions, position, ordering, active
+        );
+        set!(abort_on_error);
+    }
+}
+
+fn binding_json(state: &AppState, binding: &HandlerBinding, base: &str) -> Value {
+    let mut shown = serde_json::to_value(state.dispatcher().redact(binding)).unwrap_or(Value::Null);
+    shown["links"] = json!({"self": format!("{base}/v3/event-handlers/{}", binding.id)});
+    shown
+}
+
+/// Checks, saves (create or update) and reloads.
+async fn save(state: &AppState, binding: &HandlerBinding, create: bool) -> Result<(), ServerError> {
+    if binding.name.trim().is_empty() || binding.name.len() > 255 {
+        return Err(AuthError::bad_request("'name' is required: 1 to 255 characters").into());
+    }
+    state.dispatcher().validate(binding)?;
+    if create {
+        state.storage().create_binding(binding).await?;
+    } else {
+        state.storage().update_binding(binding).await?;
+    }
+    state.reload_bindings().await?;
+    Ok(())
+}
+
+/// `GET /v3/event-handlers`.
+pub async fn list(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("list_event_handlers")?;
+        let bindings: Vec<Value> = state
+            .storage()
+            .list_bindings()
+            .await?
+            .iter()
+            .map(|b| binding_json(&state, b, &base))
+            .collect();
+        Ok(Json(json!({"event_handlers": bindings})).into_response())
+    })
+    .await
+}
+
+/// `GET /v3/event-handlers/schema`: modules, actions, options, conditions.
+pub async fn schema(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("get_event_handler_schema")?;
+        Ok(Json(state.dispatcher().schema()).into_response())
+    })
+    .await
+}
+
+/// `POST /v3/event-handlers`.
+pub async fn create(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    KeystoneJson(body): KeystoneJson<HandlerEnvelope>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("create_event_handler")?;
+        let mut binding = HandlerBinding {
+            id: new_id(),
+            name: String::new(),
+            events: Vec::new(),
+            module: String::new(),
+            action: String::new(),
+            options: json!({}),
+            conditions: json!({}),
+            position: HandlerPosition::Post,
+            ordering: 0,
+            active: true,
+            abort_on_error: false,
+        };
+        body.event_handler.apply(&mut binding);
+        save(&state, &binding, true).await?;
+        Ok((
+            StatusCode::CREATED,
+            Json(json!({"event_handler": binding_json(&state, &binding, &base)})),
+        )
+            .into_response())
+    })
+    .await
+}
+
+/// `GET /v3/event-handlers/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("get_event_handler")?;
+        let binding = state.storage().get_binding(&id).await?;
+        Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
+    })
+    .await
+}
+
+/// `PATCH /v3/event-handlers/{id}`: the given fields replace the stored
+/// ones (`options` as a whole: resend secrets when changing options).
+pub async fn update(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+    KeystoneJson(body): KeystoneJson<HandlerEnvelope>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("update_event_handler")?;
+        let mut binding = state.storage().get_binding(&id).await?;
+        body.event_handler.apply(&mut binding);
+        save(&state, &binding, false).await?;
+        Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
+    })
+    .await
+}
+
+async fn set_active(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    active: bool,
+) -> Result<Response, ServerError> {
+    caller.require_admin(if active {
+        "enable_event_handler"
+    } else {
+        "disable_event_handler"
+    })?;
+    let mut binding = state.storage().get_binding(id).await?;
+    binding.active = active;
+    save(state, &binding, false).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /v3/event-handlers/{id}/enable`.
+pub async fn enable(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, set_active(&state, &caller, &id, true)).await
+}
+
+/// `POST /v3/event-handlers/{id}/disable`.
+pub async fn disable(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, set_active(&state, &caller, &id, false)).await
+}
+
+/// `DELETE /v3/event-handlers/{id}`.
+pub async fn delete(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("delete_event_handler")?;
+        state.storage().delete_binding(&id).await?;
+        state.reload_bindings().await?;
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })
+    .await
+}
