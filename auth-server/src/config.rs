@@ -130,6 +130,13 @@ pub struct AuditSection {
     pub queue: auth_core::audit::AuditLogConfig,
     /// Rows older than this many days are deleted (hourly); 0 keeps all.
     pub retention_days: u32,
+    /// Events whose *successful* calls get no audit row (failures always
+    /// do, and handlers still run). By default `auth.token.validate`: every
+    /// service validates the token of every request it serves, Keystone
+    /// emits no notification for it, and one row per success costs a third
+    /// of the validation throughput on SQLite (BENCHMARKS.md). Set it to
+    /// `[]` to audit every call.
+    pub skip_successful: Vec<String>,
 }
 
 impl Default for AuditSection {
@@ -137,6 +144,7 @@ impl Default for AuditSection {
         Self {
             queue: auth_core::audit::AuditLogConfig::default(),
             retention_days: 90,
+            skip_successful: vec!["auth.token.validate".to_owned()],
         }
     }
 }

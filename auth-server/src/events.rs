@@ -7,8 +7,10 @@
 //! never runs); after it, it fills the event from what the call noted (the
 //! user, domain, project and methods, the error), runs the `post` bindings
 //! with the JSON response (which `ResponseMangler` may change), and records
-//! one audit row. With nothing bound to the event, the only cost is
-//! building the event and its audit row.
+//! one audit row (except successes of the events `[audit] skip_successful`
+//! lists: by default successful token validations, see `AuditSection`).
+//! With nothing bound to the event, the only cost is building the event and
+//! its audit row.
 //!
 //! Handlers and the engine reach the event through [`note`], a task-local
 //! scoped to the call, so nothing has to thread it through signatures.
@@ -187,12 +189,21 @@ pub async fn around_call(State(state): State<AppState>, request: Request, next: 
     if response.status() == StatusCode::BAD_GATEWAY && event.error.is_none() {
         event.result = Some(EventResult::Failure);
     }
-    let mut row = record_for(&event, AuditKind::Call, name);
-    row.detail = json!({"status": response.status().as_u16()});
-    if let Some(error) = &event.error {
-        row.detail["error"] = json!(error.kind);
+    let audited = event.result != Some(EventResult::Success)
+        || !state
+            .config()
+            .audit
+            .skip_successful
+            .iter()
+            .any(|e| e == name);
+    if audited {
+        let mut row = record_for(&event, AuditKind::Call, name);
+        row.detail = json!({"status": response.status().as_u16()});
+        if let Some(error) = &event.error {
+            row.detail["error"] = json!(error.kind);
+        }
+        dispatcher.audit().record(row);
     }
-    dispatcher.audit().record(row);
     if name == "auth.tokens.create" && event.result == Some(EventResult::Failure) {
         locked_out(&state, &event).await;
     }

@@ -311,6 +311,25 @@ async fn every_call_and_every_handler_run_is_audited() {
         second["audit"][0]["id"].as_i64().unwrap() < page["audit"][1]["id"].as_i64().unwrap() + 1
     );
 
+    // Successful validations are not audited by default; failed ones are.
+    for subject_token in [token.as_str(), "not-a-token"] {
+        s.call(Method::GET, "/v3/auth/tokens", &admin)
+            .header("X-Subject-Token", subject_token)
+            .send()
+            .await
+            .unwrap();
+    }
+    s.state.dispatcher().audit().flush().await;
+    let validations: Value = get("?event=auth.token.validate")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = validations["audit"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["success"], false);
+
     // Export: JSON lines of the same rows; bad filters are 400s.
     let export = get("/export?event=auth.tokens.create").await.unwrap();
     assert_eq!(export.headers()["content-type"], "application/x-ndjson");

@@ -6,6 +6,10 @@
 //! `(user_id, id)`, `(event, id)`) instead of a generic plan of
 //! `$1 IS NULL OR …` terms over a table that grows.
 
+/// Rows per INSERT statement: 10 parameters each, far below SQLite's and
+/// PostgreSQL's parameter limits.
+pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 200;
+
 /// Implements `AuditStore` for a driver type with a `core: SqlCore<$db>`
 /// field.
 macro_rules! audit_store {
@@ -19,26 +23,31 @@ macro_rules! audit_store {
                     if records.is_empty() {
                         return Ok(());
                     }
+                    // Multi-row INSERTs: one statement (one round trip to
+                    // the driver) per chunk rather than per row.
                     let mut tx = self.core.begin("append_audit").await?;
-                    for r in records {
-                        sqlx::query(
+                    for chunk in records.chunks(AUDIT_ROWS_PER_INSERT) {
+                        let mut insert = sqlx::QueryBuilder::<$db>::new(
                             "INSERT INTO audit_log (at, kind, event, success, duration_us, \
-                             client_addr, user_id, project_id, request_id, detail) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                        )
-                        .bind(to_micros(r.at))
-                        .bind(audit_kind_str(r.kind))
-                        .bind(&r.event)
-                        .bind(r.success)
-                        .bind(r.duration_us)
-                        .bind(&r.client_addr)
-                        .bind(&r.user_id)
-                        .bind(&r.project_id)
-                        .bind(&r.request_id)
-                        .bind(json_text(&r.detail))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(failed("append_audit"))?;
+                             client_addr, user_id, project_id, request_id, detail) ",
+                        );
+                        insert.push_values(chunk, |mut row, r| {
+                            row.push_bind(to_micros(r.at))
+                                .push_bind(audit_kind_str(r.kind))
+                                .push_bind(r.event.clone())
+                                .push_bind(r.success)
+                                .push_bind(r.duration_us)
+                                .push_bind(r.client_addr.clone())
+                                .push_bind(r.user_id.clone())
+                                .push_bind(r.project_id.clone())
+                                .push_bind(r.request_id.clone())
+                                .push_bind(json_text(&r.detail));
+                        });
+                        insert
+                            .build()
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed("append_audit"))?;
                     }
                     tx.commit().await.map_err(failed("append_audit"))
                 }
