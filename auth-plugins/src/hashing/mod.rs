@@ -7,12 +7,12 @@
 //! argon2id hashes made with weaker parameters than the configured ones.
 //!
 //! Hashing is deliberately slow (tens of milliseconds) and memory-hard, so
-//! async callers run it on the blocking pool ([`PasswordHasher::verify_async`])
-//! with two guards that matter under load:
+//! async callers hand it to dedicated hashing threads
+//! ([`PasswordHasher::verify_async`]) with two guards that matter under load:
 //!
-//! - at most one hash per core runs at a time (a semaphore): more would only
-//!   queue on the CPU while holding 19 MiB each, so a flood of logins could
-//!   otherwise exhaust memory;
+//! - at most one hash per core runs at a time (one thread per core, shared
+//!   by the whole process): more would only queue on the CPU while holding
+//!   19 MiB each, so a flood of logins could otherwise exhaust memory;
 //! - argon2's working memory is pooled and reused: a fresh 19 MiB buffer per
 //!   verification costs thousands of page faults, about a third of the hash
 //!   itself on this machine.
@@ -29,7 +29,6 @@ use rand::rngs::OsRng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 
 /// Argon2id parameters.
 ///
@@ -80,13 +79,49 @@ struct Inner {
     buffers: Mutex<Vec<Vec<Block>>>,
 }
 
-/// One hashing permit per core for the whole process, whichever hasher
-/// asks: the password and application-credential methods and the admin
-/// API hash side by side, and together they must not queue more argon2
-/// runs on the cores than there are cores.
-static PERMITS: LazyLock<(Semaphore, usize)> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    (Semaphore::new(cores), cores)
+/// The hashing threads: one per core for the whole process, whichever
+/// hasher asks (the password and application-credential methods and the
+/// admin API hash side by side, and together they must not run more argon2
+/// hashes than there are cores).
+///
+/// Dedicated threads pulling from one queue, rather than a semaphore in
+/// front of tokio's blocking pool: when a hash ends, its thread takes the
+/// next job at once. With permits, the next waiter could only start once a
+/// tokio worker got a time slice to poll it, and on a machine whose cores
+/// are all busy hashing that gap cost 10–20 % of the login rate.
+struct HashThreads {
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+    count: usize,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+static THREADS: LazyLock<HashThreads> = LazyLock::new(|| {
+    let count = std::thread::available_parallelism().map_or(1, usize::from);
+    let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for n in 0..count {
+        let queue = queue.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("argon2-{n}"))
+            .spawn(move || {
+                loop {
+                    // The lock is held only to take a job, not to run it.
+                    let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "could not start a hashing thread");
+        }
+    }
+    HashThreads {
+        jobs: Mutex::new(jobs),
+        count,
+    }
 });
 
 /// The live hashers, by parameters: every `PasswordHasher::new` with the
@@ -197,7 +232,7 @@ impl PasswordHasher {
 
     fn return_buffer(&self, buffer: Vec<Block>) {
         let mut pool = self.inner.buffers.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < PERMITS.1 {
+        if pool.len() < THREADS.count {
             pool.push(buffer);
         }
     }
@@ -232,18 +267,23 @@ impl PasswordHasher {
             .await?
     }
 
-    /// Runs `work` on the blocking pool once a hashing permit is free.
+    /// Runs `work` on a hashing thread (see [`THREADS`]) and awaits it.
     async fn on_blocking_pool<T: Send + 'static>(
         &self,
         work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let _permit = PERMITS
-            .0
-            .acquire()
-            .await
-            .map_err(|_| AuthError::Internal("the hashing pool is closed".into()))?;
+        let (done, result) = tokio::sync::oneshot::channel();
         let hasher = self.clone();
-        tokio::task::spawn_blocking(move || work(&hasher))
+        let job: Job = Box::new(move || {
+            let _ = done.send(work(&hasher));
+        });
+        THREADS
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(job)
+            .map_err(|_| AuthError::Internal("the hashing threads are gone".into()))?;
+        result
             .await
             .map_err(|_| AuthError::Internal("hashing was interrupted".into()))
     }
@@ -367,7 +407,7 @@ pub(crate) mod tests {
             assert!(b.verify(&s("pw"), &hash).is_some());
         }
         let pooled = a.inner.buffers.lock().unwrap().len();
-        assert!((1..=PERMITS.1).contains(&pooled), "{pooled} buffers");
+        assert!((1..=THREADS.count).contains(&pooled), "{pooled} buffers");
     }
 
     #[test]
