@@ -432,3 +432,71 @@ async fn role_assignments_and_credentials_are_listed() {
         .unwrap();
     assert_eq!(none["credentials"], json!([]));
 }
+
+#[tokio::test]
+async fn new_passwords_follow_the_pattern_history_and_minimum_age() {
+    let s = TestServer::start_with(
+        r#"
+        [security_compliance]
+        password_regex = '^(?=.*\d).{8,}$'
+        password_regex_description = "8 characters or more, one of them a digit"
+        unique_last_password_count = 2
+        minimum_password_age = 1
+        "#,
+    )
+    .await;
+    let admin = s.admin_token().await;
+    let create = |password: &str| {
+        s.call(Method::POST, "/v3/users", &admin)
+            .json(&json!({"user": {"name": "pat", "password": password}}))
+            .send()
+    };
+    let refused = create("no-digits-here").await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: Value = refused.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("8 characters or more, one of them a digit"),
+        "{message}"
+    );
+    assert!(!message.contains("no-digits-here"));
+    let created: Value = create("first-pass-1").await.unwrap().json().await.unwrap();
+    let id = created["user"]["id"].as_str().unwrap().to_owned();
+
+    let change = |original: &str, password: &str| {
+        s.client
+            .post(s.url(&format!("/v3/users/{id}/password")))
+            .json(&json!({"user": {"original_password": original, "password": password}}))
+            .send()
+    };
+    // The same password again is refused by the history.
+    let repeated = change("first-pass-1", "first-pass-1").await.unwrap();
+    assert_eq!(repeated.status(), 400);
+    // An administrator's password may be changed at once...
+    assert_eq!(
+        change("first-pass-1", "second-pass-2")
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    // ...but one the user chose must be kept a day.
+    let too_soon = change("second-pass-2", "third-pass-3").await.unwrap();
+    assert_eq!(too_soon.status(), 400);
+    let body: Value = too_soon.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("minimum password age")
+    );
+    s.clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::seconds(1));
+    assert_eq!(
+        change("second-pass-2", "third-pass-3")
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+}
