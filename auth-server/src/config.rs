@@ -66,8 +66,9 @@ pub struct Config {
     pub audit: AuditSection,
 }
 
-/// `[events]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[events]`. Its `Debug` names modules and bindings only: their options
+/// hold SMTP passwords, webhook tokens and the like.
+#[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsSection {
     /// `[events.dispatcher]`: time limits and the off-path queue.
@@ -81,9 +82,22 @@ pub struct EventsSection {
     pub bindings: Vec<FileBinding>,
 }
 
+impl std::fmt::Debug for EventsSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventsSection")
+            .field("dispatcher", &self.dispatcher)
+            .field("modules", &self.modules.keys().collect::<Vec<_>>())
+            .field(
+                "bindings",
+                &self.bindings.iter().map(|b| &b.name).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
 /// A binding as written in the configuration file: a stored binding
 /// without its id, with the API's defaults.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileBinding {
     /// Unique name.
@@ -112,6 +126,22 @@ pub struct FileBinding {
     /// Whether its failure fails the call.
     #[serde(default)]
     pub abort_on_error: bool,
+}
+
+impl std::fmt::Debug for FileBinding {
+    /// Everything but the options, which may hold secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileBinding")
+            .field("name", &self.name)
+            .field("events", &self.events)
+            .field("module", &self.module)
+            .field("action", &self.action)
+            .field("position", &self.position)
+            .field("ordering", &self.ordering)
+            .field("active", &self.active)
+            .field("abort_on_error", &self.abort_on_error)
+            .finish_non_exhaustive()
+    }
 }
 
 fn post() -> auth_core::store::HandlerPosition {
@@ -399,6 +429,26 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_keeps_handler_secrets_out() {
+        let c = Config::from_toml(
+            r#"
+            [events.modules.UserNotification]
+            password = "smtp-secret"
+            [[events.bindings]]
+            name = "hook"
+            events = ["*"]
+            module = "WebHook"
+            action = "post"
+            options = { url = "http://127.0.0.1:9", bearer_token = "hook-secret" }
+            "#,
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(shown.contains("UserNotification") && shown.contains("hook"));
+        assert!(!shown.contains("smtp-secret") && !shown.contains("hook-secret"));
+    }
 
     #[test]
     fn no_file_gives_a_working_default() {
