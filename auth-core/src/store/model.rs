@@ -428,8 +428,9 @@ pub enum HandlerPosition {
 }
 
 /// An event-handler binding: run `module:action` with `options` on
-/// `events` when every condition holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `events` when every condition holds. Its `Debug` leaves the options out:
+/// they may hold a webhook token or a password.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct HandlerBinding {
     /// Stable identifier.
     pub id: String,
@@ -453,4 +454,46 @@ pub struct HandlerBinding {
     pub active: bool,
     /// Whether its failure fails the call.
     pub abort_on_error: bool,
+}
+
+impl std::fmt::Debug for HandlerBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandlerBinding")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("events", &self.events)
+            .field("module", &self.module)
+            .field("action", &self.action)
+            .field("conditions", &self.conditions)
+            .field("position", &self.position)
+            .field("ordering", &self.ordering)
+            .field("active", &self.active)
+            .field("abort_on_error", &self.abort_on_error)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bindings_debug_output_leaves_its_options_out() {
+        let binding = HandlerBinding {
+            id: "b1".into(),
+            name: "hook".into(),
+            events: vec!["*".into()],
+            module: "WebHook".into(),
+            action: "post".into(),
+            options: serde_json::json!({"bearer_token": "hook-secret"}),
+            conditions: serde_json::json!({"result": "failure"}),
+            position: HandlerPosition::Post,
+            ordering: 0,
+            active: true,
+            abort_on_error: false,
+        };
+        let shown = format!("{binding:?}");
+        assert!(shown.contains("WebHook") && shown.contains("failure"));
+        assert!(!shown.contains("hook-secret"));
+    }
 }
