@@ -41,12 +41,7 @@ fn domain_json(d: &Domain, base: &str) -> Value {
 }
 
 fn name_of(name: Option<String>) -> Result<String, AuthError> {
-    match name {
-        Some(n) if !n.trim().is_empty() && n.len() <= 64 => Ok(n),
-        _ => Err(AuthError::bad_request(
-            "'name' is required: 1 to 64 characters",
-        )),
-    }
+    super::required_name(name, 64)
 }
 
 /// `POST /v3/domains`.

@@ -3,7 +3,6 @@
 //! then every binding is reloaded here; other nodes reload theirs every
 //! `[keys] refresh_interval` seconds. Listings hide secret options.
 
-use auth_core::AuthError;
 use auth_core::store::{HandlerBinding, HandlerPosition, new_id};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -65,9 +64,7 @@ fn binding_json(state: &AppState, binding: &HandlerBinding, base: &str) -> Value
 
 /// Checks, saves (create or update) and reloads.
 async fn save(state: &AppState, binding: &HandlerBinding, create: bool) -> Result<(), ServerError> {
-    if binding.name.trim().is_empty() || binding.name.len() > 255 {
-        return Err(AuthError::bad_request("'name' is required: 1 to 255 characters").into());
-    }
+    super::required_name(Some(binding.name.clone()), 255)?;
     state.dispatcher().validate(binding)?;
     if create {
         state.storage().create_binding(binding).await?;

@@ -37,6 +37,17 @@ pub async fn respond(
     }
 }
 
+/// A required name of 1 to `max` characters, not all blank, as Keystone's
+/// schemas demand of project, domain, role and similar names.
+pub fn required_name(name: Option<String>, max: usize) -> Result<String, auth_core::AuthError> {
+    match name {
+        Some(n) if !n.trim().is_empty() && n.len() <= max => Ok(n),
+        _ => Err(auth_core::AuthError::bad_request(format!(
+            "'name' is required: 1 to {max} characters"
+        ))),
+    }
+}
+
 /// The public base URL, as a handler argument.
 #[derive(Debug, Clone)]
 pub struct PublicBase(pub String);

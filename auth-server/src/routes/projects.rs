@@ -67,12 +67,7 @@ fn role_json(r: &Role, base: &str) -> Value {
 }
 
 fn name_of(name: Option<String>) -> Result<String, AuthError> {
-    match name {
-        Some(n) if !n.is_empty() && n.len() <= 255 => Ok(n),
-        _ => Err(AuthError::bad_request(
-            "'name' is required: 1 to 255 characters",
-        )),
-    }
+    super::required_name(name, 255)
 }
 
 /// `POST /v3/projects`.

@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use auth_core::store::RevocationEvent;
+use auth_core::request::UserSelector;
+use auth_core::store::{RevocationEvent, UserStore};
 use auth_core::{AuthAttempt, AuthError, AuthOutcome, Continuation, RequestHeaders, token};
 use axum::Json;
 use axum::body::Bytes;
@@ -131,23 +132,11 @@ async fn note_named_user(state: &AppState, body: &[u8]) {
     else {
         return;
     };
-    let storage = state.storage();
-    let found = if let Some(id) = user["id"].as_str() {
-        storage.get_user(id).await.ok()
-    } else if let Some(name) = user["name"].as_str() {
-        let domain = &user["domain"];
-        let domain_id = match (domain["id"].as_str(), domain["name"].as_str()) {
-            (Some(id), _) => Some(id.to_owned()),
-            (None, Some(name)) => storage.find_domain_by_name(name).await.ok().map(|d| d.id),
-            (None, None) => None,
-        };
-        match domain_id {
-            Some(domain_id) => storage.find_user_by_name(&domain_id, name).await.ok(),
-            None => None,
-        }
-    } else {
-        None
+    let Ok(selector) = UserSelector::deserialize(user) else {
+        return;
     };
+    let users: &dyn UserStore = state.storage().as_ref();
+    let found = selector.find(users, "user").await.ok().flatten();
     if let Some(user) = found {
         crate::events::note(|facts| {
             if facts.user_id.is_none() {
