@@ -285,6 +285,29 @@ impl SecurityCompliance {
         }
     }
 
+    /// Records a successful login of `user`, whose bookkeeping read before
+    /// the check was `state`: clears the failure counter and marks the day
+    /// of activity. The write is skipped when it would change nothing, so
+    /// a steady stream of logins costs no database write: the counter is
+    /// already zero and `last_active_at` already falls on today (UTC).
+    /// Inactivity is counted in whole days, as Keystone keeps
+    /// `last_active_at` as a date.
+    pub async fn record_success(
+        &self,
+        passwords: &dyn PasswordStore,
+        user: &User,
+        state: &UserAuthState,
+        now: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let active_today = state
+            .last_active_at
+            .is_some_and(|last| last.date_naive() == now.date_naive());
+        if state.failed_auth_count == 0 && active_today {
+            return Ok(());
+        }
+        passwords.record_auth_success(&user.id, now).await
+    }
+
     /// Counts one failure of `user` (if failures count for them).
     pub async fn record_failure(
         &self,
@@ -471,6 +494,37 @@ mod tests {
             Err(AuthError::BadRequest(message)) => message,
             other => panic!("expected a 400, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_success_writes_only_when_it_changes_the_counter_or_the_day() {
+        let store = auth_core::testkit::MemoryStore::new();
+        let alice = store.add_user("u", "alice");
+        let c = SecurityCompliance::default();
+        let at = |state: UserAuthState, now| {
+            store.set_auth_state("u", state.clone());
+            let (store, c, alice) = (&store, &c, &alice);
+            async move {
+                c.record_success(store, alice, &state, now).await.unwrap();
+                store.auth_state("u").await.unwrap()
+            }
+        };
+        let earlier_today = now() - Duration::hours(11);
+        let active = |last| UserAuthState {
+            last_active_at: Some(last),
+            ..UserAuthState::default()
+        };
+        // Already active today with no failures: nothing to write.
+        assert_eq!(at(active(earlier_today), now()).await, active(earlier_today));
+        // Never active, active yesterday, or with failures: written.
+        assert_eq!(at(UserAuthState::default(), now()).await, active(now()));
+        let yesterday = now() - Duration::hours(13);
+        assert_eq!(at(active(yesterday), now()).await, active(now()));
+        let failed = UserAuthState {
+            failed_auth_count: 2,
+            ..active(earlier_today)
+        };
+        assert_eq!(at(failed, now()).await.failed_auth_count, 0);
     }
 
     #[tokio::test]

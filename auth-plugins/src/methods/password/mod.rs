@@ -8,8 +8,8 @@
 //! active, password expiry. An unknown user or a user without a password
 //! costs one dummy hash verification, the same as a wrong password, and
 //! gets the same error, so neither timing nor answers tell which accounts
-//! exist. On success the failure counter is cleared, `last_active_at` is
-//! set, and a hash in an imported format (or weaker argon2 parameters) is
+//! exist. On success the failure counter is cleared and `last_active_at`
+//! set (a login that would change neither writes nothing), and a hash in an imported format (or weaker argon2 parameters) is
 //! replaced by an argon2id hash of the same password.
 
 use async_trait::async_trait;
@@ -108,7 +108,9 @@ impl Password {
         if self.compliance.is_expired(user, &current, now) {
             return Err(AuthError::PasswordExpired);
         }
-        passwords.record_auth_success(&user.id, now).await?;
+        self.compliance
+            .record_success(passwords, user, &state, now)
+            .await?;
         if verified.needs_rehash {
             let hash = self.hasher.hash_async(password).await?;
             passwords.rehash_password(&user.id, &hash).await?;

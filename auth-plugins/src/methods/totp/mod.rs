@@ -102,7 +102,8 @@ impl Totp {
     ) -> Result<ResponseData, AuthError> {
         let passwords = ctx.stores().passwords()?;
         let now = ctx.now();
-        self.compliance
+        let state = self
+            .compliance
             .ensure_unlocked(passwords, user, now)
             .await?;
         let credentials = ctx.stores().credentials()?;
@@ -136,7 +137,9 @@ impl Totp {
         if !user.enabled {
             return Err(AuthError::UserDisabled);
         }
-        passwords.record_auth_success(&user.id, now).await?;
+        self.compliance
+            .record_success(passwords, user, &state, now)
+            .await?;
         Ok(ResponseData::for_user(user.id.clone()))
     }
 }
