@@ -24,6 +24,7 @@ use crate::payload::Payload;
 
 use crate::AuthError;
 use crate::context::MethodContext;
+use crate::store::User;
 
 /// An authentication method: password, totp, a company's custom token, …
 ///
@@ -162,6 +163,10 @@ pub struct ResponseData {
     /// travels inside the encrypted receipt, so the client can neither read
     /// nor change it.
     pub continuation: Option<Value>,
+    /// The user's record, when the method read it to do its work. The
+    /// engine then uses it instead of reading the user again; it still
+    /// checks that the user is enabled. Never leaves the request.
+    pub user: Option<User>,
 }
 
 impl ResponseData {
@@ -169,6 +174,16 @@ impl ResponseData {
     pub fn for_user(user_id: impl Into<String>) -> Self {
         Self {
             user_id: Some(user_id.into()),
+            ..Self::default()
+        }
+    }
+
+    /// Data naming a user the method has just read from the store, so the
+    /// engine need not read it again.
+    pub fn for_loaded_user(user: User) -> Self {
+        Self {
+            user_id: Some(user.id.clone()),
+            user: Some(user),
             ..Self::default()
         }
     }

@@ -25,6 +25,8 @@ struct Progress {
     pending: BTreeMap<String, Value>,
     /// Challenges issued in this request, by method.
     challenges: BTreeMap<String, Value>,
+    /// The user's record as a method of this request read it, if one did.
+    loaded: Option<User>,
 }
 
 impl Engine {
@@ -99,13 +101,14 @@ impl Engine {
             identity,
             pending,
             challenges,
+            loaded,
         } = progress;
 
         if !challenges.is_empty() {
             // A user is only looked up once a method has passed, so a
             // challenge never reveals whether an account exists.
             let user = match (&identity.user_id, identity.methods.is_empty()) {
-                (Some(user_id), false) => Some(self.load_enabled_user(user_id).await?),
+                (Some(user_id), false) => Some(self.enabled_user(user_id, loaded).await?),
                 _ => None,
             };
             let mut would_use = identity.methods.clone();
@@ -121,7 +124,7 @@ impl Engine {
         }
 
         let user_id = identity.user_id.clone().ok_or(AuthError::NoUserResolved)?;
-        let user = self.load_enabled_user(&user_id).await?;
+        let user = self.enabled_user(&user_id, loaded).await?;
         trail.domain_id = Some(user.domain_id.clone());
         match self.check_mfa(&user, &identity.methods)? {
             MfaDecision::Satisfied => Ok(AuthOutcome::Authenticated(Authenticated {
@@ -144,6 +147,7 @@ impl Engine {
         trail: &mut Trail<'_>,
     ) -> Result<Progress, AuthError> {
         let mut challenges = BTreeMap::new();
+        let mut loaded = None;
         for method in request.methods() {
             let (Some(handler), Some(payload)) =
                 (self.methods.get(method), request.payload(method))
@@ -170,9 +174,13 @@ impl Engine {
             let timer = trail.is_enabled().then(Instant::now);
             let answer = handler.authenticate(payload, &ctx).await;
             let elapsed = timer.map(|t| u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-            let step = answer.and_then(|response| {
+            let step = answer.and_then(|mut response| {
                 if response.status {
+                    let user = response.response_data.user.take();
                     identity.merge_success(method, response.response_data)?;
+                    if let Some(user) = user.filter(|u| identity.user_id.as_ref() == Some(&u.id)) {
+                        loaded = Some(user);
+                    }
                     Ok(EventResult::Success)
                 } else {
                     let body = response
@@ -204,15 +212,21 @@ impl Engine {
             identity,
             pending,
             challenges,
+            loaded,
         })
     }
 
-    async fn load_enabled_user(&self, user_id: &str) -> Result<User, AuthError> {
-        let user = match self.stores.users()?.get_user(user_id).await {
-            Ok(user) => user,
-            // A method named a user that does not exist (deleted meanwhile).
-            Err(AuthError::NotFound { .. }) => return Err(AuthError::NoUserResolved),
-            Err(e) => return Err(e),
+    /// The resolved user, enabled: the record a method of this request
+    /// read if it is that user's, otherwise a fresh read.
+    async fn enabled_user(&self, user_id: &str, loaded: Option<User>) -> Result<User, AuthError> {
+        let user = match loaded.filter(|u| u.id == user_id) {
+            Some(user) => user,
+            None => match self.stores.users()?.get_user(user_id).await {
+                Ok(user) => user,
+                // A method named a user that does not exist (deleted meanwhile).
+                Err(AuthError::NotFound { .. }) => return Err(AuthError::NoUserResolved),
+                Err(e) => return Err(e),
+            },
         };
         if !user.enabled {
             return Err(AuthError::UserDisabled);

@@ -42,7 +42,19 @@ impl AuthMethodHandler for Named {
         let user = payload["user"]
             .as_str()
             .ok_or_else(|| AuthError::bad_request("user"))?;
-        let mut data = ResponseData::for_user(user);
+        let mut data = match payload["loaded_enabled"].as_bool() {
+            // The method read the user itself (it may not be in the store).
+            Some(enabled) => ResponseData::for_loaded_user(crate::store::User {
+                id: user.to_owned(),
+                name: format!("loaded {user}"),
+                domain_id: "default".into(),
+                enabled,
+                default_project_id: None,
+                options: Default::default(),
+                extra: Default::default(),
+            }),
+            None => ResponseData::for_user(user),
+        };
         if let Some(p) = payload["project"].as_str() {
             data.project_id = Some(p.to_owned());
         }
@@ -234,6 +246,28 @@ async fn methods_run_in_request_order() {
     assert_eq!(*h.log.lock().unwrap(), ["c", "a", "b"]);
     assert_eq!(a.methods(), ["c", "a", "b"]);
     assert_eq!(a.user.name, "alice");
+}
+
+#[tokio::test]
+async fn a_user_a_method_loaded_is_not_read_again_but_must_be_enabled() {
+    let h = Harness::new();
+    // "ghost" is not in the store: only the method's own record can serve.
+    let a = done(
+        h.auth(json!({"methods": ["a"], "a": {"user": "ghost", "loaded_enabled": true}}))
+            .await,
+    );
+    assert_eq!(a.user.name, "loaded ghost");
+    let e = h
+        .auth(json!({"methods": ["a"], "a": {"user": "ghost", "loaded_enabled": false}}))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AuthError::UserDisabled));
+    // Without a record the engine reads the store, and the ghost is unknown.
+    let e = h
+        .auth(json!({"methods": ["a"], "a": {"user": "ghost"}}))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AuthError::NoUserResolved));
 }
 
 #[tokio::test]

@@ -255,7 +255,7 @@ impl AuthMethodHandler for Jwt {
             .mapping
             .apply(&claims, ctx.stores().users()?)
             .await?;
-        let data = ResponseData::for_user(user.id)
+        let data = ResponseData::for_loaded_user(user)
             .with_extra("group_ids", json!(groups))
             .with_extra("identity_provider", json!(issuer.config.issuer));
         Ok(AuthHandlerResponse::success(data))

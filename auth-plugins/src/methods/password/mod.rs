@@ -82,7 +82,7 @@ impl Password {
     /// Checks `password` for `user`, who exists; every failure is counted.
     async fn check(
         &self,
-        user: &User,
+        user: User,
         password: SecretString,
         ctx: &MethodContext<'_>,
     ) -> Result<ResponseData, AuthError> {
@@ -90,7 +90,7 @@ impl Password {
         let now = ctx.now();
         let state = self
             .compliance
-            .ensure_unlocked(passwords, user, now)
+            .ensure_unlocked(passwords, &user, now)
             .await?;
         let current = passwords.current_password(&user.id).await?;
         let stored_hash = current.as_ref().map(|record| record.hash.clone());
@@ -99,24 +99,24 @@ impl Password {
             .verify_async(password.clone(), stored_hash)
             .await?;
         let (Some(verified), Some(current)) = (verified, current) else {
-            self.compliance.record_failure(passwords, user, now).await?;
+            self.compliance.record_failure(passwords, &user, now).await?;
             return Err(AuthError::InvalidCredentials);
         };
-        if !user.enabled || self.compliance.is_inactive(user, &state, now) {
+        if !user.enabled || self.compliance.is_inactive(&user, &state, now) {
             return Err(AuthError::UserDisabled);
         }
-        if self.compliance.is_expired(user, &current, now) {
+        if self.compliance.is_expired(&user, &current, now) {
             return Err(AuthError::PasswordExpired);
         }
         self.compliance
-            .record_success(passwords, user, &state, now)
+            .record_success(passwords, &user, &state, now)
             .await?;
         if verified.needs_rehash {
             let hash = self.hasher.hash_async(password).await?;
             passwords.rehash_password(&user.id, &hash).await?;
         }
         let expires = current.expires_at.map(|at| at.to_rfc3339());
-        Ok(ResponseData::for_user(user.id.clone())
+        Ok(ResponseData::for_loaded_user(user)
             .with_extra("password_expires_at", json!(expires)))
     }
 }
@@ -139,7 +139,7 @@ impl AuthMethodHandler for Password {
             .await?
         {
             Some(found) => {
-                let data = self.check(&found, user.password, ctx).await?;
+                let data = self.check(found, user.password, ctx).await?;
                 Ok(AuthHandlerResponse::success(data))
             }
             None => {

@@ -96,7 +96,7 @@ impl Totp {
 
     async fn check(
         &self,
-        user: &User,
+        user: User,
         passcode: &SecretString,
         ctx: &MethodContext<'_>,
     ) -> Result<ResponseData, AuthError> {
@@ -104,7 +104,7 @@ impl Totp {
         let now = ctx.now();
         let state = self
             .compliance
-            .ensure_unlocked(passwords, user, now)
+            .ensure_unlocked(passwords, &user, now)
             .await?;
         let credentials = ctx.stores().credentials()?;
         let windows = self.config.included_previous_windows;
@@ -131,16 +131,16 @@ impl Totp {
             None => false,
         };
         if !accepted {
-            self.compliance.record_failure(passwords, user, now).await?;
+            self.compliance.record_failure(passwords, &user, now).await?;
             return Err(AuthError::InvalidCredentials);
         }
         if !user.enabled {
             return Err(AuthError::UserDisabled);
         }
         self.compliance
-            .record_success(passwords, user, &state, now)
+            .record_success(passwords, &user, &state, now)
             .await?;
-        Ok(ResponseData::for_user(user.id.clone()))
+        Ok(ResponseData::for_loaded_user(user))
     }
 }
 
@@ -169,7 +169,7 @@ impl AuthMethodHandler for Totp {
             .await?
         {
             Some(found) => Ok(AuthHandlerResponse::success(
-                self.check(&found, &user.passcode, ctx).await?,
+                self.check(found, &user.passcode, ctx).await?,
             )),
             None => {
                 // Unknown user: compute codes anyway, so the answer takes as
