@@ -515,7 +515,10 @@ mod tests {
             ..UserAuthState::default()
         };
         // Already active today with no failures: nothing to write.
-        assert_eq!(at(active(earlier_today), now()).await, active(earlier_today));
+        assert_eq!(
+            at(active(earlier_today), now()).await,
+            active(earlier_today)
+        );
         // Never active, active yesterday, or with failures: written.
         assert_eq!(at(UserAuthState::default(), now()).await, active(now()));
         let yesterday = now() - Duration::hours(13);

@@ -18,6 +18,14 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// The domain this scope holds (a project's, or the scoped domain).
+    pub fn domain(&self) -> Option<&Domain> {
+        match self {
+            Self::Project(_, d) | Self::Domain(d) => Some(d),
+            Self::Unscoped | Self::System => None,
+        }
+    }
+
     /// The assignment target, for scoped tokens.
     pub fn target(&self) -> Option<Target> {
         match self {
@@ -43,7 +51,7 @@ pub async fn resolve(
     bound_project: Option<&str>,
 ) -> Result<(Scope, Vec<Role>), AuthError> {
     if let Some(project_id) = bound_project {
-        let scope = project_scope(storage, storage.get_project(project_id).await).await?;
+        let scope = project_scope(storage, storage.get_project(project_id).await, None).await?;
         return with_roles(storage, user, scope).await;
     }
     let scope = match requested {
@@ -53,8 +61,8 @@ pub async fn resolve(
             let Some(project_id) = &user.default_project_id else {
                 return Ok((Scope::Unscoped, Vec::new()));
             };
-            let Ok(scope) = project_scope(storage, storage.get_project(project_id).await).await
-            else {
+            let found = storage.get_project(project_id).await;
+            let Ok(scope) = project_scope(storage, found, None).await else {
                 return Ok((Scope::Unscoped, Vec::new()));
             };
             return match with_roles(storage, user, scope).await {
@@ -64,15 +72,12 @@ pub async fn resolve(
             };
         }
         ScopeRequest::Project(ProjectRef::Id(id)) => {
-            project_scope(storage, storage.get_project(id).await).await?
+            project_scope(storage, storage.get_project(id).await, None).await?
         }
         ScopeRequest::Project(ProjectRef::Name { name, domain }) => {
             let domain = find_domain(storage, domain).await?;
-            project_scope(
-                storage,
-                storage.find_project_by_name(&domain.id, name).await,
-            )
-            .await?
+            let found = storage.find_project_by_name(&domain.id, name).await;
+            project_scope(storage, found, Some(domain)).await?
         }
         ScopeRequest::Domain(reference) => {
             let domain = find_domain(storage, reference).await?;
@@ -98,15 +103,21 @@ async fn find_domain(storage: &dyn Storage, reference: &DomainRef) -> Result<Dom
     })
 }
 
+/// The scope of a `found` project, with its domain: `known_domain` when the
+/// caller already read it, otherwise read now.
 async fn project_scope(
     storage: &dyn Storage,
     found: Result<Project, AuthError>,
+    known_domain: Option<Domain>,
 ) -> Result<Scope, AuthError> {
     let project = found.map_err(|e| match e {
         AuthError::NotFound { .. } => refused("could not find the requested project"),
         other => other,
     })?;
-    let domain = storage.get_domain(&project.domain_id).await?;
+    let domain = match known_domain.filter(|d| d.id == project.domain_id) {
+        Some(domain) => domain,
+        None => storage.get_domain(&project.domain_id).await?,
+    };
     if !project.enabled || !domain.enabled {
         return Err(refused("the requested project is disabled"));
     }

@@ -149,6 +149,29 @@ pub async fn current_scope(
     Ok((scope, roles))
 }
 
+/// When the user's password expires, for the token body's
+/// `user.password_expires_at`.
+#[derive(Debug, Clone, Copy)]
+pub enum PasswordExpiry {
+    /// Already known: the `password` method of this login read it.
+    Known(Option<DateTime<Utc>>),
+    /// To be read from the store.
+    Unknown,
+}
+
+impl PasswordExpiry {
+    /// What a login's methods found out (the `password` method reports the
+    /// expiry of the password it checked as the `password_expires_at` extra).
+    pub fn from_extras(extras: &serde_json::Map<String, Value>) -> Self {
+        match extras.get("password_expires_at") {
+            Some(Value::Null) => Self::Known(None),
+            Some(Value::String(at)) => DateTime::parse_from_rfc3339(at)
+                .map_or(Self::Unknown, |at| Self::Known(Some(at.to_utc()))),
+            _ => Self::Unknown,
+        }
+    }
+}
+
 /// Keystone's `{"token": {...}}` for `claims`, whose scope and roles the
 /// caller has already resolved (at issue, or with [`current_scope`]).
 pub async fn render(
@@ -156,17 +179,24 @@ pub async fn render(
     claims: &TokenClaims,
     user: &User,
     (scope, roles): (&Scope, &[Role]),
+    password_expiry: PasswordExpiry,
     with_catalog: bool,
 ) -> Result<Value, AuthError> {
     let storage = state.storage();
-    let domain = storage.get_domain(&user.domain_id).await?;
-    let password_expires_at = storage
-        .current_password(&user.id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|p| p.expires_at)
-        .map(timestamp);
+    let domain = match scope.domain().filter(|d| d.id == user.domain_id) {
+        Some(domain) => domain.clone(),
+        None => storage.get_domain(&user.domain_id).await?,
+    };
+    let password_expires_at = match password_expiry {
+        PasswordExpiry::Known(at) => at,
+        PasswordExpiry::Unknown => storage
+            .current_password(&user.id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|p| p.expires_at),
+    }
+    .map(timestamp);
     let mut token = json!({
         "methods": claims.methods,
         "user": {
@@ -204,7 +234,7 @@ pub async fn render(
         }
     }
     if with_catalog && !matches!(scope, Scope::Unscoped) {
-        token["catalog"] = catalog(state).await?;
+        token["catalog"] = state.validations().catalog(state).await?;
     }
     if let Some(app_cred_id) = &claims.app_cred_id {
         if let Ok(credential) = storage.get_application_credential(app_cred_id).await {
@@ -218,7 +248,9 @@ pub async fn render(
     Ok(json!({ "token": token }))
 }
 
-/// The service catalog, Keystone-shaped.
+/// The service catalog, Keystone-shaped, read from the store (see
+/// [`ValidationCache::catalog`](crate::validation::ValidationCache::catalog)
+/// for the kept copy).
 pub async fn catalog(state: &AppState) -> Result<Value, AuthError> {
     let storage = state.storage();
     let endpoints = storage.list_endpoints().await?;

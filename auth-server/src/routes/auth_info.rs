@@ -12,7 +12,6 @@ use super::{PublicBase, respond};
 use crate::error::ServerError;
 use crate::scope::Scope;
 use crate::state::AppState;
-use crate::token_body;
 
 /// `GET /v3/auth/projects`: the enabled projects the caller holds a role on.
 pub async fn projects(
@@ -84,7 +83,7 @@ pub async fn catalog(
                 "The catalog needs a scoped token.".into(),
             )));
         }
-        let catalog = token_body::catalog(&state).await?;
+        let catalog = state.validations().catalog(&state).await?;
         let links =
             json!({"self": format!("{base}/v3/auth/catalog"), "previous": null, "next": null});
         Ok(Json(json!({"catalog": catalog, "links": links})).into_response())

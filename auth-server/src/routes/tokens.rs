@@ -21,7 +21,7 @@ use super::caller::Caller;
 use super::public_base;
 use crate::error::ServerError;
 use crate::state::AppState;
-use crate::token_body::{self, timestamp};
+use crate::token_body::{self, PasswordExpiry, timestamp};
 use crate::validation::{self, Validated};
 
 const SUBJECT_TOKEN: &str = "x-subject-token";
@@ -98,6 +98,7 @@ pub async fn create(
                     &issued.claims,
                     &done.user,
                     (&issued.scope, &issued.roles),
+                    PasswordExpiry::from_extras(&done.identity.extras),
                     query.with_catalog(),
                 )
                 .await?;

@@ -1,7 +1,7 @@
 //! Token validation with a bounded cache that never serves a revoked
 //! token.
 //!
-//! A validation costs a signature check and about a dozen reads (revocation
+//! A validation costs a signature check and about ten reads (revocation
 //! events, the user, the scope and its domain, the effective roles, and for
 //! the body the user's domain, password expiry and the catalog). All of it
 //! is a function of the token and of data whose every change moves the
@@ -16,16 +16,21 @@
 //!
 //! A write on any node therefore reaches every node's next validation; the
 //! price is one coalesced revision read per batch of concurrent requests.
+//!
+//! The service catalog, which every scoped token body carries, is kept the
+//! same way: one copy, tagged with the revision it was read under (catalog
+//! writes move the revision too), so a login reads it only after a change.
 
 mod revision;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use auth_core::store::{Role, User};
 use auth_core::{AuthError, TokenClaims, token};
 use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use quick_cache::sync::Cache;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
@@ -64,6 +69,7 @@ impl Validated {
                     &self.claims,
                     &self.user,
                     (&self.scope, &self.roles),
+                    token_body::PasswordExpiry::Unknown,
                     with_catalog,
                 )
                 .await?;
@@ -88,6 +94,8 @@ pub struct ValidationCache {
     entries: Option<Cache<[u8; 32], Arc<Validated>>>,
     gate: RevisionGate,
     max_age: Duration,
+    /// The catalog and the revision it was read under.
+    catalog: Mutex<Option<(i64, Value)>>,
 }
 
 impl ValidationCache {
@@ -98,7 +106,32 @@ impl ValidationCache {
             entries: (capacity > 0).then(|| Cache::new(capacity)),
             gate,
             max_age,
+            catalog: Mutex::new(None),
         }
+    }
+
+    /// The service catalog: the kept copy while the revision has not moved
+    /// since it was read, otherwise read again (and kept). With caching off
+    /// (a capacity of 0) it is read every time.
+    pub async fn catalog(&self, state: &AppState) -> Result<Value, AuthError> {
+        if self.entries.is_none() {
+            return token_body::catalog(state).await;
+        }
+        let Some(revision) = self.gate.current().await? else {
+            return token_body::catalog(state).await;
+        };
+        if let Some((kept_at, catalog)) = &*self.kept_catalog()
+            && *kept_at == revision
+        {
+            return Ok(catalog.clone());
+        }
+        let catalog = token_body::catalog(state).await?;
+        *self.kept_catalog() = Some((revision, catalog.clone()));
+        Ok(catalog)
+    }
+
+    fn kept_catalog(&self) -> std::sync::MutexGuard<'_, Option<(i64, Value)>> {
+        self.catalog.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Forgets every entry (after the signing keys changed).
@@ -106,6 +139,7 @@ impl ValidationCache {
         if let Some(entries) = &self.entries {
             entries.clear();
         }
+        *self.kept_catalog() = None;
     }
 }
 

@@ -176,3 +176,52 @@ async fn a_node_picks_up_rotated_keys_without_a_restart() {
         b.state.receipt_keys().current().primary().id()
     );
 }
+
+/// The endpoint URLs in a token body's catalog.
+fn catalog_urls(body: &Value) -> Vec<String> {
+    let mut urls: Vec<String> = body["token"]["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["endpoints"].as_array().unwrap())
+        .map(|e| e["url"].as_str().unwrap().to_owned())
+        .collect();
+    urls.sort();
+    urls
+}
+
+#[tokio::test]
+async fn a_catalog_change_on_another_node_reaches_the_next_login() {
+    let a = TestServer::start().await;
+    let b = a.second_node().await;
+    let login = || async {
+        let body = password_body(
+            "admin",
+            super::harness::ADMIN_PASSWORD,
+            Some(json!({"project": {"name": "admin", "domain": {"id": "default"}}})),
+        );
+        let response = a.issue(&body, None).await;
+        assert_eq!(response.status(), 201);
+        catalog_urls(&response.json().await.unwrap())
+    };
+    let before = login().await;
+    assert_eq!(before, login().await, "the kept catalog is the same");
+
+    // B's store adds an endpoint to the identity service.
+    let storage = b.storage();
+    let identity = storage.list_services().await.unwrap().remove(0);
+    storage
+        .create_endpoint(&auth_core::store::Endpoint {
+            id: "internal-endpoint".into(),
+            service_id: identity.id,
+            interface: "internal".into(),
+            region: Some("RegionOne".into()),
+            url: "http://internal.example:5000".into(),
+            enabled: true,
+        })
+        .await
+        .unwrap();
+    let after = login().await;
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    assert!(after.contains(&"http://internal.example:5000".to_owned()));
+}

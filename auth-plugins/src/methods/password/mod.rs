@@ -99,7 +99,9 @@ impl Password {
             .verify_async(password.clone(), stored_hash)
             .await?;
         let (Some(verified), Some(current)) = (verified, current) else {
-            self.compliance.record_failure(passwords, &user, now).await?;
+            self.compliance
+                .record_failure(passwords, &user, now)
+                .await?;
             return Err(AuthError::InvalidCredentials);
         };
         if !user.enabled || self.compliance.is_inactive(&user, &state, now) {
@@ -116,8 +118,7 @@ impl Password {
             passwords.rehash_password(&user.id, &hash).await?;
         }
         let expires = current.expires_at.map(|at| at.to_rfc3339());
-        Ok(ResponseData::for_loaded_user(user)
-            .with_extra("password_expires_at", json!(expires)))
+        Ok(ResponseData::for_loaded_user(user).with_extra("password_expires_at", json!(expires)))
     }
 }
 

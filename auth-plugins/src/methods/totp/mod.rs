@@ -131,7 +131,9 @@ impl Totp {
             None => false,
         };
         if !accepted {
-            self.compliance.record_failure(passwords, &user, now).await?;
+            self.compliance
+                .record_failure(passwords, &user, now)
+                .await?;
             return Err(AuthError::InvalidCredentials);
         }
         if !user.enabled {
