@@ -60,8 +60,13 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         create_parent_dir(options.get_filename())?;
+        // A connection to a local file cannot go stale the way a network
+        // connection can, so the pool does not ping it before every use
+        // (sqlx's default): that ping is a round trip to the connection's
+        // worker thread, as costly as the query it precedes.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.clone())
             .await
@@ -70,6 +75,7 @@ impl SqliteStore {
         // read-only connections can open it.
         let read = SqlitePoolOptions::new()
             .max_connections(config.max_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.read_only(true))
             .await
