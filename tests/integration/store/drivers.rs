@@ -116,3 +116,24 @@ async fn postgres_accepts_both_schemes() {
     again.health().await.unwrap();
     assert!(postgres_url().is_some());
 }
+
+/// A pooled PostgreSQL connection the server has dropped (a restart, a
+/// failover) is found out by the ping an idle connection gets before use,
+/// and replaced: the next call succeeds.
+#[tokio::test]
+async fn postgres_replaces_connections_the_server_dropped() {
+    let Some(f) = Fixture::postgres().await else {
+        return;
+    };
+    let name = format!("auth_test_{}", auth_core::store::new_id());
+    let storage = super::harness::open(&format!("{}&application_name={name}", f.url), keys()).await;
+    storage.health().await.unwrap();
+    let terminated = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{name}'"
+    );
+    f.raw_execute(&terminated).await;
+    // Past the idle time after which a connection is pinged before use
+    // (sqlx measures it on the monotonic clock, which a test cannot move).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    storage.health().await.unwrap();
+}

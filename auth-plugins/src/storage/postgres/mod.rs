@@ -17,6 +17,7 @@ use std::time::Duration;
 use auth_core::AuthError;
 use auth_core::store::{Storage, StorageConfig};
 use secrecy::ExposeSecret;
+use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -24,6 +25,15 @@ use super::shared::{SqlCore, boxed, failed, sql_store};
 
 /// How long a caller waits for a pooled connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A pooled connection idle this long is pinged before use, and replaced if
+/// the server has gone away (a restart, a failover, an idle timeout).
+/// sqlx's default pings before *every* use, a second round trip on the
+/// request path of every query. sqlx also pings each connection as it goes
+/// back to the pool, so only a connection that breaks in the second between
+/// its return and its next use reaches a query, which then fails (503) and
+/// the connection is replaced.
+const PING_WHEN_IDLE: Duration = Duration::from_secs(1);
 
 /// The schema's migrations, embedded at build time. `ignore_missing`: a
 /// node of an older build still starts on a database a newer build
@@ -55,6 +65,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|connection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_WHEN_IDLE {
+                        connection.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(failed("connect to the postgres database"))?;
