@@ -111,19 +111,28 @@ pub fn event_name(method: &Method, route: &str) -> Option<&'static str> {
             "PUT",
             "/v3/projects/{project}/users/{user}/roles/{role}"
             | "/v3/domains/{domain}/users/{user}/roles/{role}"
-            | "/v3/system/users/{user}/roles/{role}",
+            | "/v3/system/users/{user}/roles/{role}"
+            | "/v3/projects/{project}/groups/{group}/roles/{role}"
+            | "/v3/domains/{domain}/groups/{group}/roles/{role}"
+            | "/v3/system/groups/{group}/roles/{role}",
         ) => "role_assignment.create",
         (
             "HEAD",
             "/v3/projects/{project}/users/{user}/roles/{role}"
             | "/v3/domains/{domain}/users/{user}/roles/{role}"
-            | "/v3/system/users/{user}/roles/{role}",
+            | "/v3/system/users/{user}/roles/{role}"
+            | "/v3/projects/{project}/groups/{group}/roles/{role}"
+            | "/v3/domains/{domain}/groups/{group}/roles/{role}"
+            | "/v3/system/groups/{group}/roles/{role}",
         ) => "role_assignment.check",
         (
             "DELETE",
             "/v3/projects/{project}/users/{user}/roles/{role}"
             | "/v3/domains/{domain}/users/{user}/roles/{role}"
-            | "/v3/system/users/{user}/roles/{role}",
+            | "/v3/system/users/{user}/roles/{role}"
+            | "/v3/projects/{project}/groups/{group}/roles/{role}"
+            | "/v3/domains/{domain}/groups/{group}/roles/{role}"
+            | "/v3/system/groups/{group}/roles/{role}",
         ) => "role_assignment.delete",
         ("GET", "/v3/role_assignments") => "role_assignment.list",
         ("GET", "/v3/event-handlers") => "event_handler.list",
