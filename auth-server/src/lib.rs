@@ -131,6 +131,24 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/system/users/{user}/roles/{role}", grant_routes())
         .route("/v3/system/groups/{group}/roles/{role}", grant_routes())
         .route(
+            "/v3/groups",
+            get(routes::groups::list).post(routes::groups::create),
+        )
+        .route(
+            "/v3/groups/{id}",
+            get(routes::groups::get)
+                .patch(routes::groups::update)
+                .delete(routes::groups::delete),
+        )
+        .route("/v3/groups/{id}/users", get(routes::groups::list_users))
+        .route(
+            "/v3/groups/{group}/users/{user}",
+            put(routes::groups::add_user)
+                .head(routes::groups::check_user)
+                .delete(routes::groups::remove_user),
+        )
+        .route("/v3/users/{id}/groups", get(routes::groups::list_for_user))
+        .route(
             "/v3/roles",
             get(routes::projects::list_roles).post(routes::projects::create_role),
         )
