@@ -111,21 +111,40 @@ pub fn event_name(method: &Method, route: &str) -> Option<&'static str> {
             "PUT",
             "/v3/projects/{project}/users/{user}/roles/{role}"
             | "/v3/domains/{domain}/users/{user}/roles/{role}"
-            | "/v3/system/users/{user}/roles/{role}",
+            | "/v3/system/users/{user}/roles/{role}"
+            | "/v3/projects/{project}/groups/{group}/roles/{role}"
+            | "/v3/domains/{domain}/groups/{group}/roles/{role}"
+            | "/v3/system/groups/{group}/roles/{role}",
         ) => "role_assignment.create",
         (
             "HEAD",
             "/v3/projects/{project}/users/{user}/roles/{role}"
             | "/v3/domains/{domain}/users/{user}/roles/{role}"
-            | "/v3/system/users/{user}/roles/{role}",
+            | "/v3/system/users/{user}/roles/{role}"
+            | "/v3/projects/{project}/groups/{group}/roles/{role}"
+            | "/v3/domains/{domain}/groups/{group}/roles/{role}"
+            | "/v3/system/groups/{group}/roles/{role}",
         ) => "role_assignment.check",
         (
             "DELETE",
             "/v3/projects/{project}/users/{user}/roles/{role}"
             | "/v3/domains/{domain}/users/{user}/roles/{role}"
-            | "/v3/system/users/{user}/roles/{role}",
+            | "/v3/system/users/{user}/roles/{role}"
+            | "/v3/projects/{project}/groups/{group}/roles/{role}"
+            | "/v3/domains/{domain}/groups/{group}/roles/{role}"
+            | "/v3/system/groups/{group}/roles/{role}",
         ) => "role_assignment.delete",
         ("GET", "/v3/role_assignments") => "role_assignment.list",
+        ("GET", "/v3/groups") => "group.list",
+        ("POST", "/v3/groups") => "group.create",
+        ("GET", "/v3/groups/{id}") => "group.get",
+        ("PATCH", "/v3/groups/{id}") => "group.update",
+        ("DELETE", "/v3/groups/{id}") => "group.delete",
+        ("GET", "/v3/groups/{id}/users") => "group.users.list",
+        ("PUT", "/v3/groups/{group}/users/{user}") => "group.user.add",
+        ("HEAD", "/v3/groups/{group}/users/{user}") => "group.user.check",
+        ("DELETE", "/v3/groups/{group}/users/{user}") => "group.user.remove",
+        ("GET", "/v3/users/{id}/groups") => "user.groups.list",
         ("GET", "/v3/event-handlers") => "event_handler.list",
         ("POST", "/v3/event-handlers") => "event_handler.create",
         ("GET", "/v3/event-handlers/schema") => "event_handler.schema",

@@ -43,7 +43,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{MethodRouter, get, post, put};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
@@ -104,9 +104,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v3/domains/{domain}/users/{user}/roles/{role}",
-            put(routes::projects::grant_on_domain)
-                .head(routes::projects::check_on_domain)
-                .delete(routes::projects::revoke_on_domain),
+            grant_routes(),
+        )
+        .route(
+            "/v3/domains/{domain}/groups/{group}/roles/{role}",
+            grant_routes(),
         )
         .route(
             "/v3/projects",
@@ -120,16 +122,32 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v3/projects/{project}/users/{user}/roles/{role}",
-            put(routes::projects::grant_on_project)
-                .head(routes::projects::check_on_project)
-                .delete(routes::projects::revoke_on_project),
+            grant_routes(),
         )
         .route(
-            "/v3/system/users/{user}/roles/{role}",
-            put(routes::projects::grant_on_system)
-                .head(routes::projects::check_on_system)
-                .delete(routes::projects::revoke_on_system),
+            "/v3/projects/{project}/groups/{group}/roles/{role}",
+            grant_routes(),
         )
+        .route("/v3/system/users/{user}/roles/{role}", grant_routes())
+        .route("/v3/system/groups/{group}/roles/{role}", grant_routes())
+        .route(
+            "/v3/groups",
+            get(routes::groups::list).post(routes::groups::create),
+        )
+        .route(
+            "/v3/groups/{id}",
+            get(routes::groups::get)
+                .patch(routes::groups::update)
+                .delete(routes::groups::delete),
+        )
+        .route("/v3/groups/{id}/users", get(routes::groups::list_users))
+        .route(
+            "/v3/groups/{group}/users/{user}",
+            put(routes::groups::add_user)
+                .head(routes::groups::check_user)
+                .delete(routes::groups::remove_user),
+        )
+        .route("/v3/users/{id}/groups", get(routes::groups::list_for_user))
         .route(
             "/v3/roles",
             get(routes::projects::list_roles).post(routes::projects::create_role),
@@ -186,6 +204,15 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(keystone_headers))
         .with_state(state)
+}
+
+/// What every role-grant route answers: grant, check, revoke. The route
+/// template names the target and the actor (see
+/// [`routes::projects::GrantPath`]).
+fn grant_routes() -> MethodRouter<AppState> {
+    put(routes::projects::grant)
+        .head(routes::projects::check_grant)
+        .delete(routes::projects::revoke_grant)
 }
 
 /// Counts and times every request by its route template.

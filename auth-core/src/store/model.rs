@@ -146,6 +146,15 @@ pub struct Group {
     pub description: String,
 }
 
+/// Which groups to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupFilter {
+    /// Only groups of this domain.
+    pub domain_id: Option<String>,
+    /// Only groups with exactly this name.
+    pub name: Option<String>,
+}
+
 /// A role, global (`domain_id: None`) or domain-specific.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {

@@ -140,6 +140,19 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
         Err(read_only("get_group"))
     }
 
+    /// Groups matching `filter`, by name.
+    async fn list_groups(&self, filter: &GroupFilter) -> Result<Vec<Group>, AuthError> {
+        let _ = filter;
+        Err(read_only("list_groups"))
+    }
+
+    /// Replaces a group's name and description (its domain never
+    /// changes); [`AuthError::Conflict`] if the name is taken in the domain.
+    async fn update_group(&self, group: &Group) -> Result<(), AuthError> {
+        let _ = group;
+        Err(read_only("update_group"))
+    }
+
     /// Deletes a group, its memberships and its assignments.
     async fn delete_group(&self, group_id: &str) -> Result<(), AuthError> {
         let _ = group_id;
@@ -162,6 +175,13 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
     async fn list_user_groups(&self, user_id: &str) -> Result<Vec<Group>, AuthError> {
         let _ = user_id;
         Err(read_only("list_user_groups"))
+    }
+
+    /// The members of a group, by name (none for a group that does not
+    /// exist).
+    async fn list_group_users(&self, group_id: &str) -> Result<Vec<User>, AuthError> {
+        let _ = group_id;
+        Err(read_only("list_group_users"))
     }
 }
 

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use crate::AuthError;
 use crate::store::{
     ApplicationCredential, AuditQuery, AuditRecord, AuditStore, Counter, CounterStore, Credential,
-    CredentialStore, Domain, Group, PasswordRecord, PasswordStore, RevocationEvent,
+    CredentialStore, Domain, Group, GroupFilter, PasswordRecord, PasswordStore, RevocationEvent,
     RevocationStore, User, UserAuthState, UserFilter, UserOptions, UserStore,
 };
 
@@ -235,6 +235,40 @@ impl UserStore for MemoryStore {
             .ok_or_else(|| not_found("group", group_id))
     }
 
+    async fn list_groups(&self, filter: &GroupFilter) -> Result<Vec<Group>, AuthError> {
+        let mut groups: Vec<Group> = self
+            .lock()
+            .groups
+            .values()
+            .filter(|g| filter.domain_id.as_ref().is_none_or(|d| *d == g.domain_id))
+            .filter(|g| filter.name.as_ref().is_none_or(|n| *n == g.name))
+            .cloned()
+            .collect();
+        groups.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(groups)
+    }
+
+    async fn update_group(&self, group: &Group) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        if !inner.groups.contains_key(&group.id) {
+            return Err(not_found("group", &group.id));
+        }
+        let taken = inner
+            .groups
+            .values()
+            .any(|g| g.id != group.id && g.domain_id == group.domain_id && g.name == group.name);
+        if taken {
+            return Err(AuthError::Conflict {
+                what: format!("group '{}' in domain {}", group.name, group.domain_id),
+            });
+        }
+        if let Some(stored) = inner.groups.get_mut(&group.id) {
+            stored.name.clone_from(&group.name);
+            stored.description.clone_from(&group.description);
+        }
+        Ok(())
+    }
+
     async fn add_user_to_group(&self, user_id: &str, group_id: &str) -> Result<(), AuthError> {
         let mut inner = self.lock();
         if !inner.groups.contains_key(group_id) {
@@ -266,6 +300,18 @@ impl UserStore for MemoryStore {
             .filter(|(u, _)| u == user_id)
             .filter_map(|(_, g)| inner.groups.get(g).cloned())
             .collect())
+    }
+
+    async fn list_group_users(&self, group_id: &str) -> Result<Vec<User>, AuthError> {
+        let inner = self.lock();
+        let mut users: Vec<User> = inner
+            .memberships
+            .iter()
+            .filter(|(_, g)| g == group_id)
+            .filter_map(|(u, _)| inner.users.get(u).cloned())
+            .collect();
+        users.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(users)
     }
 }
 
@@ -606,6 +652,67 @@ mod tests {
             q(AuditQuery::default()).await[0].id > all[0].id,
             "ids are never reused"
         );
+    }
+
+    #[tokio::test]
+    async fn groups_are_listed_renamed_and_list_their_members() {
+        let s = MemoryStore::new();
+        s.add_domain("d2", "Other", true);
+        s.add_group("g-ops", "ops", "default");
+        s.add_group("g-devs", "devs", "default");
+        s.add_group("g-ops2", "ops", "d2");
+        let names = |groups: Vec<Group>| groups.into_iter().map(|g| g.id).collect::<Vec<_>>();
+        assert_eq!(
+            names(s.list_groups(&GroupFilter::default()).await.unwrap()),
+            ["g-devs", "g-ops", "g-ops2"]
+        );
+        let in_default = GroupFilter {
+            domain_id: Some("default".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(s.list_groups(&in_default).await.unwrap()),
+            ["g-devs", "g-ops"]
+        );
+        let named_ops = GroupFilter {
+            name: Some("ops".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(s.list_groups(&named_ops).await.unwrap()),
+            ["g-ops", "g-ops2"]
+        );
+
+        let mut ops = s.get_group("g-ops").await.unwrap();
+        ops.name = "devs".into();
+        assert!(matches!(
+            s.update_group(&ops).await,
+            Err(AuthError::Conflict { .. })
+        ));
+        ops.name = "operators".into();
+        ops.description = "on call".into();
+        s.update_group(&ops).await.unwrap();
+        assert_eq!(s.get_group("g-ops").await.unwrap(), ops);
+        ops.id = "ghost".into();
+        assert!(matches!(
+            s.update_group(&ops).await,
+            Err(AuthError::NotFound { .. })
+        ));
+
+        s.add_user("u-zed", "zed");
+        s.add_user("u-amy", "amy");
+        for user in ["u-zed", "u-amy"] {
+            s.add_user_to_group(user, "g-ops").await.unwrap();
+        }
+        let members: Vec<String> = s
+            .list_group_users("g-ops")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect();
+        assert_eq!(members, ["amy", "zed"]);
+        assert!(s.list_group_users("g-devs").await.unwrap().is_empty());
     }
 
     #[tokio::test]

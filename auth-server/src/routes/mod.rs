@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod discovery;
 pub mod domains;
 pub mod event_handlers;
+pub mod groups;
 pub mod password;
 pub mod projects;
 pub mod tokens;

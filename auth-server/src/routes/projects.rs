@@ -1,10 +1,15 @@
-//! `/v3/projects` and `/v3/roles`, and granting roles on projects and the
-//! system (`PUT|HEAD|DELETE /v3/projects/{p}/users/{u}/roles/{r}`,
-//! `/v3/system/users/{u}/roles/{r}`). Admin only.
+//! `/v3/projects` and `/v3/roles`; role grants to users and groups on
+//! projects, domains and the system (`PUT|HEAD|DELETE
+//! /v3/projects/{p}/users/{u}/roles/{r}`, `…/groups/{g}/roles/{r}`, the
+//! same under `/v3/domains/{d}` and `/v3/system`); and
+//! `/v3/role_assignments`. Admin only.
 
 use auth_core::AuthError;
+use std::collections::HashMap;
+
 use auth_core::store::{
-    Actor, Assignment, DEFAULT_DOMAIN_ID, Project, RevocationEvent, Role, Target, new_id,
+    Actor, Assignment, AssignmentFilter, DEFAULT_DOMAIN_ID, Project, RevocationEvent, Role,
+    Storage, Target, new_id,
 };
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -247,7 +252,8 @@ pub async fn delete_role(
     .await
 }
 
-/// `GET /v3/role_assignments` filters, with Keystone's dotted names.
+/// `GET /v3/role_assignments` filters, with Keystone's dotted names, and
+/// `effective`.
 #[derive(Debug, Default, Deserialize)]
 pub struct AssignmentQuery {
     #[serde(rename = "user.id")]
@@ -262,9 +268,13 @@ pub struct AssignmentQuery {
     domain: Option<String>,
     #[serde(rename = "scope.system")]
     system: Option<String>,
+    effective: Option<String>,
 }
 
-/// `GET /v3/role_assignments` (admin): direct assignments, Keystone-shaped.
+/// `GET /v3/role_assignments` (admin), Keystone-shaped, each with its
+/// `links.assignment`. With `effective` (Keystone's flag: present, with
+/// any value but `0`), a group's assignments become one user assignment
+/// per member, with `links.membership`: what the users really hold.
 pub async fn list_assignments(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -273,7 +283,14 @@ pub async fn list_assignments(
 ) -> Response {
     respond(&base, async {
         caller.require_admin("list_role_assignments")?;
-        let filter = auth_core::store::AssignmentFilter {
+        let effective = query.effective.as_deref().is_some_and(|v| v != "0");
+        if effective && query.group.is_some() {
+            return Err(AuthError::bad_request(
+                "Combining effective and group filter will always result in an empty list.",
+            )
+            .into());
+        }
+        let filter = AssignmentFilter {
             role_id: query.role,
             actor: match (query.user, query.group) {
                 (Some(user), _) => Some(Actor::User(user)),
@@ -287,27 +304,16 @@ pub async fn list_assignments(
                 (None, None, None) => None,
             },
         };
-        let assignments: Vec<Value> = state
-            .storage()
-            .list_assignments(&filter)
-            .await?
+        let storage = state.storage().as_ref();
+        let listed = if effective {
+            effective_assignments(storage, filter).await?
+        } else {
+            let direct = storage.list_assignments(&filter).await?;
+            direct.into_iter().map(|a| (a, None)).collect()
+        };
+        let assignments: Vec<Value> = listed
             .iter()
-            .map(|a| {
-                let actor = match &a.actor {
-                    Actor::User(id) => json!({"user": {"id": id}}),
-                    Actor::Group(id) => json!({"group": {"id": id}}),
-                };
-                let scope = match &a.target {
-                    Target::Project(id) => json!({"project": {"id": id}}),
-                    Target::Domain(id) => json!({"domain": {"id": id}}),
-                    Target::System => json!({"system": {"all": true}}),
-                };
-                let mut entry = json!({"role": {"id": a.role_id}, "scope": scope});
-                if let (Some(entry), Value::Object(actor)) = (entry.as_object_mut(), actor) {
-                    entry.extend(actor);
-                }
-                entry
-            })
+            .map(|(a, member)| assignment_json(a, member.as_deref(), &base))
             .collect();
         let links =
             json!({"self": format!("{base}/v3/role_assignments"), "previous": null, "next": null});
@@ -316,37 +322,158 @@ pub async fn list_assignments(
     .await
 }
 
-/// How a grant request arrives: on a project or on the system.
+/// The assignments `filter` selects with every group assignment replaced
+/// by one per member (the member beside it), as Keystone's `effective`
+/// lists them. With a user filter: the user's own assignments, then those
+/// of each of the user's groups, for that user only.
+async fn effective_assignments(
+    storage: &dyn Storage,
+    filter: AssignmentFilter,
+) -> Result<Vec<(Assignment, Option<String>)>, AuthError> {
+    let mut listed = Vec::new();
+    if let Some(Actor::User(user)) = &filter.actor {
+        for a in storage.list_assignments(&filter).await? {
+            listed.push((a, None));
+        }
+        for group in storage.list_user_groups(user).await? {
+            let of_group = AssignmentFilter {
+                actor: Some(Actor::Group(group.id)),
+                ..filter.clone()
+            };
+            for a in storage.list_assignments(&of_group).await? {
+                listed.push((a, Some(user.clone())));
+            }
+        }
+        return Ok(listed);
+    }
+    let mut members: HashMap<String, Vec<String>> = HashMap::new();
+    for a in storage.list_assignments(&filter).await? {
+        let Actor::Group(group) = &a.actor else {
+            listed.push((a, None));
+            continue;
+        };
+        if !members.contains_key(group) {
+            let users = storage.list_group_users(group).await?;
+            members.insert(group.clone(), users.into_iter().map(|u| u.id).collect());
+        }
+        for member in members.get(group).into_iter().flatten() {
+            listed.push((a.clone(), Some(member.clone())));
+        }
+    }
+    Ok(listed)
+}
+
+/// One entry of `role_assignments`: the assignment, or for `member` (an
+/// effective listing) that member's share of a group assignment.
+fn assignment_json(a: &Assignment, member: Option<&str>, base: &str) -> Value {
+    let actor = match (&a.actor, member) {
+        (_, Some(user)) => json!({"user": {"id": user}}),
+        (Actor::User(user), None) => json!({"user": {"id": user}}),
+        (Actor::Group(group), None) => json!({"group": {"id": group}}),
+    };
+    let scope = match &a.target {
+        Target::Project(id) => json!({"project": {"id": id}}),
+        Target::Domain(id) => json!({"domain": {"id": id}}),
+        Target::System => json!({"system": {"all": true}}),
+    };
+    let mut links = json!({"assignment": grant_url(a, base)});
+    if let (Actor::Group(group), Some(user)) = (&a.actor, member) {
+        links["membership"] = json!(format!("{base}/v3/groups/{group}/users/{user}"));
+    }
+    let mut entry = json!({"role": {"id": a.role_id}, "scope": scope, "links": links});
+    if let (Some(entry), Value::Object(actor)) = (entry.as_object_mut(), actor) {
+        entry.extend(actor);
+    }
+    entry
+}
+
+/// The grant route of an assignment, e.g.
+/// `…/v3/projects/{p}/groups/{g}/roles/{r}`.
+fn grant_url(a: &Assignment, base: &str) -> String {
+    let target = match &a.target {
+        Target::Project(id) => format!("projects/{id}"),
+        Target::Domain(id) => format!("domains/{id}"),
+        Target::System => "system".to_owned(),
+    };
+    let actor = match &a.actor {
+        Actor::User(id) => format!("users/{id}"),
+        Actor::Group(id) => format!("groups/{id}"),
+    };
+    format!("{base}/v3/{target}/{actor}/roles/{}", a.role_id)
+}
+
+/// The parameters of a grant route: a project, a domain or neither (the
+/// system); a user or a group; the role. One struct serves every grant
+/// route, since the route template names what it holds.
+#[derive(Debug, Deserialize)]
+pub struct GrantPath {
+    project: Option<String>,
+    domain: Option<String>,
+    user: Option<String>,
+    group: Option<String>,
+    role: String,
+}
+
+impl GrantPath {
+    /// The assignment the path names.
+    fn assignment(self) -> Result<Assignment, AuthError> {
+        let actor = match (self.user, self.group) {
+            (Some(user), None) => Actor::User(user),
+            (None, Some(group)) => Actor::Group(group),
+            _ => {
+                return Err(AuthError::Internal(
+                    "a grant route names one user or one group".into(),
+                ));
+            }
+        };
+        let target = match (self.project, self.domain) {
+            (Some(project), None) => Target::Project(project),
+            (None, Some(domain)) => Target::Domain(domain),
+            (None, None) => Target::System,
+            (Some(_), Some(_)) => {
+                return Err(AuthError::Internal(
+                    "a grant route names one project, one domain or the system".into(),
+                ));
+            }
+        };
+        Ok(Assignment {
+            role_id: self.role,
+            actor,
+            target,
+        })
+    }
+}
+
+/// Grants, checks or revokes the assignment a grant route names, after
+/// checking that its actor, role and target exist (404 otherwise).
 async fn grant_op(
     state: &AppState,
     caller: &Caller,
-    target: Target,
-    user: String,
-    role: String,
+    path: GrantPath,
     op: GrantOp,
 ) -> Result<Response, crate::error::ServerError> {
     caller.require_admin(op.action())?;
-    state.storage().get_user(&user).await?;
-    state.storage().get_role(&role).await?;
-    match &target {
-        Target::Project(project) => drop(state.storage().get_project(project).await?),
-        Target::Domain(domain) => drop(state.storage().get_domain(domain).await?),
+    let assignment = path.assignment()?;
+    let storage = state.storage();
+    match &assignment.actor {
+        Actor::User(user) => drop(storage.get_user(user).await?),
+        Actor::Group(group) => drop(storage.get_group(group).await?),
+    }
+    storage.get_role(&assignment.role_id).await?;
+    match &assignment.target {
+        Target::Project(project) => drop(storage.get_project(project).await?),
+        Target::Domain(domain) => drop(storage.get_domain(domain).await?),
         Target::System => {}
     }
-    let assignment = Assignment {
-        role_id: role,
-        actor: Actor::User(user),
-        target,
-    };
     match op {
-        GrantOp::Grant => state.storage().grant(&assignment).await?,
+        GrantOp::Grant => storage.grant(&assignment).await?,
         GrantOp::Check => {
-            let filter = auth_core::store::AssignmentFilter {
+            let filter = AssignmentFilter {
                 role_id: Some(assignment.role_id.clone()),
                 actor: Some(assignment.actor.clone()),
                 target: Some(assignment.target.clone()),
             };
-            if state.storage().list_assignments(&filter).await?.is_empty() {
+            if storage.list_assignments(&filter).await?.is_empty() {
                 return Err(AuthError::NotFound {
                     what: "role assignment".into(),
                 }
@@ -354,9 +481,13 @@ async fn grant_op(
             }
         }
         GrantOp::Revoke => {
-            state.storage().revoke(&assignment).await?;
-            // As Keystone does: the user's tokens on that scope go, whatever
-            // roles remain (a client re-authenticates to see the new set).
+            storage.revoke(&assignment).await?;
+            // A user's tokens on that scope go, whatever roles remain (a
+            // client re-authenticates to see the new set). A group's
+            // members are left to validation, as Keystone leaves them:
+            // roles are recomputed at every validation, so a member left
+            // with no role on the scope gets 404 at the next one, and the
+            // others keep their tokens with the roles they still hold.
             let Actor::User(user_id) = assignment.actor else {
                 return Ok(StatusCode::NO_CONTENT.into_response());
             };
@@ -371,7 +502,7 @@ async fn grant_op(
                 domain_id,
                 ..RevocationEvent::at(state.clock().now())
             };
-            state.storage().add_revocation(&event).await?;
+            storage.add_revocation(&event).await?;
         }
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -394,50 +525,33 @@ impl GrantOp {
     }
 }
 
-macro_rules! grant_handlers {
-    ($target:path, $doc:literal => $($name:ident, $op:expr;)*) => {$(
-        #[doc = $doc]
-        pub async fn $name(
-            State(state): State<AppState>,
-            PublicBase(base): PublicBase,
-            caller: Caller,
-            Path((owner, user, role)): Path<(String, String, String)>,
-        ) -> Response {
-            respond(&base, grant_op(&state, &caller, $target(owner), user, role, $op)).await
-        }
-    )*};
+/// `PUT` on a grant route: grants the role (idempotent), 204.
+pub async fn grant(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(path): Path<GrantPath>,
+) -> Response {
+    respond(&base, grant_op(&state, &caller, path, GrantOp::Grant)).await
 }
 
-macro_rules! system_grant_handlers {
-    ($($name:ident, $op:expr;)*) => {$(
-        /// A role grant on the system (`/v3/system/users/{u}/roles/{r}`).
-        pub async fn $name(
-            State(state): State<AppState>,
-            PublicBase(base): PublicBase,
-            caller: Caller,
-            Path((user, role)): Path<(String, String)>,
-        ) -> Response {
-            respond(&base, grant_op(&state, &caller, Target::System, user, role, $op)).await
-        }
-    )*};
+/// `HEAD` on a grant route: 204 if the role is granted, else 404.
+pub async fn check_grant(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(path): Path<GrantPath>,
+) -> Response {
+    respond(&base, grant_op(&state, &caller, path, GrantOp::Check)).await
 }
 
-grant_handlers! {
-    Target::Project, "A role grant on a project (`/v3/projects/{p}/users/{u}/roles/{r}`)." =>
-    grant_on_project, GrantOp::Grant;
-    check_on_project, GrantOp::Check;
-    revoke_on_project, GrantOp::Revoke;
-}
-
-grant_handlers! {
-    Target::Domain, "A role grant on a domain (`/v3/domains/{d}/users/{u}/roles/{r}`)." =>
-    grant_on_domain, GrantOp::Grant;
-    check_on_domain, GrantOp::Check;
-    revoke_on_domain, GrantOp::Revoke;
-}
-
-system_grant_handlers! {
-    grant_on_system, GrantOp::Grant;
-    check_on_system, GrantOp::Check;
-    revoke_on_system, GrantOp::Revoke;
+/// `DELETE` on a grant route: revokes the role, 204 (404 if it was not
+/// granted).
+pub async fn revoke_grant(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(path): Path<GrantPath>,
+) -> Response {
+    respond(&base, grant_op(&state, &caller, path, GrantOp::Revoke)).await
 }

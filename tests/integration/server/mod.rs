@@ -4,6 +4,7 @@ mod admin;
 mod cache;
 mod domains;
 mod events;
+mod groups;
 mod harness;
 mod operations;
 mod tokens;

@@ -86,3 +86,38 @@ pub(crate) async fn the_token_revision_follows_validation_relevant_writes(f: &Fi
     assert!(s.update_user(&alice).await.is_err());
     assert_eq!(revision(f).await, r, "a failed write moved the revision");
 }
+
+pub(crate) async fn group_memberships_move_the_revision_and_renames_do_not(f: &Fixture) {
+    let s = &f.storage;
+    let alice = user("alice", DEFAULT_DOMAIN_ID);
+    s.create_user(&alice, None).await.unwrap();
+    let mut ops = Group {
+        id: new_id(),
+        name: "ops".into(),
+        domain_id: DEFAULT_DOMAIN_ID.into(),
+        description: String::new(),
+    };
+    s.create_group(&ops).await.unwrap();
+
+    let start = revision(f).await;
+    ops.name = "operators".into();
+    s.update_group(&ops).await.unwrap();
+    assert_eq!(
+        revision(f).await,
+        start,
+        "a group's name decides no validation"
+    );
+    let r = moves!(
+        f,
+        start,
+        "add_user_to_group",
+        s.add_user_to_group(&alice.id, &ops.id)
+    );
+    let r = moves!(
+        f,
+        r,
+        "remove_user_from_group",
+        s.remove_user_from_group(&alice.id, &ops.id)
+    );
+    moves!(f, r, "delete_group", s.delete_group(&ops.id));
+}

@@ -373,3 +373,106 @@ pub(crate) async fn groups_and_memberships(f: &Fixture) {
     ));
     s.get_user(&alice.id).await.unwrap();
 }
+
+pub(crate) async fn groups_are_listed_updated_and_list_their_members(f: &Fixture) {
+    let s = &f.storage;
+    let other = domain("other");
+    s.create_domain(&other).await.unwrap();
+    let group = |name: &str, domain_id: &str| Group {
+        id: new_id(),
+        name: name.into(),
+        domain_id: domain_id.into(),
+        description: String::new(),
+    };
+    let ops = group("ops", DEFAULT_DOMAIN_ID);
+    let devs = group("devs", DEFAULT_DOMAIN_ID);
+    let other_ops = group("ops", &other.id);
+    for g in [&ops, &devs, &other_ops] {
+        s.create_group(g).await.unwrap();
+    }
+    let names = |groups: Vec<Group>| {
+        groups
+            .into_iter()
+            .map(|g| (g.name, g.domain_id))
+            .collect::<Vec<_>>()
+    };
+    let all = names(s.list_groups(&GroupFilter::default()).await.unwrap());
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].0, "devs", "by name");
+    let in_default = GroupFilter {
+        domain_id: Some(DEFAULT_DOMAIN_ID.into()),
+        name: None,
+    };
+    assert_eq!(
+        names(s.list_groups(&in_default).await.unwrap()),
+        [
+            ("devs".to_owned(), DEFAULT_DOMAIN_ID.to_owned()),
+            ("ops".to_owned(), DEFAULT_DOMAIN_ID.to_owned())
+        ]
+    );
+    let ops_anywhere = GroupFilter {
+        domain_id: None,
+        name: Some("ops".into()),
+    };
+    assert_eq!(s.list_groups(&ops_anywhere).await.unwrap().len(), 2);
+    let ops_in_other = GroupFilter {
+        domain_id: Some(other.id.clone()),
+        name: Some("ops".into()),
+    };
+    assert_eq!(
+        s.list_groups(&ops_in_other).await.unwrap(),
+        vec![other_ops.clone()]
+    );
+
+    // Renaming: free names only, within the domain; the domain stays.
+    let mut renamed = ops.clone();
+    renamed.name = "devs".into();
+    assert!(matches!(
+        s.update_group(&renamed).await,
+        Err(AuthError::Conflict { .. })
+    ));
+    assert_eq!(s.get_group(&ops.id).await.unwrap(), ops, "nothing written");
+    renamed.name = "operators".into();
+    renamed.description = "on call".into();
+    s.update_group(&renamed).await.unwrap();
+    assert_eq!(s.get_group(&ops.id).await.unwrap(), renamed);
+    let mut other_renamed = other_ops.clone();
+    other_renamed.name = "devs".into();
+    s.update_group(&other_renamed).await.unwrap();
+    assert!(matches!(
+        s.update_group(&group("ghost", DEFAULT_DOMAIN_ID)).await,
+        Err(AuthError::NotFound { .. })
+    ));
+
+    // Members, by name; none for an empty or unknown group.
+    let (zed, amy) = (
+        user("zed", DEFAULT_DOMAIN_ID),
+        user("amy", DEFAULT_DOMAIN_ID),
+    );
+    for u in [&zed, &amy] {
+        s.create_user(u, None).await.unwrap();
+        s.add_user_to_group(&u.id, &ops.id).await.unwrap();
+    }
+    s.add_user_to_group(&amy.id, &devs.id).await.unwrap();
+    let members: Vec<String> = s
+        .list_group_users(&ops.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(members, ["amy", "zed"]);
+    assert_eq!(
+        s.list_group_users(&devs.id).await.unwrap(),
+        vec![amy.clone()]
+    );
+    assert!(s.list_group_users(&other_ops.id).await.unwrap().is_empty());
+    assert!(
+        s.list_group_users("no-such-group")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.delete_user(&zed.id).await.unwrap();
+    assert_eq!(s.list_group_users(&ops.id).await.unwrap(), vec![amy]);
+}

@@ -25,6 +25,11 @@ macro_rules! user_store {
                     "SELECT id, name, description, enabled FROM domains"
                 };
             }
+            macro_rules! select_group {
+                () => {
+                    "SELECT id, name, domain_id, description FROM groups"
+                };
+            }
 
             #[async_trait]
             impl UserStore for $store {
@@ -340,15 +345,43 @@ macro_rules! user_store {
                 }
 
                 async fn get_group(&self, group_id: &str) -> Result<Group, AuthError> {
-                    sqlx::query_as::<_, GroupRow>(
-                        "SELECT id, name, domain_id, description FROM groups WHERE id = $1",
-                    )
-                    .bind(group_id)
-                    .fetch_optional(&self.core.read)
+                    sqlx::query_as::<_, GroupRow>(concat!(select_group!(), " WHERE id = $1"))
+                        .bind(group_id)
+                        .fetch_optional(&self.core.read)
+                        .await
+                        .map_err(failed("get_group"))?
+                        .map(Group::from)
+                        .ok_or_else(|| not_found("group", group_id))
+                }
+
+                async fn list_groups(&self, filter: &GroupFilter) -> Result<Vec<Group>, AuthError> {
+                    let rows = sqlx::query_as::<_, GroupRow>(concat!(
+                        select_group!(),
+                        " WHERE ($1 IS NULL OR domain_id = $1) \
+                         AND ($2 IS NULL OR name = $2) ORDER BY name, id"
+                    ))
+                    .bind(&filter.domain_id)
+                    .bind(&filter.name)
+                    .fetch_all(&self.core.read)
                     .await
-                    .map_err(failed("get_group"))?
-                    .map(Group::from)
-                    .ok_or_else(|| not_found("group", group_id))
+                    .map_err(failed("list_groups"))?;
+                    Ok(rows.into_iter().map(Group::from).collect())
+                }
+
+                async fn update_group(&self, group: &Group) -> Result<(), AuthError> {
+                    // A group's name and description are in no token and
+                    // decide no validation: the revision stays.
+                    let done =
+                        sqlx::query("UPDATE groups SET name = $2, description = $3 WHERE id = $1")
+                            .bind(&group.id)
+                            .bind(&group.name)
+                            .bind(&group.description)
+                            .execute(&self.core.write)
+                            .await
+                            .map_err(write_failed("update_group", "group", || {
+                                format!("group '{}' in domain {}", group.name, group.domain_id)
+                            }))?;
+                    found(done.rows_affected(), || not_found("group", &group.id))
                 }
 
                 async fn delete_group(&self, group_id: &str) -> Result<(), AuthError> {
@@ -411,6 +444,22 @@ macro_rules! user_store {
                     .await
                     .map_err(failed("list_user_groups"))?;
                     Ok(rows.into_iter().map(Group::from).collect())
+                }
+
+                async fn list_group_users(&self, group_id: &str) -> Result<Vec<User>, AuthError> {
+                    sqlx::query_as::<_, UserRow>(
+                        "SELECT u.id, u.name, u.domain_id, u.enabled, u.default_project_id, \
+                         u.options, u.extra \
+                         FROM group_members m JOIN users u ON u.id = m.user_id \
+                         WHERE m.group_id = $1 ORDER BY u.name, u.id",
+                    )
+                    .bind(group_id)
+                    .fetch_all(&self.core.read)
+                    .await
+                    .map_err(failed("list_group_users"))?
+                    .into_iter()
+                    .map(User::try_from)
+                    .collect()
                 }
             }
         };
