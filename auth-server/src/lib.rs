@@ -154,7 +154,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v3/roles/{id}",
-            axum::routing::delete(routes::projects::delete_role),
+            get(routes::projects::get_role).delete(routes::projects::delete_role),
         )
         .route(
             "/v3/role_assignments",

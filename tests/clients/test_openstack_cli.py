@@ -1,4 +1,4 @@
-"""The openstack CLI against auth-server: token issue and revoke."""
+"""The openstack CLI against auth-server: tokens, listings, groups."""
 
 import json
 import os
@@ -42,3 +42,22 @@ def test_listing_projects_users_and_role_assignments(server):
     assignments = openstack(server, "role", "assignment", "list", "--user", "admin", "-f", "json")
     assert assignments.returncode == 0, assignments.stderr
     assert len(json.loads(assignments.stdout)) == 2  # admin on the project and on the system
+
+
+def test_a_group_grant_reaches_its_members(server):
+    def ok(*args):
+        done = openstack(server, *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    # A second project, so that finding "admin" by name needs the filter.
+    ok("project", "create", "other")
+    ok("group", "create", "operators")
+    ok("user", "create", "--password", "carol-password", "carol")
+    ok("group", "add", "user", "operators", "carol")
+    assert "carol in group operators" in ok("group", "contains", "user", "operators", "carol")
+    ok("role", "add", "--group", "operators", "--project", "admin", "member")
+    listed = json.loads(ok("role", "assignment", "list", "--effective", "--user", "carol", "--names", "-f", "json"))
+    assert [(a["Role"], a["Project"]) for a in listed] == [("member", "admin@Default")]
+    members = json.loads(ok("user", "list", "--group", "operators", "-f", "json"))
+    assert [u["Name"] for u in members] == ["carol"]

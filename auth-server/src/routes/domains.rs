@@ -5,7 +5,7 @@
 use auth_core::AuthError;
 use auth_core::store::{Domain, RevocationEvent, new_id};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -15,6 +15,12 @@ use super::body::KeystoneJson;
 use super::caller::Caller;
 use super::{PublicBase, respond};
 use crate::state::AppState;
+
+/// `?name=` filter (how clients find a domain by name).
+#[derive(Debug, Default, Deserialize)]
+pub struct DomainQuery {
+    name: Option<String>,
+}
 
 /// `{"domain": {...}}`.
 #[derive(Debug, Deserialize)]
@@ -75,6 +81,7 @@ pub async fn list(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
+    Query(query): Query<DomainQuery>,
 ) -> Response {
     respond(&base, async {
         caller.require_admin("list_domains")?;
@@ -83,6 +90,7 @@ pub async fn list(
             .list_domains()
             .await?
             .iter()
+            .filter(|d| super::name_matches(query.name.as_deref(), &d.name))
             .map(|d| domain_json(d, &base))
             .collect();
         let links = json!({"self": format!("{base}/v3/domains"), "previous": null, "next": null});

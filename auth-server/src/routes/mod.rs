@@ -1,6 +1,7 @@
 //! HTTP routes, one file per API area.
 
 pub mod application_credentials;
+pub mod assignment_names;
 pub mod audit;
 pub mod auth_info;
 pub mod body;
@@ -47,6 +48,12 @@ pub fn required_name(name: Option<String>, max: usize) -> Result<String, auth_co
             "'name' is required: 1 to {max} characters"
         ))),
     }
+}
+
+/// Whether `name` passes a listing's `?name=` filter (exact, as Keystone;
+/// no filter passes everything).
+pub fn name_matches(filter: Option<&str>, name: &str) -> bool {
+    filter.is_none_or(|wanted| wanted == name)
 }
 
 /// The public base URL, as a handler argument.

@@ -52,10 +52,17 @@ struct RoleBody {
     name: String,
 }
 
-/// `?domain_id=` filter.
+/// `?domain_id=&name=` filters.
 #[derive(Debug, Default, Deserialize)]
 pub struct ProjectQuery {
     domain_id: Option<String>,
+    name: Option<String>,
+}
+
+/// `?name=` filter (how clients find a role by name).
+#[derive(Debug, Default, Deserialize)]
+pub struct RoleQuery {
+    name: Option<String>,
 }
 
 fn project_json(p: &Project, base: &str) -> Value {
@@ -119,6 +126,7 @@ pub async fn list_projects(
             .list_projects(query.domain_id.as_deref())
             .await?
             .iter()
+            .filter(|p| super::name_matches(query.name.as_deref(), &p.name))
             .map(|p| project_json(p, &base))
             .collect();
         let links = json!({"self": format!("{base}/v3/projects"), "previous": null, "next": null});
@@ -221,6 +229,7 @@ pub async fn list_roles(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
+    Query(query): Query<RoleQuery>,
 ) -> Response {
     respond(&base, async {
         caller.require_admin("list_roles")?;
@@ -229,10 +238,26 @@ pub async fn list_roles(
             .list_roles()
             .await?
             .iter()
+            .filter(|r| super::name_matches(query.name.as_deref(), &r.name))
             .map(|r| role_json(r, &base))
             .collect();
         let links = json!({"self": format!("{base}/v3/roles"), "previous": null, "next": null});
         Ok(Json(json!({"roles": roles, "links": links})).into_response())
+    })
+    .await
+}
+
+/// `GET /v3/roles/{id}`.
+pub async fn get_role(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("get_role")?;
+        let role = state.storage().get_role(&id).await?;
+        Ok(Json(json!({"role": role_json(&role, &base)})).into_response())
     })
     .await
 }
@@ -253,7 +278,7 @@ pub async fn delete_role(
 }
 
 /// `GET /v3/role_assignments` filters, with Keystone's dotted names, and
-/// `effective`.
+/// the `effective` and `include_names` flags.
 #[derive(Debug, Default, Deserialize)]
 pub struct AssignmentQuery {
     #[serde(rename = "user.id")]
@@ -269,6 +294,7 @@ pub struct AssignmentQuery {
     #[serde(rename = "scope.system")]
     system: Option<String>,
     effective: Option<String>,
+    include_names: Option<String>,
 }
 
 /// `GET /v3/role_assignments` (admin), Keystone-shaped, each with its
@@ -311,10 +337,16 @@ pub async fn list_assignments(
             let direct = storage.list_assignments(&filter).await?;
             direct.into_iter().map(|a| (a, None)).collect()
         };
-        let assignments: Vec<Value> = listed
+        let mut assignments: Vec<Value> = listed
             .iter()
             .map(|(a, member)| assignment_json(a, member.as_deref(), &base))
             .collect();
+        if query.include_names.as_deref().is_some_and(|v| v != "0") {
+            let mut names = super::assignment_names::Names::new(storage);
+            for entry in &mut assignments {
+                names.name(entry).await;
+            }
+        }
         let links =
             json!({"self": format!("{base}/v3/role_assignments"), "previous": null, "next": null});
         Ok(Json(json!({"role_assignments": assignments, "links": links})).into_response())

@@ -500,3 +500,93 @@ async fn new_passwords_follow_the_pattern_history_and_minimum_age() {
         204
     );
 }
+
+/// Clients (the openstack CLI) find a resource by trying its name as an id
+/// (a JSON 404) and then listing with `?name=`, which must match exactly
+/// one entry even when there are others.
+#[tokio::test]
+async fn projects_roles_and_domains_are_found_by_id_or_by_name() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let get = |path: String| {
+        let request = s.call(Method::GET, &path, &admin);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    for (path, body) in [
+        ("/v3/projects", json!({"project": {"name": "other"}})),
+        ("/v3/domains", json!({"domain": {"name": "acme"}})),
+    ] {
+        let created = s.call(Method::POST, path, &admin).json(&body).send().await;
+        assert_eq!(created.unwrap().status(), 201);
+    }
+    for (collection, key, name) in [
+        ("projects", "project", "admin"),
+        ("roles", "role", "member"),
+        ("domains", "domain", "Default"),
+    ] {
+        let (status, all) = get(format!("/v3/{collection}")).await;
+        assert_eq!(status, 200);
+        assert!(all[collection].as_array().unwrap().len() > 1, "{all}");
+        let (status, missing) = get(format!("/v3/{collection}/{name}")).await;
+        assert_eq!(status, 404, "{collection}: the name is not an id");
+        assert!(missing["error"]["message"].is_string());
+        let (_, found) = get(format!("/v3/{collection}?name={name}")).await;
+        let found = found[collection].as_array().unwrap();
+        assert_eq!(found.len(), 1, "{collection}?name={name}: {found:?}");
+        assert_eq!(found[0]["name"], name);
+        let id = found[0]["id"].as_str().unwrap();
+        let (status, one) = get(format!("/v3/{collection}/{id}")).await;
+        assert_eq!((status, &one[key]["name"]), (200, &json!(name)));
+        let (_, none) = get(format!("/v3/{collection}?name=nothing")).await;
+        assert_eq!(none[collection], json!([]));
+    }
+}
+
+/// `include_names` (`openstack role assignment list --names`): every id in
+/// a listing comes with its name, and users and projects with their domain.
+#[tokio::test]
+async fn role_assignments_include_names_on_request() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let user_id = &s.admin.user.id;
+    let list = |query: String| {
+        let request = s.call(
+            Method::GET,
+            &format!("/v3/role_assignments?{query}"),
+            &admin,
+        );
+        async move {
+            let body: Value = request.send().await.unwrap().json().await.unwrap();
+            body["role_assignments"].as_array().unwrap().clone()
+        }
+    };
+    let bare = list(format!("user.id={user_id}")).await;
+    assert_eq!(bare.len(), 2);
+    assert!(bare.iter().all(|a| a["role"].get("name").is_none()));
+
+    let named = list(format!("user.id={user_id}&include_names=1")).await;
+    let default = json!({"id": "default", "name": "Default"});
+    let on_project = named
+        .iter()
+        .find(|a| a["scope"].get("project").is_some())
+        .unwrap();
+    assert_eq!(on_project["role"]["name"], "admin");
+    assert_eq!(
+        on_project["user"],
+        json!({"id": user_id, "name": "admin", "domain": default})
+    );
+    assert_eq!(
+        on_project["scope"]["project"],
+        json!({"id": s.admin.project.id, "name": "admin", "domain": default})
+    );
+    let on_system = named
+        .iter()
+        .find(|a| a["scope"].get("system").is_some())
+        .unwrap();
+    assert_eq!(on_system["scope"], json!({"system": {"all": true}}));
+    assert_eq!(on_system["role"]["name"], "admin");
+}
