@@ -38,7 +38,9 @@ pub struct SecurityCompliance {
     /// choose their own (exemption: `ignore_change_password_upon_first_use`).
     pub change_password_upon_first_use: bool,
     /// Days without a successful login after which the account counts as
-    /// disabled (exemption: `ignore_user_inactivity`).
+    /// disabled (exemption: `ignore_user_inactivity`). Activity is recorded
+    /// once per day (see [`SecurityCompliance::record_success`]), so an
+    /// account may last up to a day longer than this.
     pub disable_user_account_days_inactive: Option<u32>,
     /// How many passwords, the new one included, must differ: a new
     /// password may not repeat any of the last `n - 1`. 0 or 1: no history.
