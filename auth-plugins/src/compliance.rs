@@ -39,8 +39,10 @@ pub struct SecurityCompliance {
     pub change_password_upon_first_use: bool,
     /// Days without a successful login after which the account counts as
     /// disabled (exemption: `ignore_user_inactivity`). Activity is recorded
-    /// once per day (see [`SecurityCompliance::record_success`]), so an
-    /// account may last up to a day longer than this.
+    /// once per day, at the day's first login (see
+    /// [`SecurityCompliance::record_success`]), so an account may count as
+    /// inactive up to a day sooner than its last login plus this; Keystone,
+    /// which keeps the date only, does the same.
     pub disable_user_account_days_inactive: Option<u32>,
     /// How many passwords, the new one included, must differ: a new
     /// password may not repeat any of the last `n - 1`. 0 or 1: no history.
