@@ -106,6 +106,7 @@ pub fn event_name(method: &Method, route: &str) -> Option<&'static str> {
         ("DELETE", "/v3/projects/{id}") => "project.delete",
         ("GET", "/v3/roles") => "role.list",
         ("POST", "/v3/roles") => "role.create",
+        ("GET", "/v3/roles/{id}") => "role.get",
         ("DELETE", "/v3/roles/{id}") => "role.delete",
         (
             "PUT",
@@ -117,7 +118,7 @@ pub fn event_name(method: &Method, route: &str) -> Option<&'static str> {
             | "/v3/system/groups/{group}/roles/{role}",
         ) => "role_assignment.create",
         (
-            "HEAD",
+            "GET" | "HEAD",
             "/v3/projects/{project}/users/{user}/roles/{role}"
             | "/v3/domains/{domain}/users/{user}/roles/{role}"
             | "/v3/system/users/{user}/roles/{role}"
@@ -142,7 +143,7 @@ pub fn event_name(method: &Method, route: &str) -> Option<&'static str> {
         ("DELETE", "/v3/groups/{id}") => "group.delete",
         ("GET", "/v3/groups/{id}/users") => "group.users.list",
         ("PUT", "/v3/groups/{group}/users/{user}") => "group.user.add",
-        ("HEAD", "/v3/groups/{group}/users/{user}") => "group.user.check",
+        ("GET" | "HEAD", "/v3/groups/{group}/users/{user}") => "group.user.check",
         ("DELETE", "/v3/groups/{group}/users/{user}") => "group.user.remove",
         ("GET", "/v3/users/{id}/groups") => "user.groups.list",
         ("GET", "/v3/event-handlers") => "event_handler.list",

@@ -144,7 +144,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v3/groups/{group}/users/{user}",
             put(routes::groups::add_user)
-                .head(routes::groups::check_user)
+                .get(routes::groups::check_user)
                 .delete(routes::groups::remove_user),
         )
         .route("/v3/users/{id}/groups", get(routes::groups::list_for_user))
@@ -206,12 +206,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// What every role-grant route answers: grant, check, revoke. The route
+/// What every role-grant route answers: grant (PUT), check (GET or HEAD,
+/// as Keystone), revoke (DELETE). The route
 /// template names the target and the actor (see
 /// [`routes::projects::GrantPath`]).
 fn grant_routes() -> MethodRouter<AppState> {
     put(routes::projects::grant)
-        .head(routes::projects::check_grant)
+        .get(routes::projects::check_grant)
         .delete(routes::projects::revoke_grant)
 }
 

@@ -252,7 +252,7 @@ pub async fn add_user(
     .await
 }
 
-/// `HEAD /v3/groups/{group}/users/{user}`: 204 if the user is a member,
+/// `GET` or `HEAD /v3/groups/{group}/users/{user}`: 204 if the user is a member,
 /// else 404.
 pub async fn check_user(
     State(state): State<AppState>,

@@ -567,7 +567,7 @@ pub async fn grant(
     respond(&base, grant_op(&state, &caller, path, GrantOp::Grant)).await
 }
 
-/// `HEAD` on a grant route: 204 if the role is granted, else 404.
+/// `GET` or `HEAD` on a grant route: 204 if the role is granted, else 404.
 pub async fn check_grant(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,

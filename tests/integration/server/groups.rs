@@ -239,9 +239,11 @@ async fn membership_is_managed_and_listed_both_ways() {
     let member = format!("/v3/groups/{ops}/users/{alice}");
 
     assert_eq!(a.status(Method::HEAD, &member).await, 404);
+    assert_eq!(a.status(Method::GET, &member).await, 404);
     assert_eq!(a.status(Method::PUT, &member).await, 204);
     assert_eq!(a.status(Method::PUT, &member).await, 204, "idempotent");
     assert_eq!(a.status(Method::HEAD, &member).await, 204);
+    assert_eq!(a.status(Method::GET, &member).await, 204, "GET checks too");
     assert_eq!(
         a.status(Method::PUT, &format!("/v3/groups/{devs}/users/{alice}"))
             .await,
