@@ -274,6 +274,9 @@ impl UserStore for MemoryStore {
         if !inner.groups.contains_key(group_id) {
             return Err(not_found("group", group_id));
         }
+        if !inner.users.contains_key(user_id) {
+            return Err(not_found("user", user_id));
+        }
         inner
             .memberships
             .insert((user_id.to_owned(), group_id.to_owned()));
