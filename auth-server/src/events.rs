@@ -107,6 +107,7 @@ pub fn event_name(method: &Method, route: &str) -> Option<&'static str> {
         ("GET", "/v3/roles") => "role.list",
         ("POST", "/v3/roles") => "role.create",
         ("GET", "/v3/roles/{id}") => "role.get",
+        ("PATCH", "/v3/roles/{id}") => "role.update",
         ("DELETE", "/v3/roles/{id}") => "role.delete",
         (
             "PUT",

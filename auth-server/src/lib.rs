@@ -154,7 +154,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v3/roles/{id}",
-            get(routes::projects::get_role).delete(routes::projects::delete_role),
+            get(routes::projects::get_role)
+                .patch(routes::projects::update_role)
+                .delete(routes::projects::delete_role),
         )
         .route(
             "/v3/role_assignments",

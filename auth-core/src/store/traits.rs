@@ -240,6 +240,14 @@ pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
     /// Every role, by name.
     async fn list_roles(&self) -> Result<Vec<Role>, AuthError>;
 
+    /// Renames a role (`role.id` names it). A name another role has is
+    /// [`AuthError::Conflict`]; an unknown id, [`AuthError::NotFound`].
+    /// Role names appear in token bodies, so this moves the token revision.
+    async fn update_role(&self, role: &Role) -> Result<(), AuthError> {
+        let _ = role;
+        Err(read_only("update_role"))
+    }
+
     /// Deletes a role and its assignments.
     async fn delete_role(&self, role_id: &str) -> Result<(), AuthError>;
 

@@ -49,7 +49,8 @@ pub struct RoleEnvelope {
 
 #[derive(Debug, Deserialize)]
 struct RoleBody {
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 /// `?domain_id=&name=` filters.
@@ -211,7 +212,7 @@ pub async fn create_role(
         caller.require_admin("create_role")?;
         let role = Role {
             id: new_id(),
-            name: name_of(Some(body.role.name))?,
+            name: name_of(body.role.name)?,
             domain_id: None,
         };
         state.storage().create_role(&role).await?;
@@ -257,6 +258,27 @@ pub async fn get_role(
     respond(&base, async {
         caller.require_admin("get_role")?;
         let role = state.storage().get_role(&id).await?;
+        Ok(Json(json!({"role": role_json(&role, &base)})).into_response())
+    })
+    .await
+}
+
+/// `PATCH /v3/roles/{id}`: renames the role (a name already taken is a
+/// 409). Tokens show the new name at their next validation.
+pub async fn update_role(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+    KeystoneJson(body): KeystoneJson<RoleEnvelope>,
+) -> Response {
+    respond(&base, async {
+        caller.require_admin("update_role")?;
+        let mut role = state.storage().get_role(&id).await?;
+        if body.role.name.is_some() {
+            role.name = name_of(body.role.name)?;
+            state.storage().update_role(&role).await?;
+        }
         Ok(Json(json!({"role": role_json(&role, &base)})).into_response())
     })
     .await

@@ -225,3 +225,64 @@ async fn a_catalog_change_on_another_node_reaches_the_next_login() {
     assert_eq!(after.len(), before.len() + 1, "{after:?}");
     assert!(after.contains(&"http://internal.example:5000".to_owned()));
 }
+
+#[tokio::test]
+async fn a_role_renamed_on_another_node_shows_in_the_next_validation() {
+    let a = TestServer::start().await;
+    let b = a.second_node().await;
+    let admin = a.admin_token().await;
+    let (_, carol) = member(&a, &admin, "carol").await;
+    let roles = || async {
+        let body: Value = a
+            .call(Method::GET, "/v3/auth/tokens", &admin)
+            .header("X-Subject-Token", &carol)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let names: Vec<String> = body["token"]["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect();
+        names
+    };
+    assert_eq!(roles().await, ["member"]);
+    assert_eq!(roles().await, ["member"], "from the cache");
+
+    let member = a.storage().find_role_by_name("member").await.unwrap();
+    let path = format!("/v3/roles/{}", member.id);
+    let renamed = b
+        .call(Method::PATCH, &path, &admin)
+        .json(&json!({"role": {"name": "participant"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), 200);
+    let renamed: Value = renamed.json().await.unwrap();
+    assert_eq!(renamed["role"]["name"], "participant");
+    assert_eq!(roles().await, ["participant"], "renamed on B");
+
+    // A name another role has is a 409 with a JSON body; an empty one, 400.
+    for (name, status) in [("admin", 409), ("  ", 400)] {
+        let refused = b
+            .call(Method::PATCH, &path, &admin)
+            .json(&json!({"role": {"name": name}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), status, "{name:?}");
+        let body: Value = refused.json().await.unwrap();
+        assert!(body["error"]["message"].is_string());
+    }
+    let missing = b
+        .call(Method::PATCH, "/v3/roles/nope", &admin)
+        .json(&json!({"role": {"name": "x"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}

@@ -62,6 +62,20 @@ pub(crate) async fn roles_round_trip_with_typed_errors(f: &Fixture) {
         s.create_role(&role("x", Some("no-such-domain"))).await,
         Err(AuthError::NotFound { .. })
     ));
+    let mut renamed = admin.clone();
+    renamed.name = "reader".into();
+    let taken = s.update_role(&renamed).await;
+    assert!(
+        matches!(taken, Err(AuthError::Conflict { .. })),
+        "{taken:?}"
+    );
+    renamed.name = "administrator".into();
+    s.update_role(&renamed).await.unwrap();
+    assert_eq!(s.get_role(&admin.id).await.unwrap(), renamed);
+    assert!(matches!(
+        s.update_role(&role("ghost", None)).await,
+        Err(AuthError::NotFound { .. })
+    ));
     s.delete_role(&reader.id).await.unwrap();
     assert!(matches!(
         s.get_role(&reader.id).await,

@@ -79,6 +79,11 @@ pub(crate) async fn the_token_revision_follows_validation_relevant_writes(f: &Fi
         revoked_at: at(4),
     };
     let r = moves!(f, r, "add_revocation", s.add_revocation(&event));
+    let renamed = Role {
+        name: "participant".into(),
+        ..role.clone()
+    };
+    let r = moves!(f, r, "update_role", s.update_role(&renamed));
     let r = moves!(f, r, "delete_role", s.delete_role(&role.id));
     let r = moves!(f, r, "delete_user", s.delete_user(&alice.id));
 

@@ -59,6 +59,18 @@ macro_rules! assignment_store {
                     Ok(rows.into_iter().map(Role::from).collect())
                 }
 
+                async fn update_role(&self, role: &Role) -> Result<(), AuthError> {
+                    let done = sqlx::query("UPDATE roles SET name = $2 WHERE id = $1")
+                        .bind(&role.id)
+                        .bind(&role.name)
+                        .execute_revised(&self.core)
+                        .await
+                        .map_err(write_failed("update_role", "role", || {
+                            format!("role '{}'", role.name)
+                        }))?;
+                    found(done.rows_affected(), || not_found("role", &role.id))
+                }
+
                 async fn delete_role(&self, role_id: &str) -> Result<(), AuthError> {
                     // Its assignments cascade.
                     self.delete_row(
