@@ -36,8 +36,7 @@ pub async fn projects(
                 }));
             }
         }
-        let links =
-            json!({"self": format!("{base}/v3/auth/projects"), "previous": null, "next": null});
+        let links = super::collection_links(&base, "/v3/auth/projects");
         Ok(Json(json!({"projects": projects, "links": links})).into_response())
     })
     .await
@@ -63,8 +62,7 @@ pub async fn domains(
                 }));
             }
         }
-        let links =
-            json!({"self": format!("{base}/v3/auth/domains"), "previous": null, "next": null});
+        let links = super::collection_links(&base, "/v3/auth/domains");
         Ok(Json(json!({"domains": domains, "links": links})).into_response())
     })
     .await
@@ -84,8 +82,7 @@ pub async fn catalog(
             )));
         }
         let catalog = state.validations().catalog(&state).await?;
-        let links =
-            json!({"self": format!("{base}/v3/auth/catalog"), "previous": null, "next": null});
+        let links = super::collection_links(&base, "/v3/auth/catalog");
         Ok(Json(json!({"catalog": catalog, "links": links})).into_response())
     })
     .await

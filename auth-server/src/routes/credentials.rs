@@ -106,8 +106,7 @@ pub async fn list(
             .filter(|c| query.kind.as_ref().is_none_or(|k| *k == c.kind))
             .map(|c| credential_json(c, &base))
             .collect();
-        let links =
-            json!({"self": format!("{base}/v3/credentials"), "previous": null, "next": null});
+        let links = super::collection_links(&base, "/v3/credentials");
         Ok(Json(json!({"credentials": credentials, "links": links})).into_response())
     })
     .await

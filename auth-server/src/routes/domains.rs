@@ -93,7 +93,7 @@ pub async fn list(
             .filter(|d| super::name_matches(query.name.as_deref(), &d.name))
             .map(|d| domain_json(d, &base))
             .collect();
-        let links = json!({"self": format!("{base}/v3/domains"), "previous": null, "next": null});
+        let links = super::collection_links(&base, "/v3/domains");
         Ok(Json(json!({"domains": domains, "links": links})).into_response())
     })
     .await

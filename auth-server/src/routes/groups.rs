@@ -8,9 +8,7 @@
 //! revokes nothing.
 
 use auth_core::AuthError;
-use auth_core::store::{
-    Actor, AssignmentFilter, DEFAULT_DOMAIN_ID, Group, GroupFilter, User, new_id,
-};
+use auth_core::store::{Actor, AssignmentFilter, DEFAULT_DOMAIN_ID, Group, GroupFilter, new_id};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -57,15 +55,10 @@ fn group_json(g: &Group, base: &str) -> Value {
     })
 }
 
-/// A collection's `links`.
-fn list_links(base: &str, path: &str) -> Value {
-    json!({"self": format!("{base}{path}"), "previous": null, "next": null})
-}
-
 /// `{"groups": [...], "links": {...}}`.
 fn groups_page(groups: &[Group], base: &str, path: &str) -> Response {
     let groups: Vec<Value> = groups.iter().map(|g| group_json(g, base)).collect();
-    Json(json!({"groups": groups, "links": list_links(base, path)})).into_response()
+    Json(json!({"groups": groups, "links": super::collection_links(base, path)})).into_response()
 }
 
 /// Keystone's group names: 1 to 64 characters.
@@ -215,7 +208,7 @@ pub async fn list_users(
         for user in state.storage().list_group_users(&id).await? {
             users.push(user_json(&state, &user, &base).await);
         }
-        let links = list_links(&base, &format!("/v3/groups/{id}/users"));
+        let links = super::collection_links(&base, &format!("/v3/groups/{id}/users"));
         Ok(Json(json!({"users": users, "links": links})).into_response())
     })
     .await
@@ -227,10 +220,10 @@ async fn group_and_user(
     state: &AppState,
     group_id: &str,
     user_id: &str,
-) -> Result<(Group, User), ServerError> {
-    let group = state.storage().get_group(group_id).await?;
-    let user = state.storage().get_user(user_id).await?;
-    Ok((group, user))
+) -> Result<(), ServerError> {
+    state.storage().get_group(group_id).await?;
+    state.storage().get_user(user_id).await?;
+    Ok(())
 }
 
 /// `PUT /v3/groups/{group}/users/{user}`: 204 (idempotent).

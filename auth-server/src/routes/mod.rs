@@ -50,6 +50,12 @@ pub fn required_name(name: Option<String>, max: usize) -> Result<String, auth_co
     }
 }
 
+/// A collection's `links`, as Keystone sends them: `self` (the collection
+/// at `path` under the public `base`), and no paging.
+pub fn collection_links(base: &str, path: &str) -> serde_json::Value {
+    serde_json::json!({"self": format!("{base}{path}"), "previous": null, "next": null})
+}
+
 /// Whether `name` passes a listing's `?name=` filter (exact, as Keystone;
 /// no filter passes everything).
 pub fn name_matches(filter: Option<&str>, name: &str) -> bool {

@@ -130,7 +130,7 @@ pub async fn list_projects(
             .filter(|p| super::name_matches(query.name.as_deref(), &p.name))
             .map(|p| project_json(p, &base))
             .collect();
-        let links = json!({"self": format!("{base}/v3/projects"), "previous": null, "next": null});
+        let links = super::collection_links(&base, "/v3/projects");
         Ok(Json(json!({"projects": projects, "links": links})).into_response())
     })
     .await
@@ -242,7 +242,7 @@ pub async fn list_roles(
             .filter(|r| super::name_matches(query.name.as_deref(), &r.name))
             .map(|r| role_json(r, &base))
             .collect();
-        let links = json!({"self": format!("{base}/v3/roles"), "previous": null, "next": null});
+        let links = super::collection_links(&base, "/v3/roles");
         Ok(Json(json!({"roles": roles, "links": links})).into_response())
     })
     .await
@@ -369,8 +369,7 @@ pub async fn list_assignments(
                 names.name(entry).await;
             }
         }
-        let links =
-            json!({"self": format!("{base}/v3/role_assignments"), "previous": null, "next": null});
+        let links = super::collection_links(&base, "/v3/role_assignments");
         Ok(Json(json!({"role_assignments": assignments, "links": links})).into_response())
     })
     .await

@@ -228,7 +228,7 @@ pub async fn list(
         for user in state.storage().list_users(&filter).await? {
             users.push(user_json(&state, &user, &base).await);
         }
-        let links = json!({"self": format!("{base}/v3/users"), "previous": null, "next": null});
+        let links = super::collection_links(&base, "/v3/users");
         Ok(Json(json!({"users": users, "links": links})).into_response())
     })
     .await
