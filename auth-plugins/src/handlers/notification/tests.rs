@@ -88,20 +88,24 @@ fn module(port: u16) -> UserNotification {
     UserNotification::from_config(&PluginConfig::new(NAME, section)).unwrap()
 }
 
-#[tokio::test]
-async fn mails_the_user_at_its_extra_email() {
-    let (port, mut mails) = smtp_listener(false).await;
-    let (_, stores) = stores();
+/// `sendmail` with the default options, through the SMTP server on `port`.
+async fn sendmail(port: u16, stores: &auth_core::Stores) -> Result<ActionEffect, AuthError> {
     run(
         &module(port),
         "sendmail",
         Value::Null,
         &event(),
-        &stores,
+        stores,
         None,
     )
     .await
-    .unwrap();
+}
+
+#[tokio::test]
+async fn mails_the_user_at_its_extra_email() {
+    let (port, mut mails) = smtp_listener(false).await;
+    let (_, stores) = stores();
+    sendmail(port, &stores).await.unwrap();
     let mail = mails.recv().await.unwrap();
     assert_eq!(mail.from, "<auth@example.org>");
     assert_eq!(mail.to, ["<alice@example.org>"]);
@@ -138,16 +142,7 @@ async fn recipient_subject_and_body_are_templates() {
 async fn a_server_that_is_down_is_a_clear_failure() {
     let port = closed_port().await;
     let (_, stores) = stores();
-    let e = run(
-        &module(port),
-        "sendmail",
-        Value::Null,
-        &event(),
-        &stores,
-        None,
-    )
-    .await
-    .unwrap_err();
+    let e = sendmail(port, &stores).await.unwrap_err();
     assert!(
         matches!(
             e,
@@ -164,16 +159,7 @@ async fn a_server_that_is_down_is_a_clear_failure() {
 async fn a_refused_recipient_and_a_missing_one_are_failures() {
     let (port, _mails) = smtp_listener(true).await;
     let (store, stores) = stores();
-    let e = run(
-        &module(port),
-        "sendmail",
-        Value::Null,
-        &event(),
-        &stores,
-        None,
-    )
-    .await
-    .unwrap_err();
+    let e = sendmail(port, &stores).await.unwrap_err();
     assert!(
         matches!(e, AuthError::HandlerFailed { cause: "rejected" }),
         "{e:?}"
@@ -181,16 +167,7 @@ async fn a_refused_recipient_and_a_missing_one_are_failures() {
     store.update_user("u1", |u| {
         u.extra.remove("email");
     });
-    let e = run(
-        &module(port),
-        "sendmail",
-        Value::Null,
-        &event(),
-        &stores,
-        None,
-    )
-    .await
-    .unwrap_err();
+    let e = sendmail(port, &stores).await.unwrap_err();
     assert!(
         matches!(
             e,
