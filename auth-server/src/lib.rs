@@ -19,6 +19,7 @@
 //! - [`scope`] and [`token_body`]: scopes, roles and Keystone's token body.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
 //! - [`operations`]: the CLI's user management and `doctor`.
+//! - [`policy`]: may this caller do that; every door asks here.
 //! - [`error`]: the one error type and its responses.
 
 pub mod bootstrap;
@@ -28,6 +29,7 @@ pub mod events;
 pub mod keys;
 pub mod metrics;
 pub mod operations;
+pub mod policy;
 pub mod routes;
 pub mod scope;
 pub mod state;

@@ -18,6 +18,7 @@ use crate::error::ServerError;
 use crate::events::EngineSink;
 use crate::keys;
 use crate::metrics::Metrics;
+use crate::policy::Policy;
 use crate::validation::{RevisionGate, ValidationCache};
 
 /// Shared, cheap-to-clone application state.
@@ -40,6 +41,7 @@ struct Inner {
     receipt_keys: Arc<KeyRing>,
     key_versions: keys::LoadedVersions,
     dispatcher: Dispatcher,
+    policy: Policy,
 }
 
 impl AppState {
@@ -101,6 +103,7 @@ impl AppState {
                 receipt_keys,
                 key_versions: keys::LoadedVersions::default(),
                 dispatcher,
+                policy: Policy::keystone_defaults(),
             }),
         };
         // Records the versions just loaded (a set rotated in between is
@@ -147,6 +150,11 @@ impl AppState {
     /// Cached token validations.
     pub fn validations(&self) -> &ValidationCache {
         &self.inner.validations
+    }
+
+    /// The policy every door asks.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
     }
 
     /// The event-handler dispatcher, and through it the audit log.
