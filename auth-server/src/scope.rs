@@ -2,7 +2,7 @@
 
 use auth_core::AuthError;
 use auth_core::request::{ProjectRef, ScopeRequest};
-use auth_core::store::{Domain, DomainRef, Project, Role, Storage, Target, User};
+use auth_core::store::{Domain, DomainRef, Project, Role, RoleRef, Storage, Target, User};
 
 /// An authorized scope.
 #[derive(Debug, Clone)]
@@ -137,4 +137,14 @@ async fn with_roles(
         return Err(refused("the user has no role on the requested scope"));
     }
     Ok((scope, roles))
+}
+
+/// The roles a token from an application credential carries: of the roles
+/// the user holds on the scope (`held`), those the credential delegates.
+/// A role the user has lost since the credential was made is gone from its
+/// tokens too, as Keystone computes them (`_get_application_credential_roles`).
+pub fn delegated_roles(held: Vec<Role>, delegated: &[RoleRef]) -> Vec<Role> {
+    held.into_iter()
+        .filter(|role| delegated.iter().any(|d| d.id == role.id))
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! Issuing tokens and rendering Keystone's token body.
 
-use auth_core::store::{Role, User};
+use auth_core::store::{Role, RoleRef, User};
 use auth_core::{AuthError, Authenticated, TokenClaims, TokenProvider};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -41,8 +41,21 @@ pub struct Issued {
 pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, AuthError> {
     let identity = &done.identity;
     let bound = identity.project_id.as_deref();
-    let (scope, roles) =
+    let (scope, mut roles) =
         scope::resolve(state.storage().as_ref(), &done.user, &done.scope, bound).await?;
+    if identity.extras.contains_key("application_credential") {
+        let delegated: Vec<RoleRef> = identity
+            .extras
+            .get("application_credential_roles")
+            .and_then(|roles| serde_json::from_value(roles.clone()).ok())
+            .unwrap_or_default();
+        roles = scope::delegated_roles(roles, &delegated);
+        if roles.is_empty() && !matches!(scope, Scope::Unscoped) {
+            return Err(AuthError::Unauthorized(
+                "the user no longer holds any role of the application credential".into(),
+            ));
+        }
+    }
     let now = state.clock().now();
     let lifetime = now + Duration::seconds(state.config().token.expiration);
     let expires = identity
@@ -142,7 +155,25 @@ pub async fn current_scope(
     let Some(target) = scope.target() else {
         return Ok((scope, Vec::new()));
     };
-    let roles = storage.effective_roles(&claims.sub, &target).await?;
+    let mut roles = storage.effective_roles(&claims.sub, &target).await?;
+    if let Some(id) = &claims.app_cred_id {
+        // The credential must still exist and be in force, and the token
+        // carries only its roles that the user still holds.
+        let credential = storage
+            .get_application_credential(id)
+            .await
+            .map_err(|e| match e {
+                AuthError::NotFound { .. } => auth_core::token::not_found(),
+                other => other,
+            })?;
+        if credential
+            .expires_at
+            .is_some_and(|at| state.clock().now() >= at)
+        {
+            return Err(auth_core::token::not_found());
+        }
+        roles = scope::delegated_roles(roles, &credential.roles);
+    }
     if roles.is_empty() {
         return Err(auth_core::token::not_found());
     }
