@@ -21,11 +21,15 @@
 //! - [`operations`]: the CLI's user management and `doctor`.
 //! - [`policy`]: may this caller do that; every door asks here.
 //! - [`error`]: the one error type and its responses.
+//! - [`access_rules`] and [`expiry`]: application credentials' access
+//!   rules and expiry dates, as Keystone reads them.
 
+pub mod access_rules;
 pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod expiry;
 pub mod keys;
 pub mod metrics;
 pub mod operations;
