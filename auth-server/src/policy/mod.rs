@@ -33,7 +33,11 @@ mod credentials;
 mod defaults;
 mod file;
 mod parser;
+#[cfg(test)]
+mod rbac_tests;
 mod target;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::fmt;
