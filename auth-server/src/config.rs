@@ -26,11 +26,15 @@
 //!
 //! [receipt]
 //! expiration = 300
+//!
+//! [policy]
+//! file = "/etc/auth-server/policy.yaml"   # overrides of the default rules
 //! ```
 //!
 //! Environment variables override single settings: `AUTH_LISTEN`,
 //! `AUTH_DATABASE_URL`, `AUTH_PUBLIC_URL`, `AUTH_KEYS_DIR`, `AUTH_METHODS`
-//! (comma-separated), `AUTH_LOG_FORMAT` (`text` or `json`).
+//! (comma-separated), `AUTH_LOG_FORMAT` (`text` or `json`),
+//! `AUTH_POLICY_FILE`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -64,6 +68,18 @@ pub struct Config {
     pub events: EventsSection,
     /// The audit log: its queue and how long rows are kept.
     pub audit: AuditSection,
+    /// The policy file overriding the default rules.
+    pub policy: PolicySection,
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySection {
+    /// A policy file in oslo.policy's format (YAML, or JSON if its name
+    /// ends in `.json`) whose rules override Keystone's defaults; none by
+    /// default. A file that does not load stops the server at start-up.
+    pub file: Option<PathBuf>,
 }
 
 /// `[events]`. Its `Debug` names modules and bindings only: their options
@@ -385,6 +401,9 @@ impl Config {
                 }
             };
         }
+        if let Some(file) = var("AUTH_POLICY_FILE") {
+            self.policy.file = (!file.is_empty()).then(|| PathBuf::from(file));
+        }
         if let Some(methods) = var("AUTH_METHODS") {
             self.auth.methods = methods
                 .split(',')
@@ -470,18 +489,23 @@ mod tests {
             lockout_failure_attempts = 3
             [token]
             algorithm = "EdDSA"
+            [policy]
+            file = "policy.yaml"
             "#,
         )
         .unwrap();
         assert_eq!(c.auth.sections["totp"]["included_previous_windows"], 2);
         assert_eq!(c.token.algorithm, SigningAlgorithm::EdDSA);
+        assert_eq!(c.policy.file.as_deref(), Some(Path::new("policy.yaml")));
         c.apply_env(|name| match name {
             "AUTH_LISTEN" => Some("127.0.0.1:0".into()),
             "AUTH_METHODS" => Some("password, token".into()),
+            "AUTH_POLICY_FILE" => Some("/etc/p.yaml".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.server.listen.port(), 0);
+        assert_eq!(c.policy.file.as_deref(), Some(Path::new("/etc/p.yaml")));
         assert_eq!(c.auth.methods, ["password", "token"]);
     }
 

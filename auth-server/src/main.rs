@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use auth_server::bootstrap::{self, Bootstrap};
 use auth_server::config::LogFormat;
+use auth_server::policy::Policy;
 use auth_server::{AppState, Config, ServerError, keys, operations, state};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
@@ -61,6 +62,19 @@ enum Command {
     },
     /// Check the configuration, the database, its schema and the keys.
     Doctor,
+    /// Inspect the policy (the default rules with `[policy] file` applied).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Print every effective rule: name, scope types, where its check
+    /// string comes from (keystone, server, file, file-only) and the check
+    /// string, tab-separated. Fails like the server would on a bad file.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -172,6 +186,12 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 "{}",
                 operations::report(&operations::doctor(&config).await)?
             );
+            Ok(())
+        }
+        Command::Policy {
+            command: PolicyCommand::List,
+        } => {
+            print!("{}", Policy::from_config(&config.policy)?.listing());
             Ok(())
         }
         Command::Keys {

@@ -58,6 +58,9 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ServerError> {
         auth_plugins::link();
+        // First, so that a bad policy file stops start-up before anything
+        // is opened.
+        let policy = Policy::from_config(&config.policy)?;
         let storage = connect(&config).await?;
         let receipt_keys = keys::receipt_keys(storage.as_ref()).await?;
         let signing_keys = keys::signing_keys(storage.as_ref(), config.token.algorithm).await?;
@@ -103,7 +106,7 @@ impl AppState {
                 receipt_keys,
                 key_versions: keys::LoadedVersions::default(),
                 dispatcher,
-                policy: Policy::keystone_defaults(),
+                policy,
             }),
         };
         // Records the versions just loaded (a set rotated in between is

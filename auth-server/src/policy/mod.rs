@@ -51,6 +51,7 @@ use serde::Deserialize;
 
 use check::Check;
 
+use crate::config::PolicySection;
 use crate::error::ServerError;
 
 /// A scope a rule accepts (oslo.policy's `scope_types`).
@@ -170,15 +171,6 @@ impl Rule {
     }
 }
 
-/// `[policy]` in the configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PolicySection {
-    /// A policy file (YAML, or JSON if its name ends in `.json`) whose
-    /// rules override the defaults; none by default.
-    pub file: Option<std::path::PathBuf>,
-}
-
 /// The decision for one action: allowed, or refused with Keystone's 403.
 ///
 /// Built once at start-up; every check string is parsed and every `rule:`
@@ -296,7 +288,7 @@ impl Policy {
         let mut checks = Vec::with_capacity(rules.len());
         for (index, rule) in rules.iter().enumerate() {
             let mut check = parser::parse(&rule.check_str)
-                .map_err(|e| format!("{}: {e} of {:?}", where_is(index), rule.check_str))?;
+                .map_err(|e| format!("{}: {e}, in {:?}", where_is(index), rule.check_str))?;
             let mut missing = None;
             check.visit_rules_mut(&mut |name, slot| match by_name.get(name) {
                 Some(&target) => *slot = target,
@@ -347,6 +339,35 @@ impl Policy {
     /// rules only the policy file defines.
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter()
+    }
+
+    /// The effective rules as `auth-server policy list` prints them: a
+    /// header, then one tab-separated line per rule (name, scope types or
+    /// `any`, where the check string comes from, the check string, `""`
+    /// when empty), so that `grep` and `cut` work on it.
+    pub fn listing(&self) -> String {
+        let mut out = String::from("name\tscope_types\tsource\tcheck_str\n");
+        for rule in &self.rules {
+            let scopes = match rule.scope_types() {
+                None => "any".to_owned(),
+                Some(types) => types
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            };
+            let check = if rule.check_str.is_empty() {
+                "\"\""
+            } else {
+                rule.check_str.as_str()
+            };
+            out.push_str(&format!(
+                "{}\t{scopes}\t{}\t{check}\n",
+                rule.name,
+                rule.source.as_str()
+            ));
+        }
+        out
     }
 
     /// The effective rule called `name`.

@@ -285,3 +285,23 @@ fn debug_shows_counts_only() {
     let shown = format!("{:?}", Policy::keystone_defaults());
     assert_eq!(shown, "Policy { rules: 213, from_file: 0 }");
 }
+
+#[test]
+fn the_listing_shows_scope_types_sources_and_overrides() {
+    let policy = Policy::from_yaml(
+        "\"identity:list_users\": \"role:reader\"\nmine: \"@\"\n",
+        "p.yaml",
+    )
+    .unwrap();
+    let listing = policy.listing();
+    let lines: Vec<&str> = listing.lines().collect();
+    assert_eq!(lines[0], "name\tscope_types\tsource\tcheck_str");
+    assert_eq!(lines.len(), 1 + 213 + 1);
+    assert!(lines.contains(&"identity:list_users\tsystem,domain,project\tfile\trole:reader"));
+    assert!(lines.contains(&"mine\tany\tfile-only\t@"));
+    assert!(lines.contains(&"identity:get_auth_catalog\tany\tkeystone\t\"\""));
+    assert!(lines.contains(&"identity:create_role\tsystem,project\tkeystone\trule:admin_required"));
+    assert!(lines.contains(
+        &"identity:list_audit\tsystem,project\tserver\trule:admin_required or (role:reader and system_scope:all)"
+    ));
+}
