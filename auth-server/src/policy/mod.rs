@@ -35,6 +35,8 @@ mod file;
 mod parser;
 #[cfg(test)]
 mod rbac_tests;
+#[cfg(test)]
+mod strict_tests;
 mod target;
 #[cfg(test)]
 mod tests;
