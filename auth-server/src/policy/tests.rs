@@ -305,3 +305,23 @@ fn the_listing_shows_scope_types_sources_and_overrides() {
         &"identity:list_audit\tsystem,project\tserver\trule:admin_required or (role:reader and system_scope:all)"
     ));
 }
+
+#[test]
+fn the_defaults_read_only_caller_attributes_this_server_knows() {
+    let policy = Policy::keystone_defaults();
+    for (rule, check) in policy.rules.iter().zip(&policy.checks) {
+        check.visit(&mut |node| {
+            assert!(
+                !matches!(
+                    node,
+                    Check::Generic {
+                        left: check::Left::Attr(check::CredAttr::Unknown),
+                        ..
+                    }
+                ),
+                "{} reads an attribute the engine does not know",
+                rule.name
+            );
+        });
+    }
+}
