@@ -28,12 +28,11 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::error::ServerError;
 use crate::metrics::Metrics;
-use crate::routes::public_base;
 use crate::state::AppState;
 
 /// The id `x-openstack-request-id` carries, in the request's extensions.
@@ -200,11 +199,10 @@ pub async fn around_call(State(state): State<AppState>, request: Request, next: 
             })
             .map(|(_, value)| value.to_owned());
     }
-    let base = public_base(&state, &parts.headers);
     let request = Request::from_parts(parts, body);
 
     let response = match dispatcher.pre(&event).await {
-        Err(aborted) => ServerError::from(aborted).into_response_for(&format!("{base}/v3")),
+        Err(aborted) => ServerError::from(aborted).into_response(),
         Ok(()) => {
             let facts = Arc::new(Mutex::new(Facts::default()));
             let response = CALL.scope(facts.clone(), next.run(request)).await;
@@ -212,7 +210,7 @@ pub async fn around_call(State(state): State<AppState>, request: Request, next: 
             fill(&mut event, facts, &response);
             event.elapsed_us = u64::try_from(started.elapsed().as_micros()).ok();
             if dispatcher.wants_at(name, HandlerPosition::Post) {
-                after(dispatcher, &event, response, &base, &state).await
+                after(dispatcher, &event, response, &state).await
             } else {
                 response
             }
@@ -286,7 +284,6 @@ async fn after(
     dispatcher: &Dispatcher,
     event: &AuthEvent,
     response: Response,
-    base: &str,
     state: &AppState,
 ) -> Response {
     let (mut parts, body) = response.into_parts();
@@ -295,12 +292,12 @@ async fn after(
         return ServerError::from(auth_core::AuthError::Internal(
             "a response too large for the post handlers".into(),
         ))
-        .into_response_for(&format!("{base}/v3"));
+        .into_response();
     };
     let original: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let mut json = original.clone();
     if let Err(aborted) = dispatcher.post(event, &mut json).await {
-        return ServerError::from(aborted).into_response_for(&format!("{base}/v3"));
+        return ServerError::from(aborted).into_response();
     }
     if json == original {
         return Response::from_parts(parts, Body::from(bytes));
@@ -311,7 +308,7 @@ async fn after(
         Err(_) => ServerError::from(auth_core::AuthError::Internal(
             "a post handler left a response that does not serialize".into(),
         ))
-        .into_response_for(&format!("{base}/v3")),
+        .into_response(),
     }
 }
 

@@ -206,7 +206,10 @@ pub fn router(state: AppState) -> Router {
             events::around_call,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(middleware::from_fn(keystone_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            keystone_headers,
+        ))
         .with_state(state)
 }
 
@@ -247,14 +250,24 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     (headers, state.metrics().render()).into_response()
 }
 
-/// Adds what Keystone puts on every response: a request id and
-/// `Vary: X-Auth-Token`.
-async fn keystone_headers(mut request: Request, next: Next) -> Response {
+/// Adds what Keystone puts on every response: a request id,
+/// `Vary: X-Auth-Token`, and on an error marked for it (every 401 a
+/// [`ServerError`] renders) `WWW-Authenticate` with the public `/v3` URI.
+async fn keystone_headers(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let id = format!("req-{}", uuid::Uuid::new_v4());
     request
         .extensions_mut()
         .insert(events::RequestId(id.as_str().into()));
+    let host = request.headers().get(axum::http::header::HOST).cloned();
     let mut response = next.run(request).await;
+    if response.extensions().get::<error::Challenge>().is_some() {
+        let base = routes::public_base_for_host(&state, host.as_ref());
+        error::add_challenge(response.headers_mut(), &format!("{base}/v3"));
+    }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static("x-openstack-request-id"), value);

@@ -7,7 +7,7 @@ use auth_core::store::{AccessRule, ApplicationCredential, RoleRef, new_id};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -17,9 +17,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, respond};
+use crate::error::ServerError;
 use crate::scope::Scope;
 use crate::state::AppState;
 
@@ -81,107 +82,103 @@ pub async fn create(
     caller: Caller,
     Path(user_id): Path<String>,
     KeystoneJson(body): KeystoneJson<Envelope>,
-) -> Response {
-    respond(&base, async {
-        let body = body.application_credential;
-        if caller.claims.sub != user_id {
-            return Err(AuthError::Forbidden(
-                "application credentials are created by their owner".into(),
-            )
-            .into());
-        }
-        if caller.claims.app_cred_id.is_some() {
-            return Err(AuthError::Forbidden(
-                "an application credential cannot create another".into(),
-            )
-            .into());
-        }
-        let Scope::Project(project, _) = &caller.scope else {
-            return Err(AuthError::Forbidden("a project-scoped token is needed".into()).into());
-        };
-        if body.name.is_empty() || body.name.len() > 255 {
-            return Err(AuthError::bad_request(
-                "'application_credential.name' must be 1 to 255 characters",
-            )
-            .into());
-        }
-        let roles: Vec<RoleRef> = match &body.roles {
-            None => caller
-                .roles
-                .iter()
-                .map(|r| RoleRef {
-                    id: r.id.clone(),
-                    name: r.name.clone(),
-                })
-                .collect(),
-            Some(asked) => {
-                let mut roles = Vec::new();
-                for role in asked {
-                    let held = caller.roles.iter().find(|r| {
-                        role.id.as_deref() == Some(r.id.as_str())
-                            || role.name.as_deref() == Some(r.name.as_str())
-                    });
-                    let held = held.ok_or_else(|| {
-                        AuthError::Forbidden(
-                            "an application credential can only carry roles its owner holds".into(),
-                        )
-                    })?;
-                    roles.push(RoleRef {
-                        id: held.id.clone(),
-                        name: held.name.clone(),
-                    });
-                }
-                roles
-            }
-        };
-        let mut access_rules = Vec::new();
-        for rule in &body.access_rules {
-            let field = |key: &str| rule.get(key).and_then(Value::as_str).map(String::from);
-            match (field("service"), field("path"), field("method")) {
-                (Some(service), Some(path), Some(method)) => access_rules.push(AccessRule {
-                    id: new_id(),
-                    service,
-                    path,
-                    method,
-                }),
-                _ => {
-                    return Err(AuthError::bad_request(
-                        "an access rule needs service, path and method",
-                    )
-                    .into());
-                }
-            }
-        }
-        let secret = body.secret.unwrap_or_else(|| {
-            let mut bytes = [0u8; 48];
-            OsRng.fill_bytes(&mut bytes);
-            SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
-        });
-        let credential = ApplicationCredential {
-            id: new_id(),
-            name: body.name,
-            description: body.description.unwrap_or_default(),
-            user_id,
-            project_id: project.id.clone(),
-            secret_hash: state.hasher().hash_async(secret.clone()).await?,
-            expires_at: body.expires_at,
-            roles,
-            unrestricted: body.unrestricted,
-            access_rules,
-            created_at: state.clock().now(),
-        };
-        state
-            .storage()
-            .create_application_credential(&credential)
-            .await?;
-        let json = app_cred_json(&credential, &base, Some(&secret));
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"application_credential": json})),
+) -> Result<impl IntoResponse, ServerError> {
+    let body = body.application_credential;
+    if caller.claims.sub != user_id {
+        return Err(AuthError::Forbidden(
+            "application credentials are created by their owner".into(),
         )
-            .into_response())
-    })
-    .await
+        .into());
+    }
+    if caller.claims.app_cred_id.is_some() {
+        return Err(
+            AuthError::Forbidden("an application credential cannot create another".into()).into(),
+        );
+    }
+    let Scope::Project(project, _) = &caller.scope else {
+        return Err(AuthError::Forbidden("a project-scoped token is needed".into()).into());
+    };
+    if body.name.is_empty() || body.name.len() > 255 {
+        return Err(AuthError::bad_request(
+            "'application_credential.name' must be 1 to 255 characters",
+        )
+        .into());
+    }
+    let roles: Vec<RoleRef> = match &body.roles {
+        None => caller
+            .roles
+            .iter()
+            .map(|r| RoleRef {
+                id: r.id.clone(),
+                name: r.name.clone(),
+            })
+            .collect(),
+        Some(asked) => {
+            let mut roles = Vec::new();
+            for role in asked {
+                let held = caller.roles.iter().find(|r| {
+                    role.id.as_deref() == Some(r.id.as_str())
+                        || role.name.as_deref() == Some(r.name.as_str())
+                });
+                let held = held.ok_or_else(|| {
+                    AuthError::Forbidden(
+                        "an application credential can only carry roles its owner holds".into(),
+                    )
+                })?;
+                roles.push(RoleRef {
+                    id: held.id.clone(),
+                    name: held.name.clone(),
+                });
+            }
+            roles
+        }
+    };
+    let mut access_rules = Vec::new();
+    for rule in &body.access_rules {
+        let field = |key: &str| rule.get(key).and_then(Value::as_str).map(String::from);
+        match (field("service"), field("path"), field("method")) {
+            (Some(service), Some(path), Some(method)) => access_rules.push(AccessRule {
+                id: new_id(),
+                service,
+                path,
+                method,
+            }),
+            _ => {
+                return Err(AuthError::bad_request(
+                    "an access rule needs service, path and method",
+                )
+                .into());
+            }
+        }
+    }
+    let secret = body.secret.unwrap_or_else(|| {
+        let mut bytes = [0u8; 48];
+        OsRng.fill_bytes(&mut bytes);
+        SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
+    });
+    let credential = ApplicationCredential {
+        id: new_id(),
+        name: body.name,
+        description: body.description.unwrap_or_default(),
+        user_id,
+        project_id: project.id.clone(),
+        secret_hash: state.hasher().hash_async(secret.clone()).await?,
+        expires_at: body.expires_at,
+        roles,
+        unrestricted: body.unrestricted,
+        access_rules,
+        created_at: state.clock().now(),
+    };
+    state
+        .storage()
+        .create_application_credential(&credential)
+        .await?;
+    let json = app_cred_json(&credential, &base, Some(&secret));
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"application_credential": json})),
+    )
+        .into_response())
 }
 
 /// `GET /v3/users/{id}/application_credentials` (admin or the owner).
@@ -190,19 +187,16 @@ pub async fn list(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(user_id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin_or_self(&user_id, "list_application_credentials")?;
-        let credentials: Vec<Value> = state
-            .storage()
-            .list_application_credentials(&user_id)
-            .await?
-            .iter()
-            .map(|c| app_cred_json(c, &base, None))
-            .collect();
-        Ok(Json(json!({"application_credentials": credentials})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin_or_self(&user_id, "list_application_credentials")?;
+    let credentials: Vec<Value> = state
+        .storage()
+        .list_application_credentials(&user_id)
+        .await?
+        .iter()
+        .map(|c| app_cred_json(c, &base, None))
+        .collect();
+    Ok(Json(json!({"application_credentials": credentials})).into_response())
 }
 
 /// `GET /v3/users/{id}/application_credentials/{credential}` (admin or the
@@ -212,43 +206,36 @@ pub async fn get(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path((user_id, id)): Path<(String, String)>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin_or_self(&user_id, "get_application_credential")?;
-        let credential = state.storage().get_application_credential(&id).await?;
-        if credential.user_id != user_id {
-            return Err(AuthError::NotFound {
-                what: format!("application credential: {id}"),
-            }
-            .into());
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin_or_self(&user_id, "get_application_credential")?;
+    let credential = state.storage().get_application_credential(&id).await?;
+    if credential.user_id != user_id {
+        return Err(AuthError::NotFound {
+            what: format!("application credential: {id}"),
         }
-        Ok(
-            Json(json!({"application_credential": app_cred_json(&credential, &base, None)}))
-                .into_response(),
-        )
-    })
-    .await
+        .into());
+    }
+    Ok(
+        Json(json!({"application_credential": app_cred_json(&credential, &base, None)}))
+            .into_response(),
+    )
 }
 
 /// `DELETE /v3/users/{id}/application_credentials/{credential}` (admin or
 /// the owner).
 pub async fn delete(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path((user_id, id)): Path<(String, String)>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin_or_self(&user_id, "delete_application_credential")?;
-        let credential = state.storage().get_application_credential(&id).await?;
-        if credential.user_id != user_id {
-            return Err(AuthError::NotFound {
-                what: format!("application credential: {id}"),
-            }
-            .into());
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin_or_self(&user_id, "delete_application_credential")?;
+    let credential = state.storage().get_application_credential(&id).await?;
+    if credential.user_id != user_id {
+        return Err(AuthError::NotFound {
+            what: format!("application credential: {id}"),
         }
-        state.storage().delete_application_credential(&id).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+        .into());
+    }
+    state.storage().delete_application_credential(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -7,10 +7,8 @@ use auth_core::{AuthError, TokenClaims};
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::response::Response;
 use chrono::Duration;
 
-use super::public_base;
 use crate::error::ServerError;
 use crate::scope::Scope;
 use crate::state::AppState;
@@ -76,15 +74,10 @@ impl Caller {
 /// without one the request is answered with Keystone's 401 before the
 /// handler runs.
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = Response;
+    type Rejection = ServerError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        Self::from_headers(state, &parts.headers)
-            .await
-            .map_err(|e| {
-                let public_v3 = format!("{}/v3", public_base(state, &parts.headers));
-                e.into_response_for(&public_v3)
-            })
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServerError> {
+        Self::from_headers(state, &parts.headers).await
     }
 }
 

@@ -6,14 +6,15 @@ use auth_core::store::{Credential, new_id};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, respond};
+use crate::error::ServerError;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -49,31 +50,26 @@ pub async fn create(
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<Envelope>,
-) -> Response {
-    respond(&base, async {
-        let body = body.credential;
-        caller.require_admin_or_self(&body.user_id, "create_credential")?;
-        if body.kind.is_empty() || body.kind.len() > 64 {
-            return Err(
-                AuthError::bad_request("'credential.type' must be 1 to 64 characters").into(),
-            );
-        }
-        state.storage().get_user(&body.user_id).await?;
-        let credential = Credential {
-            id: new_id(),
-            user_id: body.user_id,
-            kind: body.kind,
-            project_id: body.project_id,
-            blob: body.blob,
-        };
-        state.storage().create_credential(&credential).await?;
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"credential": credential_json(&credential, &base)})),
-        )
-            .into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let body = body.credential;
+    caller.require_admin_or_self(&body.user_id, "create_credential")?;
+    if body.kind.is_empty() || body.kind.len() > 64 {
+        return Err(AuthError::bad_request("'credential.type' must be 1 to 64 characters").into());
+    }
+    state.storage().get_user(&body.user_id).await?;
+    let credential = Credential {
+        id: new_id(),
+        user_id: body.user_id,
+        kind: body.kind,
+        project_id: body.project_id,
+        blob: body.blob,
+    };
+    state.storage().create_credential(&credential).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"credential": credential_json(&credential, &base)})),
+    )
+        .into_response())
 }
 
 /// `?user_id=&type=` filters.
@@ -91,25 +87,22 @@ pub async fn list(
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<CredentialQuery>,
-) -> Response {
-    respond(&base, async {
-        let user = if caller.is_admin() {
-            query.user_id
-        } else {
-            Some(caller.claims.sub.clone())
-        };
-        let credentials: Vec<Value> = state
-            .storage()
-            .list_all_credentials(user.as_deref())
-            .await?
-            .iter()
-            .filter(|c| query.kind.as_ref().is_none_or(|k| *k == c.kind))
-            .map(|c| credential_json(c, &base))
-            .collect();
-        let links = super::collection_links(&base, "/v3/credentials");
-        Ok(Json(json!({"credentials": credentials, "links": links})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let user = if caller.is_admin() {
+        query.user_id
+    } else {
+        Some(caller.claims.sub.clone())
+    };
+    let credentials: Vec<Value> = state
+        .storage()
+        .list_all_credentials(user.as_deref())
+        .await?
+        .iter()
+        .filter(|c| query.kind.as_ref().is_none_or(|k| *k == c.kind))
+        .map(|c| credential_json(c, &base))
+        .collect();
+    let links = super::collection_links(&base, "/v3/credentials");
+    Ok(Json(json!({"credentials": credentials, "links": links})).into_response())
 }
 
 /// `GET /v3/credentials/{id}` (admin or the owner).
@@ -118,27 +111,20 @@ pub async fn get(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        let credential = state.storage().get_credential(&id).await?;
-        caller.require_admin_or_self(&credential.user_id, "get_credential")?;
-        Ok(Json(json!({"credential": credential_json(&credential, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let credential = state.storage().get_credential(&id).await?;
+    caller.require_admin_or_self(&credential.user_id, "get_credential")?;
+    Ok(Json(json!({"credential": credential_json(&credential, &base)})).into_response())
 }
 
 /// `DELETE /v3/credentials/{id}` (admin or the owner).
 pub async fn delete(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        let credential = state.storage().get_credential(&id).await?;
-        caller.require_admin_or_self(&credential.user_id, "delete_credential")?;
-        state.storage().delete_credential(&id).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let credential = state.storage().get_credential(&id).await?;
+    caller.require_admin_or_self(&credential.user_id, "delete_credential")?;
+    state.storage().delete_credential(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -7,13 +7,14 @@ use auth_core::store::{Domain, RevocationEvent, new_id};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, respond};
+use crate::error::ServerError;
 use crate::state::AppState;
 
 /// `?name=` filter (how clients find a domain by name).
@@ -56,24 +57,21 @@ pub async fn create(
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<DomainEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("create_domain")?;
-        let body = body.domain;
-        let domain = Domain {
-            id: new_id(),
-            name: name_of(body.name)?,
-            description: body.description.unwrap_or_default(),
-            enabled: body.enabled.unwrap_or(true),
-        };
-        state.storage().create_domain(&domain).await?;
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"domain": domain_json(&domain, &base)})),
-        )
-            .into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("create_domain")?;
+    let body = body.domain;
+    let domain = Domain {
+        id: new_id(),
+        name: name_of(body.name)?,
+        description: body.description.unwrap_or_default(),
+        enabled: body.enabled.unwrap_or(true),
+    };
+    state.storage().create_domain(&domain).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"domain": domain_json(&domain, &base)})),
+    )
+        .into_response())
 }
 
 /// `GET /v3/domains`.
@@ -82,21 +80,18 @@ pub async fn list(
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<DomainQuery>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_domains")?;
-        let domains: Vec<Value> = state
-            .storage()
-            .list_domains()
-            .await?
-            .iter()
-            .filter(|d| super::name_matches(query.name.as_deref(), &d.name))
-            .map(|d| domain_json(d, &base))
-            .collect();
-        let links = super::collection_links(&base, "/v3/domains");
-        Ok(Json(json!({"domains": domains, "links": links})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("list_domains")?;
+    let domains: Vec<Value> = state
+        .storage()
+        .list_domains()
+        .await?
+        .iter()
+        .filter(|d| super::name_matches(query.name.as_deref(), &d.name))
+        .map(|d| domain_json(d, &base))
+        .collect();
+    let links = super::collection_links(&base, "/v3/domains");
+    Ok(Json(json!({"domains": domains, "links": links})).into_response())
 }
 
 /// `GET /v3/domains/{id}`.
@@ -105,13 +100,10 @@ pub async fn get(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("get_domain")?;
-        let domain = state.storage().get_domain(&id).await?;
-        Ok(Json(json!({"domain": domain_json(&domain, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("get_domain")?;
+    let domain = state.storage().get_domain(&id).await?;
+    Ok(Json(json!({"domain": domain_json(&domain, &base)})).into_response())
 }
 
 /// `PATCH /v3/domains/{id}`; disabling a domain revokes its tokens.
@@ -121,53 +113,46 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<DomainEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("update_domain")?;
-        let body = body.domain;
-        let mut domain = state.storage().get_domain(&id).await?;
-        let was_enabled = domain.enabled;
-        if body.name.is_some() {
-            domain.name = name_of(body.name)?;
-        }
-        if let Some(description) = body.description {
-            domain.description = description;
-        }
-        if let Some(enabled) = body.enabled {
-            domain.enabled = enabled;
-        }
-        state.storage().update_domain(&domain).await?;
-        if was_enabled && !domain.enabled {
-            let event = RevocationEvent {
-                domain_id: Some(domain.id.clone()),
-                ..RevocationEvent::at(state.clock().now())
-            };
-            state.storage().add_revocation(&event).await?;
-        }
-        Ok(Json(json!({"domain": domain_json(&domain, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("update_domain")?;
+    let body = body.domain;
+    let mut domain = state.storage().get_domain(&id).await?;
+    let was_enabled = domain.enabled;
+    if body.name.is_some() {
+        domain.name = name_of(body.name)?;
+    }
+    if let Some(description) = body.description {
+        domain.description = description;
+    }
+    if let Some(enabled) = body.enabled {
+        domain.enabled = enabled;
+    }
+    state.storage().update_domain(&domain).await?;
+    if was_enabled && !domain.enabled {
+        let event = RevocationEvent {
+            domain_id: Some(domain.id.clone()),
+            ..RevocationEvent::at(state.clock().now())
+        };
+        state.storage().add_revocation(&event).await?;
+    }
+    Ok(Json(json!({"domain": domain_json(&domain, &base)})).into_response())
 }
 
 /// `DELETE /v3/domains/{id}`: only a disabled domain, as in Keystone (403
 /// otherwise); one still holding users, projects, groups or roles is a 409.
 pub async fn delete(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("delete_domain")?;
-        let domain = state.storage().get_domain(&id).await?;
-        if domain.enabled {
-            return Err(AuthError::Forbidden(
-                "Cannot delete a domain that is enabled, please disable it first.".into(),
-            )
-            .into());
-        }
-        state.storage().delete_domain(&id).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("delete_domain")?;
+    let domain = state.storage().get_domain(&id).await?;
+    if domain.enabled {
+        return Err(AuthError::Forbidden(
+            "Cannot delete a domain that is enabled, please disable it first.".into(),
+        )
+        .into());
+    }
+    state.storage().delete_domain(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, respond};
 use crate::error::ServerError;
 use crate::state::AppState;
 
@@ -80,32 +80,25 @@ pub async fn list(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_event_handlers")?;
-        let bindings: Vec<Value> = state
-            .storage()
-            .list_bindings()
-            .await?
-            .iter()
-            .map(|b| binding_json(&state, b, &base))
-            .collect();
-        Ok(Json(json!({"event_handlers": bindings})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("list_event_handlers")?;
+    let bindings: Vec<Value> = state
+        .storage()
+        .list_bindings()
+        .await?
+        .iter()
+        .map(|b| binding_json(&state, b, &base))
+        .collect();
+    Ok(Json(json!({"event_handlers": bindings})).into_response())
 }
 
 /// `GET /v3/event-handlers/schema`: modules, actions, options, conditions.
 pub async fn schema(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("get_event_handler_schema")?;
-        Ok(Json(state.dispatcher().schema()).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("get_event_handler_schema")?;
+    Ok(Json(state.dispatcher().schema()).into_response())
 }
 
 /// `POST /v3/event-handlers`.
@@ -114,31 +107,28 @@ pub async fn create(
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<HandlerEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("create_event_handler")?;
-        let mut binding = HandlerBinding {
-            id: new_id(),
-            name: String::new(),
-            events: Vec::new(),
-            module: String::new(),
-            action: String::new(),
-            options: json!({}),
-            conditions: json!({}),
-            position: HandlerPosition::Post,
-            ordering: 0,
-            active: true,
-            abort_on_error: false,
-        };
-        body.event_handler.apply(&mut binding);
-        save(&state, &binding, true).await?;
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"event_handler": binding_json(&state, &binding, &base)})),
-        )
-            .into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("create_event_handler")?;
+    let mut binding = HandlerBinding {
+        id: new_id(),
+        name: String::new(),
+        events: Vec::new(),
+        module: String::new(),
+        action: String::new(),
+        options: json!({}),
+        conditions: json!({}),
+        position: HandlerPosition::Post,
+        ordering: 0,
+        active: true,
+        abort_on_error: false,
+    };
+    body.event_handler.apply(&mut binding);
+    save(&state, &binding, true).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"event_handler": binding_json(&state, &binding, &base)})),
+    )
+        .into_response())
 }
 
 /// `GET /v3/event-handlers/{id}`.
@@ -147,13 +137,10 @@ pub async fn get(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("get_event_handler")?;
-        let binding = state.storage().get_binding(&id).await?;
-        Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("get_event_handler")?;
+    let binding = state.storage().get_binding(&id).await?;
+    Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
 }
 
 /// `PATCH /v3/event-handlers/{id}`: the given fields replace the stored
@@ -164,15 +151,12 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<HandlerEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("update_event_handler")?;
-        let mut binding = state.storage().get_binding(&id).await?;
-        body.event_handler.apply(&mut binding);
-        save(&state, &binding, false).await?;
-        Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("update_event_handler")?;
+    let mut binding = state.storage().get_binding(&id).await?;
+    body.event_handler.apply(&mut binding);
+    save(&state, &binding, false).await?;
+    Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
 }
 
 async fn set_active(
@@ -195,35 +179,29 @@ async fn set_active(
 /// `POST /v3/event-handlers/{id}/enable`.
 pub async fn enable(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, set_active(&state, &caller, &id, true)).await
+) -> Result<impl IntoResponse, ServerError> {
+    set_active(&state, &caller, &id, true).await
 }
 
 /// `POST /v3/event-handlers/{id}/disable`.
 pub async fn disable(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, set_active(&state, &caller, &id, false)).await
+) -> Result<impl IntoResponse, ServerError> {
+    set_active(&state, &caller, &id, false).await
 }
 
 /// `DELETE /v3/event-handlers/{id}`.
 pub async fn delete(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("delete_event_handler")?;
-        state.storage().delete_binding(&id).await?;
-        state.reload_bindings().await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("delete_event_handler")?;
+    state.storage().delete_binding(&id).await?;
+    state.reload_bindings().await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -16,11 +16,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use super::password::revoke_user;
 use super::users::user_json;
-use super::{PublicBase, respond};
 use crate::error::ServerError;
 use crate::state::AppState;
 
@@ -73,27 +73,24 @@ pub async fn create(
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<GroupEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("create_group")?;
-        let body = body.group;
-        let group = Group {
-            id: new_id(),
-            name: name_of(body.name)?,
-            domain_id: body
-                .domain_id
-                .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_owned()),
-            description: body.description.unwrap_or_default(),
-        };
-        state.storage().get_domain(&group.domain_id).await?;
-        state.storage().create_group(&group).await?;
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"group": group_json(&group, &base)})),
-        )
-            .into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("create_group")?;
+    let body = body.group;
+    let group = Group {
+        id: new_id(),
+        name: name_of(body.name)?,
+        domain_id: body
+            .domain_id
+            .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_owned()),
+        description: body.description.unwrap_or_default(),
+    };
+    state.storage().get_domain(&group.domain_id).await?;
+    state.storage().create_group(&group).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"group": group_json(&group, &base)})),
+    )
+        .into_response())
 }
 
 /// `GET /v3/groups`, optionally filtered by `domain_id` and `name`.
@@ -102,17 +99,14 @@ pub async fn list(
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<GroupQuery>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_groups")?;
-        let filter = GroupFilter {
-            domain_id: query.domain_id,
-            name: query.name,
-        };
-        let groups = state.storage().list_groups(&filter).await?;
-        Ok(groups_page(&groups, &base, "/v3/groups"))
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("list_groups")?;
+    let filter = GroupFilter {
+        domain_id: query.domain_id,
+        name: query.name,
+    };
+    let groups = state.storage().list_groups(&filter).await?;
+    Ok(groups_page(&groups, &base, "/v3/groups"))
 }
 
 /// `GET /v3/groups/{id}`.
@@ -121,13 +115,10 @@ pub async fn get(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("get_group")?;
-        let group = state.storage().get_group(&id).await?;
-        Ok(Json(json!({"group": group_json(&group, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("get_group")?;
+    let group = state.storage().get_group(&id).await?;
+    Ok(Json(json!({"group": group_json(&group, &base)})).into_response())
 }
 
 /// `PATCH /v3/groups/{id}`: name and description. A group cannot move to
@@ -139,24 +130,21 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<GroupEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("update_group")?;
-        let body = body.group;
-        let mut group = state.storage().get_group(&id).await?;
-        if body.domain_id.is_some_and(|d| d != group.domain_id) {
-            return Err(AuthError::bad_request("Cannot change Domain ID").into());
-        }
-        if body.name.is_some() {
-            group.name = name_of(body.name)?;
-        }
-        if let Some(description) = body.description {
-            group.description = description;
-        }
-        state.storage().update_group(&group).await?;
-        Ok(Json(json!({"group": group_json(&group, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("update_group")?;
+    let body = body.group;
+    let mut group = state.storage().get_group(&id).await?;
+    if body.domain_id.is_some_and(|d| d != group.domain_id) {
+        return Err(AuthError::bad_request("Cannot change Domain ID").into());
+    }
+    if body.name.is_some() {
+        group.name = name_of(body.name)?;
+    }
+    if let Some(description) = body.description {
+        group.description = description;
+    }
+    state.storage().update_group(&group).await?;
+    Ok(Json(json!({"group": group_json(&group, &base)})).into_response())
 }
 
 /// `DELETE /v3/groups/{id}`: the group, its memberships and its
@@ -164,34 +152,30 @@ pub async fn update(
 /// as Keystone does.
 pub async fn delete(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("delete_group")?;
-        let storage = state.storage();
-        storage.get_group(&id).await?;
-        let held_roles = !storage
-            .list_assignments(&AssignmentFilter {
-                actor: Some(Actor::Group(id.clone())),
-                ..AssignmentFilter::default()
-            })
-            .await?
-            .is_empty();
-        let members = storage.list_group_users(&id).await?;
-        storage.delete_group(&id).await?;
-        if held_roles {
-            let now = state.clock().now();
-            for member in &members {
-                storage
-                    .add_revocation(&revoke_user(&member.id, now))
-                    .await?;
-            }
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("delete_group")?;
+    let storage = state.storage();
+    storage.get_group(&id).await?;
+    let held_roles = !storage
+        .list_assignments(&AssignmentFilter {
+            actor: Some(Actor::Group(id.clone())),
+            ..AssignmentFilter::default()
+        })
+        .await?
+        .is_empty();
+    let members = storage.list_group_users(&id).await?;
+    storage.delete_group(&id).await?;
+    if held_roles {
+        let now = state.clock().now();
+        for member in &members {
+            storage
+                .add_revocation(&revoke_user(&member.id, now))
+                .await?;
         }
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /v3/groups/{id}/users`: the members, Keystone-shaped users.
@@ -200,18 +184,15 @@ pub async fn list_users(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_users_in_group")?;
-        state.storage().get_group(&id).await?;
-        let mut users = Vec::new();
-        for user in state.storage().list_group_users(&id).await? {
-            users.push(user_json(&state, &user, &base).await);
-        }
-        let links = super::collection_links(&base, &format!("/v3/groups/{id}/users"));
-        Ok(Json(json!({"users": users, "links": links})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("list_users_in_group")?;
+    state.storage().get_group(&id).await?;
+    let mut users = Vec::new();
+    for user in state.storage().list_group_users(&id).await? {
+        users.push(user_json(&state, &user, &base).await);
+    }
+    let links = super::collection_links(&base, &format!("/v3/groups/{id}/users"));
+    Ok(Json(json!({"users": users, "links": links})).into_response())
 }
 
 /// The group and the user a membership route names, both of which must
@@ -229,63 +210,51 @@ async fn group_and_user(
 /// `PUT /v3/groups/{group}/users/{user}`: 204 (idempotent).
 pub async fn add_user(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path((group_id, user_id)): Path<(String, String)>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("add_user_to_group")?;
-        group_and_user(&state, &group_id, &user_id).await?;
-        state
-            .storage()
-            .add_user_to_group(&user_id, &group_id)
-            .await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("add_user_to_group")?;
+    group_and_user(&state, &group_id, &user_id).await?;
+    state
+        .storage()
+        .add_user_to_group(&user_id, &group_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET` or `HEAD /v3/groups/{group}/users/{user}`: 204 if the user is a member,
 /// else 404.
 pub async fn check_user(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path((group_id, user_id)): Path<(String, String)>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("check_user_in_group")?;
-        group_and_user(&state, &group_id, &user_id).await?;
-        let groups = state.storage().list_user_groups(&user_id).await?;
-        if !groups.iter().any(|g| g.id == group_id) {
-            return Err(AuthError::NotFound {
-                what: format!("membership of user {user_id} in group {group_id}"),
-            }
-            .into());
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("check_user_in_group")?;
+    group_and_user(&state, &group_id, &user_id).await?;
+    let groups = state.storage().list_user_groups(&user_id).await?;
+    if !groups.iter().any(|g| g.id == group_id) {
+        return Err(AuthError::NotFound {
+            what: format!("membership of user {user_id} in group {group_id}"),
         }
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+        .into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `DELETE /v3/groups/{group}/users/{user}`: 204, or 404 if the user was
 /// not a member. Revokes the user's tokens, as Keystone does.
 pub async fn remove_user(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path((group_id, user_id)): Path<(String, String)>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("remove_user_from_group")?;
-        group_and_user(&state, &group_id, &user_id).await?;
-        let storage = state.storage();
-        storage.remove_user_from_group(&user_id, &group_id).await?;
-        let event = revoke_user(&user_id, state.clock().now());
-        storage.add_revocation(&event).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("remove_user_from_group")?;
+    group_and_user(&state, &group_id, &user_id).await?;
+    let storage = state.storage();
+    storage.remove_user_from_group(&user_id, &group_id).await?;
+    let event = revoke_user(&user_id, state.clock().now());
+    storage.add_revocation(&event).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /v3/users/{id}/groups` (admin, or the user themself).
@@ -294,16 +263,13 @@ pub async fn list_for_user(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin_or_self(&id, "list_groups_for_user")?;
-        state.storage().get_user(&id).await?;
-        let groups = state.storage().list_user_groups(&id).await?;
-        Ok(groups_page(
-            &groups,
-            &base,
-            &format!("/v3/users/{id}/groups"),
-        ))
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin_or_self(&id, "list_groups_for_user")?;
+    state.storage().get_user(&id).await?;
+    let groups = state.storage().list_user_groups(&id).await?;
+    Ok(groups_page(
+        &groups,
+        &base,
+        &format!("/v3/users/{id}/groups"),
+    ))
 }

@@ -17,27 +17,12 @@ pub mod tokens;
 pub mod users;
 
 use std::convert::Infallible;
-use std::future::Future;
 
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue};
 
-use crate::error::ServerError;
 use crate::state::AppState;
-
-/// Awaits a handler's work and renders its error, if any, with the
-/// public `WWW-Authenticate` URI.
-pub async fn respond(
-    base: &str,
-    work: impl Future<Output = Result<Response, ServerError>>,
-) -> Response {
-    match work.await {
-        Ok(response) => response,
-        Err(error) => error.into_response_for(&format!("{base}/v3")),
-    }
-}
 
 /// A required name of 1 to `max` characters, not all blank, as Keystone's
 /// schemas demand of project, domain, role and similar names.
@@ -76,12 +61,15 @@ impl FromRequestParts<AppState> for PublicBase {
 
 /// The public base URL: configured, or from the request's `Host`.
 pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    public_base_for_host(state, headers.get(axum::http::header::HOST))
+}
+
+/// [`public_base`] from the request's `Host` header alone (what a
+/// middleware keeps of a request it has passed on).
+pub fn public_base_for_host(state: &AppState, host: Option<&HeaderValue>) -> String {
     if let Some(url) = &state.config().server.public_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = host.and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     format!("http://{host}")
 }

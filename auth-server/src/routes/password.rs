@@ -11,13 +11,13 @@ use auth_core::AuthError;
 use auth_core::store::RevocationEvent;
 use auth_plugins::compliance::PasswordChange;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::body::KeystoneJson;
-use super::{public_base, respond};
+use crate::error::ServerError;
 use crate::state::AppState;
 
 /// `{"user": {"original_password": ..., "password": ...}}`.
@@ -35,74 +35,65 @@ struct Change {
 /// `POST /v3/users/{id}/password`.
 pub async fn change(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(user_id): Path<String>,
     KeystoneJson(body): KeystoneJson<ChangeEnvelope>,
-) -> Response {
-    let base = public_base(&state, &headers);
-    respond(&base, async {
-        let Change {
-            original_password,
-            password,
-        } = body.user;
-        let new_len = password.expose_secret().len();
-        if new_len == 0 || new_len > 4096 {
-            return Err(
-                AuthError::bad_request("the new password must be 1 to 4096 characters").into(),
-            );
-        }
-        let storage = state.storage();
-        let now = state.clock().now();
-        let user = match storage.get_user(&user_id).await {
-            Ok(user) => user,
-            Err(AuthError::NotFound { .. }) => {
-                // Spend what a real check costs, then fail like one.
-                state.hasher().verify_async(original_password, None).await?;
-                return Err(AuthError::InvalidCredentials.into());
-            }
-            Err(e) => return Err(e.into()),
-        };
-        state
-            .compliance()
-            .ensure_unlocked(storage.as_ref(), &user, now)
-            .await?;
-        let current = storage.current_password(&user.id).await?;
-        let verified = state
-            .hasher()
-            .verify_async(original_password, current.map(|c| c.hash))
-            .await?;
-        if verified.is_none() {
-            state
-                .compliance()
-                .record_failure(storage.as_ref(), &user, now)
-                .await?;
+) -> Result<impl IntoResponse, ServerError> {
+    let Change {
+        original_password,
+        password,
+    } = body.user;
+    let new_len = password.expose_secret().len();
+    if new_len == 0 || new_len > 4096 {
+        return Err(AuthError::bad_request("the new password must be 1 to 4096 characters").into());
+    }
+    let storage = state.storage();
+    let now = state.clock().now();
+    let user = match storage.get_user(&user_id).await {
+        Ok(user) => user,
+        Err(AuthError::NotFound { .. }) => {
+            // Spend what a real check costs, then fail like one.
+            state.hasher().verify_async(original_password, None).await?;
             return Err(AuthError::InvalidCredentials.into());
         }
-        if !user.enabled {
-            return Err(AuthError::UserDisabled.into());
-        }
-        if user.options.lock_password {
-            return Err(
-                AuthError::bad_request("You cannot change your password at this time.").into(),
-            );
-        }
-        let record = state
+        Err(e) => return Err(e.into()),
+    };
+    state
+        .compliance()
+        .ensure_unlocked(storage.as_ref(), &user, now)
+        .await?;
+    let current = storage.current_password(&user.id).await?;
+    let verified = state
+        .hasher()
+        .verify_async(original_password, current.map(|c| c.hash))
+        .await?;
+    if verified.is_none() {
+        state
             .compliance()
-            .new_password(
-                state.hasher(),
-                storage.as_ref(),
-                &user,
-                password,
-                PasswordChange::SelfService,
-                now,
-            )
+            .record_failure(storage.as_ref(), &user, now)
             .await?;
-        storage.set_password(&user.id, &record).await?;
-        storage.record_auth_success(&user.id, now).await?;
-        storage.add_revocation(&revoke_user(&user.id, now)).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+        return Err(AuthError::InvalidCredentials.into());
+    }
+    if !user.enabled {
+        return Err(AuthError::UserDisabled.into());
+    }
+    if user.options.lock_password {
+        return Err(AuthError::bad_request("You cannot change your password at this time.").into());
+    }
+    let record = state
+        .compliance()
+        .new_password(
+            state.hasher(),
+            storage.as_ref(),
+            &user,
+            password,
+            PasswordChange::SelfService,
+            now,
+        )
+        .await?;
+    storage.set_password(&user.id, &record).await?;
+    storage.record_auth_success(&user.id, now).await?;
+    storage.add_revocation(&revoke_user(&user.id, now)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// A revocation event invalidating every token `user_id` holds now.

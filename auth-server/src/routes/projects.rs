@@ -18,9 +18,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, respond};
+use crate::error::ServerError;
 use crate::state::AppState;
 
 /// `{"project": {...}}`.
@@ -89,28 +90,25 @@ pub async fn create_project(
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<ProjectEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("create_project")?;
-        let body = body.project;
-        let project = Project {
-            id: new_id(),
-            name: name_of(body.name)?,
-            domain_id: body
-                .domain_id
-                .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_owned()),
-            description: body.description.unwrap_or_default(),
-            enabled: body.enabled.unwrap_or(true),
-        };
-        state.storage().get_domain(&project.domain_id).await?;
-        state.storage().create_project(&project).await?;
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"project": project_json(&project, &base)})),
-        )
-            .into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("create_project")?;
+    let body = body.project;
+    let project = Project {
+        id: new_id(),
+        name: name_of(body.name)?,
+        domain_id: body
+            .domain_id
+            .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_owned()),
+        description: body.description.unwrap_or_default(),
+        enabled: body.enabled.unwrap_or(true),
+    };
+    state.storage().get_domain(&project.domain_id).await?;
+    state.storage().create_project(&project).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"project": project_json(&project, &base)})),
+    )
+        .into_response())
 }
 
 /// `GET /v3/projects`.
@@ -119,21 +117,18 @@ pub async fn list_projects(
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<ProjectQuery>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_projects")?;
-        let projects: Vec<Value> = state
-            .storage()
-            .list_projects(query.domain_id.as_deref())
-            .await?
-            .iter()
-            .filter(|p| super::name_matches(query.name.as_deref(), &p.name))
-            .map(|p| project_json(p, &base))
-            .collect();
-        let links = super::collection_links(&base, "/v3/projects");
-        Ok(Json(json!({"projects": projects, "links": links})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("list_projects")?;
+    let projects: Vec<Value> = state
+        .storage()
+        .list_projects(query.domain_id.as_deref())
+        .await?
+        .iter()
+        .filter(|p| super::name_matches(query.name.as_deref(), &p.name))
+        .map(|p| project_json(p, &base))
+        .collect();
+    let links = super::collection_links(&base, "/v3/projects");
+    Ok(Json(json!({"projects": projects, "links": links})).into_response())
 }
 
 /// `GET /v3/projects/{id}`.
@@ -142,13 +137,10 @@ pub async fn get_project(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("get_project")?;
-        let project = state.storage().get_project(&id).await?;
-        Ok(Json(json!({"project": project_json(&project, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("get_project")?;
+    let project = state.storage().get_project(&id).await?;
+    Ok(Json(json!({"project": project_json(&project, &base)})).into_response())
 }
 
 /// `PATCH /v3/projects/{id}`; disabling a project revokes its tokens.
@@ -158,47 +150,40 @@ pub async fn update_project(
     caller: Caller,
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<ProjectEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("update_project")?;
-        let body = body.project;
-        let mut project = state.storage().get_project(&id).await?;
-        let was_enabled = project.enabled;
-        if body.name.is_some() {
-            project.name = name_of(body.name)?;
-        }
-        if let Some(description) = body.description {
-            project.description = description;
-        }
-        if let Some(enabled) = body.enabled {
-            project.enabled = enabled;
-        }
-        state.storage().update_project(&project).await?;
-        if was_enabled && !project.enabled {
-            let event = RevocationEvent {
-                project_id: Some(project.id.clone()),
-                ..RevocationEvent::at(state.clock().now())
-            };
-            state.storage().add_revocation(&event).await?;
-        }
-        Ok(Json(json!({"project": project_json(&project, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("update_project")?;
+    let body = body.project;
+    let mut project = state.storage().get_project(&id).await?;
+    let was_enabled = project.enabled;
+    if body.name.is_some() {
+        project.name = name_of(body.name)?;
+    }
+    if let Some(description) = body.description {
+        project.description = description;
+    }
+    if let Some(enabled) = body.enabled {
+        project.enabled = enabled;
+    }
+    state.storage().update_project(&project).await?;
+    if was_enabled && !project.enabled {
+        let event = RevocationEvent {
+            project_id: Some(project.id.clone()),
+            ..RevocationEvent::at(state.clock().now())
+        };
+        state.storage().add_revocation(&event).await?;
+    }
+    Ok(Json(json!({"project": project_json(&project, &base)})).into_response())
 }
 
 /// `DELETE /v3/projects/{id}`.
 pub async fn delete_project(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("delete_project")?;
-        state.storage().delete_project(&id).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("delete_project")?;
+    state.storage().delete_project(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /v3/roles`.
@@ -207,22 +192,19 @@ pub async fn create_role(
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<RoleEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("create_role")?;
-        let role = Role {
-            id: new_id(),
-            name: name_of(body.role.name)?,
-            domain_id: None,
-        };
-        state.storage().create_role(&role).await?;
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"role": role_json(&role, &base)})),
-        )
-            .into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("create_role")?;
+    let role = Role {
+        id: new_id(),
+        name: name_of(body.role.name)?,
+        domain_id: None,
+    };
+    state.storage().create_role(&role).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"role": role_json(&role, &base)})),
+    )
+        .into_response())
 }
 
 /// `GET /v3/roles`.
@@ -231,21 +213,18 @@ pub async fn list_roles(
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<RoleQuery>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_roles")?;
-        let roles: Vec<Value> = state
-            .storage()
-            .list_roles()
-            .await?
-            .iter()
-            .filter(|r| super::name_matches(query.name.as_deref(), &r.name))
-            .map(|r| role_json(r, &base))
-            .collect();
-        let links = super::collection_links(&base, "/v3/roles");
-        Ok(Json(json!({"roles": roles, "links": links})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("list_roles")?;
+    let roles: Vec<Value> = state
+        .storage()
+        .list_roles()
+        .await?
+        .iter()
+        .filter(|r| super::name_matches(query.name.as_deref(), &r.name))
+        .map(|r| role_json(r, &base))
+        .collect();
+    let links = super::collection_links(&base, "/v3/roles");
+    Ok(Json(json!({"roles": roles, "links": links})).into_response())
 }
 
 /// `GET /v3/roles/{id}`.
@@ -254,13 +233,10 @@ pub async fn get_role(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("get_role")?;
-        let role = state.storage().get_role(&id).await?;
-        Ok(Json(json!({"role": role_json(&role, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("get_role")?;
+    let role = state.storage().get_role(&id).await?;
+    Ok(Json(json!({"role": role_json(&role, &base)})).into_response())
 }
 
 /// `PATCH /v3/roles/{id}`: renames the role (a name already taken is a
@@ -271,32 +247,25 @@ pub async fn update_role(
     caller: Caller,
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<RoleEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("update_role")?;
-        let mut role = state.storage().get_role(&id).await?;
-        if body.role.name.is_some() {
-            role.name = name_of(body.role.name)?;
-            state.storage().update_role(&role).await?;
-        }
-        Ok(Json(json!({"role": role_json(&role, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("update_role")?;
+    let mut role = state.storage().get_role(&id).await?;
+    if body.role.name.is_some() {
+        role.name = name_of(body.role.name)?;
+        state.storage().update_role(&role).await?;
+    }
+    Ok(Json(json!({"role": role_json(&role, &base)})).into_response())
 }
 
 /// `DELETE /v3/roles/{id}`.
 pub async fn delete_role(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("delete_role")?;
-        state.storage().delete_role(&id).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("delete_role")?;
+    state.storage().delete_role(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /v3/role_assignments` filters, with Keystone's dotted names, and
@@ -328,51 +297,48 @@ pub async fn list_assignments(
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<AssignmentQuery>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_role_assignments")?;
-        let effective = query.effective.as_deref().is_some_and(|v| v != "0");
-        if effective && query.group.is_some() {
-            return Err(AuthError::bad_request(
-                "Combining effective and group filter will always result in an empty list.",
-            )
-            .into());
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("list_role_assignments")?;
+    let effective = query.effective.as_deref().is_some_and(|v| v != "0");
+    if effective && query.group.is_some() {
+        return Err(AuthError::bad_request(
+            "Combining effective and group filter will always result in an empty list.",
+        )
+        .into());
+    }
+    let filter = AssignmentFilter {
+        role_id: query.role,
+        actor: match (query.user, query.group) {
+            (Some(user), _) => Some(Actor::User(user)),
+            (None, Some(group)) => Some(Actor::Group(group)),
+            (None, None) => None,
+        },
+        target: match (query.project, query.domain, query.system) {
+            (Some(project), _, _) => Some(Target::Project(project)),
+            (None, Some(domain), _) => Some(Target::Domain(domain)),
+            (None, None, Some(_)) => Some(Target::System),
+            (None, None, None) => None,
+        },
+    };
+    let storage = state.storage().as_ref();
+    let listed = if effective {
+        effective_assignments(storage, filter).await?
+    } else {
+        let direct = storage.list_assignments(&filter).await?;
+        direct.into_iter().map(|a| (a, None)).collect()
+    };
+    let mut assignments: Vec<Value> = listed
+        .iter()
+        .map(|(a, member)| assignment_json(a, member.as_deref(), &base))
+        .collect();
+    if query.include_names.as_deref().is_some_and(|v| v != "0") {
+        let mut names = super::assignment_names::Names::new(storage);
+        for entry in &mut assignments {
+            names.name(entry).await;
         }
-        let filter = AssignmentFilter {
-            role_id: query.role,
-            actor: match (query.user, query.group) {
-                (Some(user), _) => Some(Actor::User(user)),
-                (None, Some(group)) => Some(Actor::Group(group)),
-                (None, None) => None,
-            },
-            target: match (query.project, query.domain, query.system) {
-                (Some(project), _, _) => Some(Target::Project(project)),
-                (None, Some(domain), _) => Some(Target::Domain(domain)),
-                (None, None, Some(_)) => Some(Target::System),
-                (None, None, None) => None,
-            },
-        };
-        let storage = state.storage().as_ref();
-        let listed = if effective {
-            effective_assignments(storage, filter).await?
-        } else {
-            let direct = storage.list_assignments(&filter).await?;
-            direct.into_iter().map(|a| (a, None)).collect()
-        };
-        let mut assignments: Vec<Value> = listed
-            .iter()
-            .map(|(a, member)| assignment_json(a, member.as_deref(), &base))
-            .collect();
-        if query.include_names.as_deref().is_some_and(|v| v != "0") {
-            let mut names = super::assignment_names::Names::new(storage);
-            for entry in &mut assignments {
-                names.name(entry).await;
-            }
-        }
-        let links = super::collection_links(&base, "/v3/role_assignments");
-        Ok(Json(json!({"role_assignments": assignments, "links": links})).into_response())
-    })
-    .await
+    }
+    let links = super::collection_links(&base, "/v3/role_assignments");
+    Ok(Json(json!({"role_assignments": assignments, "links": links})).into_response())
 }
 
 /// The assignments `filter` selects with every group assignment replaced
@@ -581,30 +547,27 @@ impl GrantOp {
 /// `PUT` on a grant route: grants the role (idempotent), 204.
 pub async fn grant(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(path): Path<GrantPath>,
-) -> Response {
-    respond(&base, grant_op(&state, &caller, path, GrantOp::Grant)).await
+) -> Result<impl IntoResponse, ServerError> {
+    grant_op(&state, &caller, path, GrantOp::Grant).await
 }
 
 /// `GET` or `HEAD` on a grant route: 204 if the role is granted, else 404.
 pub async fn check_grant(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(path): Path<GrantPath>,
-) -> Response {
-    respond(&base, grant_op(&state, &caller, path, GrantOp::Check)).await
+) -> Result<impl IntoResponse, ServerError> {
+    grant_op(&state, &caller, path, GrantOp::Check).await
 }
 
 /// `DELETE` on a grant route: revokes the role, 204 (404 if it was not
 /// granted).
 pub async fn revoke_grant(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(path): Path<GrantPath>,
-) -> Response {
-    respond(&base, grant_op(&state, &caller, path, GrantOp::Revoke)).await
+) -> Result<impl IntoResponse, ServerError> {
+    grant_op(&state, &caller, path, GrantOp::Revoke).await
 }

@@ -18,7 +18,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::caller::Caller;
-use super::public_base;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::token_body::{self, PasswordExpiry, timestamp};
@@ -58,61 +57,56 @@ pub async fn create(
     State(state): State<AppState>,
     Query(query): Query<TokenQuery>,
     request: Request,
-) -> Response {
+) -> Result<impl IntoResponse, ServerError> {
     let (parts, body) = request.into_parts();
-    let public_v3 = format!("{}/v3", public_base(&state, &parts.headers));
     let limit = state.config().server.body_limit;
-    let result = async {
-        let bytes: Bytes =
-            axum::body::to_bytes(body, limit)
-                .await
-                .map_err(|_| AuthError::PayloadTooLarge {
-                    size: limit + 1,
-                    limit,
-                })?;
-        let mut headers = RequestHeaders::new();
-        for (name, value) in &parts.headers {
-            if let Ok(value) = value.to_str() {
-                headers.insert(name.as_str(), value);
-            }
-        }
-        let mut attempt = AuthAttempt::new(&bytes).headers(headers);
-        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            attempt = attempt.client_addr(addr.ip());
-        }
-        if let Some(receipt) = header(&parts.headers, RECEIPT) {
-            attempt = attempt.receipt(receipt);
-        }
-        let outcome = match state.engine().authenticate(attempt).await {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                note_named_user(&state, &bytes).await;
-                return Err(error);
-            }
-        };
-        match outcome {
-            AuthOutcome::Authenticated(done) => {
-                let issued = token_body::issue(&state, &done).await?;
-                let body = token_body::render(
-                    &state,
-                    &issued.claims,
-                    &done.user,
-                    (&issued.scope, &issued.roles),
-                    PasswordExpiry::from_extras(&done.identity.extras),
-                    query.with_catalog(),
-                )
-                .await?;
-                Ok(with_subject(
-                    StatusCode::CREATED,
-                    &issued.token,
-                    Json(body).into_response(),
-                ))
-            }
-            AuthOutcome::Continue(more) => Ok(receipt_response(&state, more).await),
+    let bytes: Bytes =
+        axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| AuthError::PayloadTooLarge {
+                size: limit + 1,
+                limit,
+            })?;
+    let mut headers = RequestHeaders::new();
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            headers.insert(name.as_str(), value);
         }
     }
-    .await;
-    result.unwrap_or_else(|e: AuthError| ServerError::from(e).into_response_for(&public_v3))
+    let mut attempt = AuthAttempt::new(&bytes).headers(headers);
+    if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        attempt = attempt.client_addr(addr.ip());
+    }
+    if let Some(receipt) = header(&parts.headers, RECEIPT) {
+        attempt = attempt.receipt(receipt);
+    }
+    let outcome = match state.engine().authenticate(attempt).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            note_named_user(&state, &bytes).await;
+            return Err(error.into());
+        }
+    };
+    match outcome {
+        AuthOutcome::Authenticated(done) => {
+            let issued = token_body::issue(&state, &done).await?;
+            let body = token_body::render(
+                &state,
+                &issued.claims,
+                &done.user,
+                (&issued.scope, &issued.roles),
+                PasswordExpiry::from_extras(&done.identity.extras),
+                query.with_catalog(),
+            )
+            .await?;
+            Ok(with_subject(
+                StatusCode::CREATED,
+                &issued.token,
+                Json(body).into_response(),
+            ))
+        }
+        AuthOutcome::Continue(more) => Ok(receipt_response(&state, more).await),
+    }
 }
 
 /// For the event of a failed login: the user the request names (by id, or
@@ -223,35 +217,28 @@ pub async fn validate(
     State(state): State<AppState>,
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
-) -> Response {
-    let public_v3 = format!("{}/v3", public_base(&state, &headers));
-    let result = async {
-        let subject = authorize(&state, &headers, query.allow_expired()).await?;
-        let body = subject.body(&state, query.with_catalog()).await?;
-        let token = header(&headers, SUBJECT_TOKEN).unwrap_or_default();
-        let json = (
-            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-            body,
-        );
-        Ok::<_, ServerError>(with_subject(StatusCode::OK, token, json.into_response()))
-    }
-    .await;
-    result.unwrap_or_else(|e| e.into_response_for(&public_v3))
+) -> Result<impl IntoResponse, ServerError> {
+    let subject = authorize(&state, &headers, query.allow_expired()).await?;
+    let body = subject.body(&state, query.with_catalog()).await?;
+    let token = header(&headers, SUBJECT_TOKEN).unwrap_or_default();
+    let json = (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    );
+    Ok(with_subject(StatusCode::OK, token, json.into_response()))
 }
 
 /// `DELETE /v3/auth/tokens`: records a revocation event for the token.
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let public_v3 = format!("{}/v3", public_base(&state, &headers));
-    let result = async {
-        let subject = authorize(&state, &headers, false).await?;
-        let now = state.clock().now();
-        let event = RevocationEvent {
-            audit_id: subject.claims.audit_id().map(String::from),
-            ..RevocationEvent::at(now)
-        };
-        state.storage().add_revocation(&event).await?;
-        Ok::<_, ServerError>(StatusCode::NO_CONTENT.into_response())
-    }
-    .await;
-    result.unwrap_or_else(|e| e.into_response_for(&public_v3))
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ServerError> {
+    let subject = authorize(&state, &headers, false).await?;
+    let now = state.clock().now();
+    let event = RevocationEvent {
+        audit_id: subject.claims.audit_id().map(String::from),
+        ..RevocationEvent::at(now)
+    };
+    state.storage().add_revocation(&event).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

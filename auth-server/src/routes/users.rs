@@ -6,14 +6,15 @@ use auth_plugins::compliance::PasswordChange;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, respond};
+use crate::error::ServerError;
 use crate::state::AppState;
 use crate::token_body::timestamp;
 
@@ -148,45 +149,42 @@ pub async fn create(
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<UserEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("create_user")?;
-        let domain_id = match body.user.get("domain_id") {
-            Some(Value::String(d)) => d.clone(),
-            None => DEFAULT_DOMAIN_ID.to_owned(),
-            Some(_) => {
-                return Err(AuthError::bad_request("'user.domain_id' must be a string").into());
-            }
-        };
-        if !body.user.contains_key("name") {
-            return Err(AuthError::bad_request("'user.name' is required").into());
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("create_user")?;
+    let domain_id = match body.user.get("domain_id") {
+        Some(Value::String(d)) => d.clone(),
+        None => DEFAULT_DOMAIN_ID.to_owned(),
+        Some(_) => {
+            return Err(AuthError::bad_request("'user.domain_id' must be a string").into());
         }
-        state.storage().get_domain(&domain_id).await?;
-        let mut user = User {
-            id: new_id(),
-            name: String::new(),
-            domain_id,
-            enabled: true,
-            default_project_id: None,
-            options: UserOptions::default(),
-            extra: Default::default(),
-        };
-        apply(&mut user, &body.user)?;
-        let password = match password_of(&body.user)? {
-            Some(p) => Some(new_password(&state, &user, p, PasswordChange::Create).await?),
-            None => None,
-        };
-        state
-            .storage()
-            .create_user(&user, password.as_ref())
-            .await?;
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"user": user_json(&state, &user, &base).await})),
-        )
-            .into_response())
-    })
-    .await
+    };
+    if !body.user.contains_key("name") {
+        return Err(AuthError::bad_request("'user.name' is required").into());
+    }
+    state.storage().get_domain(&domain_id).await?;
+    let mut user = User {
+        id: new_id(),
+        name: String::new(),
+        domain_id,
+        enabled: true,
+        default_project_id: None,
+        options: UserOptions::default(),
+        extra: Default::default(),
+    };
+    apply(&mut user, &body.user)?;
+    let password = match password_of(&body.user)? {
+        Some(p) => Some(new_password(&state, &user, p, PasswordChange::Create).await?),
+        None => None,
+    };
+    state
+        .storage()
+        .create_user(&user, password.as_ref())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"user": user_json(&state, &user, &base).await})),
+    )
+        .into_response())
 }
 
 /// `GET /v3/users/{id}` (admin or the user).
@@ -195,13 +193,10 @@ pub async fn get(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin_or_self(&id, "get_user")?;
-        let user = state.storage().get_user(&id).await?;
-        Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin_or_self(&id, "get_user")?;
+    let user = state.storage().get_user(&id).await?;
+    Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
 }
 
 /// `?name=&domain_id=` filters.
@@ -217,21 +212,18 @@ pub async fn list(
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<UserQuery>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_users")?;
-        let filter = UserFilter {
-            domain_id: query.domain_id,
-            name: query.name,
-        };
-        let mut users = Vec::new();
-        for user in state.storage().list_users(&filter).await? {
-            users.push(user_json(&state, &user, &base).await);
-        }
-        let links = super::collection_links(&base, "/v3/users");
-        Ok(Json(json!({"users": users, "links": links})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("list_users")?;
+    let filter = UserFilter {
+        domain_id: query.domain_id,
+        name: query.name,
+    };
+    let mut users = Vec::new();
+    for user in state.storage().list_users(&filter).await? {
+        users.push(user_json(&state, &user, &base).await);
+    }
+    let links = super::collection_links(&base, "/v3/users");
+    Ok(Json(json!({"users": users, "links": links})).into_response())
 }
 
 /// `PATCH /v3/users/{id}` (admin).
@@ -241,41 +233,34 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<UserEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("update_user")?;
-        let mut user = state.storage().get_user(&id).await?;
-        let was_enabled = user.enabled;
-        apply(&mut user, &body.user)?;
-        state.storage().update_user(&user).await?;
-        let new_password = password_of(&body.user)?;
-        let changed_password = new_password.is_some();
-        if let Some(password) = new_password {
-            let record = self::new_password(&state, &user, password, PasswordChange::Reset).await?;
-            state.storage().set_password(&user.id, &record).await?;
-        }
-        // A disabled user or a reset password ends every session.
-        if (was_enabled && !user.enabled) || changed_password {
-            let now = state.clock().now();
-            let event = super::password::revoke_user(&user.id, now);
-            state.storage().add_revocation(&event).await?;
-        }
-        Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("update_user")?;
+    let mut user = state.storage().get_user(&id).await?;
+    let was_enabled = user.enabled;
+    apply(&mut user, &body.user)?;
+    state.storage().update_user(&user).await?;
+    let new_password = password_of(&body.user)?;
+    let changed_password = new_password.is_some();
+    if let Some(password) = new_password {
+        let record = self::new_password(&state, &user, password, PasswordChange::Reset).await?;
+        state.storage().set_password(&user.id, &record).await?;
+    }
+    // A disabled user or a reset password ends every session.
+    if (was_enabled && !user.enabled) || changed_password {
+        let now = state.clock().now();
+        let event = super::password::revoke_user(&user.id, now);
+        state.storage().add_revocation(&event).await?;
+    }
+    Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
 }
 
 /// `DELETE /v3/users/{id}` (admin).
 pub async fn delete(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("delete_user")?;
-        state.storage().delete_user(&id).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    caller.require_admin("delete_user")?;
+    state.storage().delete_user(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
