@@ -15,7 +15,7 @@
 //! - [`keys`]: where key sets live, creation and rotation.
 //! - [`metrics`]: the Prometheus registry and the engine event sink
 //!   feeding it.
-//! - [`routes`]: one file per API area.
+//! - [`keystone`]: the Keystone v3 door, one file per API area.
 //! - [`scope`] and [`token_body`]: scopes, roles and Keystone's token body.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
 //! - [`operations`]: the CLI's user management and `doctor`.
@@ -27,10 +27,10 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod keys;
+pub mod keystone;
 pub mod metrics;
 pub mod operations;
 pub mod policy;
-pub mod routes;
 pub mod scope;
 pub mod state;
 pub mod token_body;
@@ -59,50 +59,50 @@ pub fn router(state: AppState) -> Router {
     let body_limit = limits.body_limit;
     let timeout = Duration::from_secs(limits.request_timeout_secs);
     Router::new()
-        .route("/", get(routes::discovery::root))
-        .route("/v3", get(routes::discovery::v3))
-        .route("/v3/", get(routes::discovery::v3))
+        .route("/", get(keystone::discovery::root))
+        .route("/v3", get(keystone::discovery::v3))
+        .route("/v3/", get(keystone::discovery::v3))
         .route(
             "/v3/auth/tokens",
-            get(routes::tokens::validate)
-                .post(routes::tokens::create)
-                .delete(routes::tokens::revoke),
+            get(keystone::tokens::validate)
+                .post(keystone::tokens::create)
+                .delete(keystone::tokens::revoke),
         )
-        .route("/healthz", get(routes::auth_info::healthz))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
-        .route("/v3/auth/projects", get(routes::auth_info::projects))
-        .route("/v3/auth/domains", get(routes::auth_info::domains))
-        .route("/v3/auth/catalog", get(routes::auth_info::catalog))
+        .route("/v3/auth/projects", get(keystone::auth_info::projects))
+        .route("/v3/auth/domains", get(keystone::auth_info::domains))
+        .route("/v3/auth/catalog", get(keystone::auth_info::catalog))
         .route(
             "/v3/users",
-            get(routes::users::list).post(routes::users::create),
+            get(keystone::users::list).post(keystone::users::create),
         )
         .route(
             "/v3/users/{id}",
-            get(routes::users::get)
-                .patch(routes::users::update)
-                .delete(routes::users::delete),
+            get(keystone::users::get)
+                .patch(keystone::users::update)
+                .delete(keystone::users::delete),
         )
-        .route("/v3/users/{id}/password", post(routes::password::change))
+        .route("/v3/users/{id}/password", post(keystone::passwords::change))
         .route(
             "/v3/users/{id}/application_credentials",
-            get(routes::application_credentials::list)
-                .post(routes::application_credentials::create),
+            get(keystone::application_credentials::list)
+                .post(keystone::application_credentials::create),
         )
         .route(
             "/v3/users/{id}/application_credentials/{credential}",
-            get(routes::application_credentials::get)
-                .delete(routes::application_credentials::delete),
+            get(keystone::application_credentials::get)
+                .delete(keystone::application_credentials::delete),
         )
         .route(
             "/v3/domains",
-            get(routes::domains::list).post(routes::domains::create),
+            get(keystone::domains::list).post(keystone::domains::create),
         )
         .route(
             "/v3/domains/{id}",
-            get(routes::domains::get)
-                .patch(routes::domains::update)
-                .delete(routes::domains::delete),
+            get(keystone::domains::get)
+                .patch(keystone::domains::update)
+                .delete(keystone::domains::delete),
         )
         .route(
             "/v3/domains/{domain}/users/{user}/roles/{role}",
@@ -114,13 +114,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v3/projects",
-            get(routes::projects::list_projects).post(routes::projects::create_project),
+            get(keystone::projects::list).post(keystone::projects::create),
         )
         .route(
             "/v3/projects/{id}",
-            get(routes::projects::get_project)
-                .patch(routes::projects::update_project)
-                .delete(routes::projects::delete_project),
+            get(keystone::projects::get)
+                .patch(keystone::projects::update)
+                .delete(keystone::projects::delete),
         )
         .route(
             "/v3/projects/{project}/users/{user}/roles/{role}",
@@ -134,68 +134,71 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/system/groups/{group}/roles/{role}", grant_routes())
         .route(
             "/v3/groups",
-            get(routes::groups::list).post(routes::groups::create),
+            get(keystone::groups::list).post(keystone::groups::create),
         )
         .route(
             "/v3/groups/{id}",
-            get(routes::groups::get)
-                .patch(routes::groups::update)
-                .delete(routes::groups::delete),
+            get(keystone::groups::get)
+                .patch(keystone::groups::update)
+                .delete(keystone::groups::delete),
         )
-        .route("/v3/groups/{id}/users", get(routes::groups::list_users))
+        .route("/v3/groups/{id}/users", get(keystone::groups::list_users))
         .route(
             "/v3/groups/{group}/users/{user}",
-            put(routes::groups::add_user)
-                .get(routes::groups::check_user)
-                .delete(routes::groups::remove_user),
+            put(keystone::groups::add_user)
+                .get(keystone::groups::check_user)
+                .delete(keystone::groups::remove_user),
         )
-        .route("/v3/users/{id}/groups", get(routes::groups::list_for_user))
+        .route(
+            "/v3/users/{id}/groups",
+            get(keystone::groups::list_for_user),
+        )
         .route(
             "/v3/roles",
-            get(routes::projects::list_roles).post(routes::projects::create_role),
+            get(keystone::roles::list).post(keystone::roles::create),
         )
         .route(
             "/v3/roles/{id}",
-            get(routes::projects::get_role)
-                .patch(routes::projects::update_role)
-                .delete(routes::projects::delete_role),
+            get(keystone::roles::get)
+                .patch(keystone::roles::update)
+                .delete(keystone::roles::delete),
         )
         .route(
             "/v3/role_assignments",
-            get(routes::projects::list_assignments),
+            get(keystone::role_assignments::list),
         )
         .route(
             "/v3/credentials",
-            get(routes::credentials::list).post(routes::credentials::create),
+            get(keystone::credentials::list).post(keystone::credentials::create),
         )
         .route(
             "/v3/credentials/{id}",
-            get(routes::credentials::get).delete(routes::credentials::delete),
+            get(keystone::credentials::get).delete(keystone::credentials::delete),
         )
         .route(
             "/v3/event-handlers",
-            get(routes::event_handlers::list).post(routes::event_handlers::create),
+            get(keystone::event_handlers::list).post(keystone::event_handlers::create),
         )
         .route(
             "/v3/event-handlers/schema",
-            get(routes::event_handlers::schema),
+            get(keystone::event_handlers::schema),
         )
         .route(
             "/v3/event-handlers/{id}",
-            get(routes::event_handlers::get)
-                .patch(routes::event_handlers::update)
-                .delete(routes::event_handlers::delete),
+            get(keystone::event_handlers::get)
+                .patch(keystone::event_handlers::update)
+                .delete(keystone::event_handlers::delete),
         )
         .route(
             "/v3/event-handlers/{id}/enable",
-            post(routes::event_handlers::enable),
+            post(keystone::event_handlers::enable),
         )
         .route(
             "/v3/event-handlers/{id}/disable",
-            post(routes::event_handlers::disable),
+            post(keystone::event_handlers::disable),
         )
-        .route("/v3/audit", get(routes::audit::list))
-        .route("/v3/audit/export", get(routes::audit::export))
+        .route("/v3/audit", get(keystone::audit::list))
+        .route("/v3/audit/export", get(keystone::audit::export))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -216,11 +219,11 @@ pub fn router(state: AppState) -> Router {
 /// What every role-grant route answers: grant (PUT), check (GET or HEAD,
 /// as Keystone), revoke (DELETE). The route
 /// template names the target and the actor (see
-/// [`routes::projects::GrantPath`]).
+/// [`keystone::grants::GrantPath`]).
 fn grant_routes() -> MethodRouter<AppState> {
-    put(routes::projects::grant)
-        .get(routes::projects::check_grant)
-        .delete(routes::projects::revoke_grant)
+    put(keystone::grants::grant)
+        .get(keystone::grants::check_grant)
+        .delete(keystone::grants::revoke_grant)
 }
 
 /// Counts and times every request by its route template.
@@ -239,6 +242,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         started.elapsed(),
     );
     response
+}
+
+/// `GET /healthz`: 200 when the database answers and its schema is
+/// current, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> Result<impl IntoResponse, ServerError> {
+    state.storage().health().await?;
+    Ok(axum::Json(serde_json::json!({"status": "ok"})))
 }
 
 /// `GET /metrics`: the Prometheus text exposition.
@@ -265,7 +275,7 @@ async fn keystone_headers(
     let host = request.headers().get(axum::http::header::HOST).cloned();
     let mut response = next.run(request).await;
     if response.extensions().get::<error::Challenge>().is_some() {
-        let base = routes::public_base_for_host(&state, host.as_ref());
+        let base = keystone::public_base_for_host(&state, host.as_ref());
         error::add_challenge(response.headers_mut(), &format!("{base}/v3"));
     }
     let headers = response.headers_mut();

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::routes::password::revoke_user;
+use crate::keystone::passwords::revoke_user;
 use crate::{keys, state};
 
 /// Creates a user with a password; an administrator's password, so the

@@ -248,7 +248,7 @@ pub async fn update(
     // A disabled user or a reset password ends every session.
     if (was_enabled && !user.enabled) || changed_password {
         let now = state.clock().now();
-        let event = super::password::revoke_user(&user.id, now);
+        let event = super::passwords::revoke_user(&user.id, now);
         state.storage().add_revocation(&event).await?;
     }
     Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())

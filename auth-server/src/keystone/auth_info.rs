@@ -4,7 +4,7 @@
 use auth_core::store::Target;
 use axum::Json;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::PublicBase;
@@ -77,13 +77,4 @@ pub async fn catalog(
     let catalog = state.validations().catalog(&state).await?;
     let links = super::collection_links(&base, "/v3/auth/catalog");
     Ok(Json(json!({"catalog": catalog, "links": links})).into_response())
-}
-
-/// `GET /healthz`: 200 when the database answers and its schema is
-/// current, 503 otherwise.
-pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.storage().health().await {
-        Ok(()) => Json(json!({"status": "ok"})).into_response(),
-        Err(e) => ServerError::from(e).into_response(),
-    }
 }

@@ -1,4 +1,7 @@
-//! HTTP routes, one file per API area.
+//! The Keystone v3 door: Keystone's Identity API, one file per API area.
+//!
+//! A handler only translates: it extracts the caller and the request,
+//! asks the policy, calls a service, and renders Keystone's JSON.
 
 pub mod application_credentials;
 pub mod assignment_names;
@@ -10,9 +13,12 @@ pub mod credentials;
 pub mod discovery;
 pub mod domains;
 pub mod event_handlers;
+pub mod grants;
 pub mod groups;
-pub mod password;
+pub mod passwords;
 pub mod projects;
+pub mod role_assignments;
+pub mod roles;
 pub mod tokens;
 pub mod users;
 

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::password::revoke_user;
+use super::passwords::revoke_user;
 use super::users::user_json;
 use crate::error::ServerError;
 use crate::state::AppState;
