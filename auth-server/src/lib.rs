@@ -16,6 +16,9 @@
 //! - [`metrics`]: the Prometheus registry and the engine event sink
 //!   feeding it.
 //! - [`keystone`]: the Keystone v3 door, one file per API area.
+//! - [`services`]: one function per operation, owning its side effects
+//!   (revocation events, cascades, the event's facts); every door and the
+//!   CLI change data only through them.
 //! - [`scope`] and [`token_body`]: scopes, roles and Keystone's token body.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
 //! - [`operations`]: the CLI's user management and `doctor`.
@@ -32,6 +35,7 @@ pub mod metrics;
 pub mod operations;
 pub mod policy;
 pub mod scope;
+pub mod services;
 pub mod state;
 pub mod token_body;
 pub mod validation;

@@ -3,16 +3,12 @@
 //! subset of the user's roles there.
 
 use auth_core::AuthError;
-use auth_core::store::{AccessRule, ApplicationCredential, RoleRef, new_id};
+use auth_core::store::{AccessRule, ApplicationCredential, new_id};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use rand::RngCore;
-use rand::rngs::OsRng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,6 +18,7 @@ use super::body::KeystoneJson;
 use super::caller::Caller;
 use crate::error::ServerError;
 use crate::scope::Scope;
+use crate::services::application_credentials::{self, NewApplicationCredential, RoleChoice};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -98,41 +95,6 @@ pub async fn create(
     let Scope::Project(project, _) = &caller.scope else {
         return Err(AuthError::Forbidden("a project-scoped token is needed".into()).into());
     };
-    if body.name.is_empty() || body.name.len() > 255 {
-        return Err(AuthError::bad_request(
-            "'application_credential.name' must be 1 to 255 characters",
-        )
-        .into());
-    }
-    let roles: Vec<RoleRef> = match &body.roles {
-        None => caller
-            .roles
-            .iter()
-            .map(|r| RoleRef {
-                id: r.id.clone(),
-                name: r.name.clone(),
-            })
-            .collect(),
-        Some(asked) => {
-            let mut roles = Vec::new();
-            for role in asked {
-                let held = caller.roles.iter().find(|r| {
-                    role.id.as_deref() == Some(r.id.as_str())
-                        || role.name.as_deref() == Some(r.name.as_str())
-                });
-                let held = held.ok_or_else(|| {
-                    AuthError::Forbidden(
-                        "an application credential can only carry roles its owner holds".into(),
-                    )
-                })?;
-                roles.push(RoleRef {
-                    id: held.id.clone(),
-                    name: held.name.clone(),
-                });
-            }
-            roles
-        }
-    };
     let mut access_rules = Vec::new();
     for rule in &body.access_rules {
         let field = |key: &str| rule.get(key).and_then(Value::as_str).map(String::from);
@@ -151,28 +113,31 @@ pub async fn create(
             }
         }
     }
-    let secret = body.secret.unwrap_or_else(|| {
-        let mut bytes = [0u8; 48];
-        OsRng.fill_bytes(&mut bytes);
-        SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
-    });
-    let credential = ApplicationCredential {
-        id: new_id(),
+    let new = NewApplicationCredential {
         name: body.name,
         description: body.description.unwrap_or_default(),
-        user_id,
-        project_id: project.id.clone(),
-        secret_hash: state.hasher().hash_async(secret.clone()).await?,
+        secret: body.secret,
         expires_at: body.expires_at,
-        roles,
+        roles: body.roles.map(|roles| {
+            roles
+                .into_iter()
+                .map(|r| RoleChoice {
+                    id: r.id,
+                    name: r.name,
+                })
+                .collect()
+        }),
         unrestricted: body.unrestricted,
         access_rules,
-        created_at: state.clock().now(),
     };
-    state
-        .storage()
-        .create_application_credential(&credential)
-        .await?;
+    let (credential, secret) = application_credentials::create(
+        &state.services(),
+        &user_id,
+        &project.id,
+        &caller.roles,
+        new,
+    )
+    .await?;
     let json = app_cred_json(&credential, &base, Some(&secret));
     Ok((
         StatusCode::CREATED,
@@ -236,6 +201,6 @@ pub async fn delete(
         }
         .into());
     }
-    state.storage().delete_application_credential(&id).await?;
+    application_credentials::delete(&state.services(), &credential).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

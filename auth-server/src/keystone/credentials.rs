@@ -15,6 +15,7 @@ use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::services::credentials;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -56,7 +57,6 @@ pub async fn create(
     if body.kind.is_empty() || body.kind.len() > 64 {
         return Err(AuthError::bad_request("'credential.type' must be 1 to 64 characters").into());
     }
-    state.storage().get_user(&body.user_id).await?;
     let credential = Credential {
         id: new_id(),
         user_id: body.user_id,
@@ -64,7 +64,7 @@ pub async fn create(
         project_id: body.project_id,
         blob: body.blob,
     };
-    state.storage().create_credential(&credential).await?;
+    credentials::create(&state.services(), &credential).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"credential": credential_json(&credential, &base)})),
@@ -125,6 +125,6 @@ pub async fn delete(
 ) -> Result<impl IntoResponse, ServerError> {
     let credential = state.storage().get_credential(&id).await?;
     caller.require_admin_or_self(&credential.user_id, "delete_credential")?;
-    state.storage().delete_credential(&id).await?;
+    credentials::delete(&state.services(), &credential).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -3,7 +3,7 @@
 //! it can be deleted, as in Keystone.
 
 use auth_core::AuthError;
-use auth_core::store::{Domain, RevocationEvent, new_id};
+use auth_core::store::{Domain, new_id};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,6 +15,7 @@ use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::services::domains;
 use crate::state::AppState;
 
 /// `?name=` filter (how clients find a domain by name).
@@ -66,7 +67,7 @@ pub async fn create(
         description: body.description.unwrap_or_default(),
         enabled: body.enabled.unwrap_or(true),
     };
-    state.storage().create_domain(&domain).await?;
+    domains::create(&state.services(), &domain).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"domain": domain_json(&domain, &base)})),
@@ -116,8 +117,8 @@ pub async fn update(
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("update_domain")?;
     let body = body.domain;
-    let mut domain = state.storage().get_domain(&id).await?;
-    let was_enabled = domain.enabled;
+    let current = state.storage().get_domain(&id).await?;
+    let mut domain = current.clone();
     if body.name.is_some() {
         domain.name = name_of(body.name)?;
     }
@@ -127,14 +128,7 @@ pub async fn update(
     if let Some(enabled) = body.enabled {
         domain.enabled = enabled;
     }
-    state.storage().update_domain(&domain).await?;
-    if was_enabled && !domain.enabled {
-        let event = RevocationEvent {
-            domain_id: Some(domain.id.clone()),
-            ..RevocationEvent::at(state.clock().now())
-        };
-        state.storage().add_revocation(&event).await?;
-    }
+    domains::update(&state.services(), &current, &domain).await?;
     Ok(Json(json!({"domain": domain_json(&domain, &base)})).into_response())
 }
 
@@ -147,12 +141,6 @@ pub async fn delete(
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("delete_domain")?;
     let domain = state.storage().get_domain(&id).await?;
-    if domain.enabled {
-        return Err(AuthError::Forbidden(
-            "Cannot delete a domain that is enabled, please disable it first.".into(),
-        )
-        .into());
-    }
-    state.storage().delete_domain(&id).await?;
+    domains::delete(&state.services(), &domain).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

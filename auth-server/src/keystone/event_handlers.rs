@@ -15,6 +15,7 @@ use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::services::event_handlers;
 use crate::state::AppState;
 
 /// `{"event_handler": {...}}`: every field optional, so one type serves
@@ -62,16 +63,14 @@ fn binding_json(state: &AppState, binding: &HandlerBinding, base: &str) -> Value
     shown
 }
 
-/// Checks, saves (create or update) and reloads.
+/// Checks the name and saves (create or update).
 async fn save(state: &AppState, binding: &HandlerBinding, create: bool) -> Result<(), ServerError> {
     super::required_name(Some(binding.name.clone()), 255)?;
-    state.dispatcher().validate(binding)?;
     if create {
-        state.storage().create_binding(binding).await?;
+        event_handlers::create(state, binding).await?;
     } else {
-        state.storage().update_binding(binding).await?;
+        event_handlers::update(state, binding).await?;
     }
-    state.reload_bindings().await?;
     Ok(())
 }
 
@@ -201,7 +200,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("delete_event_handler")?;
-    state.storage().delete_binding(&id).await?;
-    state.reload_bindings().await?;
+    event_handlers::delete(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -4,7 +4,7 @@
 //! `/v3/system`.
 
 use auth_core::AuthError;
-use auth_core::store::{Actor, Assignment, AssignmentFilter, RevocationEvent, Target};
+use auth_core::store::{Actor, Assignment, AssignmentFilter, Target};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::services::grants;
 use crate::state::AppState;
 
 /// The parameters of a grant route: a project, a domain or neither (the
@@ -78,7 +79,7 @@ async fn grant_op(
         Target::System => {}
     }
     match op {
-        GrantOp::Grant => storage.grant(&assignment).await?,
+        GrantOp::Grant => grants::grant(&state.services(), &assignment).await?,
         GrantOp::Check => {
             let filter = AssignmentFilter {
                 role_id: Some(assignment.role_id.clone()),
@@ -92,30 +93,7 @@ async fn grant_op(
                 .into());
             }
         }
-        GrantOp::Revoke => {
-            storage.revoke(&assignment).await?;
-            // A user's tokens on that scope go, whatever roles remain (a
-            // client re-authenticates to see the new set). A group's
-            // members are left to validation, as Keystone leaves them:
-            // roles are recomputed at every validation, so a member left
-            // with no role on the scope gets 404 at the next one, and the
-            // others keep their tokens with the roles they still hold.
-            let Actor::User(user_id) = assignment.actor else {
-                return Ok(StatusCode::NO_CONTENT.into_response());
-            };
-            let (project_id, domain_id) = match assignment.target {
-                Target::Project(id) => (Some(id), None),
-                Target::Domain(id) => (None, Some(id)),
-                Target::System => (None, None),
-            };
-            let event = RevocationEvent {
-                user_id: Some(user_id),
-                project_id,
-                domain_id,
-                ..RevocationEvent::at(state.clock().now())
-            };
-            storage.add_revocation(&event).await?;
-        }
+        GrantOp::Revoke => grants::revoke(&state.services(), &assignment).await?,
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

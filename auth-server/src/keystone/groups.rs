@@ -1,6 +1,6 @@
 //! `/v3/groups`: Keystone's group API and group membership, plus
 //! `GET /v3/users/{id}/groups`. Admin only, except that a user may list
-//! their own groups. Role grants to groups are in [`super::projects`].
+//! their own groups. Role grants to groups are in [`super::grants`].
 //!
 //! As in Keystone, removing a user from a group revokes every token the
 //! user holds (a user revocation event), and so does deleting a group that
@@ -8,7 +8,7 @@
 //! revokes nothing.
 
 use auth_core::AuthError;
-use auth_core::store::{Actor, AssignmentFilter, DEFAULT_DOMAIN_ID, Group, GroupFilter, new_id};
+use auth_core::store::{DEFAULT_DOMAIN_ID, Group, GroupFilter, User, new_id};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::passwords::revoke_user;
 use super::users::user_json;
 use crate::error::ServerError;
+use crate::services::groups;
 use crate::state::AppState;
 
 /// `{"group": {...}}`.
@@ -84,8 +84,7 @@ pub async fn create(
             .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_owned()),
         description: body.description.unwrap_or_default(),
     };
-    state.storage().get_domain(&group.domain_id).await?;
-    state.storage().create_group(&group).await?;
+    groups::create(&state.services(), &group).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"group": group_json(&group, &base)})),
@@ -143,7 +142,7 @@ pub async fn update(
     if let Some(description) = body.description {
         group.description = description;
     }
-    state.storage().update_group(&group).await?;
+    groups::update(&state.services(), &group).await?;
     Ok(Json(json!({"group": group_json(&group, &base)})).into_response())
 }
 
@@ -156,25 +155,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("delete_group")?;
-    let storage = state.storage();
-    storage.get_group(&id).await?;
-    let held_roles = !storage
-        .list_assignments(&AssignmentFilter {
-            actor: Some(Actor::Group(id.clone())),
-            ..AssignmentFilter::default()
-        })
-        .await?
-        .is_empty();
-    let members = storage.list_group_users(&id).await?;
-    storage.delete_group(&id).await?;
-    if held_roles {
-        let now = state.clock().now();
-        for member in &members {
-            storage
-                .add_revocation(&revoke_user(&member.id, now))
-                .await?;
-        }
-    }
+    groups::delete(&state.services(), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -201,10 +182,10 @@ async fn group_and_user(
     state: &AppState,
     group_id: &str,
     user_id: &str,
-) -> Result<(), ServerError> {
-    state.storage().get_group(group_id).await?;
-    state.storage().get_user(user_id).await?;
-    Ok(())
+) -> Result<(Group, User), ServerError> {
+    let group = state.storage().get_group(group_id).await?;
+    let user = state.storage().get_user(user_id).await?;
+    Ok((group, user))
 }
 
 /// `PUT /v3/groups/{group}/users/{user}`: 204 (idempotent).
@@ -214,11 +195,8 @@ pub async fn add_user(
     Path((group_id, user_id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("add_user_to_group")?;
-    group_and_user(&state, &group_id, &user_id).await?;
-    state
-        .storage()
-        .add_user_to_group(&user_id, &group_id)
-        .await?;
+    let (group, user) = group_and_user(&state, &group_id, &user_id).await?;
+    groups::add_member(&state.services(), &group.id, &user).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -249,11 +227,8 @@ pub async fn remove_user(
     Path((group_id, user_id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("remove_user_from_group")?;
-    group_and_user(&state, &group_id, &user_id).await?;
-    let storage = state.storage();
-    storage.remove_user_from_group(&user_id, &group_id).await?;
-    let event = revoke_user(&user_id, state.clock().now());
-    storage.add_revocation(&event).await?;
+    let (group, user) = group_and_user(&state, &group_id, &user_id).await?;
+    groups::remove_member(&state.services(), &group.id, &user).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

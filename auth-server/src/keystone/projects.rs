@@ -2,7 +2,7 @@
 //! every token scoped to it.
 
 use auth_core::AuthError;
-use auth_core::store::{DEFAULT_DOMAIN_ID, Project, RevocationEvent, new_id};
+use auth_core::store::{DEFAULT_DOMAIN_ID, Project, new_id};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -14,6 +14,7 @@ use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::services::projects;
 use crate::state::AppState;
 
 /// `{"project": {...}}`.
@@ -67,8 +68,7 @@ pub async fn create(
         description: body.description.unwrap_or_default(),
         enabled: body.enabled.unwrap_or(true),
     };
-    state.storage().get_domain(&project.domain_id).await?;
-    state.storage().create_project(&project).await?;
+    projects::create(&state.services(), &project).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"project": project_json(&project, &base)})),
@@ -118,8 +118,8 @@ pub async fn update(
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("update_project")?;
     let body = body.project;
-    let mut project = state.storage().get_project(&id).await?;
-    let was_enabled = project.enabled;
+    let current = state.storage().get_project(&id).await?;
+    let mut project = current.clone();
     if body.name.is_some() {
         project.name = name_of(body.name)?;
     }
@@ -129,14 +129,7 @@ pub async fn update(
     if let Some(enabled) = body.enabled {
         project.enabled = enabled;
     }
-    state.storage().update_project(&project).await?;
-    if was_enabled && !project.enabled {
-        let event = RevocationEvent {
-            project_id: Some(project.id.clone()),
-            ..RevocationEvent::at(state.clock().now())
-        };
-        state.storage().add_revocation(&event).await?;
-    }
+    projects::update(&state.services(), &current, &project).await?;
     Ok(Json(json!({"project": project_json(&project, &base)})).into_response())
 }
 
@@ -147,6 +140,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("delete_project")?;
-    state.storage().delete_project(&id).await?;
+    projects::delete(&state.services(), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -13,6 +13,7 @@ use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::services::roles;
 use crate::state::AppState;
 
 /// `{"role": {"name": ...}}`.
@@ -51,7 +52,7 @@ pub async fn create(
         name: name_of(body.role.name)?,
         domain_id: None,
     };
-    state.storage().create_role(&role).await?;
+    roles::create(&state.services(), &role).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"role": role_json(&role, &base)})),
@@ -104,7 +105,7 @@ pub async fn update(
     let mut role = state.storage().get_role(&id).await?;
     if body.role.name.is_some() {
         role.name = name_of(body.role.name)?;
-        state.storage().update_role(&role).await?;
+        roles::update(&state.services(), &role).await?;
     }
     Ok(Json(json!({"role": role_json(&role, &base)})).into_response())
 }
@@ -116,6 +117,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("delete_role")?;
-    state.storage().delete_role(&id).await?;
+    roles::delete(&state.services(), &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -4,24 +4,22 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use auth_core::request::UserSelector;
-use auth_core::store::{RevocationEvent, UserStore};
-use auth_core::{AuthAttempt, AuthError, AuthOutcome, Continuation, RequestHeaders, token};
+use auth_core::{AuthError, Continuation, RequestHeaders, token};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::services::tokens::{self, Login, NewToken, Outcome};
 use crate::state::AppState;
-use crate::token_body::{self, PasswordExpiry, timestamp};
-use crate::validation::{self, Validated};
+use crate::token_body::{self, timestamp};
+use crate::validation::Validated;
 
 const SUBJECT_TOKEN: &str = "x-subject-token";
 const RECEIPT: &str = "openstack-auth-receipt";
@@ -73,29 +71,28 @@ pub async fn create(
             headers.insert(name.as_str(), value);
         }
     }
-    let mut attempt = AuthAttempt::new(&bytes).headers(headers);
-    if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-        attempt = attempt.client_addr(addr.ip());
-    }
-    if let Some(receipt) = header(&parts.headers, RECEIPT) {
-        attempt = attempt.receipt(receipt);
-    }
-    let outcome = match state.engine().authenticate(attempt).await {
-        Ok(outcome) => outcome,
-        Err(error) => {
-            note_named_user(&state, &bytes).await;
-            return Err(error.into());
-        }
+    let login = Login {
+        body: &bytes,
+        headers,
+        client_addr: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip()),
+        receipt: header(&parts.headers, RECEIPT),
     };
-    match outcome {
-        AuthOutcome::Authenticated(done) => {
-            let issued = token_body::issue(&state, &done).await?;
+    match tokens::issue(&state, login).await? {
+        Outcome::Token(new) => {
+            let NewToken {
+                issued,
+                user,
+                password_expiry,
+            } = *new;
             let body = token_body::render(
                 &state,
                 &issued.claims,
-                &done.user,
+                &user,
                 (&issued.scope, &issued.roles),
-                PasswordExpiry::from_extras(&done.identity.extras),
+                password_expiry,
                 query.with_catalog(),
             )
             .await?;
@@ -105,40 +102,7 @@ pub async fn create(
                 Json(body).into_response(),
             ))
         }
-        AuthOutcome::Continue(more) => Ok(receipt_response(&state, more).await),
-    }
-}
-
-/// For the event of a failed login: the user the request names (by id, or
-/// by name and domain, under any method), as privacyIDEA's events carry
-/// the user of the request. Only on failure, so a success costs nothing.
-async fn note_named_user(state: &AppState, body: &[u8]) {
-    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return;
-    };
-    let identity = &request["auth"]["identity"];
-    let Some(user) = identity["methods"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m.as_str())
-        .map(|m| &identity[m]["user"])
-        .find(|u| u.is_object())
-    else {
-        return;
-    };
-    let Ok(selector) = UserSelector::deserialize(user) else {
-        return;
-    };
-    let users: &dyn UserStore = state.storage().as_ref();
-    let found = selector.find(users, "user").await.ok().flatten();
-    if let Some(user) = found {
-        crate::events::note(|facts| {
-            if facts.user_id.is_none() {
-                facts.user_id = Some(user.id);
-                facts.domain_id = Some(user.domain_id);
-            }
-        });
+        Outcome::Continue(more) => Ok(receipt_response(&state, *more).await),
     }
 }
 
@@ -202,12 +166,7 @@ async fn authorize(
     let caller = Caller::from_headers(state, headers).await?;
     let subject_token =
         header(headers, SUBJECT_TOKEN).ok_or_else(|| ServerError::from(token::not_found()))?;
-    let window = if allow_expired {
-        Duration::seconds(state.config().token.allow_expired_window)
-    } else {
-        Duration::zero()
-    };
-    let subject = validation::validate(state, subject_token, window).await?;
+    let subject = tokens::validate(state, subject_token, allow_expired).await?;
     caller.require_admin_or_self(&subject.user.id, "validate_token")?;
     Ok(subject)
 }
@@ -234,11 +193,6 @@ pub async fn revoke(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ServerError> {
     let subject = authorize(&state, &headers, false).await?;
-    let now = state.clock().now();
-    let event = RevocationEvent {
-        audit_id: subject.claims.audit_id().map(String::from),
-        ..RevocationEvent::at(now)
-    };
-    state.storage().add_revocation(&event).await?;
+    tokens::revoke(&state, &subject).await?;
     Ok(StatusCode::NO_CONTENT)
 }

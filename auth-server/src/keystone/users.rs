@@ -1,8 +1,7 @@
 //! `/v3/users`: create, get, list, update (including `options`), delete.
 
 use auth_core::AuthError;
-use auth_core::store::{DEFAULT_DOMAIN_ID, PasswordRecord, User, UserFilter, UserOptions, new_id};
-use auth_plugins::compliance::PasswordChange;
+use auth_core::store::{DEFAULT_DOMAIN_ID, User, UserFilter, UserOptions, new_id};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -15,6 +14,7 @@ use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::services::users::{self, InitialPassword};
 use crate::state::AppState;
 use crate::token_body::timestamp;
 
@@ -124,25 +124,6 @@ fn password_of(fields: &Map<String, Value>) -> Result<Option<SecretString>, Auth
     }
 }
 
-async fn new_password(
-    state: &AppState,
-    user: &User,
-    password: SecretString,
-    change: PasswordChange,
-) -> Result<PasswordRecord, AuthError> {
-    state
-        .compliance()
-        .new_password(
-            state.hasher(),
-            state.storage().as_ref(),
-            user,
-            password,
-            change,
-            state.clock().now(),
-        )
-        .await
-}
-
 /// `POST /v3/users` (admin).
 pub async fn create(
     State(state): State<AppState>,
@@ -161,7 +142,6 @@ pub async fn create(
     if !body.user.contains_key("name") {
         return Err(AuthError::bad_request("'user.name' is required").into());
     }
-    state.storage().get_domain(&domain_id).await?;
     let mut user = User {
         id: new_id(),
         name: String::new(),
@@ -173,13 +153,10 @@ pub async fn create(
     };
     apply(&mut user, &body.user)?;
     let password = match password_of(&body.user)? {
-        Some(p) => Some(new_password(&state, &user, p, PasswordChange::Create).await?),
-        None => None,
+        Some(p) => InitialPassword::Chosen(p),
+        None => InitialPassword::None,
     };
-    state
-        .storage()
-        .create_user(&user, password.as_ref())
-        .await?;
+    users::create(&state.services(), &user, password).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"user": user_json(&state, &user, &base).await})),
@@ -235,22 +212,11 @@ pub async fn update(
     KeystoneJson(body): KeystoneJson<UserEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("update_user")?;
-    let mut user = state.storage().get_user(&id).await?;
-    let was_enabled = user.enabled;
+    let current = state.storage().get_user(&id).await?;
+    let mut user = current.clone();
     apply(&mut user, &body.user)?;
-    state.storage().update_user(&user).await?;
     let new_password = password_of(&body.user)?;
-    let changed_password = new_password.is_some();
-    if let Some(password) = new_password {
-        let record = self::new_password(&state, &user, password, PasswordChange::Reset).await?;
-        state.storage().set_password(&user.id, &record).await?;
-    }
-    // A disabled user or a reset password ends every session.
-    if (was_enabled && !user.enabled) || changed_password {
-        let now = state.clock().now();
-        let event = super::passwords::revoke_user(&user.id, now);
-        state.storage().add_revocation(&event).await?;
-    }
+    users::update(&state.services(), &current, &user, new_password).await?;
     Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
 }
 
@@ -261,6 +227,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
     caller.require_admin("delete_user")?;
-    state.storage().delete_user(&id).await?;
+    let user = state.storage().get_user(&id).await?;
+    users::delete(&state.services(), &user).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
