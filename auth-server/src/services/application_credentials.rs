@@ -117,6 +117,28 @@ pub async fn delete(cx: &Context<'_>, credential: &ApplicationCredential) -> Res
     Ok(())
 }
 
+/// Deletes every application credential `user_id` has on `project_id`:
+/// what losing a role there costs (Keystone's
+/// `_delete_app_creds_on_assignment_removal`).
+pub(super) async fn delete_for_user_on_project(
+    cx: &Context<'_>,
+    user_id: &str,
+    project_id: &str,
+) -> Result<(), AuthError> {
+    let storage = cx.storage();
+    for credential in storage.list_application_credentials(user_id).await? {
+        if credential.project_id != project_id {
+            continue;
+        }
+        match storage.delete_application_credential(&credential.id).await {
+            // Deleted meanwhile by another call: the goal is met.
+            Ok(()) | Err(AuthError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 fn note(credential: &ApplicationCredential) {
     crate::events::note(|facts| facts.user_id = Some(credential.user_id.clone()));
     note_project(&credential.project_id);

@@ -3,7 +3,7 @@
 use auth_core::AuthError;
 use auth_core::store::{Actor, Assignment, Target};
 
-use super::{Context, note_project, revocations};
+use super::{Context, application_credentials, note_project, revocations};
 
 /// Grants the role (idempotent).
 pub async fn grant(cx: &Context<'_>, assignment: &Assignment) -> Result<(), AuthError> {
@@ -15,7 +15,9 @@ pub async fn grant(cx: &Context<'_>, assignment: &Assignment) -> Result<(), Auth
 /// Revokes the role (404 if it was not granted).
 ///
 /// A user's tokens on that scope go, whatever roles remain (a client
-/// re-authenticates to see the new set). A group's members are left to validation, as Keystone leaves
+/// re-authenticates to see the new set), and, as in Keystone, a user who
+/// loses a role on a project loses their application credentials on that
+/// project. A group's members are left to validation, as Keystone leaves
 /// them: roles are recomputed at every validation, so a member left with no
 /// role on the scope gets 404 at the next one, and the others keep their
 /// tokens with the roles they still hold.
@@ -27,7 +29,8 @@ pub async fn revoke(cx: &Context<'_>, assignment: &Assignment) -> Result<(), Aut
     };
     match &assignment.target {
         Target::Project(project_id) => {
-            revocations::user_on(cx, user_id, Some(project_id), None).await
+            revocations::user_on(cx, user_id, Some(project_id), None).await?;
+            application_credentials::delete_for_user_on_project(cx, user_id, project_id).await
         }
         Target::Domain(domain_id) => revocations::user_on(cx, user_id, None, Some(domain_id)).await,
         Target::System => revocations::user_on(cx, user_id, None, None).await,
