@@ -53,6 +53,9 @@ pub struct Facts {
     pub methods: Vec<String>,
     /// The error the call failed with.
     pub error: Option<EventError>,
+    /// The policy action the call was checked against (`identity:…`),
+    /// allowed or refused.
+    pub policy: Option<&'static str>,
 }
 
 tokio::task_local! {
@@ -75,6 +78,7 @@ pub fn event_name(method: &Method, route: &str) -> Option<&'static str> {
         ("GET", "/v3/auth/projects") => "auth.projects.list",
         ("GET", "/v3/auth/domains") => "auth.domains.list",
         ("GET", "/v3/auth/catalog") => "auth.catalog.get",
+        ("GET", "/v3/auth/system") => "auth.system.get",
         ("GET", "/v3/users") => "user.list",
         ("POST", "/v3/users") => "user.create",
         ("GET", "/v3/users/{id}") => "user.get",
@@ -246,6 +250,9 @@ fn audit_call(dispatcher: &Dispatcher, event: &AuthEvent, response: &Response) {
     if let Some(error) = &event.error {
         row.detail["error"] = json!(error.kind);
     }
+    if let Some(action) = event.attributes.get("policy") {
+        row.detail["policy"] = action.clone();
+    }
     dispatcher.audit().record(row);
 }
 
@@ -257,7 +264,11 @@ fn fill(event: &mut AuthEvent, facts: Facts, response: &Response) {
         project_id,
         methods,
         error,
+        policy,
     } = facts;
+    if let Some(action) = policy {
+        event.attributes.insert("policy".into(), json!(action));
+    }
     if user_id.is_some() {
         event.user_id = user_id;
     }

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/v3/auth/projects", get(keystone::auth_info::projects))
         .route("/v3/auth/domains", get(keystone::auth_info::domains))
+        .route("/v3/auth/system", get(keystone::auth_info::system))
         .route("/v3/auth/catalog", get(keystone::auth_info::catalog))
         .route(
             "/v3/users",

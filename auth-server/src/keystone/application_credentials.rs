@@ -1,11 +1,12 @@
 //! `/v3/users/{id}/application_credentials`: a user delegating a secret to
 //! a program, bound to the project of the token that creates it and to a
-//! subset of the user's roles there.
+//! subset of the user's roles there. Each call asks the policy with the
+//! target Keystone's `keystone/api/users.py` builds.
 
 use auth_core::AuthError;
 use auth_core::store::{AccessRule, ApplicationCredential, new_id};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
@@ -13,10 +14,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
+use super::{PublicBase, deferred, targets};
 use crate::error::ServerError;
+use crate::policy::Target;
 use crate::scope::Scope;
 use crate::services::application_credentials::{self, NewApplicationCredential, RoleChoice};
 use crate::state::AppState;
@@ -71,8 +73,10 @@ fn app_cred_json(c: &ApplicationCredential, base: &str, secret: Option<&SecretSt
     body
 }
 
-/// `POST /v3/users/{id}/application_credentials` (the user itself, with a
-/// project-scoped token).
+/// `POST /v3/users/{id}/application_credentials`: by the user itself, with
+/// a project-scoped token that does not come from an application
+/// credential. Target: `user_id` from the path (Keystone's
+/// `UserAppCredListCreateResource.post` passes none).
 pub async fn create(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -80,19 +84,26 @@ pub async fn create(
     Path(user_id): Path<String>,
     KeystoneJson(body): KeystoneJson<Envelope>,
 ) -> Result<impl IntoResponse, ServerError> {
+    let target = Target::new().with("user_id", user_id.as_str());
+    super::authorize(
+        &state,
+        &caller,
+        "identity:create_application_credential",
+        &target,
+    )?;
     let body = body.application_credential;
-    if caller.claims.sub != user_id {
+    if caller.user().id != user_id {
         return Err(AuthError::Forbidden(
             "application credentials are created by their owner".into(),
         )
         .into());
     }
-    if caller.claims.app_cred_id.is_some() {
+    if caller.claims().app_cred_id.is_some() {
         return Err(
             AuthError::Forbidden("an application credential cannot create another".into()).into(),
         );
     }
-    let Scope::Project(project, _) = &caller.scope else {
+    let Scope::Project(project, _) = caller.scope() else {
         return Err(AuthError::Forbidden("a project-scoped token is needed".into()).into());
     };
     let mut access_rules = Vec::new();
@@ -134,7 +145,7 @@ pub async fn create(
         &state.services(),
         &user_id,
         &project.id,
-        &caller.roles,
+        caller.roles(),
         new,
     )
     .await?;
@@ -146,61 +157,97 @@ pub async fn create(
         .into_response())
 }
 
-/// `GET /v3/users/{id}/application_credentials` (admin or the owner).
+/// `?name=` filter.
+#[derive(Debug, Default, Deserialize)]
+pub struct AppCredQuery {
+    name: Option<String>,
+}
+
+/// `GET /v3/users/{id}/application_credentials`. Target: `user_id` from
+/// the path; the `name` filter under `filter_attr`.
 pub async fn list(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(user_id): Path<String>,
+    Query(query): Query<AppCredQuery>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin_or_self(&user_id, "list_application_credentials")?;
+    let target = targets::with_filters(
+        Target::new().with("user_id", user_id.as_str()),
+        [("name", query.name.as_deref())],
+    );
+    super::authorize(
+        &state,
+        &caller,
+        "identity:list_application_credentials",
+        &target,
+    )?;
     let credentials: Vec<Value> = state
         .storage()
         .list_application_credentials(&user_id)
         .await?
         .iter()
+        .filter(|c| super::name_matches(query.name.as_deref(), &c.name))
         .map(|c| app_cred_json(c, &base, None))
         .collect();
-    Ok(Json(json!({"application_credentials": credentials})).into_response())
+    Ok(Json(json!({"application_credentials": credentials})))
 }
 
-/// `GET /v3/users/{id}/application_credentials/{credential}` (admin or the
-/// owner).
+/// Asks the policy about `action` on the application credential `id`
+/// under `user_id`'s path, with Keystone's target
+/// (`_update_request_user_id_attribute`): the credential's owner, not the
+/// path's user, as `user_id` and `target.user_id`, so naming oneself in the
+/// path wins nothing. A missing credential, or one the path's user does
+/// not own, is a 404 after the check.
+async fn authorize_on(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    (user_id, id): (&str, &str),
+) -> Result<ApplicationCredential, ServerError> {
+    let credential = deferred(state.storage().get_application_credential(id).await)?;
+    let target = match &credential {
+        Ok(c) => Target::new()
+            .with("user_id", c.user_id.as_str())
+            .with("target.user_id", c.user_id.as_str()),
+        Err(_) => Target::new().with("user_id", user_id),
+    }
+    .with("application_credential_id", id);
+    super::authorize(state, caller, action, &target)?;
+    match credential {
+        Ok(c) if c.user_id == user_id => Ok(c),
+        Ok(_) => Err(AuthError::NotFound {
+            what: format!("application credential: {id}"),
+        }
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /v3/users/{id}/application_credentials/{credential}`. Target: see
+/// [`authorize_on`].
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Path((user_id, id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin_or_self(&user_id, "get_application_credential")?;
-    let credential = state.storage().get_application_credential(&id).await?;
-    if credential.user_id != user_id {
-        return Err(AuthError::NotFound {
-            what: format!("application credential: {id}"),
-        }
-        .into());
-    }
-    Ok(
-        Json(json!({"application_credential": app_cred_json(&credential, &base, None)}))
-            .into_response(),
-    )
+    let action = "identity:get_application_credential";
+    let credential = authorize_on(&state, &caller, action, (&user_id, &id)).await?;
+    Ok(Json(
+        json!({"application_credential": app_cred_json(&credential, &base, None)}),
+    ))
 }
 
-/// `DELETE /v3/users/{id}/application_credentials/{credential}` (admin or
-/// the owner).
+/// `DELETE /v3/users/{id}/application_credentials/{credential}`. Target:
+/// see [`authorize_on`].
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     Path((user_id, id)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin_or_self(&user_id, "delete_application_credential")?;
-    let credential = state.storage().get_application_credential(&id).await?;
-    if credential.user_id != user_id {
-        return Err(AuthError::NotFound {
-            what: format!("application credential: {id}"),
-        }
-        .into());
-    }
+    let action = "identity:delete_application_credential";
+    let credential = authorize_on(&state, &caller, action, (&user_id, &id)).await?;
     application_credentials::delete(&state.services(), &credential).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,4 +1,5 @@
-//! `/v3/audit`: the audit log, admin only. Newest first, filtered by time
+//! `/v3/audit`: the audit log, under this server's own actions
+//! `identity:list_audit` and `identity:export_audit` (no target). Newest first, filtered by time
 //! range, user, event and outcome, paged with `marker` (the last id of the
 //! previous page); `/v3/audit/export` streams the same selection as JSON
 //! lines. Rows never hold a secret: they are redacted when written.
@@ -17,6 +18,7 @@ use serde_json::json;
 use super::PublicBase;
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::policy::Target;
 use crate::state::AppState;
 
 /// The largest page.
@@ -70,7 +72,7 @@ pub async fn list(
     caller: Caller,
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("list_audit")?;
+    super::authorize(&state, &caller, "identity:list_audit", &Target::new())?;
     let Query(params) = params.map_err(|e| AuthError::bad_request(e.body_text()))?;
     let limit = params.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
     let rows = state.storage().query_audit(&params.query(limit)?).await?;
@@ -89,7 +91,7 @@ pub async fn export(
     caller: Caller,
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("export_audit")?;
+    super::authorize(&state, &caller, "identity:export_audit", &Target::new())?;
     let Query(params) = params.map_err(|e| AuthError::bad_request(e.body_text()))?;
     let first = params.query(MAX_LIMIT)?;
     let storage = state.storage().clone();

@@ -1,8 +1,9 @@
-//! Who is calling: the validated `X-Auth-Token`, its current roles, and
-//! the policy checks the admin API applies (admin, or the user acting on
-//! itself).
+//! Who is calling: the validated `X-Auth-Token`, and what the policy knows
+//! of it ([`Credentials`]).
 
-use auth_core::store::Role;
+use std::sync::Arc;
+
+use auth_core::store::{Role, User};
 use auth_core::{AuthError, TokenClaims};
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -10,19 +11,17 @@ use axum::http::request::Parts;
 use chrono::Duration;
 
 use crate::error::ServerError;
+use crate::policy::{CallerScope, Credentials};
 use crate::scope::Scope;
 use crate::state::AppState;
-use crate::validation;
+use crate::validation::{self, Validated};
 
-/// An authenticated caller.
+/// An authenticated caller: its token as validated now (user, scope and
+/// roles on it), and the policy's view of it.
 #[derive(Debug)]
 pub struct Caller {
-    /// The caller's token.
-    pub claims: TokenClaims,
-    /// The token's scope now.
-    pub scope: Scope,
-    /// The caller's roles on that scope now.
-    pub roles: Vec<Role>,
+    validated: Arc<Validated>,
+    credentials: Credentials,
 }
 
 impl Caller {
@@ -39,35 +38,73 @@ impl Caller {
                 AuthError::StoreUnavailable(_) | AuthError::Internal(_) => ServerError::from(e),
                 _ => ServerError::MissingToken,
             })?;
+        let credentials = credentials_of(&validated);
         Ok(Self {
-            claims: validated.claims.clone(),
-            scope: validated.scope.clone(),
-            roles: validated.roles.clone(),
+            validated,
+            credentials,
         })
     }
 
-    /// Whether the caller holds the admin role on its scope.
-    pub fn is_admin(&self) -> bool {
-        self.roles.iter().any(|r| r.name == "admin")
+    /// What the policy checks: the user and its domain, the token's scope,
+    /// its role names (lowercased) and the application credential it came
+    /// from.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
-    /// Refuses anyone but an admin.
-    pub fn require_admin(&self, action: &str) -> Result<(), ServerError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(forbidden(action))
-        }
+    /// The caller's token.
+    pub fn claims(&self) -> &TokenClaims {
+        &self.validated.claims
     }
 
-    /// Refuses anyone but an admin or the user `user_id` itself.
-    pub fn require_admin_or_self(&self, user_id: &str, action: &str) -> Result<(), ServerError> {
-        if self.is_admin() || self.claims.sub == user_id {
-            Ok(())
-        } else {
-            Err(forbidden(action))
+    /// The caller's user.
+    pub fn user(&self) -> &User {
+        &self.validated.user
+    }
+
+    /// The token's scope now.
+    pub fn scope(&self) -> &Scope {
+        &self.validated.scope
+    }
+
+    /// The caller's roles on that scope now.
+    pub fn roles(&self) -> &[Role] {
+        &self.validated.roles
+    }
+
+    /// The domain a domain-scoped token is scoped to: Keystone confines
+    /// what such a caller lists to that domain.
+    pub fn domain_scope(&self) -> Option<&str> {
+        match &self.credentials.scope {
+            CallerScope::Domain { id } => Some(id),
+            _ => None,
         }
     }
+}
+
+/// The policy's view of a validated token.
+fn credentials_of(validated: &Validated) -> Credentials {
+    let scope = match &validated.scope {
+        Scope::Unscoped => CallerScope::Unscoped,
+        Scope::System => CallerScope::System,
+        Scope::Domain(domain) => CallerScope::Domain {
+            id: domain.id.clone(),
+        },
+        Scope::Project(project, domain) => CallerScope::Project {
+            id: project.id.clone(),
+            domain_id: domain.id.clone(),
+        },
+    };
+    let mut credentials = Credentials::new(
+        &validated.user.id,
+        &validated.user.domain_id,
+        scope,
+        validated.roles.iter().map(|r| &r.name),
+    );
+    credentials
+        .application_credential_id
+        .clone_from(&validated.claims.app_cred_id);
+    credentials
 }
 
 /// Handlers take a `Caller` argument to require a valid `X-Auth-Token`;
@@ -79,11 +116,4 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServerError> {
         Self::from_headers(state, &parts.headers).await
     }
-}
-
-fn forbidden(action: &str) -> ServerError {
-    AuthError::Forbidden(format!(
-        "You are not authorized to perform the requested action: identity:{action}."
-    ))
-    .into()
 }

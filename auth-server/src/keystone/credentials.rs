@@ -1,5 +1,6 @@
 //! `/v3/credentials`: TOTP secrets and other credentials (encrypted at
-//! rest by the store).
+//! rest by the store), each call asking the policy with the target
+//! Keystone's `keystone/api/credentials.py` builds.
 
 use auth_core::AuthError;
 use auth_core::store::{Credential, new_id};
@@ -11,10 +12,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
+use super::{PublicBase, deferred, targets};
 use crate::error::ServerError;
+use crate::policy::{CallerScope, Target};
 use crate::services::credentials;
 use crate::state::AppState;
 
@@ -45,7 +47,44 @@ fn credential_json(c: &Credential, base: &str) -> Value {
     })
 }
 
-/// `POST /v3/credentials` (admin, or the user for itself).
+/// Whether a token from an application credential may touch a credential
+/// of `project_id`: only one of the token's own project (Keystone's
+/// `_check_credential_project_scope`: a delegation is bound to one
+/// project, and a credential of no project, such as a TOTP seed, is out of
+/// its reach). Other tokens may, as the policy says.
+fn within_delegation(caller: &Caller, project_id: Option<&str>) -> bool {
+    let credentials = caller.credentials();
+    if credentials.application_credential_id.is_none() {
+        return true;
+    }
+    project_id.is_some_and(|p| credentials.get("project_id") == Some(p))
+}
+
+fn out_of_delegation() -> ServerError {
+    AuthError::Forbidden(
+        "Credential project does not match the project scope of the delegated token".into(),
+    )
+    .into()
+}
+
+/// The target of a call on one stored credential (Keystone's
+/// `_build_target_enforcement`): `credential_id` from the path and
+/// `target.credential` (without its blob) when it exists; its 404 comes
+/// after the policy (see [`deferred`]).
+async fn credential_target(
+    state: &AppState,
+    id: &str,
+) -> Result<(Target, Result<Credential, AuthError>), AuthError> {
+    let credential = deferred(state.storage().get_credential(id).await)?;
+    let mut target = Target::new().with("credential_id", id);
+    if let Ok(credential) = &credential {
+        target = target.with_object("target.credential", &targets::credential(credential));
+    }
+    Ok((target, credential))
+}
+
+/// `POST /v3/credentials`. Target: `target.credential`, the request's
+/// credential as sent, without its blob.
 pub async fn create(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -53,7 +92,12 @@ pub async fn create(
     KeystoneJson(body): KeystoneJson<Envelope>,
 ) -> Result<impl IntoResponse, ServerError> {
     let body = body.credential;
-    caller.require_admin_or_self(&body.user_id, "create_credential")?;
+    let sent = json!({"user_id": body.user_id, "type": body.kind, "project_id": body.project_id});
+    let target = Target::new().with_object("target.credential", &sent);
+    super::authorize(&state, &caller, "identity:create_credential", &target)?;
+    if !within_delegation(&caller, body.project_id.as_deref()) {
+        return Err(out_of_delegation());
+    }
     if body.kind.is_empty() || body.kind.len() > 64 {
         return Err(AuthError::bad_request("'credential.type' must be 1 to 64 characters").into());
     }
@@ -68,8 +112,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(json!({"credential": credential_json(&credential, &base)})),
-    )
-        .into_response())
+    ))
 }
 
 /// `?user_id=&type=` filters.
@@ -80,51 +123,78 @@ pub struct CredentialQuery {
     kind: Option<String>,
 }
 
-/// `GET /v3/credentials`: every credential for an admin, else the
-/// caller's own.
+/// `GET /v3/credentials`: each credential the caller may read. Target: for
+/// a token not scoped to the system, `target.credential.user_id` is the
+/// caller; the filters under `filter_attr`. Then, as Keystone, every
+/// credential listed is itself checked as `identity:get_credential` (with
+/// `target.credential`) and left out if refused, or if it is out of an
+/// application credential's reach.
 pub async fn list(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<CredentialQuery>,
 ) -> Result<impl IntoResponse, ServerError> {
-    let user = if caller.is_admin() {
-        query.user_id
-    } else {
-        Some(caller.claims.sub.clone())
-    };
+    let mut target = Target::new();
+    if caller.credentials().scope != CallerScope::System {
+        target = target.with("target.credential.user_id", caller.user().id.as_str());
+    }
+    let target = targets::with_filters(
+        target,
+        [
+            ("user_id", query.user_id.as_deref()),
+            ("type", query.kind.as_deref()),
+        ],
+    );
+    super::authorize(&state, &caller, "identity:list_credentials", &target)?;
+    let policy = state.policy();
     let credentials: Vec<Value> = state
         .storage()
-        .list_all_credentials(user.as_deref())
+        .list_all_credentials(query.user_id.as_deref())
         .await?
         .iter()
         .filter(|c| query.kind.as_ref().is_none_or(|k| *k == c.kind))
+        .filter(|c| {
+            let target = Target::new().with_object("target.credential", &targets::credential(c));
+            policy.allows("identity:get_credential", caller.credentials(), &target)
+                && within_delegation(&caller, c.project_id.as_deref())
+        })
         .map(|c| credential_json(c, &base))
         .collect();
     let links = super::collection_links(&base, "/v3/credentials");
-    Ok(Json(json!({"credentials": credentials, "links": links})).into_response())
+    Ok(Json(json!({"credentials": credentials, "links": links})))
 }
 
-/// `GET /v3/credentials/{id}` (admin or the owner).
+/// `GET /v3/credentials/{id}`. Target: see [`credential_target`].
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    let credential = state.storage().get_credential(&id).await?;
-    caller.require_admin_or_self(&credential.user_id, "get_credential")?;
-    Ok(Json(json!({"credential": credential_json(&credential, &base)})).into_response())
+    let (target, credential) = credential_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:get_credential", &target)?;
+    let credential = credential?;
+    if !within_delegation(&caller, credential.project_id.as_deref()) {
+        return Err(out_of_delegation());
+    }
+    Ok(Json(
+        json!({"credential": credential_json(&credential, &base)}),
+    ))
 }
 
-/// `DELETE /v3/credentials/{id}` (admin or the owner).
+/// `DELETE /v3/credentials/{id}`. Target: see [`credential_target`].
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    let credential = state.storage().get_credential(&id).await?;
-    caller.require_admin_or_self(&credential.user_id, "delete_credential")?;
+    let (target, credential) = credential_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:delete_credential", &target)?;
+    let credential = credential?;
+    if !within_delegation(&caller, credential.project_id.as_deref()) {
+        return Err(out_of_delegation());
+    }
     credentials::delete(&state.services(), &credential).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }

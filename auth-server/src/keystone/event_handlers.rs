@@ -1,4 +1,8 @@
-//! `/v3/event-handlers`: event-handler bindings, admin only. Each change is
+//! `/v3/event-handlers`: event-handler bindings, under this server's own
+//! actions (`identity:list_event_handlers`, `get_event_handler_schema`,
+//! `create_event_handler`, `get_event_handler`, `update_event_handler`,
+//! `enable_event_handler`, `disable_event_handler`, `delete_event_handler`;
+//! target: `event_handler_id` from the path, if any). Each change is
 //! checked by the dispatcher before it is saved (400 naming the problem),
 //! then every binding is reloaded here; other nodes reload theirs every
 //! `[keys] refresh_interval` seconds. Listings hide secret options.
@@ -15,6 +19,7 @@ use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::policy::Target;
 use crate::services::event_handlers;
 use crate::state::AppState;
 
@@ -80,7 +85,12 @@ pub async fn list(
     PublicBase(base): PublicBase,
     caller: Caller,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("list_event_handlers")?;
+    super::authorize(
+        &state,
+        &caller,
+        "identity:list_event_handlers",
+        &Target::new(),
+    )?;
     let bindings: Vec<Value> = state
         .storage()
         .list_bindings()
@@ -96,7 +106,12 @@ pub async fn schema(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("get_event_handler_schema")?;
+    super::authorize(
+        &state,
+        &caller,
+        "identity:get_event_handler_schema",
+        &Target::new(),
+    )?;
     Ok(Json(state.dispatcher().schema()).into_response())
 }
 
@@ -107,7 +122,12 @@ pub async fn create(
     caller: Caller,
     KeystoneJson(body): KeystoneJson<HandlerEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("create_event_handler")?;
+    super::authorize(
+        &state,
+        &caller,
+        "identity:create_event_handler",
+        &Target::new(),
+    )?;
     let mut binding = HandlerBinding {
         id: new_id(),
         name: String::new(),
@@ -137,7 +157,8 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("get_event_handler")?;
+    let target = Target::new().with("event_handler_id", id.as_str());
+    super::authorize(&state, &caller, "identity:get_event_handler", &target)?;
     let binding = state.storage().get_binding(&id).await?;
     Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
 }
@@ -151,7 +172,8 @@ pub async fn update(
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<HandlerEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("update_event_handler")?;
+    let target = Target::new().with("event_handler_id", id.as_str());
+    super::authorize(&state, &caller, "identity:update_event_handler", &target)?;
     let mut binding = state.storage().get_binding(&id).await?;
     body.event_handler.apply(&mut binding);
     save(&state, &binding, false).await?;
@@ -164,11 +186,13 @@ async fn set_active(
     id: &str,
     active: bool,
 ) -> Result<Response, ServerError> {
-    caller.require_admin(if active {
-        "enable_event_handler"
+    let action = if active {
+        "identity:enable_event_handler"
     } else {
-        "disable_event_handler"
-    })?;
+        "identity:disable_event_handler"
+    };
+    let target = Target::new().with("event_handler_id", id);
+    super::authorize(state, caller, action, &target)?;
     let mut binding = state.storage().get_binding(id).await?;
     binding.active = active;
     save(state, &binding, false).await?;
@@ -199,7 +223,8 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("delete_event_handler")?;
+    let target = Target::new().with("event_handler_id", id.as_str());
+    super::authorize(&state, &caller, "identity:delete_event_handler", &target)?;
     event_handlers::delete(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

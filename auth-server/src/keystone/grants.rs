@@ -7,11 +7,13 @@ use auth_core::AuthError;
 use auth_core::store::{Actor, Assignment, AssignmentFilter, Target};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use super::caller::Caller;
+use super::targets;
 use crate::error::ServerError;
+use crate::policy::Target as PolicyTarget;
 use crate::services::grants;
 use crate::state::AppState;
 
@@ -57,27 +59,66 @@ impl GrantPath {
     }
 }
 
-/// Grants, checks or revokes the assignment a grant route names, after
-/// checking that its actor, role and target exist (404 otherwise).
+/// Grants, checks or revokes the assignment a grant route names.
+///
+/// Target, as Keystone's grant resources build it (`keystone/api/
+/// projects.py`, `domains.py`, `system.py`): the path's arguments under
+/// Keystone's names (`project_id` or `domain_id`, `user_id` or `group_id`,
+/// `role_id`), `target.role`, `target.user` or `target.group`, and
+/// `target.project` or `target.domain`, so a rule can read
+/// `target.role.name` or `target.project.domain_id`. Each is read before
+/// the policy check, as Keystone reads them, so a missing one is a 404
+/// whoever asks; except that a revocation goes on without a user or group
+/// that no longer exists (Keystone's `allow_non_existing`).
 async fn grant_op(
     state: &AppState,
     caller: &Caller,
     path: GrantPath,
     op: GrantOp,
-) -> Result<Response, crate::error::ServerError> {
-    caller.require_admin(op.action())?;
+) -> Result<StatusCode, ServerError> {
     let assignment = path.assignment()?;
     let storage = state.storage();
-    match &assignment.actor {
-        Actor::User(user) => drop(storage.get_user(user).await?),
-        Actor::Group(group) => drop(storage.get_group(group).await?),
+    let role = storage.get_role(&assignment.role_id).await?;
+    let mut target = PolicyTarget::new()
+        .with("role_id", assignment.role_id.as_str())
+        .with_object("target.role", &targets::role(&role));
+    let actor = match &assignment.actor {
+        Actor::User(id) => {
+            target = target.with("user_id", id.as_str());
+            storage
+                .get_user(id)
+                .await
+                .map(|u| ("target.user", targets::user(&u)))
+        }
+        Actor::Group(id) => {
+            target = target.with("group_id", id.as_str());
+            storage
+                .get_group(id)
+                .await
+                .map(|g| ("target.group", targets::group(&g)))
+        }
+    };
+    match actor {
+        Ok((key, object)) => target = target.with_object(key, &object),
+        Err(AuthError::NotFound { .. }) if matches!(op, GrantOp::Revoke) => {}
+        Err(e) => return Err(e.into()),
     }
-    storage.get_role(&assignment.role_id).await?;
     match &assignment.target {
-        Target::Project(project) => drop(storage.get_project(project).await?),
-        Target::Domain(domain) => drop(storage.get_domain(domain).await?),
+        Target::Project(id) => {
+            let project = storage.get_project(id).await?;
+            target = target
+                .with("project_id", id.as_str())
+                .with_object("target.project", &targets::project(&project));
+        }
+        Target::Domain(id) => {
+            let domain = storage.get_domain(id).await?;
+            target = target
+                .with("domain_id", id.as_str())
+                .with_object("target.domain", &targets::domain(&domain));
+        }
         Target::System => {}
     }
+    super::authorize(state, caller, op.action(&assignment), &target)?;
     match op {
         GrantOp::Grant => grants::grant(&state.services(), &assignment).await?,
         GrantOp::Check => {
@@ -95,7 +136,7 @@ async fn grant_op(
         }
         GrantOp::Revoke => grants::revoke(&state.services(), &assignment).await?,
     }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -106,11 +147,20 @@ enum GrantOp {
 }
 
 impl GrantOp {
-    fn action(self) -> &'static str {
-        match self {
-            Self::Grant => "create_grant",
-            Self::Check => "check_grant",
-            Self::Revoke => "revoke_grant",
+    /// Keystone's action: `*_grant` on a project or a domain, and the
+    /// system's own actions for a user or a group.
+    fn action(self, assignment: &Assignment) -> &'static str {
+        let group = matches!(assignment.actor, Actor::Group(_));
+        match (&assignment.target, self, group) {
+            (Target::System, Self::Grant, false) => "identity:create_system_grant_for_user",
+            (Target::System, Self::Check, false) => "identity:check_system_grant_for_user",
+            (Target::System, Self::Revoke, false) => "identity:revoke_system_grant_for_user",
+            (Target::System, Self::Grant, true) => "identity:create_system_grant_for_group",
+            (Target::System, Self::Check, true) => "identity:check_system_grant_for_group",
+            (Target::System, Self::Revoke, true) => "identity:revoke_system_grant_for_group",
+            (_, Self::Grant, _) => "identity:create_grant",
+            (_, Self::Check, _) => "identity:check_grant",
+            (_, Self::Revoke, _) => "identity:revoke_grant",
         }
     }
 }

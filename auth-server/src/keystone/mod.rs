@@ -19,6 +19,7 @@ pub mod passwords;
 pub mod projects;
 pub mod role_assignments;
 pub mod roles;
+pub mod targets;
 pub mod tokens;
 pub mod users;
 
@@ -28,7 +29,42 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 
+use crate::error::ServerError;
+use crate::policy::Target;
 use crate::state::AppState;
+use caller::Caller;
+
+/// Asks the policy whether `caller` may do `action` (Keystone's name, such
+/// as `identity:get_user`) on `target`: Keystone's 403 if not. The action
+/// is noted for the call's event (attribute `policy`) and audit row, allowed
+/// or refused, so an operator sees which rule decided a call.
+pub fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    target: &Target,
+) -> Result<(), ServerError> {
+    crate::events::note(|facts| facts.policy = Some(action));
+    state
+        .policy()
+        .enforce(action, caller.credentials(), target)?;
+    Ok(())
+}
+
+/// A read of the object a call acts on, for its policy target, with
+/// Keystone's order: a missing object leaves the target without it (the
+/// policy decides without it) and answers 404 only once the policy has
+/// allowed the call, so a caller learns nothing of what it may not see.
+/// Any other failure is answered at once.
+pub fn deferred<T>(
+    read: Result<T, auth_core::AuthError>,
+) -> Result<Result<T, auth_core::AuthError>, auth_core::AuthError> {
+    match read {
+        Err(e @ auth_core::AuthError::NotFound { .. }) => Ok(Err(e)),
+        Err(e) => Err(e),
+        Ok(found) => Ok(Ok(found)),
+    }
+}
 
 /// A required name of 1 to `max` characters, not all blank, as Keystone's
 /// schemas demand of project, domain, role and similar names.

@@ -1,5 +1,6 @@
-//! `/v3/projects`: Keystone's project API. Disabling a project revokes
-//! every token scoped to it.
+//! `/v3/projects`: Keystone's project API, each call asking the policy with
+//! the target Keystone's `keystone/api/projects.py` builds. Disabling a
+//! project revokes every token scoped to it.
 
 use auth_core::AuthError;
 use auth_core::store::{DEFAULT_DOMAIN_ID, Project, new_id};
@@ -7,13 +8,14 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
+use super::{PublicBase, deferred, targets};
 use crate::error::ServerError;
+use crate::policy::Target;
 use crate::services::projects;
 use crate::state::AppState;
 
@@ -23,42 +25,69 @@ pub struct ProjectEnvelope {
     project: ProjectBody,
 }
 
-#[derive(Debug, Deserialize)]
+/// The request's project; serialized back, it is what the request sent (a
+/// create's policy target).
+#[derive(Debug, Deserialize, Serialize)]
 struct ProjectBody {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     domain_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     description: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     enabled: Option<bool>,
 }
+
 /// `?domain_id=&name=` filters.
 #[derive(Debug, Default, Deserialize)]
 pub struct ProjectQuery {
     domain_id: Option<String>,
     name: Option<String>,
 }
-fn project_json(p: &Project, base: &str) -> Value {
+
+/// The JSON of a project, Keystone-shaped.
+pub(super) fn project_json(p: &Project, base: &str) -> Value {
     json!({
         "id": p.id, "name": p.name, "domain_id": p.domain_id, "description": p.description,
         "enabled": p.enabled, "is_domain": false, "parent_id": p.domain_id,
         "links": {"self": format!("{base}/v3/projects/{}", p.id)},
     })
 }
+
 fn name_of(name: Option<String>) -> Result<String, AuthError> {
     super::required_name(name, 255)
 }
-/// `POST /v3/projects`.
+
+/// The target of a call on one project (Keystone's
+/// `_build_project_target_enforcement`): `project_id` from the path and
+/// `target.project` when the project exists (its 404 deferred, see
+/// [`deferred`]).
+async fn project_target(
+    state: &AppState,
+    project_id: &str,
+) -> Result<(Target, Result<Project, AuthError>), AuthError> {
+    let project = deferred(state.storage().get_project(project_id).await)?;
+    let mut target = Target::new().with("project_id", project_id);
+    if let Ok(project) = &project {
+        target = target.with_object("target.project", &targets::project(project));
+    }
+    Ok((target, project))
+}
+
+/// `POST /v3/projects`. Target: `target.project`, the request's project as
+/// sent (so without a `domain_id` if it names none, as in Keystone, which
+/// fills in the default only after the check).
 pub async fn create(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<ProjectEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("create_project")?;
     let body = body.project;
+    let sent = serde_json::to_value(&body).unwrap_or(Value::Null);
+    let target = Target::new().with_object("target.project", &sent);
+    super::authorize(&state, &caller, "identity:create_project", &target)?;
     let project = Project {
         id: new_id(),
         name: name_of(body.name)?,
@@ -72,43 +101,60 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(json!({"project": project_json(&project, &base)})),
-    )
-        .into_response())
+    ))
 }
 
-/// `GET /v3/projects`.
+/// `GET /v3/projects`. Target: for a domain-scoped token,
+/// `target.domain_id` is its domain; the filters under `filter_attr`. Such
+/// a token lists its own domain's projects only, as Keystone.
 pub async fn list(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<ProjectQuery>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("list_projects")?;
+    let scoped = caller.domain_scope();
+    let mut target = Target::new();
+    if let Some(domain) = scoped {
+        target = target.with("target.domain_id", domain);
+    }
+    let target = targets::with_filters(
+        target,
+        [
+            ("domain_id", query.domain_id.as_deref()),
+            ("name", query.name.as_deref()),
+        ],
+    );
+    super::authorize(&state, &caller, "identity:list_projects", &target)?;
     let projects: Vec<Value> = state
         .storage()
         .list_projects(query.domain_id.as_deref())
         .await?
         .iter()
-        .filter(|p| super::name_matches(query.name.as_deref(), &p.name))
+        .filter(|p| {
+            super::name_matches(query.name.as_deref(), &p.name)
+                && scoped.is_none_or(|d| d == p.domain_id)
+        })
         .map(|p| project_json(p, &base))
         .collect();
     let links = super::collection_links(&base, "/v3/projects");
-    Ok(Json(json!({"projects": projects, "links": links})).into_response())
+    Ok(Json(json!({"projects": projects, "links": links})))
 }
 
-/// `GET /v3/projects/{id}`.
+/// `GET /v3/projects/{id}`. Target: see [`project_target`].
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("get_project")?;
-    let project = state.storage().get_project(&id).await?;
-    Ok(Json(json!({"project": project_json(&project, &base)})).into_response())
+    let (target, project) = project_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:get_project", &target)?;
+    Ok(Json(json!({"project": project_json(&project?, &base)})))
 }
 
 /// `PATCH /v3/projects/{id}`; disabling a project revokes its tokens.
+/// Target: see [`project_target`].
 pub async fn update(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -116,9 +162,10 @@ pub async fn update(
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<ProjectEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("update_project")?;
+    let (target, current) = project_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:update_project", &target)?;
+    let current = current?;
     let body = body.project;
-    let current = state.storage().get_project(&id).await?;
     let mut project = current.clone();
     if body.name.is_some() {
         project.name = name_of(body.name)?;
@@ -130,16 +177,17 @@ pub async fn update(
         project.enabled = enabled;
     }
     projects::update(&state.services(), &current, &project).await?;
-    Ok(Json(json!({"project": project_json(&project, &base)})).into_response())
+    Ok(Json(json!({"project": project_json(&project, &base)})))
 }
 
-/// `DELETE /v3/projects/{id}`.
+/// `DELETE /v3/projects/{id}`. Target: see [`project_target`].
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("delete_project")?;
-    projects::delete(&state.services(), &id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let (target, project) = project_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:delete_project", &target)?;
+    projects::delete(&state.services(), &project?.id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -12,9 +12,10 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::PublicBase;
 use super::caller::Caller;
+use super::{PublicBase, targets};
 use crate::error::ServerError;
+use crate::policy::Target as PolicyTarget;
 use crate::state::AppState;
 
 /// `GET /v3/role_assignments` filters, with Keystone's dotted names, and
@@ -37,23 +38,65 @@ pub struct AssignmentQuery {
     include_names: Option<String>,
 }
 
-/// `GET /v3/role_assignments` (admin), Keystone-shaped, each with its
+/// `GET /v3/role_assignments`, Keystone-shaped, each with its
 /// `links.assignment`. With `effective` (Keystone's flag: present, with
 /// any value but `0`), a group's assignments become one user assignment
 /// per member, with `links.membership`: what the users really hold.
+///
+/// Target: for a domain-scoped token, `target.domain_id` is its domain;
+/// the filters under `filter_attr` (`filter_attr.user.id`, …), as Keystone's
+/// `RoleAssignmentsResource`. Such a token sees the assignments on its
+/// domain and its projects only. Contradictory filters are 400s, after the
+/// policy check, as in Keystone.
 pub async fn list(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<AssignmentQuery>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("list_role_assignments")?;
+    let scoped = caller.domain_scope();
+    let mut target = PolicyTarget::new();
+    if let Some(domain) = scoped {
+        target = target.with("target.domain_id", domain);
+    }
+    let target = targets::with_filters(
+        target,
+        [
+            ("group.id", query.group.as_deref()),
+            ("role.id", query.role.as_deref()),
+            ("scope.domain.id", query.domain.as_deref()),
+            ("scope.project.id", query.project.as_deref()),
+            ("user.id", query.user.as_deref()),
+            ("scope.system", query.system.as_deref()),
+        ],
+    );
+    super::authorize(&state, &caller, "identity:list_role_assignments", &target)?;
     let effective = query.effective.as_deref().is_some_and(|v| v != "0");
-    if effective && query.group.is_some() {
-        return Err(AuthError::bad_request(
+    for (both, message) in [
+        (
+            query.domain.is_some() && query.project.is_some(),
+            "Specify a domain or project, not both",
+        ),
+        (
+            query.system.is_some() && query.domain.is_some(),
+            "Specify system or domain, not both",
+        ),
+        (
+            query.system.is_some() && query.project.is_some(),
+            "Specify system or project, not both",
+        ),
+        (
+            query.user.is_some() && query.group.is_some(),
+            "Specify a user or group, not both",
+        ),
+        (
+            effective && query.group.is_some(),
             "Combining effective and group filter will always result in an empty list.",
-        )
-        .into());
+        ),
+    ] {
+        if both {
+            return Err(AuthError::bad_request(message).into());
+        }
     }
     let filter = AssignmentFilter {
         role_id: query.role,
@@ -70,12 +113,15 @@ pub async fn list(
         },
     };
     let storage = state.storage().as_ref();
-    let listed = if effective {
+    let mut listed = if effective {
         effective_assignments(storage, filter).await?
     } else {
         let direct = storage.list_assignments(&filter).await?;
         direct.into_iter().map(|a| (a, None)).collect()
     };
+    if let Some(domain) = scoped {
+        listed = in_domain(storage, listed, domain).await?;
+    }
     let mut assignments: Vec<Value> = listed
         .iter()
         .map(|(a, member)| assignment_json(a, member.as_deref(), &base))
@@ -87,7 +133,44 @@ pub async fn list(
         }
     }
     let links = super::collection_links(&base, "/v3/role_assignments");
-    Ok(Json(json!({"role_assignments": assignments, "links": links})).into_response())
+    Ok(Json(
+        json!({"role_assignments": assignments, "links": links}),
+    ))
+}
+
+/// What a domain-scoped token may see of a listing, as Keystone's
+/// `_list_role_assignments` keeps it: assignments on `domain` and on its
+/// projects (none on the system, none elsewhere).
+async fn in_domain(
+    storage: &dyn Storage,
+    listed: Vec<(Assignment, Option<String>)>,
+    domain: &str,
+) -> Result<Vec<(Assignment, Option<String>)>, AuthError> {
+    let mut project_domains: HashMap<String, Option<String>> = HashMap::new();
+    let mut kept = Vec::new();
+    for entry in listed {
+        let keep = match &entry.0.target {
+            Target::Domain(id) => id == domain,
+            Target::System => false,
+            Target::Project(id) => {
+                if !project_domains.contains_key(id) {
+                    let found = match storage.get_project(id).await {
+                        Ok(project) => Some(project.domain_id),
+                        Err(AuthError::NotFound { .. }) => None,
+                        Err(e) => return Err(e),
+                    };
+                    project_domains.insert(id.clone(), found);
+                }
+                project_domains
+                    .get(id)
+                    .is_some_and(|d| d.as_deref() == Some(domain))
+            }
+        };
+        if keep {
+            kept.push(entry);
+        }
+    }
+    Ok(kept)
 }
 
 /// The assignments `filter` selects with every group assignment replaced

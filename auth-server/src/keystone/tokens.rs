@@ -9,13 +9,15 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::caller::Caller;
+use super::targets;
 use crate::error::ServerError;
+use crate::policy::Target;
 use crate::services::tokens::{self, Login, NewToken, Outcome};
 use crate::state::AppState;
 use crate::token_body::{self, timestamp};
@@ -156,28 +158,41 @@ async fn receipt_response(state: &AppState, more: Continuation) -> Response {
     response
 }
 
-/// The subject token's claims and user, after the policy check: an admin,
-/// or the token's own user.
-async fn authorize(
+/// The subject token, validated, once the policy allowed `action` on it.
+/// Order and target as Keystone's: the caller's token first (401), then
+/// the subject token (404 if it does not validate), then the policy, whose
+/// target is `target.token` (see [`targets::token`]: the subject's user
+/// and its domain).
+async fn authorize_subject(
     state: &AppState,
     headers: &HeaderMap,
+    action: &'static str,
     allow_expired: bool,
 ) -> Result<Arc<Validated>, ServerError> {
     let caller = Caller::from_headers(state, headers).await?;
     let subject_token =
         header(headers, SUBJECT_TOKEN).ok_or_else(|| ServerError::from(token::not_found()))?;
     let subject = tokens::validate(state, subject_token, allow_expired).await?;
-    caller.require_admin_or_self(&subject.user.id, "validate_token")?;
+    let target = Target::new().with_object("target.token", &targets::token(&subject));
+    super::authorize(state, &caller, action, &target)?;
     Ok(subject)
 }
 
-/// `GET` (and, through axum, `HEAD`) `/v3/auth/tokens`.
+/// `GET /v3/auth/tokens` (`identity:validate_token`) and `HEAD`
+/// (`identity:check_token`; axum answers it with the GET handler, without
+/// the body).
 pub async fn validate(
     State(state): State<AppState>,
+    method: Method,
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ServerError> {
-    let subject = authorize(&state, &headers, query.allow_expired()).await?;
+    let action = if method == Method::HEAD {
+        "identity:check_token"
+    } else {
+        "identity:validate_token"
+    };
+    let subject = authorize_subject(&state, &headers, action, query.allow_expired()).await?;
     let body = subject.body(&state, query.with_catalog()).await?;
     let token = header(&headers, SUBJECT_TOKEN).unwrap_or_default();
     let json = (
@@ -192,7 +207,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ServerError> {
-    let subject = authorize(&state, &headers, false).await?;
+    let subject = authorize_subject(&state, &headers, "identity:revoke_token", false).await?;
     tokens::revoke(&state, &subject).await?;
     Ok(StatusCode::NO_CONTENT)
 }

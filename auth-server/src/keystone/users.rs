@@ -1,4 +1,7 @@
 //! `/v3/users`: create, get, list, update (including `options`), delete.
+//!
+//! Each handler asks the policy about Keystone's action with the target
+//! Keystone's `keystone/api/users.py` builds, documented beside it.
 
 use auth_core::AuthError;
 use auth_core::store::{DEFAULT_DOMAIN_ID, User, UserFilter, UserOptions, new_id};
@@ -10,10 +13,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
+use super::{PublicBase, targets};
 use crate::error::ServerError;
+use crate::policy::Target;
 use crate::services::users::{self, InitialPassword};
 use crate::state::AppState;
 use crate::token_body::timestamp;
@@ -124,14 +128,18 @@ fn password_of(fields: &Map<String, Value>) -> Result<Option<SecretString>, Auth
     }
 }
 
-/// `POST /v3/users` (admin).
+/// `POST /v3/users`. Target: `target.user`, the request's user as sent
+/// (its password left out), as Keystone's `UsersResource.post`.
 pub async fn create(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<UserEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("create_user")?;
+    let mut sent = body.user.clone();
+    sent.remove("password");
+    let target = Target::new().with_object("target.user", &Value::Object(sent));
+    super::authorize(&state, &caller, "identity:create_user", &target)?;
     let domain_id = match body.user.get("domain_id") {
         Some(Value::String(d)) => d.clone(),
         None => DEFAULT_DOMAIN_ID.to_owned(),
@@ -160,20 +168,36 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         Json(json!({"user": user_json(&state, &user, &base).await})),
-    )
-        .into_response())
+    ))
 }
 
-/// `GET /v3/users/{id}` (admin or the user).
+/// The target of a call on one user (Keystone's
+/// `_build_user_target_enforcement`): `user_id` from the path and
+/// `target.user`, the stored user, when there is one. The read's 404 is
+/// deferred (see [`super::deferred`]).
+pub(super) async fn user_target(
+    state: &AppState,
+    user_id: &str,
+) -> Result<(Target, Result<User, AuthError>), AuthError> {
+    let user = super::deferred(state.storage().get_user(user_id).await)?;
+    let mut target = Target::new().with("user_id", user_id);
+    if let Ok(user) = &user {
+        target = target.with_object("target.user", &targets::user(user));
+    }
+    Ok((target, user))
+}
+
+/// `GET /v3/users/{id}`. Target: see [`user_target`].
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin_or_self(&id, "get_user")?;
-    let user = state.storage().get_user(&id).await?;
-    Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
+    let (target, user) = user_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:get_user", &target)?;
+    let user = user?;
+    Ok(Json(json!({"user": user_json(&state, &user, &base).await})))
 }
 
 /// `?name=&domain_id=` filters.
@@ -183,27 +207,44 @@ pub struct UserQuery {
     domain_id: Option<String>,
 }
 
-/// `GET /v3/users` (admin).
+/// `GET /v3/users`. Target: for a domain-scoped token, `target.domain_id`
+/// is its domain; the filters under `filter_attr`. As Keystone's
+/// `_list_users`, a domain-scoped token lists its own domain's users only
+/// (its domain is the default filter, and users of any other are dropped).
 pub async fn list(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<UserQuery>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("list_users")?;
+    let mut target = Target::new();
+    if let Some(domain) = caller.domain_scope() {
+        target = target.with("target.domain_id", domain);
+    }
+    let target = targets::with_filters(
+        target,
+        [
+            ("domain_id", query.domain_id.as_deref()),
+            ("name", query.name.as_deref()),
+        ],
+    );
+    super::authorize(&state, &caller, "identity:list_users", &target)?;
+    let scoped = caller.domain_scope();
     let filter = UserFilter {
-        domain_id: query.domain_id,
+        domain_id: query.domain_id.or_else(|| scoped.map(str::to_owned)),
         name: query.name,
     };
     let mut users = Vec::new();
     for user in state.storage().list_users(&filter).await? {
-        users.push(user_json(&state, &user, &base).await);
+        if scoped.is_none_or(|domain| user.domain_id == domain) {
+            users.push(user_json(&state, &user, &base).await);
+        }
     }
     let links = super::collection_links(&base, "/v3/users");
-    Ok(Json(json!({"users": users, "links": links})).into_response())
+    Ok(Json(json!({"users": users, "links": links})))
 }
 
-/// `PATCH /v3/users/{id}` (admin).
+/// `PATCH /v3/users/{id}`. Target: see [`user_target`].
 pub async fn update(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -211,23 +252,24 @@ pub async fn update(
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<UserEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("update_user")?;
-    let current = state.storage().get_user(&id).await?;
+    let (target, current) = user_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:update_user", &target)?;
+    let current = current?;
     let mut user = current.clone();
     apply(&mut user, &body.user)?;
     let new_password = password_of(&body.user)?;
     users::update(&state.services(), &current, &user, new_password).await?;
-    Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
+    Ok(Json(json!({"user": user_json(&state, &user, &base).await})))
 }
 
-/// `DELETE /v3/users/{id}` (admin).
+/// `DELETE /v3/users/{id}`. Target: see [`user_target`].
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    caller.require_admin("delete_user")?;
-    let user = state.storage().get_user(&id).await?;
-    users::delete(&state.services(), &user).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let (target, user) = user_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:delete_user", &target)?;
+    users::delete(&state.services(), &user?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -40,11 +40,23 @@ impl Policy {
         if credentials.has_role("admin") {
             return true;
         }
+        // What any token may read about itself (Keystone's rule for these
+        // is the empty one).
+        let anyone_actions = [
+            "identity:get_auth_projects",
+            "identity:get_auth_domains",
+            "identity:get_auth_system",
+            "identity:get_auth_catalog",
+        ];
+        if anyone_actions.contains(&action) {
+            return true;
+        }
         let owner_actions = [
             "identity:get_user",
             "identity:validate_token",
             "identity:check_token",
             "identity:revoke_token",
+            "identity:list_credentials",
             "identity:create_credential",
             "identity:get_credential",
             "identity:delete_credential",

@@ -8,4 +8,5 @@ mod events;
 mod groups;
 mod harness;
 mod operations;
+mod policy;
 mod tokens;
