@@ -15,6 +15,7 @@
 //! - [`keys`]: where key sets live, creation and rotation.
 //! - [`metrics`]: the Prometheus registry and the engine event sink
 //!   feeding it.
+//! - [`routes`]: the route table, each route registered with its event.
 //! - [`keystone`]: the Keystone v3 door, one file per API area.
 //! - [`services`]: one function per operation, owning its side effects
 //!   (revocation events, cascades, the event's facts); every door and the
@@ -34,6 +35,7 @@ pub mod keystone;
 pub mod metrics;
 pub mod operations;
 pub mod policy;
+pub mod routes;
 pub mod scope;
 pub mod services;
 pub mod state;
@@ -49,168 +51,36 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post, put};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
 pub use config::Config;
 pub use error::ServerError;
+pub use routes::ApiRoutes;
 pub use state::AppState;
+
+/// Every route of the server, each with its event: the Keystone door's
+/// and the server's own (`/healthz`, `/metrics`).
+pub fn routes() -> ApiRoutes {
+    keystone::routes(ApiRoutes::new())
+        .without_event("/healthz", healthz)
+        .without_event("/metrics", metrics_text)
+}
 
 /// The routes and middleware, ready to serve.
 pub fn router(state: AppState) -> Router {
     let limits = &state.config().server;
     let body_limit = limits.body_limit;
     let timeout = Duration::from_secs(limits.request_timeout_secs);
-    Router::new()
-        .route("/", get(keystone::discovery::root))
-        .route("/v3", get(keystone::discovery::v3))
-        .route("/v3/", get(keystone::discovery::v3))
-        .route(
-            "/v3/auth/tokens",
-            get(keystone::tokens::validate)
-                .post(keystone::tokens::create)
-                .delete(keystone::tokens::revoke),
-        )
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
-        .route("/v3/auth/projects", get(keystone::auth_info::projects))
-        .route("/v3/auth/domains", get(keystone::auth_info::domains))
-        .route("/v3/auth/system", get(keystone::auth_info::system))
-        .route("/v3/auth/catalog", get(keystone::auth_info::catalog))
-        .route(
-            "/v3/users",
-            get(keystone::users::list).post(keystone::users::create),
-        )
-        .route(
-            "/v3/users/{id}",
-            get(keystone::users::get)
-                .patch(keystone::users::update)
-                .delete(keystone::users::delete),
-        )
-        .route("/v3/users/{id}/password", post(keystone::passwords::change))
-        .route(
-            "/v3/users/{id}/application_credentials",
-            get(keystone::application_credentials::list)
-                .post(keystone::application_credentials::create),
-        )
-        .route(
-            "/v3/users/{id}/application_credentials/{credential}",
-            get(keystone::application_credentials::get)
-                .delete(keystone::application_credentials::delete),
-        )
-        .route(
-            "/v3/domains",
-            get(keystone::domains::list).post(keystone::domains::create),
-        )
-        .route(
-            "/v3/domains/{id}",
-            get(keystone::domains::get)
-                .patch(keystone::domains::update)
-                .delete(keystone::domains::delete),
-        )
-        .route(
-            "/v3/domains/{domain}/users/{user}/roles/{role}",
-            grant_routes(),
-        )
-        .route(
-            "/v3/domains/{domain}/groups/{group}/roles/{role}",
-            grant_routes(),
-        )
-        .route(
-            "/v3/projects",
-            get(keystone::projects::list).post(keystone::projects::create),
-        )
-        .route(
-            "/v3/projects/{id}",
-            get(keystone::projects::get)
-                .patch(keystone::projects::update)
-                .delete(keystone::projects::delete),
-        )
-        .route(
-            "/v3/projects/{project}/users/{user}/roles/{role}",
-            grant_routes(),
-        )
-        .route(
-            "/v3/projects/{project}/groups/{group}/roles/{role}",
-            grant_routes(),
-        )
-        .route("/v3/system/users/{user}/roles/{role}", grant_routes())
-        .route("/v3/system/groups/{group}/roles/{role}", grant_routes())
-        .route(
-            "/v3/groups",
-            get(keystone::groups::list).post(keystone::groups::create),
-        )
-        .route(
-            "/v3/groups/{id}",
-            get(keystone::groups::get)
-                .patch(keystone::groups::update)
-                .delete(keystone::groups::delete),
-        )
-        .route("/v3/groups/{id}/users", get(keystone::groups::list_users))
-        .route(
-            "/v3/groups/{group}/users/{user}",
-            put(keystone::groups::add_user)
-                .get(keystone::groups::check_user)
-                .delete(keystone::groups::remove_user),
-        )
-        .route(
-            "/v3/users/{id}/groups",
-            get(keystone::groups::list_for_user),
-        )
-        .route(
-            "/v3/roles",
-            get(keystone::roles::list).post(keystone::roles::create),
-        )
-        .route(
-            "/v3/roles/{id}",
-            get(keystone::roles::get)
-                .patch(keystone::roles::update)
-                .delete(keystone::roles::delete),
-        )
-        .route(
-            "/v3/role_assignments",
-            get(keystone::role_assignments::list),
-        )
-        .route(
-            "/v3/credentials",
-            get(keystone::credentials::list).post(keystone::credentials::create),
-        )
-        .route(
-            "/v3/credentials/{id}",
-            get(keystone::credentials::get).delete(keystone::credentials::delete),
-        )
-        .route(
-            "/v3/event-handlers",
-            get(keystone::event_handlers::list).post(keystone::event_handlers::create),
-        )
-        .route(
-            "/v3/event-handlers/schema",
-            get(keystone::event_handlers::schema),
-        )
-        .route(
-            "/v3/event-handlers/{id}",
-            get(keystone::event_handlers::get)
-                .patch(keystone::event_handlers::update)
-                .delete(keystone::event_handlers::delete),
-        )
-        .route(
-            "/v3/event-handlers/{id}/enable",
-            post(keystone::event_handlers::enable),
-        )
-        .route(
-            "/v3/event-handlers/{id}/disable",
-            post(keystone::event_handlers::disable),
-        )
-        .route("/v3/audit", get(keystone::audit::list))
-        .route("/v3/audit/export", get(keystone::audit::export))
+    let (routes, events) = routes().into_parts();
+    routes
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            events::Calls::new(state.clone(), events),
             events::around_call,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -219,16 +89,6 @@ pub fn router(state: AppState) -> Router {
             keystone_headers,
         ))
         .with_state(state)
-}
-
-/// What every role-grant route answers: grant (PUT), check (GET or HEAD,
-/// as Keystone), revoke (DELETE). The route
-/// template names the target and the actor (see
-/// [`keystone::grants::GrantPath`]).
-fn grant_routes() -> MethodRouter<AppState> {
-    put(keystone::grants::grant)
-        .get(keystone::grants::check_grant)
-        .delete(keystone::grants::revoke_grant)
 }
 
 /// Counts and times every request by its route template.

@@ -31,8 +31,177 @@ use axum::http::{HeaderMap, HeaderValue};
 
 use crate::error::ServerError;
 use crate::policy::Target;
+use crate::routes::ApiRoutes;
 use crate::state::AppState;
 use caller::Caller;
+
+/// The Keystone door's routes, each with its event: Keystone's v3 API as
+/// this server has it.
+pub fn routes(table: ApiRoutes) -> ApiRoutes {
+    let table = table
+        .without_event("/", discovery::root)
+        .without_event("/v3", discovery::v3)
+        .without_event("/v3/", discovery::v3)
+        .post("/v3/auth/tokens", tokens::create, "auth.tokens.create")
+        .get("/v3/auth/tokens", tokens::validate, "auth.token.validate")
+        .delete("/v3/auth/tokens", tokens::revoke, "auth.token.revoke")
+        .get(
+            "/v3/auth/projects",
+            auth_info::projects,
+            "auth.projects.list",
+        )
+        .get("/v3/auth/domains", auth_info::domains, "auth.domains.list")
+        .get("/v3/auth/system", auth_info::system, "auth.system.get")
+        .get("/v3/auth/catalog", auth_info::catalog, "auth.catalog.get")
+        .get("/v3/users", users::list, "user.list")
+        .post("/v3/users", users::create, "user.create")
+        .get("/v3/users/{id}", users::get, "user.get")
+        .patch("/v3/users/{id}", users::update, "user.update")
+        .delete("/v3/users/{id}", users::delete, "user.delete")
+        .post(
+            "/v3/users/{id}/password",
+            passwords::change,
+            "user.password.change",
+        )
+        .get(
+            "/v3/users/{id}/groups",
+            groups::list_for_user,
+            "user.groups.list",
+        )
+        .get(
+            "/v3/users/{id}/application_credentials",
+            application_credentials::list,
+            "application_credential.list",
+        )
+        .post(
+            "/v3/users/{id}/application_credentials",
+            application_credentials::create,
+            "application_credential.create",
+        )
+        .get(
+            "/v3/users/{id}/application_credentials/{credential}",
+            application_credentials::get,
+            "application_credential.get",
+        )
+        .delete(
+            "/v3/users/{id}/application_credentials/{credential}",
+            application_credentials::delete,
+            "application_credential.delete",
+        )
+        .get("/v3/groups", groups::list, "group.list")
+        .post("/v3/groups", groups::create, "group.create")
+        .get("/v3/groups/{id}", groups::get, "group.get")
+        .patch("/v3/groups/{id}", groups::update, "group.update")
+        .delete("/v3/groups/{id}", groups::delete, "group.delete")
+        .get(
+            "/v3/groups/{id}/users",
+            groups::list_users,
+            "group.users.list",
+        )
+        .put(
+            "/v3/groups/{group}/users/{user}",
+            groups::add_user,
+            "group.user.add",
+        )
+        .get(
+            "/v3/groups/{group}/users/{user}",
+            groups::check_user,
+            "group.user.check",
+        )
+        .delete(
+            "/v3/groups/{group}/users/{user}",
+            groups::remove_user,
+            "group.user.remove",
+        )
+        .get("/v3/projects", projects::list, "project.list")
+        .post("/v3/projects", projects::create, "project.create")
+        .get("/v3/projects/{id}", projects::get, "project.get")
+        .patch("/v3/projects/{id}", projects::update, "project.update")
+        .delete("/v3/projects/{id}", projects::delete, "project.delete")
+        .get("/v3/domains", domains::list, "domain.list")
+        .post("/v3/domains", domains::create, "domain.create")
+        .get("/v3/domains/{id}", domains::get, "domain.get")
+        .patch("/v3/domains/{id}", domains::update, "domain.update")
+        .delete("/v3/domains/{id}", domains::delete, "domain.delete")
+        .get("/v3/roles", roles::list, "role.list")
+        .post("/v3/roles", roles::create, "role.create")
+        .get("/v3/roles/{id}", roles::get, "role.get")
+        .patch("/v3/roles/{id}", roles::update, "role.update")
+        .delete("/v3/roles/{id}", roles::delete, "role.delete")
+        .get(
+            "/v3/role_assignments",
+            role_assignments::list,
+            "role_assignment.list",
+        )
+        .get("/v3/credentials", credentials::list, "credential.list")
+        .post("/v3/credentials", credentials::create, "credential.create")
+        .get("/v3/credentials/{id}", credentials::get, "credential.get")
+        .delete(
+            "/v3/credentials/{id}",
+            credentials::delete,
+            "credential.delete",
+        )
+        .get(
+            "/v3/event-handlers",
+            event_handlers::list,
+            "event_handler.list",
+        )
+        .post(
+            "/v3/event-handlers",
+            event_handlers::create,
+            "event_handler.create",
+        )
+        .get(
+            "/v3/event-handlers/schema",
+            event_handlers::schema,
+            "event_handler.schema",
+        )
+        .get(
+            "/v3/event-handlers/{id}",
+            event_handlers::get,
+            "event_handler.get",
+        )
+        .patch(
+            "/v3/event-handlers/{id}",
+            event_handlers::update,
+            "event_handler.update",
+        )
+        .delete(
+            "/v3/event-handlers/{id}",
+            event_handlers::delete,
+            "event_handler.delete",
+        )
+        .post(
+            "/v3/event-handlers/{id}/enable",
+            event_handlers::enable,
+            "event_handler.enable",
+        )
+        .post(
+            "/v3/event-handlers/{id}/disable",
+            event_handlers::disable,
+            "event_handler.disable",
+        )
+        .get("/v3/audit", audit::list, "audit.list")
+        .get("/v3/audit/export", audit::export, "audit.export");
+    // Role grants: grant (PUT), check (GET or HEAD, as Keystone), revoke
+    // (DELETE); the route template names the target and the actor (see
+    // grants::GrantPath).
+    [
+        "/v3/projects/{project}/users/{user}/roles/{role}",
+        "/v3/projects/{project}/groups/{group}/roles/{role}",
+        "/v3/domains/{domain}/users/{user}/roles/{role}",
+        "/v3/domains/{domain}/groups/{group}/roles/{role}",
+        "/v3/system/users/{user}/roles/{role}",
+        "/v3/system/groups/{group}/roles/{role}",
+    ]
+    .into_iter()
+    .fold(table, |table, path| {
+        table
+            .put(path, grants::grant, "role_assignment.create")
+            .get(path, grants::check_grant, "role_assignment.check")
+            .delete(path, grants::revoke_grant, "role_assignment.delete")
+    })
+}
 
 /// Asks the policy whether `caller` may do `action` (Keystone's name, such
 /// as `identity:get_user`) on `target`: Keystone's 403 if not. The action

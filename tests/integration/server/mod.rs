@@ -9,4 +9,5 @@ mod groups;
 mod harness;
 mod operations;
 mod policy;
+mod routes;
 mod tokens;
