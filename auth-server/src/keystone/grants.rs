@@ -1,17 +1,20 @@
 //! Role grants to users and groups on projects, domains and the system:
 //! `PUT|GET|HEAD|DELETE /v3/projects/{p}/users/{u}/roles/{r}`,
 //! `…/groups/{g}/roles/{r}`, the same under `/v3/domains/{d}` and
-//! `/v3/system`.
+//! `/v3/system`; and the list of an actor's roles on a target,
+//! `GET /v3/projects/{p}/users/{u}/roles` and the like.
 
 use auth_core::AuthError;
 use auth_core::store::{Actor, Assignment, AssignmentFilter, Target};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 use super::caller::Caller;
-use super::targets;
+use super::{PublicBase, targets};
 use crate::error::ServerError;
 use crate::policy::Target as PolicyTarget;
 use crate::services::grants;
@@ -191,4 +194,98 @@ pub async fn revoke_grant(
     Path(path): Path<GrantPath>,
 ) -> Result<impl IntoResponse, ServerError> {
     grant_op(&state, &caller, path, GrantOp::Revoke).await
+}
+
+/// The parameters of a route listing an actor's roles on a target: a
+/// project, a domain or neither (the system); a user or a group.
+#[derive(Debug, Deserialize)]
+pub struct ListPath {
+    project: Option<String>,
+    domain: Option<String>,
+    user: Option<String>,
+    group: Option<String>,
+}
+
+/// `GET /v3/{projects/{p}|domains/{d}|system}/{users/{u}|groups/{g}}/roles`:
+/// the roles granted directly to the actor on the target, as Keystone's
+/// `list_grants` (or, on the system, `list_system_grants_for_user` and
+/// `_for_group`). Target: as for a grant, without a role (Keystone's
+/// `_build_enforcement_target_attr` with no `role_id`); every object is
+/// read before the check, so a missing one is a 404 whoever asks.
+pub async fn list(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(path): Path<ListPath>,
+    uri: axum::http::Uri,
+) -> Result<impl IntoResponse, ServerError> {
+    let storage = state.storage();
+    let mut target = PolicyTarget::new();
+    let actor = match (path.user, path.group) {
+        (Some(id), None) => {
+            let user = storage.get_user(&id).await?;
+            target = target
+                .with("user_id", id.as_str())
+                .with_object("target.user", &targets::user(&user));
+            Actor::User(id)
+        }
+        (None, Some(id)) => {
+            let group = storage.get_group(&id).await?;
+            target = target
+                .with("group_id", id.as_str())
+                .with_object("target.group", &targets::group(&group));
+            Actor::Group(id)
+        }
+        _ => {
+            return Err(
+                AuthError::Internal("a grant listing names one user or one group".into()).into(),
+            );
+        }
+    };
+    let on = match (path.project, path.domain) {
+        (Some(id), None) => {
+            let project = storage.get_project(&id).await?;
+            target = target
+                .with("project_id", id.as_str())
+                .with_object("target.project", &targets::project(&project));
+            Target::Project(id)
+        }
+        (None, Some(id)) => {
+            let domain = storage.get_domain(&id).await?;
+            target = target
+                .with("domain_id", id.as_str())
+                .with_object("target.domain", &targets::domain(&domain));
+            Target::Domain(id)
+        }
+        (None, None) => Target::System,
+        (Some(_), Some(_)) => {
+            return Err(AuthError::Internal(
+                "a grant listing names one project, one domain or the system".into(),
+            )
+            .into());
+        }
+    };
+    let action = match (&on, &actor) {
+        (Target::System, Actor::User(_)) => "identity:list_system_grants_for_user",
+        (Target::System, Actor::Group(_)) => "identity:list_system_grants_for_group",
+        _ => "identity:list_grants",
+    };
+    super::authorize(&state, &caller, action, &target)?;
+    let filter = AssignmentFilter {
+        role_id: None,
+        actor: Some(actor),
+        target: Some(on),
+    };
+    let mut roles: Vec<Value> = Vec::new();
+    for assignment in storage.list_assignments(&filter).await? {
+        // A role deleted meanwhile is left out.
+        if let Ok(role) = storage.get_role(&assignment.role_id).await {
+            roles.push(
+                json!({"id": role.id, "name": role.name, "domain_id": role.domain_id,
+                              "links": {"self": format!("{base}/v3/roles/{}", role.id)}}),
+            );
+        }
+    }
+    let links = super::collection_links(&base, uri.path());
+    Ok(Json(json!({"roles": roles, "links": links})))
 }

@@ -69,6 +69,11 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "user.groups.list",
         )
         .get(
+            "/v3/users/{id}/projects",
+            projects::list_for_user,
+            "user.projects.list",
+        )
+        .get(
             "/v3/users/{id}/application_credentials",
             application_credentials::list,
             "application_credential.list",
@@ -185,7 +190,19 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
         .get("/v3/audit/export", audit::export, "audit.export");
     // Role grants: grant (PUT), check (GET or HEAD, as Keystone), revoke
     // (DELETE); the route template names the target and the actor (see
-    // grants::GrantPath).
+    // grants::GrantPath); and the list of an actor's roles on a target.
+    let table = [
+        "/v3/projects/{project}/users/{user}/roles",
+        "/v3/projects/{project}/groups/{group}/roles",
+        "/v3/domains/{domain}/users/{user}/roles",
+        "/v3/domains/{domain}/groups/{group}/roles",
+        "/v3/system/users/{user}/roles",
+        "/v3/system/groups/{group}/roles",
+    ]
+    .into_iter()
+    .fold(table, |table, path| {
+        table.get(path, grants::list, "role_assignment.roles.list")
+    });
     [
         "/v3/projects/{project}/users/{user}/roles/{role}",
         "/v3/projects/{project}/groups/{group}/roles/{role}",

@@ -191,3 +191,46 @@ pub async fn delete(
     projects::delete(&state.services(), &project?.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /v3/users/{id}/projects`: the enabled projects the user holds a
+/// role on, directly or through a group, as Keystone's
+/// `list_projects_for_user`. Target: the user's (see
+/// [`super::users::user_target`]); the filters under `filter_attr`.
+pub async fn list_for_user(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<ProjectQuery>,
+) -> Result<impl IntoResponse, ServerError> {
+    let (target, user) = super::users::user_target(&state, &id).await?;
+    let target = targets::with_filters(
+        target,
+        [
+            ("domain_id", query.domain_id.as_deref()),
+            ("name", query.name.as_deref()),
+        ],
+    );
+    super::authorize(&state, &caller, "identity:list_user_projects", &target)?;
+    user?;
+    let mut projects: Vec<Value> = Vec::new();
+    for scoped in state.storage().targets_for_user(&id).await? {
+        let auth_core::store::Target::Project(project_id) = scoped else {
+            continue;
+        };
+        let Ok(project) = state.storage().get_project(&project_id).await else {
+            continue;
+        };
+        let wanted = project.enabled
+            && super::name_matches(query.name.as_deref(), &project.name)
+            && query
+                .domain_id
+                .as_ref()
+                .is_none_or(|d| *d == project.domain_id);
+        if wanted {
+            projects.push(project_json(&project, &base));
+        }
+    }
+    let links = super::collection_links(&base, &format!("/v3/users/{id}/projects"));
+    Ok(Json(json!({"projects": projects, "links": links})))
+}

@@ -170,11 +170,16 @@ async fn every_call_is_checked_under_keystones_action_for_it() {
          GET /v3/roles/{rid} get_role
          PATCH /v3/roles/{rid} update_role {{\"role\":{{}}}}
          PUT {user_on_project} create_grant
+         GET /v3/projects/{pid}/users/{uid}/roles list_grants
+         GET /v3/users/{uid}/projects list_user_projects
          GET {user_on_project} check_grant
          HEAD {user_on_project} check_grant
          DELETE {user_on_project} revoke_grant
          PUT {group_on_domain} create_grant
          DELETE {group_on_domain} revoke_grant
+         GET /v3/domains/{did}/groups/{gid}/roles list_grants
+         GET /v3/system/users/{uid}/roles list_system_grants_for_user
+         GET /v3/system/groups/{gid}/roles list_system_grants_for_group
          PUT {user_on_system} create_system_grant_for_user
          GET {user_on_system} check_system_grant_for_user
          DELETE {user_on_system} revoke_system_grant_for_user
@@ -562,4 +567,123 @@ async fn auth_system_says_whether_the_caller_may_scope_to_the_system() {
                 .ends_with("/v3/auth/system")
         );
     }
+}
+
+#[tokio::test]
+async fn an_actors_roles_on_a_target_and_a_users_projects_are_listed() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let vic = user(&s, &admin, "vic", "default").await;
+    let dev = create(
+        &s,
+        &admin,
+        "/v3/projects",
+        "project",
+        json!({"project": {"name": "dev"}}),
+    )
+    .await;
+    let ops = create(
+        &s,
+        &admin,
+        "/v3/projects",
+        "project",
+        json!({"project": {"name": "ops"}}),
+    )
+    .await;
+    let team = create(
+        &s,
+        &admin,
+        "/v3/groups",
+        "group",
+        json!({"group": {"name": "team"}}),
+    )
+    .await;
+    let member = s.storage().find_role_by_name("member").await.unwrap().id;
+    let reader = s.storage().find_role_by_name("reader").await.unwrap().id;
+    put(
+        &s,
+        &admin,
+        &format!("/v3/projects/{dev}/users/{vic}/roles/{member}"),
+    )
+    .await;
+    put(
+        &s,
+        &admin,
+        &format!("/v3/projects/{dev}/users/{vic}/roles/{reader}"),
+    )
+    .await;
+    put(&s, &admin, &format!("/v3/groups/{team}/users/{vic}")).await;
+    put(
+        &s,
+        &admin,
+        &format!("/v3/projects/{ops}/groups/{team}/roles/{reader}"),
+    )
+    .await;
+    put(
+        &s,
+        &admin,
+        &format!("/v3/system/groups/{team}/roles/{reader}"),
+    )
+    .await;
+    let get = |path: String, token: String| {
+        let request = s.call(Method::GET, &path, token).send();
+        async move {
+            let response = request.await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let names = |body: &Value, key: &str| -> Vec<String> {
+        let mut names: Vec<String> = body[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let (status, roles) = get(
+        format!("/v3/projects/{dev}/users/{vic}/roles"),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&roles, "roles"), ["member", "reader"]);
+    assert!(
+        roles["links"]["self"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/v3/projects/{dev}/users/{vic}/roles"))
+    );
+    let (_, direct_on_ops) = get(
+        format!("/v3/projects/{ops}/users/{vic}/roles"),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(direct_on_ops["roles"], json!([]), "only direct grants");
+    let (_, of_group) = get(
+        format!("/v3/projects/{ops}/groups/{team}/roles"),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(names(&of_group, "roles"), ["reader"]);
+    let (_, on_system) = get(format!("/v3/system/groups/{team}/roles"), admin.clone()).await;
+    assert_eq!(names(&on_system, "roles"), ["reader"]);
+    let (status, _) = get(
+        format!("/v3/projects/ghost/users/{vic}/roles"),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // vic's projects, direct and through the group.
+    let (status, projects) = get(format!("/v3/users/{vic}/projects"), admin.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&projects, "projects"), ["dev", "ops"]);
+    let (_, named) = get(format!("/v3/users/{vic}/projects?name=ops"), admin).await;
+    assert_eq!(names(&named, "projects"), ["ops"]);
 }
