@@ -2,7 +2,7 @@
 //! domain, an admin project, the admin, member and reader roles, an admin
 //! user holding admin on the project and on the system, and the identity
 //! service with its public endpoint in the catalog. Users, projects, roles
-//! and grants are made through the [`services`](crate::services), as an
+//! and grants are made through the [`services`], as an
 //! administrator's would be.
 
 use auth_core::AuthError;

@@ -3,7 +3,7 @@
 //! its audit row.
 //!
 //! [`around_call`] wraps each routed request whose route names an event
-//! (the route table, [`crate::routes`], is the one place that names them).
+//! (the route table, [`crate::routes`](mod@crate::routes), is the one place that names them).
 //! Before the call it runs the
 //! `pre` bindings (an `abort_on_error` failure answers 502 and the call
 //! never runs); after it, it fills the event from what the call noted (the
@@ -72,7 +72,7 @@ pub fn note(fill: impl FnOnce(&mut Facts)) {
 }
 
 /// What [`around_call`] needs: the state, and the event of each routed
-/// call, as the route table ([`crate::routes`]) names them.
+/// call, as the route table ([`crate::routes`](mod@crate::routes)) names them.
 #[derive(Debug, Clone)]
 pub struct Calls {
     state: AppState,

@@ -10,21 +10,31 @@
 //!
 //! ## Layout
 //!
+//! The server is a door over a middle every door shares (see
+//! `/work/shared/design/doors.md`): a door only translates its protocol
+//! into a caller and a request, asks the policy, calls a service and
+//! renders the answer.
+//!
+//! - [`routes`](mod@routes): the route table, each route registered with the name of
+//!   its event.
+//! - [`keystone`]: the Keystone v3 door, one file per API area; the caller
+//!   ([`keystone::caller`]) and each call's policy target
+//!   ([`keystone::targets`]).
+//! - [`policy`]: may this caller do that; every door asks here.
+//! - [`services`]: one function per operation, owning its side effects
+//!   (revocation events, cascades, the event's facts); every door and the
+//!   CLI change data only through them.
+//! - [`events`]: every call as an event, its bindings and its audit row.
+//! - [`error`]: the one error type and its responses.
 //! - [`config`]: the TOML file, environment overrides and defaults.
 //! - [`state`]: what handlers share (storage, engine, token provider).
 //! - [`keys`]: where key sets live, creation and rotation.
 //! - [`metrics`]: the Prometheus registry and the engine event sink
 //!   feeding it.
-//! - [`routes`]: the route table, each route registered with its event.
-//! - [`keystone`]: the Keystone v3 door, one file per API area.
-//! - [`services`]: one function per operation, owning its side effects
-//!   (revocation events, cascades, the event's facts); every door and the
-//!   CLI change data only through them.
-//! - [`scope`] and [`token_body`]: scopes, roles and Keystone's token body.
+//! - [`scope`], [`token_body`] and [`validation`]: scopes, roles, Keystone's
+//!   token body, and cached token validation.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
 //! - [`operations`]: the CLI's user management and `doctor`.
-//! - [`policy`]: may this caller do that; every door asks here.
-//! - [`error`]: the one error type and its responses.
 
 pub mod bootstrap;
 pub mod config;

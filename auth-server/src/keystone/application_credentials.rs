@@ -225,7 +225,7 @@ async fn authorize_on(
 }
 
 /// `GET /v3/users/{id}/application_credentials/{credential}`. Target: see
-/// [`authorize_on`].
+/// `authorize_on`.
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -240,7 +240,7 @@ pub async fn get(
 }
 
 /// `DELETE /v3/users/{id}/application_credentials/{credential}`. Target:
-/// see [`authorize_on`].
+/// see `authorize_on`.
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

@@ -165,7 +165,7 @@ pub async fn list(
     Ok(Json(json!({"credentials": credentials, "links": links})))
 }
 
-/// `GET /v3/credentials/{id}`. Target: see [`credential_target`].
+/// `GET /v3/credentials/{id}`. Target: see `credential_target`.
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -183,7 +183,7 @@ pub async fn get(
     ))
 }
 
-/// `DELETE /v3/credentials/{id}`. Target: see [`credential_target`].
+/// `DELETE /v3/credentials/{id}`. Target: see `credential_target`.
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

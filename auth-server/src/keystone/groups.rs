@@ -148,7 +148,7 @@ pub async fn list(
     Ok(groups_page(&groups, &base, "/v3/groups"))
 }
 
-/// `GET /v3/groups/{id}`. Target: see [`group_target`].
+/// `GET /v3/groups/{id}`. Target: see `group_target`.
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -162,7 +162,7 @@ pub async fn get(
 
 /// `PATCH /v3/groups/{id}`: name and description. A group cannot move to
 /// another domain (400, as in Keystone); a name taken in the domain is a
-/// 409. Target: see [`group_target`].
+/// 409. Target: see `group_target`.
 pub async fn update(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -207,7 +207,7 @@ pub async fn delete(
 }
 
 /// `GET /v3/groups/{id}/users`: the members, Keystone-shaped users.
-/// Target: see [`group_target`]; the filters under `filter_attr`. A
+/// Target: see `group_target`; the filters under `filter_attr`. A
 /// domain-scoped token sees its own domain's members only, as Keystone.
 pub async fn list_users(
     State(state): State<AppState>,
@@ -262,7 +262,7 @@ async fn membership_target(
 }
 
 /// `PUT /v3/groups/{group}/users/{user}`: 204 (idempotent). Target: see
-/// [`membership_target`].
+/// `membership_target`.
 pub async fn add_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -276,7 +276,7 @@ pub async fn add_user(
 }
 
 /// `GET` or `HEAD /v3/groups/{group}/users/{user}`: 204 if the user is a
-/// member, else 404. Target: see [`membership_target`].
+/// member, else 404. Target: see `membership_target`.
 pub async fn check_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -297,7 +297,7 @@ pub async fn check_user(
 
 /// `DELETE /v3/groups/{group}/users/{user}`: 204, or 404 if the user was
 /// not a member. Revokes the user's tokens, as Keystone does. Target: see
-/// [`membership_target`].
+/// `membership_target`.
 pub async fn remove_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -311,7 +311,7 @@ pub async fn remove_user(
 }
 
 /// `GET /v3/users/{id}/groups`. Target: the user's (see
-/// [`user_target`]); the `name` filter under `filter_attr`. A domain-scoped
+/// `user_target`); the `name` filter under `filter_attr`. A domain-scoped
 /// token sees its own domain's groups only, as Keystone.
 pub async fn list_for_user(
     State(state): State<AppState>,

@@ -141,7 +141,7 @@ pub async fn list(
     Ok(Json(json!({"projects": projects, "links": links})))
 }
 
-/// `GET /v3/projects/{id}`. Target: see [`project_target`].
+/// `GET /v3/projects/{id}`. Target: see `project_target`.
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -154,7 +154,7 @@ pub async fn get(
 }
 
 /// `PATCH /v3/projects/{id}`; disabling a project revokes its tokens.
-/// Target: see [`project_target`].
+/// Target: see `project_target`.
 pub async fn update(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -180,7 +180,7 @@ pub async fn update(
     Ok(Json(json!({"project": project_json(&project, &base)})))
 }
 
-/// `DELETE /v3/projects/{id}`. Target: see [`project_target`].
+/// `DELETE /v3/projects/{id}`. Target: see `project_target`.
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -195,7 +195,7 @@ pub async fn delete(
 /// `GET /v3/users/{id}/projects`: the enabled projects the user holds a
 /// role on, directly or through a group, as Keystone's
 /// `list_projects_for_user`. Target: the user's (see
-/// [`super::users::user_target`]); the filters under `filter_attr`.
+/// `super::users::user_target`); the filters under `filter_attr`.
 pub async fn list_for_user(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,

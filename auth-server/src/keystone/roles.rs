@@ -128,7 +128,7 @@ pub async fn list(
     Ok(Json(json!({"roles": roles, "links": links})))
 }
 
-/// `GET /v3/roles/{id}`. Target: see [`authorize_on_role`].
+/// `GET /v3/roles/{id}`. Target: see `authorize_on_role`.
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -142,7 +142,7 @@ pub async fn get(
 
 /// `PATCH /v3/roles/{id}`: renames the role (a name already taken is a
 /// 409). Tokens show the new name at their next validation. Target: see
-/// [`authorize_on_role`].
+/// `authorize_on_role`.
 pub async fn update(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -159,7 +159,7 @@ pub async fn update(
     Ok(Json(json!({"role": role_json(&role, &base)})))
 }
 
-/// `DELETE /v3/roles/{id}`. Target: see [`authorize_on_role`].
+/// `DELETE /v3/roles/{id}`. Target: see `authorize_on_role`.
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

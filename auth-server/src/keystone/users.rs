@@ -187,7 +187,7 @@ pub(super) async fn user_target(
     Ok((target, user))
 }
 
-/// `GET /v3/users/{id}`. Target: see [`user_target`].
+/// `GET /v3/users/{id}`. Target: see `user_target`.
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -244,7 +244,7 @@ pub async fn list(
     Ok(Json(json!({"users": users, "links": links})))
 }
 
-/// `PATCH /v3/users/{id}`. Target: see [`user_target`].
+/// `PATCH /v3/users/{id}`. Target: see `user_target`.
 pub async fn update(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -262,7 +262,7 @@ pub async fn update(
     Ok(Json(json!({"user": user_json(&state, &user, &base).await})))
 }
 
-/// `DELETE /v3/users/{id}`. Target: see [`user_target`].
+/// `DELETE /v3/users/{id}`. Target: see `user_target`.
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

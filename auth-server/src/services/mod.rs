@@ -8,7 +8,7 @@
 //! - **revocation events**: disabling a user, a project or a domain,
 //!   changing or resetting a password, removing a member from a group,
 //!   revoking a user's role, revoking a token. Only this module writes them
-//!   (see [`revocations`], and `auth-server/clippy.toml`, which refuses a
+//!   (see `revocations`, and `auth-server/clippy.toml`, which refuses a
 //!   call to `add_revocation` anywhere else in the crate);
 //! - **cascades**: a deleted group's members lose their tokens, a user who
 //!   loses a role on a project loses their application credentials there;
