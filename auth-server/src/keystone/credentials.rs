@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, deferred, targets};
+use super::{ObjectTarget, PublicBase, targets};
 use crate::error::ServerError;
 use crate::policy::{CallerScope, Target};
 use crate::services::credentials;
@@ -70,17 +70,16 @@ fn out_of_delegation() -> ServerError {
 /// The target of a call on one stored credential (Keystone's
 /// `_build_target_enforcement`): `credential_id` from the path and
 /// `target.credential` (without its blob) when it exists; its 404 comes
-/// after the policy (see [`deferred`]).
+/// after the policy (see [`super::deferred`]).
 async fn credential_target(
     state: &AppState,
     id: &str,
-) -> Result<(Target, Result<Credential, AuthError>), AuthError> {
-    let credential = deferred(state.storage().get_credential(id).await)?;
-    let mut target = Target::new().with("credential_id", id);
-    if let Ok(credential) = &credential {
-        target = target.with_object("target.credential", &targets::credential(credential));
-    }
-    Ok((target, credential))
+) -> Result<ObjectTarget<Credential>, AuthError> {
+    super::object_target(
+        state.storage().get_credential(id).await,
+        ("credential_id", id),
+        ("target.credential", targets::credential),
+    )
 }
 
 /// `POST /v3/credentials`. Target: `target.credential`, the request's

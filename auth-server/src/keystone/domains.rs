@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, deferred, targets};
+use super::{PublicBase, targets};
 use crate::error::ServerError;
 use crate::policy::Target;
 use crate::services::domains;
@@ -116,18 +116,18 @@ pub async fn list(
 
 /// `GET /v3/domains/{id}`. Target: `domain_id` and, when the domain
 /// exists, `target.domain` (Keystone's `_build_domain_enforcement_target`;
-/// a missing domain's 404 comes after the policy, see [`deferred`]).
+/// a missing domain's 404 comes after the policy, see [`super::deferred`]).
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    let domain = deferred(state.storage().get_domain(&id).await)?;
-    let target = match &domain {
-        Ok(domain) => domain_target(&id, domain),
-        Err(_) => Target::new().with("domain_id", id.as_str()),
-    };
+    let (target, domain) = super::object_target(
+        state.storage().get_domain(&id).await,
+        ("domain_id", &id),
+        ("target.domain", targets::domain),
+    )?;
     super::authorize(&state, &caller, "identity:get_domain", &target)?;
     Ok(Json(json!({"domain": domain_json(&domain?, &base)})))
 }

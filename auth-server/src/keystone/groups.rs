@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use super::users::{user_json, user_target};
-use super::{PublicBase, deferred, targets};
+use super::{ObjectTarget, PublicBase, deferred, targets};
 use crate::error::ServerError;
 use crate::policy::Target;
 use crate::services::groups;
@@ -74,16 +74,12 @@ fn name_of(name: Option<String>) -> Result<String, AuthError> {
 /// `_build_group_target_enforcement`): `group_id` from the path and
 /// `target.group` when the group exists (its 404 deferred, see
 /// [`deferred`]).
-async fn group_target(
-    state: &AppState,
-    group_id: &str,
-) -> Result<(Target, Result<Group, AuthError>), AuthError> {
-    let group = deferred(state.storage().get_group(group_id).await)?;
-    let mut target = Target::new().with("group_id", group_id);
-    if let Ok(group) = &group {
-        target = target.with_object("target.group", &targets::group(group));
-    }
-    Ok((target, group))
+async fn group_target(state: &AppState, group_id: &str) -> Result<ObjectTarget<Group>, AuthError> {
+    super::object_target(
+        state.storage().get_group(group_id).await,
+        ("group_id", group_id),
+        ("target.group", targets::group),
+    )
 }
 
 /// `POST /v3/groups`: 201; the domain defaults to `default` and must exist

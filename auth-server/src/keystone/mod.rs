@@ -252,6 +252,28 @@ pub fn deferred<T>(
     }
 }
 
+/// A call's policy target, and the object it was built from (or that
+/// object's deferred 404).
+pub type ObjectTarget<T> = (Target, Result<T, auth_core::AuthError>);
+
+/// The target of a call on one object, as Keystone's `build_target`
+/// functions make it: the path argument under Keystone's name (`param`,
+/// e.g. `("user_id", id)`) and, if the object exists, the object under
+/// `key` (e.g. `"target.user"`) as `render` shapes it. The read's 404 is
+/// deferred (see [`deferred`]).
+pub fn object_target<T>(
+    read: Result<T, auth_core::AuthError>,
+    (param, id): (&str, &str),
+    (key, render): (&str, fn(&T) -> serde_json::Value),
+) -> Result<ObjectTarget<T>, auth_core::AuthError> {
+    let found = deferred(read)?;
+    let mut target = Target::new().with(param, id);
+    if let Ok(object) = &found {
+        target = target.with_object(key, &render(object));
+    }
+    Ok((target, found))
+}
+
 /// A required name of 1 to `max` characters, not all blank, as Keystone's
 /// schemas demand of project, domain, role and similar names.
 pub fn required_name(name: Option<String>, max: usize) -> Result<String, auth_core::AuthError> {

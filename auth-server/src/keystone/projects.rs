@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, deferred, targets};
+use super::{ObjectTarget, PublicBase, targets};
 use crate::error::ServerError;
 use crate::policy::Target;
 use crate::services::projects;
@@ -62,17 +62,16 @@ fn name_of(name: Option<String>) -> Result<String, AuthError> {
 /// The target of a call on one project (Keystone's
 /// `_build_project_target_enforcement`): `project_id` from the path and
 /// `target.project` when the project exists (its 404 deferred, see
-/// [`deferred`]).
+/// [`super::deferred`]).
 async fn project_target(
     state: &AppState,
     project_id: &str,
-) -> Result<(Target, Result<Project, AuthError>), AuthError> {
-    let project = deferred(state.storage().get_project(project_id).await)?;
-    let mut target = Target::new().with("project_id", project_id);
-    if let Ok(project) = &project {
-        target = target.with_object("target.project", &targets::project(project));
-    }
-    Ok((target, project))
+) -> Result<ObjectTarget<Project>, AuthError> {
+    super::object_target(
+        state.storage().get_project(project_id).await,
+        ("project_id", project_id),
+        ("target.project", targets::project),
+    )
 }
 
 /// `POST /v3/projects`. Target: `target.project`, the request's project as

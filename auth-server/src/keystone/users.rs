@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, targets};
+use super::{ObjectTarget, PublicBase, targets};
 use crate::error::ServerError;
 use crate::policy::Target;
 use crate::services::users::{self, InitialPassword};
@@ -178,13 +178,12 @@ pub async fn create(
 pub(super) async fn user_target(
     state: &AppState,
     user_id: &str,
-) -> Result<(Target, Result<User, AuthError>), AuthError> {
-    let user = super::deferred(state.storage().get_user(user_id).await)?;
-    let mut target = Target::new().with("user_id", user_id);
-    if let Ok(user) = &user {
-        target = target.with_object("target.user", &targets::user(user));
-    }
-    Ok((target, user))
+) -> Result<ObjectTarget<User>, AuthError> {
+    super::object_target(
+        state.storage().get_user(user_id).await,
+        ("user_id", user_id),
+        ("target.user", targets::user),
+    )
 }
 
 /// `GET /v3/users/{id}`. Target: see `user_target`.
