@@ -17,7 +17,6 @@ use serde_json::json;
 use super::caller::Caller;
 use super::targets;
 use crate::error::ServerError;
-use crate::policy::Target;
 use crate::services::tokens::{self, Login, NewToken, Outcome};
 use crate::state::AppState;
 use crate::token_body::{self, timestamp};
@@ -173,8 +172,7 @@ async fn authorize_subject(
     let subject_token =
         header(headers, SUBJECT_TOKEN).ok_or_else(|| ServerError::from(token::not_found()))?;
     let subject = tokens::validate(state, subject_token, allow_expired).await?;
-    let target = Target::new().with_object("target.token", &targets::token(&subject));
-    super::authorize(state, &caller, action, &target)?;
+    super::authorize(state, &caller, action, &targets::token(&subject))?;
     Ok(subject)
 }
 
