@@ -3,13 +3,13 @@
 //! its audit row.
 //!
 //! [`around_call`] wraps each routed request whose route names an event
-//! (the route table, [`crate::routes`](mod@crate::routes), is the one place that names them).
-//! Before the call it runs the
-//! `pre` bindings (an `abort_on_error` failure answers 502 and the call
-//! never runs); after it, it fills the event from what the call noted (the
-//! user, domain, project and methods, the error), runs the `post` bindings
-//! with the JSON response (which `ResponseMangler` may change), and records
-//! one audit row (except successes of the events `[audit] skip_successful`
+//! (the route table, [`crate::routes`](mod@crate::routes), is the one
+//! place that names them). Before the call it runs the `pre` bindings (an
+//! `abort_on_error` failure answers 502 and the call never runs); after
+//! it, it fills the event from what the call noted (the user, domain,
+//! project and methods, the policy action, the error), runs the `post`
+//! bindings with the JSON response (which `ResponseMangler` may change),
+//! and records one audit row (except successes of the events `[audit] skip_successful`
 //! lists: by default successful token validations, see `AuditSection`).
 //! With nothing bound to the event, the only cost is building the event and
 //! its audit row.
@@ -72,7 +72,8 @@ pub fn note(fill: impl FnOnce(&mut Facts)) {
 }
 
 /// What [`around_call`] needs: the state, and the event of each routed
-/// call, as the route table ([`crate::routes`](mod@crate::routes)) names them.
+/// call, as the route table ([`crate::routes`](mod@crate::routes)) names
+/// them.
 #[derive(Debug, Clone)]
 pub struct Calls {
     state: AppState,

@@ -10,13 +10,13 @@
 //!
 //! ## Layout
 //!
-//! The server is a door over a middle every door shares (see
-//! `/work/shared/design/doors.md`): a door only translates its protocol
-//! into a caller and a request, asks the policy, calls a service and
-//! renders the answer.
+//! The server is a door over a middle every door shares (the design note
+//! "one middle, four doors"): a door only translates its protocol into a
+//! caller and a request, asks the policy, calls a service and renders the
+//! answer.
 //!
-//! - [`routes`](mod@routes): the route table, each route registered with the name of
-//!   its event.
+//! - [`routes`](mod@routes): the route table, each route registered with
+//!   the name of its event.
 //! - [`keystone`]: the Keystone v3 door, one file per API area; the caller
 //!   ([`keystone::caller`]) and each call's policy target
 //!   ([`keystone::targets`]).

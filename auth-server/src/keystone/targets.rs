@@ -75,7 +75,10 @@ pub fn credential(credential: &Credential) -> Value {
 pub fn token(subject: &Validated) -> Target {
     Target::new()
         .with("target.token.user_id", subject.user.id.as_str())
-        .with("target.token.user.domain.id", subject.user.domain_id.as_str())
+        .with(
+            "target.token.user.domain.id",
+            subject.user.domain_id.as_str(),
+        )
 }
 
 /// Adds `filter_attr.<name>` for each query filter the request carries
