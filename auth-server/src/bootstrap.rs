@@ -1,16 +1,19 @@
 //! What `keystone-manage bootstrap` creates, idempotently: the default
 //! domain, an admin project, the admin, member and reader roles, an admin
 //! user holding admin on the project and on the system, and the identity
-//! service with its public endpoint in the catalog.
+//! service with its public endpoint in the catalog. Users, projects, roles
+//! and grants are made through the [`services`], as an
+//! administrator's would be.
 
 use auth_core::AuthError;
 use auth_core::store::{
-    Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, PasswordRecord, Project, Role, Service,
-    Storage, Target, User, UserOptions, new_id,
+    Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, Project, Role, Service, Target, User,
+    UserOptions, new_id,
 };
-use auth_plugins::hashing::PasswordHasher;
-use chrono::{DateTime, Utc};
 use secrecy::SecretString;
+
+use crate::services::users::InitialPassword;
+use crate::services::{self, Context};
 
 /// What to bootstrap.
 #[derive(Debug, Clone)]
@@ -40,12 +43,8 @@ pub struct Bootstrapped {
 
 /// Creates whatever of the bootstrap set is missing; running it twice
 /// changes nothing.
-pub async fn run(
-    storage: &dyn Storage,
-    hasher: &PasswordHasher,
-    plan: &Bootstrap,
-    now: DateTime<Utc>,
-) -> Result<Bootstrapped, AuthError> {
+pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, AuthError> {
+    let storage = cx.storage();
     storage.migrate().await?;
     let project = match storage
         .find_project_by_name(DEFAULT_DOMAIN_ID, &plan.admin_project)
@@ -60,14 +59,14 @@ pub async fn run(
                 description: "Bootstrap project for initializing the cloud.".into(),
                 enabled: true,
             };
-            storage.create_project(&project).await?;
+            services::projects::create(cx, &project).await?;
             project
         }
         Err(e) => return Err(e),
     };
     let mut roles = Vec::new();
     for name in ["admin", "member", "reader"] {
-        roles.push(role(storage, name).await?);
+        roles.push(role(cx, name).await?);
     }
     let user = match storage
         .find_user_by_name(DEFAULT_DOMAIN_ID, &plan.admin_user)
@@ -84,26 +83,20 @@ pub async fn run(
                 options: UserOptions::default(),
                 extra: Default::default(),
             };
-            let password = PasswordRecord {
-                hash: hasher.hash_async(plan.admin_password.clone()).await?,
-                created_at: now,
-                expires_at: None,
-                self_service: false,
-            };
-            storage.create_user(&user, Some(&password)).await?;
+            let password = InitialPassword::Bootstrap(plan.admin_password.clone());
+            services::users::create(cx, &user, password).await?;
             user
         }
         Err(e) => return Err(e),
     };
     let admin_role = roles.swap_remove(0);
     for target in [Target::Project(project.id.clone()), Target::System] {
-        storage
-            .grant(&Assignment {
-                role_id: admin_role.id.clone(),
-                actor: Actor::User(user.id.clone()),
-                target,
-            })
-            .await?;
+        let assignment = Assignment {
+            role_id: admin_role.id.clone(),
+            actor: Actor::User(user.id.clone()),
+            target,
+        };
+        services::grants::grant(cx, &assignment).await?;
     }
     if !storage
         .list_services()
@@ -136,8 +129,8 @@ pub async fn run(
     })
 }
 
-async fn role(storage: &dyn Storage, name: &str) -> Result<Role, AuthError> {
-    match storage.find_role_by_name(name).await {
+async fn role(cx: &Context<'_>, name: &str) -> Result<Role, AuthError> {
+    match cx.storage().find_role_by_name(name).await {
         Ok(role) => Ok(role),
         Err(AuthError::NotFound { .. }) => {
             let role = Role {
@@ -145,7 +138,7 @@ async fn role(storage: &dyn Storage, name: &str) -> Result<Role, AuthError> {
                 name: name.into(),
                 domain_id: None,
             };
-            storage.create_role(&role).await?;
+            services::roles::create(cx, &role).await?;
             Ok(role)
         }
         Err(e) => Err(e),

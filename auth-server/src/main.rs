@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use auth_server::bootstrap::{self, Bootstrap};
 use auth_server::config::LogFormat;
 use auth_server::policy::Policy;
+use auth_server::services::Context;
 use auth_server::{AppState, Config, ServerError, keys, operations, state};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
@@ -173,7 +174,9 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 region,
             };
             let hasher = auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?;
-            let done = bootstrap::run(storage.as_ref(), &hasher, &plan, chrono::Utc::now()).await?;
+            let compliance = config.compliance()?;
+            let cx = Context::new(storage.as_ref(), &hasher, &compliance, chrono::Utc::now());
+            let done = bootstrap::run(&cx, &plan).await?;
             println!(
                 "bootstrapped: user {} ({}), project {} ({})",
                 done.user.name, done.user.id, done.project.name, done.project.id
@@ -213,7 +216,7 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
     let storage = state::connect(config).await?;
     let hasher = auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?;
     let compliance = config.compliance()?;
-    let now = chrono::Utc::now();
+    let cx = Context::new(storage.as_ref(), &hasher, &compliance, chrono::Utc::now());
     match command {
         UserCommand::Create {
             name,
@@ -221,16 +224,7 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
             domain_id,
         } => {
             let password = SecretString::from(password);
-            let user = operations::create_user(
-                storage.as_ref(),
-                &hasher,
-                &compliance,
-                &domain_id,
-                &name,
-                password,
-                now,
-            )
-            .await?;
+            let user = operations::create_user(&cx, &domain_id, &name, password).await?;
             println!("created user {} ({})", user.name, user.id);
         }
         UserCommand::List { domain_id } => {
@@ -245,16 +239,7 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
             domain_id,
         } => {
             let password = SecretString::from(password);
-            let user = operations::set_password(
-                storage.as_ref(),
-                &hasher,
-                &compliance,
-                &domain_id,
-                &name,
-                password,
-                now,
-            )
-            .await?;
+            let user = operations::set_password(&cx, &domain_id, &name, password).await?;
             println!(
                 "set the password of {} ({}); its tokens are revoked",
                 user.name, user.id

@@ -3,28 +3,22 @@
 
 use auth_core::store::{DEFAULT_DOMAIN_ID, Storage, User, UserFilter, UserOptions, new_id};
 use auth_core::{AuthError, MethodRegistration, Registry};
-use auth_plugins::compliance::{PasswordChange, SecurityCompliance};
-use auth_plugins::hashing::PasswordHasher;
-use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::routes::password::revoke_user;
+use crate::services::users::InitialPassword;
+use crate::services::{self, Context};
 use crate::{keys, state};
 
 /// Creates a user with a password; an administrator's password, so the
 /// first-use rule applies.
 pub async fn create_user(
-    storage: &dyn Storage,
-    hasher: &PasswordHasher,
-    compliance: &SecurityCompliance,
+    cx: &Context<'_>,
     domain_id: &str,
     name: &str,
     password: SecretString,
-    now: DateTime<Utc>,
 ) -> Result<User, AuthError> {
-    storage.get_domain(domain_id).await?;
     let user = User {
         id: new_id(),
         name: name.to_owned(),
@@ -34,17 +28,7 @@ pub async fn create_user(
         options: UserOptions::default(),
         extra: Default::default(),
     };
-    let record = compliance
-        .new_password(
-            hasher,
-            storage,
-            &user,
-            password,
-            PasswordChange::Create,
-            now,
-        )
-        .await?;
-    storage.create_user(&user, Some(&record)).await?;
+    services::users::create(cx, &user, InitialPassword::Chosen(password)).await?;
     Ok(user)
 }
 
@@ -68,24 +52,17 @@ pub async fn list_users(
     Ok(out)
 }
 
-/// Sets a user's password as an administrator, and revokes the user's
-/// tokens.
+/// Sets a user's password as an administrator (which revokes the user's
+/// tokens) and lifts a lockout: how an operator gives an account back.
 pub async fn set_password(
-    storage: &dyn Storage,
-    hasher: &PasswordHasher,
-    compliance: &SecurityCompliance,
+    cx: &Context<'_>,
     domain_id: &str,
     name: &str,
     password: SecretString,
-    now: DateTime<Utc>,
 ) -> Result<User, AuthError> {
-    let user = storage.find_user_by_name(domain_id, name).await?;
-    let record = compliance
-        .new_password(hasher, storage, &user, password, PasswordChange::Reset, now)
-        .await?;
-    storage.set_password(&user.id, &record).await?;
-    storage.reset_auth_failures(&user.id).await?;
-    storage.add_revocation(&revoke_user(&user.id, now)).await?;
+    let user = cx.storage().find_user_by_name(domain_id, name).await?;
+    services::passwords::reset(cx, &user, password).await?;
+    services::passwords::unlock(cx, &user).await?;
     Ok(user)
 }
 

@@ -155,6 +155,17 @@ impl AppState {
         &self.inner.validations
     }
 
+    /// What a service operation needs, at the clock's now (see
+    /// [`crate::services`]).
+    pub fn services(&self) -> crate::services::Context<'_> {
+        crate::services::Context::new(
+            self.storage().as_ref(),
+            self.hasher(),
+            self.compliance(),
+            self.clock().now(),
+        )
+    }
+
     /// The policy every door asks.
     pub fn policy(&self) -> &Policy {
         &self.inner.policy

@@ -1,6 +1,7 @@
 //! auth-server over real HTTP on a loopback port: Keystone's token API.
 
 mod admin;
+mod application_credentials;
 mod cache;
 mod domains;
 mod events;
@@ -8,4 +9,6 @@ mod groups;
 mod harness;
 mod operations;
 mod policy;
+mod policy_file;
+mod routes;
 mod tokens;

@@ -324,3 +324,65 @@ async fn add_user(
     s.storage().create_user(&user, Some(&record)).await.unwrap();
     user
 }
+
+#[tokio::test]
+async fn every_401_carries_the_challenge_with_the_configured_public_url() {
+    let s = TestServer::start_with("[server]\npublic_url = \"https://keystone.example.com:5000/\"")
+        .await;
+    let expected = "Keystone uri=\"https://keystone.example.com:5000/v3\"";
+    let admin = s.admin_token().await;
+    let created: Value = s
+        .call(Method::POST, "/v3/users", &admin)
+        .json(&json!({"user": {"name": "ivy", "password": "ivy-pass"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ivy = created["user"]["id"].as_str().unwrap().to_owned();
+    let answers = [
+        // No token, and a token that does not validate (the extractor).
+        s.client.get(s.url("/v3/users")).send().await.unwrap(),
+        s.call(Method::GET, "/v3/users", "not-a-token")
+            .send()
+            .await
+            .unwrap(),
+        s.call(Method::GET, "/v3/auth/tokens", "not-a-token")
+            .header("X-Subject-Token", &admin)
+            .send()
+            .await
+            .unwrap(),
+        // A failed login (the engine) and a wrong original password.
+        s.issue(&password_body("admin", "wrong", None), None).await,
+        s.client
+            .post(s.url(&format!("/v3/users/{ivy}/password")))
+            .json(&json!({"user": {"original_password": "wrong", "password": "new-pass"}}))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for response in answers {
+        assert_eq!(response.status(), 401, "{}", response.url());
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            expected,
+            "{}",
+            response.url()
+        );
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], 401);
+    }
+    // Other errors carry no challenge.
+    let forbidden = s
+        .call(
+            Method::GET,
+            "/v3/users",
+            subject(&s.issue(&password_body("ivy", "ivy-pass", None), None).await),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), 403);
+    assert!(forbidden.headers().get("www-authenticate").is_none());
+}

@@ -3,6 +3,7 @@
 
 use auth_core::store::*;
 
+use super::credentials::app_cred;
 use super::harness::{Fixture, at, password, project, user};
 
 /// The revision now.
@@ -83,7 +84,18 @@ pub(crate) async fn the_token_revision_follows_validation_relevant_writes(f: &Fi
         name: "participant".into(),
         ..role.clone()
     };
-    let r = moves!(f, r, "update_role", s.update_role(&renamed));
+    moves!(f, r, "update_role", s.update_role(&renamed));
+    // Deleting an application credential must reach every node's cached
+    // validations of its tokens.
+    let ci = app_cred("ci", &alice.id, &dev.id);
+    s.create_application_credential(&ci).await.unwrap();
+    let r = revision(f).await;
+    let r = moves!(
+        f,
+        r,
+        "delete_application_credential",
+        s.delete_application_credential(&ci.id)
+    );
     let r = moves!(f, r, "delete_role", s.delete_role(&role.id));
     let r = moves!(f, r, "delete_user", s.delete_user(&alice.id));
 

@@ -1,4 +1,5 @@
-//! `/v3/audit`: the audit log, admin only. Newest first, filtered by time
+//! `/v3/audit`: the audit log, under this server's own actions
+//! `identity:list_audit` and `identity:export_audit` (no target). Newest first, filtered by time
 //! range, user, event and outcome, paged with `marker` (the last id of the
 //! previous page); `/v3/audit/export` streams the same selection as JSON
 //! lines. Rows never hold a secret: they are redacted when written.
@@ -9,13 +10,15 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::PublicBase;
 use super::caller::Caller;
-use super::{PublicBase, respond};
+use crate::error::ServerError;
+use crate::policy::Target;
 use crate::state::AppState;
 
 /// The largest page.
@@ -68,62 +71,55 @@ pub async fn list(
     PublicBase(base): PublicBase,
     caller: Caller,
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_audit")?;
-        let Query(params) = params.map_err(|e| AuthError::bad_request(e.body_text()))?;
-        let limit = params.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-        let rows = state.storage().query_audit(&params.query(limit)?).await?;
-        let next = (rows.len() == limit as usize)
-            .then(|| rows.last().map(|r| r.id))
-            .flatten()
-            .map(|last| format!("{base}/v3/audit?marker={last}&limit={limit}"));
-        let rows: Vec<_> = rows.iter().map(row_json).collect();
-        Ok(Json(json!({"audit": rows, "links": {"next": next}})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    super::authorize(&state, &caller, "identity:list_audit", &Target::new())?;
+    let Query(params) = params.map_err(|e| AuthError::bad_request(e.body_text()))?;
+    let limit = params.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    let rows = state.storage().query_audit(&params.query(limit)?).await?;
+    let next = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten()
+        .map(|last| format!("{base}/v3/audit?marker={last}&limit={limit}"));
+    let rows: Vec<_> = rows.iter().map(row_json).collect();
+    Ok(Json(json!({"audit": rows, "links": {"next": next}})).into_response())
 }
 
 /// `GET /v3/audit/export`: every matching row as JSON lines, read page by
 /// page so memory stays bounded however long the log is.
 pub async fn export(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("export_audit")?;
-        let Query(params) = params.map_err(|e| AuthError::bad_request(e.body_text()))?;
-        let first = params.query(MAX_LIMIT)?;
-        let storage = state.storage().clone();
-        let lines = futures_util::stream::try_unfold(Some(first), move |query| {
-            let storage = storage.clone();
-            async move {
-                let Some(mut query) = query else {
-                    return Ok::<_, AuthError>(None);
-                };
-                let rows = storage.query_audit(&query).await?;
-                let mut chunk = String::new();
-                for row in &rows {
-                    chunk.push_str(&row_json(row).to_string());
-                    chunk.push('\n');
-                }
-                let next = (rows.len() == query.limit as usize).then(|| {
-                    query.before_id = rows.last().map(|r| r.id);
-                    query
-                });
-                if rows.is_empty() {
-                    return Ok(None);
-                }
-                Ok(Some((chunk, next)))
+) -> Result<impl IntoResponse, ServerError> {
+    super::authorize(&state, &caller, "identity:export_audit", &Target::new())?;
+    let Query(params) = params.map_err(|e| AuthError::bad_request(e.body_text()))?;
+    let first = params.query(MAX_LIMIT)?;
+    let storage = state.storage().clone();
+    let lines = futures_util::stream::try_unfold(Some(first), move |query| {
+        let storage = storage.clone();
+        async move {
+            let Some(mut query) = query else {
+                return Ok::<_, AuthError>(None);
+            };
+            let rows = storage.query_audit(&query).await?;
+            let mut chunk = String::new();
+            for row in &rows {
+                chunk.push_str(&row_json(row).to_string());
+                chunk.push('\n');
             }
-        });
-        Ok((
-            [(CONTENT_TYPE, "application/x-ndjson")],
-            Body::from_stream(lines),
-        )
-            .into_response())
-    })
-    .await
+            let next = (rows.len() == query.limit as usize).then(|| {
+                query.before_id = rows.last().map(|r| r.id);
+                query
+            });
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some((chunk, next)))
+        }
+    });
+    Ok((
+        [(CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(lines),
+    )
+        .into_response())
 }
