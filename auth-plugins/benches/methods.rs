@@ -244,6 +244,7 @@ fn bench_token(c: &mut Criterion) {
         let claims = TokenClaims {
             sub: "u1".into(),
             iat: now.timestamp(),
+            iat_us: Some(0),
             exp: now.timestamp() + 3600,
             methods: vec!["password".into()],
             audit_ids: vec!["a".into()],

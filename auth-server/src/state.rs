@@ -61,7 +61,12 @@ impl AppState {
         let storage = connect(&config).await?;
         let receipt_keys = keys::receipt_keys(storage.as_ref()).await?;
         let signing_keys = keys::signing_keys(storage.as_ref(), config.token.algorithm).await?;
-        let tokens = Arc::new(JwsProvider::new(signing_keys));
+        // Validation refuses tokens claiming a longer lifetime than this
+        // server issues (one signed with a stolen key, say).
+        let tokens = Arc::new(
+            JwsProvider::new(signing_keys)
+                .with_max_lifetime(Duration::seconds(config.token.expiration)),
+        );
         let methods = Registry::<MethodRegistration>::from_inventory()?.instantiate_with_shared(
             &config.auth.methods,
             &config.auth.sections,

@@ -7,4 +7,5 @@ mod events;
 mod groups;
 mod harness;
 mod operations;
+mod revocation;
 mod tokens;
