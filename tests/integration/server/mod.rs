@@ -6,6 +6,7 @@ mod domains;
 mod events;
 mod groups;
 mod harness;
+mod keys;
 mod operations;
 mod revocation;
 mod tokens;
