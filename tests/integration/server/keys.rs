@@ -141,6 +141,21 @@ async fn a_node_with_a_wrong_or_missing_kek_refuses_to_start_and_changes_nothing
         "{refused}"
     );
     assert_eq!(stored(s.storage().as_ref()).await, before, "nothing saved");
+    // `doctor` names the problem too.
+    let checks = auth_server::operations::doctor(&config).await;
+    let failed: Vec<_> = checks
+        .iter()
+        .filter(|c| c.problem.is_some())
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "receipt keys are readable with the key-encryption keys",
+            "token signing keys are readable with the key-encryption keys"
+        ],
+        "{checks:?}"
+    );
 
     let missing = keys_dir_with(&s, None);
     config.keys.dir = missing.path().to_owned();
