@@ -8,6 +8,11 @@
 //!   (parse, signature, claims, mapping against an in-memory store).
 //! - `token/*`: a rescope through the engine (JWS verification,
 //!   revocation check, user check).
+//! - `validate/*`: `auth_core::token::validate` alone (ES256 signature,
+//!   expiry and lifetime, revocation events, user check) against an
+//!   in-memory store holding no revocation event or 1,000 recent ones (for
+//!   other users, as after a busy hour of password changes): the cost of
+//!   comparing every event.
 //! - `publickey/answer-with-receipt`: the second round (receipt opened,
 //!   Ed25519 signature verified).
 //! - `external/trusted-proxy`: a proxied login.
@@ -239,6 +244,7 @@ fn bench_token(c: &mut Criterion) {
         let claims = TokenClaims {
             sub: "u1".into(),
             iat: now.timestamp(),
+            iat_us: Some(0),
             exp: now.timestamp() + 3600,
             methods: vec!["password".into()],
             audit_ids: vec!["a".into()],
@@ -260,6 +266,49 @@ fn bench_token(c: &mut Criterion) {
                     .authenticate(AuthAttempt::new(&body))
                     .await
                     .expect("ok")
+            });
+        });
+    }
+}
+
+fn bench_validate(c: &mut Criterion) {
+    use auth_core::store::{RevocationEvent, RevocationStore as _};
+    use auth_core::{TokenClaims, TokenProvider, token};
+    use auth_plugins::tokens::jws::{JwsProvider, SigningAlgorithm, SigningKeySet};
+    let rt = runtime();
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+    let issued = now - chrono::Duration::minutes(30);
+    let tokens = JwsProvider::new(SigningKeySet::generate(SigningAlgorithm::ES256).unwrap());
+    // Built from JSON so the claims read the same whatever fields the
+    // struct grows.
+    let claims: TokenClaims = serde_json::from_value(json!({
+        "sub": "u1", "iat": issued.timestamp(), "exp": issued.timestamp() + 3600,
+        "openstack_methods": ["password"], "openstack_audit_ids": ["a"],
+        "openstack_project_id": "p1",
+    }))
+    .unwrap();
+    let id = tokens.issue(&claims).unwrap();
+    for (name, events) in [("validate/no-events", 0), ("validate/1000-events", 1000)] {
+        let store = Arc::new(MemoryStore::new());
+        store.add_user("u1", "alice");
+        rt.block_on(async {
+            for i in 0..events {
+                let at = issued + chrono::Duration::milliseconds(i64::from(i) * 1700);
+                let event = RevocationEvent {
+                    user_id: Some(format!("other-{i}")),
+                    ..RevocationEvent::at(at)
+                };
+                store.add_revocation(&event).await.unwrap();
+            }
+        });
+        let stores = Stores::new()
+            .with_users(store.clone())
+            .with_revocations(store);
+        c.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                token::validate(&tokens, &stores, &id, now, chrono::Duration::zero())
+                    .await
+                    .expect("valid")
             });
         });
     }
@@ -401,6 +450,7 @@ criterion_group!(
     bench_totp,
     bench_jwt,
     bench_token,
+    bench_validate,
     bench_publickey,
     bench_external,
     bench_password,

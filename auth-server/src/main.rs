@@ -1,4 +1,5 @@
-//! The `auth-server` command: serve, migrate, bootstrap, rotate keys.
+//! The `auth-server` command: serve, migrate, bootstrap, rotate keys (and
+//! the key-encryption keys that seal them).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -117,6 +118,10 @@ enum KeysCommand {
     /// Rotate the receipt and token signing keys shared through the
     /// database.
     Rotate,
+    /// Rotate the key-encryption keys in `[keys] dir` and re-seal every key
+    /// set stored in the database under the new one. Copy the rotated file
+    /// to every node before the next KEK rotation.
+    RotateKek,
 }
 
 #[tokio::main]
@@ -198,10 +203,25 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             Ok(())
         }
         Command::Keys {
+            command: KeysCommand::RotateKek,
+        } => {
+            let storage = state::connect(&config).await?;
+            let resealed = keys::rotate_kek(&config.keys.dir, storage.as_ref()).await?;
+            println!(
+                "rotated {} and re-sealed {resealed} stored key set(s); running nodes reload \
+                 them within {} s ([keys] refresh_interval). Copy the new file to every node \
+                 before the next KEK rotation",
+                keys::kek_path(&config.keys.dir).display(),
+                config.keys.refresh_interval
+            );
+            Ok(())
+        }
+        Command::Keys {
             command: KeysCommand::Rotate,
         } => {
             let storage = state::connect(&config).await?;
-            keys::rotate(storage.as_ref(), config.token.algorithm).await?;
+            let kek = keys::kek(&config.keys.dir, storage.as_ref()).await?;
+            keys::rotate(storage.as_ref(), &kek, config.token.algorithm).await?;
             println!(
                 "rotated the receipt and token signing keys; running nodes reload them within \
                  {} s ([keys] refresh_interval); wait that long before rotating again",

@@ -114,15 +114,39 @@ pub async fn doctor(config: &Config) -> Vec<Check> {
                 "the schema is current (else run: auth-server migrate)",
                 storage.health().await.map_err(|e| e.to_string()),
             );
+            let kek = keys::read_kek(&config.keys.dir);
             for (name, purpose) in [
-                ("receipt keys are readable", keys::RECEIPT_KEYS),
-                ("token signing keys are readable", keys::SIGNING_KEYS),
+                (
+                    "receipt keys are readable with the key-encryption keys",
+                    keys::RECEIPT_KEYS,
+                ),
+                (
+                    "token signing keys are readable with the key-encryption keys",
+                    keys::SIGNING_KEYS,
+                ),
             ] {
                 let found = match storage.load_key_set(purpose).await {
                     // None yet is fine: the first `serve` creates them.
                     Ok(None) => Ok(()),
-                    Ok(Some(stored)) if !stored.material.expose_secret().is_empty() => Ok(()),
-                    Ok(Some(_)) => Err("the stored key set is empty".to_owned()),
+                    Ok(Some(stored)) => {
+                        let material = stored.material.expose_secret();
+                        match &kek {
+                            _ if material.is_empty() => {
+                                Err("the stored key set is empty".to_owned())
+                            }
+                            // Stored in clear by an earlier version: the
+                            // next `serve` seals it.
+                            _ if !keys::is_sealed(material) => Ok(()),
+                            Ok(Some(kek)) => keys::open(kek, purpose, material)
+                                .map(drop)
+                                .map_err(|e| e.to_string()),
+                            Ok(None) => Err(format!(
+                                "sealed, but {} does not exist",
+                                keys::kek_path(&config.keys.dir).display()
+                            )),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
                     Err(e) => Err(e.to_string()),
                 };
                 check(name, found);

@@ -39,6 +39,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     validations: ValidationCache,
     receipt_keys: Arc<KeyRing>,
+    kek: KeyRing,
     key_versions: keys::LoadedVersions,
     dispatcher: Dispatcher,
     policy: Policy,
@@ -62,9 +63,16 @@ impl AppState {
         // is opened.
         let policy = Policy::from_config(&config.policy)?;
         let storage = connect(&config).await?;
-        let receipt_keys = keys::receipt_keys(storage.as_ref()).await?;
-        let signing_keys = keys::signing_keys(storage.as_ref(), config.token.algorithm).await?;
-        let tokens = Arc::new(JwsProvider::new(signing_keys));
+        let kek = keys::kek(&config.keys.dir, storage.as_ref()).await?;
+        let receipt_keys = keys::receipt_keys(storage.as_ref(), &kek).await?;
+        let signing_keys =
+            keys::signing_keys(storage.as_ref(), &kek, config.token.algorithm).await?;
+        // Validation refuses tokens claiming a longer lifetime than this
+        // server issues (one signed with a stolen key, say).
+        let tokens = Arc::new(
+            JwsProvider::new(signing_keys)
+                .with_max_lifetime(Duration::seconds(config.token.expiration)),
+        );
         let methods = Registry::<MethodRegistration>::from_inventory()?.instantiate_with_shared(
             &config.auth.methods,
             &config.auth.sections,
@@ -104,6 +112,7 @@ impl AppState {
                 metrics,
                 validations,
                 receipt_keys,
+                kek: KeyRing::new(kek),
                 key_versions: keys::LoadedVersions::default(),
                 dispatcher,
                 policy,
@@ -190,6 +199,12 @@ impl AppState {
     /// The receipt keys (the engine's ring, swapped on reload).
     pub fn receipt_keys(&self) -> &Arc<KeyRing> {
         &self.inner.receipt_keys
+    }
+
+    /// The key-encryption keys the shared key sets are sealed under (read
+    /// again from `[keys] dir` when they no longer open them).
+    pub(crate) fn kek(&self) -> &KeyRing {
+        &self.inner.kek
     }
 
     /// The versions of the shared key sets loaded.

@@ -12,9 +12,11 @@ use serde_json::{Value, json};
 use crate::scope::{self, Scope};
 use crate::state::AppState;
 
-/// Keystone's timestamp format: whole seconds, six zero digits, `Z`.
+/// Keystone's timestamp format, `%Y-%m-%dT%H:%M:%S.%fZ`: six digits of
+/// microseconds (a token's `issued_at` has them; its `expires_at`, whole
+/// seconds, shows `.000000`).
 pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// A fresh audit id: 16 random bytes, 22 URL-safe characters, as Keystone.
@@ -76,9 +78,10 @@ pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, Aut
             })
             .unwrap_or_default()
     };
-    let claims = TokenClaims {
+    let mut claims = TokenClaims {
         sub: done.user.id.clone(),
         iat: now.timestamp(),
+        iat_us: None,
         exp: expires.timestamp(),
         methods: identity.methods.clone(),
         audit_ids,
@@ -98,6 +101,8 @@ pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, Aut
             .and_then(Value::as_str)
             .map(String::from),
     };
+    // To the microsecond, so revocation events compare exactly.
+    claims.set_issued_at(now);
     let token = state.tokens().issue(&claims)?;
     Ok(Issued {
         token,

@@ -148,8 +148,9 @@ async fn a_node_picks_up_rotated_keys_without_a_restart() {
     // Two rotations elsewhere: the key that signed the old tokens is
     // gone, and new tokens are signed by a key A has never seen.
     let algorithm = auth_plugins::tokens::jws::SigningAlgorithm::ES256;
+    let kek = a.kek();
     for _ in 0..2 {
-        auth_server::keys::rotate(a.storage().as_ref(), algorithm)
+        auth_server::keys::rotate(a.storage().as_ref(), &kek, algorithm)
             .await
             .unwrap();
     }

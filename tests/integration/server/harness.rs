@@ -113,6 +113,37 @@ impl TestServer {
         self.state.storage()
     }
 
+    /// The configuration this node was built from.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The key-encryption keys in this node's `[keys] dir`.
+    pub(crate) fn kek(&self) -> auth_core::KeySet {
+        auth_server::keys::read_kek(&self.config.keys.dir)
+            .unwrap()
+            .expect("the first start wrote the KEK file")
+    }
+
+    /// Another node on the same database whose configuration `change`
+    /// edits (its own `[keys] dir`, say), with the same clock.
+    pub(crate) async fn node_with(&self, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.config.clone();
+        change(&mut config);
+        let state = AppState::build_with_clock(config.clone(), self.clock.clone())
+            .await
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(
+            listener,
+            state,
+            self.admin.clone(),
+            self.clock.clone(),
+            config,
+        )
+        .await
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -66,6 +66,7 @@ conformance! {
     credentials::a_failed_application_credential_writes_nothing,
     records::catalog_round_trip,
     records::revocations_list_and_prune,
+    records::revocations_are_exact_to_the_microsecond,
     records::key_sets_are_saved_by_compare_and_set,
     records::audit_filters_pages_and_prunes,
     records::handler_bindings_round_trip,

@@ -96,6 +96,84 @@ pub(crate) async fn revocations_list_and_prune(f: &Fixture) {
     );
 }
 
+/// A user revocation at an instant inside a second, through the store and
+/// `token::validate` with a real JWS provider and a fake clock: a token
+/// issued 1 µs before it is refused, one issued 1 µs after (or in its very
+/// microsecond) is accepted, and the store keeps the event's microseconds.
+pub(crate) async fn revocations_are_exact_to_the_microsecond(f: &Fixture) {
+    use auth_core::{ManualClock, Stores, TokenClaims, TokenProvider, token};
+    use auth_plugins::tokens::jws::{JwsProvider, SigningAlgorithm, SigningKeySet};
+    use chrono::Duration;
+
+    let s = &f.storage;
+    let alice = super::harness::user("alice", DEFAULT_DOMAIN_ID);
+    s.create_user(&alice, None).await.unwrap();
+    let provider = JwsProvider::new(SigningKeySet::generate(SigningAlgorithm::ES256).unwrap())
+        .with_max_lifetime(Duration::hours(1));
+    let stores = Stores::from_storage(s.clone());
+    // The revocation lands 0.25 s into a second (`at`), with nanoseconds
+    // below the microsecond that no store keeps.
+    let revoked = at(10) + Duration::nanoseconds(700);
+    let clock = ManualClock::new(revoked);
+    let issue_at = |when| {
+        let mut claims = TokenClaims {
+            sub: alice.id.clone(),
+            iat: 0,
+            iat_us: None,
+            exp: 0,
+            methods: vec!["password".into()],
+            audit_ids: vec![new_id()],
+            project_id: None,
+            domain_id: None,
+            system: None,
+            app_cred_id: None,
+            group_ids: vec![],
+            idp_id: None,
+        };
+        claims.set_issued_at(when);
+        claims.exp = claims.iat + 3600;
+        provider.issue(&claims).unwrap()
+    };
+    let before = issue_at(revoked - Duration::microseconds(1));
+    let same = issue_at(revoked);
+    let after = issue_at(revoked + Duration::microseconds(1));
+    let event = RevocationEvent {
+        user_id: Some(alice.id.clone()),
+        ..RevocationEvent::at(auth_core::Clock::now(&clock))
+    };
+    s.add_revocation(&event).await.unwrap();
+    let listed = s.list_revocations(at(0)).await.unwrap();
+    assert_eq!(
+        listed[0].issued_before.timestamp_micros(),
+        revoked.timestamp_micros(),
+        "the store keeps microseconds"
+    );
+    clock.advance(Duration::minutes(5));
+    let validate = |t: String| {
+        let stores = stores.clone();
+        let provider = &provider;
+        let now = auth_core::Clock::now(&clock);
+        async move { token::validate(provider, &stores, &t, now, Duration::zero()).await }
+    };
+    assert!(
+        matches!(validate(before).await, Err(AuthError::NotFound { .. })),
+        "issued 1 µs before the revocation"
+    );
+    // A token of the event's very microsecond counts as issued after it
+    // (see auth_core::token::is_revoked_by).
+    validate(same)
+        .await
+        .expect("issued in the revocation's microsecond");
+    let (claims, _) = validate(after)
+        .await
+        .expect("issued 1 µs after the revocation");
+    assert_eq!(
+        claims.issued_at().timestamp(),
+        revoked.timestamp(),
+        "all three in the same second"
+    );
+}
+
 pub(crate) async fn key_sets_are_saved_by_compare_and_set(f: &Fixture) {
     let s = &f.storage;
     let material = |n: u32| SecretString::from(format!("{{\"generation\": {n}}}"));

@@ -21,6 +21,20 @@ struct Setup {
 fn setup(config: Value) -> Setup {
     let store = Arc::new(MemoryStore::new());
     store.add_user("u1", "alice");
+    // Validation checks that a token's application credential still exists.
+    store.add_application_credential(auth_core::store::ApplicationCredential {
+        id: "ac1".into(),
+        name: "ci".into(),
+        description: String::new(),
+        user_id: "u1".into(),
+        project_id: "p1".into(),
+        secret_hash: secrecy::SecretString::from("unused"),
+        expires_at: None,
+        roles: vec![],
+        unrestricted: false,
+        access_rules: vec![],
+        created_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    });
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
     ));
@@ -35,7 +49,8 @@ fn setup(config: Value) -> Setup {
         .stores(
             Stores::new()
                 .with_users(store.clone())
-                .with_revocations(store.clone()),
+                .with_revocations(store.clone())
+                .with_credentials(store.clone()),
         )
         .clock(clock.clone())
         .token_provider(tokens.clone())
@@ -54,6 +69,7 @@ fn claims(s: &Setup) -> TokenClaims {
     TokenClaims {
         sub: "u1".into(),
         iat: now,
+        iat_us: None,
         exp: now + 3600,
         methods: vec!["password".into(), "totp".into()],
         audit_ids: vec!["first-audit".into()],
