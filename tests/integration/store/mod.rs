@@ -10,6 +10,7 @@ mod crash;
 mod credentials;
 mod drivers;
 pub(crate) mod harness;
+mod lockout;
 mod passwords;
 mod records;
 mod revision;
@@ -55,6 +56,7 @@ conformance! {
     passwords::current_password_and_history,
     passwords::auth_counters,
     passwords::concurrent_failures_add_exactly_n,
+    lockout::claims_admit_at_most_the_limit_and_locks_run_out,
     assignments::roles_round_trip_with_typed_errors,
     assignments::grants_revokes_and_listing,
     assignments::effective_roles_include_groups_without_repeats,
