@@ -3,9 +3,10 @@
 //! Deliberately unauthenticated, as in Keystone: it is the way out of an
 //! expired password and of `change_password_upon_first_use`, so it must
 //! work when no token can be had. The original password is the
-//! credential: a wrong one counts towards lockout like a failed login, and
-//! a locked account cannot change its password. A successful change
-//! revokes every token the user holds.
+//! credential: a wrong one counts towards lockout like a failed login (and
+//! is counted before it is checked, as a login is), and a locked account
+//! cannot change its password. A successful change revokes every token the
+//! user holds.
 
 use auth_core::AuthError;
 use auth_core::store::RevocationEvent;
@@ -62,43 +63,49 @@ pub async fn change(
             }
             Err(e) => return Err(e.into()),
         };
-        state
+        // Lockout as for a login: the attempt is counted before the hash.
+        let checked = state
             .compliance()
-            .ensure_unlocked(storage.as_ref(), &user, now)
-            .await?;
-        let current = storage.current_password(&user.id).await?;
-        let verified = state
-            .hasher()
-            .verify_async(original_password, current.map(|c| c.hash))
-            .await?;
-        if verified.is_none() {
-            state
-                .compliance()
-                .record_failure(storage.as_ref(), &user, now)
-                .await?;
-            return Err(AuthError::InvalidCredentials.into());
-        }
-        if !user.enabled {
-            return Err(AuthError::UserDisabled.into());
-        }
-        if user.options.lock_password {
-            return Err(
-                AuthError::bad_request("You cannot change your password at this time.").into(),
-            );
-        }
-        let record = state
-            .compliance()
-            .new_password(
+            .check_password(
                 state.hasher(),
                 storage.as_ref(),
                 &user,
-                password,
-                PasswordChange::SelfService,
+                original_password,
                 now,
             )
             .await?;
+        let record = async {
+            if !user.enabled {
+                return Err(AuthError::UserDisabled);
+            }
+            if user.options.lock_password {
+                return Err(AuthError::bad_request(
+                    "You cannot change your password at this time.",
+                ));
+            }
+            state
+                .compliance()
+                .new_password(
+                    state.hasher(),
+                    storage.as_ref(),
+                    &user,
+                    password,
+                    PasswordChange::SelfService,
+                    now,
+                )
+                .await
+        }
+        .await;
+        let record = match record {
+            Ok(record) => record,
+            Err(refused) => {
+                // The original password was right: not a failure.
+                checked.attempt.refused(storage.as_ref()).await?;
+                return Err(refused.into());
+            }
+        };
         storage.set_password(&user.id, &record).await?;
-        storage.record_auth_success(&user.id, now).await?;
+        checked.attempt.succeeded(storage.as_ref(), now).await?;
         storage.add_revocation(&revoke_user(&user.id, now)).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     })

@@ -6,5 +6,6 @@ mod domains;
 mod events;
 mod groups;
 mod harness;
+mod lockout;
 mod operations;
 mod tokens;
