@@ -84,8 +84,11 @@ pub struct SecurityCompliance {
     /// inactive up to a day sooner than its last login plus this; Keystone,
     /// which keeps the date only, does the same.
     pub disable_user_account_days_inactive: Option<u32>,
-    /// How many passwords, the new one included, must differ: a new
-    /// password may not repeat any of the last `n - 1`. 0 or 1: no history.
+    /// How many of the user's most recent passwords, the current one
+    /// included, a new password of their own may not repeat: 1 refuses the
+    /// current password, 3 the current one and the two before it; 0 (the
+    /// default) keeps no history. As in Keystone, only a user changing
+    /// their own password is held to it, not an administrator's reset.
     pub unique_last_password_count: u32,
     /// Days a self-chosen password must be kept before the user may change
     /// it again (so the history cannot be cycled through at once). An
@@ -170,7 +173,8 @@ fn at_least_one<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32
 pub enum PasswordChange {
     /// An administrator creating the user: the pattern.
     Create,
-    /// An administrator resetting it: the pattern and the history.
+    /// An administrator resetting it: the pattern (Keystone holds an
+    /// administrator to neither the history nor the minimum age).
     Reset,
     /// The user changing their own: the pattern, the minimum age and the
     /// history.
@@ -406,9 +410,12 @@ impl SecurityCompliance {
                 }
             }
         }
-        if change != PasswordChange::Create && self.unique_last_password_count > 1 {
+        // Keystone's `_validate_password_history`, which only its
+        // self-service `change_password` calls: the last n stored
+        // passwords, the current one included.
+        if change == PasswordChange::SelfService && self.unique_last_password_count > 0 {
             let previous = passwords
-                .password_history(&user.id, self.unique_last_password_count - 1)
+                .password_history(&user.id, self.unique_last_password_count)
                 .await?;
             for record in previous {
                 if hasher
@@ -746,38 +753,76 @@ mod tests {
         assert!(invalid.unwrap_err().to_string().contains("password_regex"));
     }
 
+    /// Keystone's `PasswordHistoryValidationTests`, case by case.
     #[tokio::test]
-    async fn the_history_refuses_the_last_n_minus_one_passwords_except_at_creation() {
+    async fn the_history_covers_the_last_n_passwords_the_current_one_included() {
         let c = SecurityCompliance {
             unique_last_password_count: 3,
             ..SecurityCompliance::default()
         };
         let store = auth_core::testkit::MemoryStore::new();
         store.put_user(user());
-        set(&c, &store, "first", PasswordChange::Create, now())
+        let own = PasswordChange::SelfService;
+        set(&c, &store, "p0", PasswordChange::Create, now())
             .await
             .unwrap();
-        set(&c, &store, "second", PasswordChange::SelfService, now())
-            .await
-            .unwrap();
-        for change in [PasswordChange::Reset, PasswordChange::SelfService] {
-            for old in ["first", "second"] {
-                let refused = message(set(&c, &store, old, change, now()).await);
-                assert!(refused.contains("must be unique is 3"), "{refused}");
-            }
+        // The current password is in the history.
+        let refused = message(set(&c, &store, "p0", own, now()).await);
+        assert!(refused.contains("must be unique is 3"), "{refused}");
+        for new in ["p1", "p2"] {
+            set(&c, &store, new, own, now()).await.unwrap();
         }
-        set(&c, &store, "third", PasswordChange::Reset, now())
+        // The last three are p0, p1 and p2 (the current one).
+        for old in ["p0", "p1", "p2"] {
+            assert!(set(&c, &store, old, own, now()).await.is_err(), "{old}");
+        }
+        set(&c, &store, "p3", own, now()).await.unwrap();
+        // p0 is four passwords back now: allowed again.
+        set(&c, &store, "p0", own, now()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn one_refuses_only_the_current_password_and_zero_nothing() {
+        let store = auth_core::testkit::MemoryStore::new();
+        store.put_user(user());
+        let own = PasswordChange::SelfService;
+        let one = SecurityCompliance {
+            unique_last_password_count: 1,
+            ..SecurityCompliance::default()
+        };
+        set(&one, &store, "p0", PasswordChange::Create, now())
             .await
             .unwrap();
-        // "first" is now three passwords back: allowed again.
-        set(&c, &store, "first", PasswordChange::SelfService, now())
-            .await
-            .unwrap();
-        // Without the rule, repeats are fine.
+        let refused = message(set(&one, &store, "p0", own, now()).await);
+        assert!(refused.contains("must be unique is 1"), "{refused}");
+        set(&one, &store, "p1", own, now()).await.unwrap();
+        set(&one, &store, "p0", own, now()).await.unwrap();
         let off = SecurityCompliance::default();
-        set(&off, &store, "first", PasswordChange::SelfService, now())
-            .await
-            .unwrap();
+        set(&off, &store, "p0", own, now()).await.unwrap();
+        set(&off, &store, "p0", own, now()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_administrators_password_is_never_held_to_the_history() {
+        let c = SecurityCompliance {
+            unique_last_password_count: 3,
+            ..SecurityCompliance::default()
+        };
+        let store = auth_core::testkit::MemoryStore::new();
+        store.put_user(user());
+        for (password, change) in [
+            ("p0", PasswordChange::Create),
+            ("p1", PasswordChange::Reset),
+            ("p1", PasswordChange::Reset),
+            ("p0", PasswordChange::Reset),
+        ] {
+            set(&c, &store, password, change, now()).await.unwrap();
+        }
+        // The user, though, is held to it, whoever set the passwords.
+        for old in ["p0", "p1"] {
+            let own = set(&c, &store, old, PasswordChange::SelfService, now()).await;
+            assert!(message(own).contains("must be unique is 3"));
+        }
     }
 
     #[tokio::test]

@@ -23,6 +23,8 @@
 //! disclose_lockout = false       # true: Keystone's "The account is locked
 //!                                # for user: <id>." instead of answering a
 //!                                # locked account as a wrong password
+//! unique_last_password_count = 0 # a user's new password may not repeat
+//!                                # the last n (the current one included)
 //!
 //! [token]
 //! expiration = 3600
