@@ -23,6 +23,9 @@
 //!   Timing two 16 ms operations against each other cannot resolve 3 % on
 //!   this noisy machine; this can. The default-parameter login, the pooled
 //!   verification and the argon2 crate's own verifier are shown too.
+//!   `minimal-argon2-login-lockout-on` is the minimal login with
+//!   `lockout_failure_attempts` set: the lockout bookkeeping's own cost
+//!   against the in-memory store.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark: set-up failures stop it
@@ -116,7 +119,11 @@ fn bench_jwt(c: &mut Criterion) {
 
 /// An engine with the password method and one user whose password is
 /// hashed by `hasher`, and the body of a login.
-fn password_login(rt: &tokio::runtime::Runtime, hasher: &PasswordHasher) -> (Engine, Vec<u8>) {
+fn password_login(
+    rt: &tokio::runtime::Runtime,
+    hasher: &PasswordHasher,
+    compliance: SecurityCompliance,
+) -> (Engine, Vec<u8>) {
     let secret = SecretString::from("correct horse battery staple".to_owned());
     let store = Arc::new(MemoryStore::new());
     store.add_user("u1", "alice");
@@ -130,10 +137,7 @@ fn password_login(rt: &tokio::runtime::Runtime, hasher: &PasswordHasher) -> (Eng
     let engine = Engine::builder()
         .method(
             password::NAME,
-            Arc::new(password::Password::new(
-                hasher.clone(),
-                SecurityCompliance::default(),
-            )),
+            Arc::new(password::Password::new(hasher.clone(), compliance)),
         )
         .stores(
             Stores::new()
@@ -162,7 +166,7 @@ fn bench_password(c: &mut Criterion) {
         parallelism: 1,
     })
     .unwrap();
-    let (engine, body) = password_login(&rt, &minimal);
+    let (engine, body) = password_login(&rt, &minimal, SecurityCompliance::default());
     let minimal_hash = minimal.hash(&secret).unwrap();
     group.bench_function("minimal-argon2-verify-on-blocking-pool", |b| {
         b.to_async(&rt).iter(|| async {
@@ -182,11 +186,28 @@ fn bench_password(c: &mut Criterion) {
         });
     });
 
+    // The same login with lockout on (`lockout_failure_attempts`): the
+    // lockout bookkeeping of a successful login, against the in-memory
+    // store (the SQL stores' cost of it is in the store bench).
+    let lockout = SecurityCompliance {
+        lockout_failure_attempts: Some(5),
+        ..SecurityCompliance::default()
+    };
+    let (engine, body) = password_login(&rt, &minimal, lockout);
+    group.bench_function("minimal-argon2-login-lockout-on", |b| {
+        b.to_async(&rt).iter(|| async {
+            engine
+                .authenticate(AuthAttempt::new(&body))
+                .await
+                .expect("ok")
+        });
+    });
+
     // The default (OWASP) parameters.
     group.sample_size(30);
     let hasher = PasswordHasher::new(HashingConfig::default()).unwrap();
     let hash = hasher.hash(&secret).unwrap();
-    let (engine, body) = password_login(&rt, &hasher);
+    let (engine, body) = password_login(&rt, &hasher, SecurityCompliance::default());
     group.bench_function("argon2id-verify-alone", |b| {
         b.iter(|| hasher.verify(&secret, &hash).expect("verifies"));
     });

@@ -18,7 +18,13 @@
 //! included_previous_windows = 1
 //!
 //! [security_compliance]
-//! lockout_failure_attempts = 5
+//! lockout_failure_attempts = 5   # attempts in flight count too
+//! lockout_duration = 1800        # seconds from the last counted attempt
+//! disclose_lockout = false       # true: Keystone's "The account is locked
+//!                                # for user: <id>." instead of answering a
+//!                                # locked account as a wrong password
+//! unique_last_password_count = 0 # a user's new password may not repeat
+//!                                # the last n (the current one included)
 //!
 //! [token]
 //! expiration = 3600
@@ -430,7 +436,8 @@ impl Config {
         }
     }
 
-    /// The `[security_compliance]` rules, parsed.
+    /// The `[security_compliance]` rules, parsed (Keystone's option names,
+    /// plus `disclose_lockout`; see `auth_plugins::compliance`).
     pub fn compliance(&self) -> Result<auth_plugins::compliance::SecurityCompliance, ServerError> {
         if self.security_compliance.is_null() {
             return Ok(Default::default());
@@ -467,6 +474,32 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(shown.contains("UserNotification") && shown.contains("hook"));
         assert!(!shown.contains("smtp-secret") && !shown.contains("hook-secret"));
+    }
+
+    #[test]
+    fn security_compliance_parses_from_the_file_and_is_checked() {
+        let c = Config::from_toml(
+            r#"
+            [security_compliance]
+            lockout_failure_attempts = 5
+            lockout_duration = 1800
+            disclose_lockout = true
+            unique_last_password_count = 3
+            "#,
+        )
+        .unwrap();
+        let rules = c.compliance().unwrap();
+        assert_eq!(rules.lockout_failure_attempts, Some(5));
+        assert!(rules.disclose_lockout);
+        assert_eq!(rules.unique_last_password_count, 3);
+        assert!(!Config::default().compliance().unwrap().disclose_lockout);
+        for bad in [
+            "[security_compliance]\nlockout_failure_attempts = 0",
+            "[security_compliance]\ndisclose_lockouts = true",
+        ] {
+            let e = Config::from_toml(bad).unwrap().compliance().unwrap_err();
+            assert!(e.to_string().contains("[security_compliance]"), "{e}");
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!   the data;
 //! - every operation that writes several rows is one transaction;
 //! - counters ([`PasswordStore::record_auth_failure`]) are atomic: N
-//!   concurrent failures add exactly N;
+//!   concurrent failures add exactly N, and of N concurrent
+//!   [`PasswordStore::claim_auth_attempt`]s with a limit of T at most T
+//!   succeed;
 //! - deleting a row deletes what hangs off it (a user's passwords,
 //!   credentials, group memberships, assignments and application
 //!   credentials; a project's assignments) and nothing else.
@@ -223,6 +225,42 @@ pub trait PasswordStore: Send + Sync + std::fmt::Debug {
 
     /// Clears the failure count (an administrator unlocking an account).
     async fn reset_auth_failures(&self, user_id: &str) -> Result<(), AuthError>;
+
+    /// Claims one attempt at the user's secret for the lockout rule, in one
+    /// atomic step, *before* the secret is checked: the attempt is counted
+    /// as a failure (`failed_auth_count + 1`, `failed_auth_at = at`) and a
+    /// success gives it back ([`PasswordStore::record_auth_success`], or
+    /// [`PasswordStore::release_auth_attempt`]). Counting first is what
+    /// makes the limit hold under concurrency: of N simultaneous attempts
+    /// at most `limit` are admitted, so at most `limit` secrets are checked
+    /// per lockout, where checking first and counting after let every
+    /// attempt in flight through.
+    ///
+    /// Returns the state the claim left (its count includes this attempt),
+    /// or `None`, writing nothing, when the account is locked: the count is
+    /// at `limit` or more (attempts in flight included) and the lock has
+    /// not run out. A lock runs out `lock_duration` after the last counted
+    /// attempt (`failed_auth_at`); never when `lock_duration` is `None`.
+    /// Claiming on an account whose lock has run out starts a new count,
+    /// at 1.
+    ///
+    /// Implementations must decide and write in one step (a single
+    /// conditional `UPDATE ... RETURNING`, a row lock, or one writer), never
+    /// read then write.
+    async fn claim_auth_attempt(
+        &self,
+        user_id: &str,
+        limit: u32,
+        lock_duration: Option<chrono::Duration>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<UserAuthState>, AuthError>;
+
+    /// Gives back an attempt [`PasswordStore::claim_auth_attempt`] counted,
+    /// whose secret turned out right but which was refused for another
+    /// reason (a disabled user, an expired password, a new password the
+    /// rules refuse): one less failure, never below zero. Keystone neither
+    /// counts nor clears anything in those cases.
+    async fn release_auth_attempt(&self, user_id: &str) -> Result<(), AuthError>;
 }
 
 /// Roles and role assignments.

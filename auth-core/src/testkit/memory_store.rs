@@ -403,6 +403,40 @@ impl PasswordStore for MemoryStore {
         state.failed_auth_at = None;
         Ok(())
     }
+
+    async fn claim_auth_attempt(
+        &self,
+        user_id: &str,
+        limit: u32,
+        lock_duration: Option<chrono::Duration>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<UserAuthState>, AuthError> {
+        // Decided and written under the one lock: atomic.
+        let mut inner = self.lock();
+        let state = inner.auth_states.entry(user_id.to_owned()).or_default();
+        if state.failed_auth_count >= limit {
+            let ran_out = match (lock_duration, state.failed_auth_at) {
+                (Some(duration), Some(last)) => last
+                    .checked_add_signed(duration)
+                    .is_some_and(|end| end <= at),
+                _ => false,
+            };
+            if !ran_out {
+                return Ok(None);
+            }
+            state.failed_auth_count = 0;
+        }
+        state.failed_auth_count += 1;
+        state.failed_auth_at = Some(at);
+        Ok(Some(state.clone()))
+    }
+
+    async fn release_auth_attempt(&self, user_id: &str) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        let state = inner.auth_states.entry(user_id.to_owned()).or_default();
+        state.failed_auth_count = state.failed_auth_count.saturating_sub(1);
+        Ok(())
+    }
 }
 
 #[async_trait]

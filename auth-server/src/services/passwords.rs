@@ -31,8 +31,9 @@ pub(super) async fn new_record(
 /// original one, which is the credential: as in Keystone this needs no
 /// token (it is the way out of an expired password and of
 /// `change_password_upon_first_use`). A wrong original password counts
-/// towards lockout like a failed login (and an unknown user costs the same
-/// hash); a locked account cannot change its password.
+/// towards lockout like a failed login, and is counted before it is
+/// checked, as a login is (an unknown user costs the same hash); a locked
+/// account cannot change its password.
 pub async fn change_own(
     cx: &Context<'_>,
     user_id: &str,
@@ -57,27 +58,33 @@ pub async fn change_own(
         Err(e) => return Err(e),
     };
     note_user(&user.id, &user.domain_id);
-    cx.compliance().ensure_unlocked(storage, &user, now).await?;
-    let current = storage.current_password(&user.id).await?;
-    let verified = cx
-        .hasher()
-        .verify_async(original, current.map(|c| c.hash))
+    // Lockout as for a login: the attempt is counted before the hash.
+    let checked = cx
+        .compliance()
+        .check_password(cx.hasher(), storage, &user, original, now)
         .await?;
-    if verified.is_none() {
-        cx.compliance().record_failure(storage, &user, now).await?;
-        return Err(AuthError::InvalidCredentials);
+    let record = async {
+        if !user.enabled {
+            return Err(AuthError::UserDisabled);
+        }
+        if user.options.lock_password {
+            return Err(AuthError::bad_request(
+                "You cannot change your password at this time.",
+            ));
+        }
+        new_record(cx, &user, password, PasswordChange::SelfService).await
     }
-    if !user.enabled {
-        return Err(AuthError::UserDisabled);
-    }
-    if user.options.lock_password {
-        return Err(AuthError::bad_request(
-            "You cannot change your password at this time.",
-        ));
-    }
-    let record = new_record(cx, &user, password, PasswordChange::SelfService).await?;
+    .await;
+    let record = match record {
+        Ok(record) => record,
+        Err(refused) => {
+            // The original password was right: not a failure.
+            checked.attempt.refused(storage).await?;
+            return Err(refused);
+        }
+    };
     storage.set_password(&user.id, &record).await?;
-    storage.record_auth_success(&user.id, now).await?;
+    checked.attempt.succeeded(storage, now).await?;
     revocations::user(cx, &user.id).await
 }
 

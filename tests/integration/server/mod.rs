@@ -8,6 +8,7 @@ mod events;
 mod groups;
 mod harness;
 mod keys;
+mod lockout;
 mod operations;
 mod policy;
 mod policy_file;

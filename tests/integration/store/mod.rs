@@ -10,6 +10,7 @@ mod crash;
 mod credentials;
 mod drivers;
 pub(crate) mod harness;
+mod lockout;
 mod passwords;
 mod records;
 mod revision;
@@ -55,6 +56,11 @@ conformance! {
     passwords::current_password_and_history,
     passwords::auth_counters,
     passwords::concurrent_failures_add_exactly_n,
+    lockout::claims_admit_at_most_the_limit_and_locks_run_out,
+    lockout::concurrent_wrong_passwords_check_at_most_the_limit,
+    lockout::a_right_password_after_the_limit_is_refused_and_resets_nothing,
+    lockout::passwords_and_passcodes_share_one_limit,
+    lockout::exempt_users_logins_write_nothing,
     assignments::roles_round_trip_with_typed_errors,
     assignments::grants_revokes_and_listing,
     assignments::effective_roles_include_groups_without_repeats,

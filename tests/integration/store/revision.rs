@@ -50,6 +50,10 @@ pub(crate) async fn the_token_revision_follows_validation_relevant_writes(f: &Fi
     s.record_auth_failure(&alice.id, at(1)).await.unwrap();
     s.record_auth_success(&alice.id, at(2)).await.unwrap();
     s.reset_auth_failures(&alice.id).await.unwrap();
+    s.claim_auth_attempt(&alice.id, 5, None, at(2))
+        .await
+        .unwrap();
+    s.release_auth_attempt(&alice.id).await.unwrap();
     assert_eq!(
         revision(f).await,
         start,

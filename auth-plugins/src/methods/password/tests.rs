@@ -129,7 +129,12 @@ async fn lockout_counts_failures_refuses_the_right_password_and_expires() {
     let e = login(&s, json!({"id": "u1"}), "correct horse")
         .await
         .unwrap_err();
-    assert!(matches!(e, AuthError::AccountLocked));
+    assert!(matches!(e, AuthError::AccountLocked { .. }));
+    assert_eq!(
+        s.store.auth_state("u1").await.unwrap().failed_auth_count,
+        3,
+        "the right password did not reset the counter"
+    );
     s.clock.advance(Duration::seconds(600));
     assert!(
         login(&s, json!({"id": "u1"}), "correct horse")
@@ -137,6 +142,80 @@ async fn lockout_counts_failures_refuses_the_right_password_and_expires() {
             .is_ok()
     );
     assert_eq!(s.store.auth_state("u1").await.unwrap().failed_auth_count, 0);
+}
+
+/// Item 7 of issue 11: by default a locked account is answered exactly as
+/// a wrong password is (status, message) after the same work (a hash);
+/// `disclose_lockout` gives Keystone's message at once.
+#[tokio::test]
+async fn a_locked_account_answers_as_a_wrong_password_after_a_hash() {
+    let s = setup(SecurityCompliance {
+        lockout_failure_attempts: Some(2),
+        ..SecurityCompliance::default()
+    })
+    .await;
+    for _ in 0..2 {
+        let _ = login(&s, json!({"id": "u1"}), "wrong").await;
+    }
+    let hasher = s.method.hasher();
+    let before = hasher.counts();
+    let wrong_user = login(&s, json!({"id": "nobody"}), "wrong")
+        .await
+        .unwrap_err();
+    let after_unknown = hasher.counts();
+    assert_eq!(after_unknown.dummy, before.dummy + 1);
+    for password in ["wrong", "correct horse"] {
+        let locked = login(&s, json!({"id": "u1"}), password).await.unwrap_err();
+        assert!(matches!(
+            locked,
+            AuthError::AccountLocked {
+                disclosed: false,
+                ..
+            }
+        ));
+        assert_eq!(
+            (locked.http_status(), locked.to_string()),
+            (wrong_user.http_status(), wrong_user.to_string())
+        );
+    }
+    let after = hasher.counts();
+    assert_eq!(after.dummy, after_unknown.dummy + 2, "each cost a hash");
+    assert_eq!(after.verified, before.verified, "no password was checked");
+
+    let told = setup(SecurityCompliance {
+        lockout_failure_attempts: Some(1),
+        disclose_lockout: true,
+        ..SecurityCompliance::default()
+    })
+    .await;
+    let _ = login(&told, json!({"id": "u1"}), "wrong").await;
+    let before = told.method.hasher().counts();
+    let locked = login(&told, json!({"id": "u1"}), "correct horse")
+        .await
+        .unwrap_err();
+    assert_eq!(locked.http_status(), 401);
+    assert_eq!(locked.to_string(), "The account is locked for user: u1.");
+    assert_eq!(told.method.hasher().counts(), before, "answered at once");
+}
+
+/// A right password that is refused all the same (disabled, expired) is
+/// neither a failure nor a success: the counter stays as it was.
+#[tokio::test]
+async fn a_right_password_refused_for_another_reason_leaves_the_counter() {
+    let s = setup(SecurityCompliance {
+        lockout_failure_attempts: Some(3),
+        ..SecurityCompliance::default()
+    })
+    .await;
+    let _ = login(&s, json!({"id": "u1"}), "wrong").await;
+    s.store.update_user("u1", |u| u.enabled = false);
+    for _ in 0..5 {
+        assert!(matches!(
+            login(&s, json!({"id": "u1"}), "correct horse").await,
+            Err(AuthError::UserDisabled)
+        ));
+    }
+    assert_eq!(s.store.auth_state("u1").await.unwrap().failed_auth_count, 1);
 }
 
 #[tokio::test]
@@ -151,6 +230,11 @@ async fn exempt_users_are_never_locked() {
     for _ in 0..5 {
         let _ = login(&s, json!({"id": "u1"}), "wrong").await;
     }
+    assert_eq!(
+        s.store.auth_state("u1").await.unwrap(),
+        UserAuthState::default(),
+        "their attempts write nothing"
+    );
     assert!(
         login(&s, json!({"id": "u1"}), "correct horse")
             .await

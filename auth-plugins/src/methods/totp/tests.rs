@@ -106,9 +106,38 @@ async fn failures_count_towards_the_shared_lockout() {
     let locked = login(&s, json!({"id": "u1"}), &code(&s, 0))
         .await
         .unwrap_err();
-    assert!(matches!(locked, AuthError::AccountLocked));
+    // Answered as a wrong passcode, but known for what it is.
+    assert!(matches!(
+        locked,
+        AuthError::AccountLocked {
+            disclosed: false,
+            ..
+        }
+    ));
+    let wrong = AuthError::InvalidCredentials;
+    assert_eq!(
+        (locked.http_status(), locked.to_string()),
+        (wrong.http_status(), wrong.to_string())
+    );
+    assert_eq!(
+        s.store.auth_state("u1").await.unwrap().failed_auth_count,
+        2,
+        "the right code did not reset the counter"
+    );
     s.clock.advance(Duration::seconds(300));
     assert!(login(&s, json!({"id": "u1"}), &code(&s, 0)).await.is_ok());
+}
+
+#[tokio::test]
+async fn disclose_lockout_says_the_account_is_locked() {
+    let s = setup(json!({"security_compliance": {
+        "lockout_failure_attempts": 1, "disclose_lockout": true}}));
+    assert!(login(&s, json!({"id": "u1"}), "000000").await.is_err());
+    let locked = login(&s, json!({"id": "u1"}), &code(&s, 0))
+        .await
+        .unwrap_err();
+    assert_eq!(locked.http_status(), 401);
+    assert_eq!(locked.to_string(), "The account is locked for user: u1.");
 }
 
 #[tokio::test]
