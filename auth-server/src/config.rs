@@ -64,6 +64,29 @@ pub struct Config {
     pub events: EventsSection,
     /// The audit log: its queue and how long rows are kept.
     pub audit: AuditSection,
+    /// Keystone's `[assignment]`: which roles no rule may imply.
+    pub assignment: AssignmentSection,
+}
+
+/// `[assignment]`, as Keystone's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssignmentSection {
+    /// Role names no implied-role rule may imply (Keystone's
+    /// `prohibited_implied_role`, by default `["admin"]`), so that no other
+    /// role silently grants them.
+    pub prohibited_implied_role: Vec<String>,
+}
+
+impl Default for AssignmentSection {
+    fn default() -> Self {
+        Self {
+            prohibited_implied_role: auth_core::implied_roles::DEFAULT_PROHIBITED_IMPLIED_ROLES
+                .iter()
+                .map(|name| (*name).to_owned())
+                .collect(),
+        }
+    }
 }
 
 /// `[events]`. Its `Debug` names modules and bindings only: their options
@@ -494,6 +517,19 @@ mod tests {
             !shown.contains("s3cr3t") && shown.contains("postgres://"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn prohibited_implied_roles_default_to_admin_as_keystone() {
+        assert_eq!(
+            Config::default().assignment.prohibited_implied_role,
+            ["admin"]
+        );
+        let c = Config::from_toml("[assignment]\nprohibited_implied_role = [\"admin\", \"root\"]")
+            .unwrap();
+        assert_eq!(c.assignment.prohibited_implied_role, ["admin", "root"]);
+        let none = Config::from_toml("[assignment]\nprohibited_implied_role = []").unwrap();
+        assert!(none.assignment.prohibited_implied_role.is_empty());
     }
 
     #[test]

@@ -18,6 +18,8 @@
 //! - [`routes`]: one file per API area.
 //! - [`scope`] and [`token_body`]: scopes, roles and Keystone's token body.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
+//! - [`roles_implied`]: implied-role rules as the API serves them, and
+//!   implied roles in effective role assignments.
 //! - [`operations`]: the CLI's user management and `doctor`.
 //! - [`policy`]: may this caller do that; every door asks here.
 //! - [`error`]: the one error type and its responses.
@@ -30,6 +32,7 @@ pub mod keys;
 pub mod metrics;
 pub mod operations;
 pub mod policy;
+pub mod roles_implied;
 pub mod routes;
 pub mod scope;
 pub mod state;
