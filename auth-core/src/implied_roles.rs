@@ -56,7 +56,7 @@ pub const DEFAULT_PROHIBITED_IMPLIED_ROLES: &[&str] = &["admin"];
 /// - a global role would imply a domain-specific one (a domain-specific
 ///   role may imply either kind).
 pub fn validate_rule(prior: &Role, implied: &Role, prohibited: &[String]) -> Result<(), AuthError> {
-    if prohibited.iter().any(|name| *name == implied.name) {
+    if prohibited.contains(&implied.name) {
         // Keystone's wording, grammar included.
         return Err(AuthError::Forbidden(format!(
             "{} cannot be an implied roles.",

@@ -6,5 +6,6 @@ mod domains;
 mod events;
 mod groups;
 mod harness;
+mod implied;
 mod operations;
 mod tokens;
