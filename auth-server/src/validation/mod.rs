@@ -178,7 +178,15 @@ impl ValidationCache {
             return Ok(graph.clone());
         }
         let graph = read().await?;
-        *self.kept_role_graph() = Some((revision, graph.clone()));
+        // A slower reader of an older revision does not replace a newer
+        // graph, which would cost the next request another read.
+        let mut kept = self.kept_role_graph();
+        if kept
+            .as_ref()
+            .is_none_or(|(kept_at, _)| *kept_at <= revision)
+        {
+            *kept = Some((revision, graph.clone()));
+        }
         Ok(graph)
     }
 
