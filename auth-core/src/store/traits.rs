@@ -12,7 +12,8 @@
 //!   concurrent failures add exactly N;
 //! - deleting a row deletes what hangs off it (a user's passwords,
 //!   credentials, group memberships, assignments and application
-//!   credentials; a project's assignments) and nothing else.
+//!   credentials; a project's assignments; a role's assignments and the
+//!   implied-role rules it is either side of) and nothing else.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -248,7 +249,8 @@ pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
         Err(read_only("update_role"))
     }
 
-    /// Deletes a role and its assignments.
+    /// Deletes a role, its assignments and the implied-role rules it is
+    /// either side of.
     async fn delete_role(&self, role_id: &str) -> Result<(), AuthError>;
 
     /// Grants a role (idempotent).

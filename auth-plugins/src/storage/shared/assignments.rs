@@ -72,7 +72,7 @@ macro_rules! assignment_store {
                 }
 
                 async fn delete_role(&self, role_id: &str) -> Result<(), AuthError> {
-                    // Its assignments cascade.
+                    // Its assignments and implied-role rules cascade.
                     self.delete_row(
                         "delete_role",
                         "DELETE FROM roles WHERE id = $1",
