@@ -214,12 +214,16 @@ async fn a_domain_specific_role_grants_only_what_it_implies() {
     assert_eq!(role_names(&body), ["operator"]);
 }
 
+/// The status of a refusal.
+fn code<T: std::fmt::Debug>(result: Result<T, AuthError>) -> u16 {
+    result.unwrap_err().http_status()
+}
+
 #[tokio::test]
 async fn the_operations_answer_as_keystone() {
     let s = TestServer::start_with("[assignment]\nprohibited_implied_role = [\"admin\", \"root\"]")
         .await;
     let st = &s.state;
-    let status = |e: AuthError| e.http_status();
     let [admin, manager, member, reader] = [
         role(&s, "admin").await,
         role(&s, "manager").await,
@@ -250,7 +254,7 @@ async fn the_operations_answer_as_keystone() {
         (roles_implied::create(st, &extra.id, &manager.id).await, 403),
     ];
     for (i, (result, expected)) in refused.into_iter().enumerate() {
-        assert_eq!(status(result.unwrap_err()), expected, "case {i}");
+        assert_eq!(code(result), expected, "case {i}");
     }
     // A domain-specific role may imply a global one.
     roles_implied::create(st, &local.id, &reader.id)
@@ -262,33 +266,18 @@ async fn the_operations_answer_as_keystone() {
         .unwrap();
     assert_eq!(got.implied, member);
     assert_eq!(
-        status(
-            roles_implied::get(st, &member.id, &manager.id)
-                .await
-                .unwrap_err()
-        ),
+        code(roles_implied::get(st, &member.id, &manager.id).await),
         404
     );
     assert_eq!(
-        status(
-            roles_implied::get(st, "ghost", &manager.id)
-                .await
-                .unwrap_err()
-        ),
+        code(roles_implied::get(st, "ghost", &manager.id).await),
         404
     );
 
     let (prior, rules) = roles_implied::list_for_prior(st, &reader.id).await.unwrap();
     assert_eq!(prior, reader);
     assert_eq!(rules.len(), 1);
-    assert_eq!(
-        status(
-            roles_implied::list_for_prior(st, "ghost")
-                .await
-                .unwrap_err()
-        ),
-        404
-    );
+    assert_eq!(code(roles_implied::list_for_prior(st, "ghost").await), 404);
     let all = roles_implied::list_all(st).await.unwrap();
     let pairs: Vec<(&str, &str)> = all
         .iter()
@@ -311,19 +300,11 @@ async fn the_operations_answer_as_keystone() {
         .await
         .unwrap();
     assert_eq!(
-        status(
-            roles_implied::delete(st, &reader.id, &extra.id)
-                .await
-                .unwrap_err()
-        ),
+        code(roles_implied::delete(st, &reader.id, &extra.id).await),
         404
     );
     assert_eq!(
-        status(
-            roles_implied::delete(st, &reader.id, "ghost")
-                .await
-                .unwrap_err()
-        ),
+        code(roles_implied::delete(st, &reader.id, "ghost").await),
         404
     );
 }
