@@ -26,6 +26,8 @@
 //! - [`events`]: the typed [`AuthEvent`]s the engine emits to an
 //!   [`EventSink`].
 //! - [`store`]: the storage traits drivers implement, and [`Stores`].
+//! - [`implied_roles`]: expanding held roles through Keystone's implied-role
+//!   rules, and the checks a new rule must pass.
 //! - [`token`]: [`TokenClaims`], the [`TokenProvider`] trait and the one
 //!   validation routine (expiry, revocation, user state).
 //! - [`handlers`]: privacyIDEA-style event handlers: bindings of handler
@@ -84,6 +86,7 @@ pub mod error;
 pub mod events;
 pub mod handlers;
 pub mod identity;
+pub mod implied_roles;
 pub mod keys;
 pub mod method;
 pub mod mfa;

@@ -1,13 +1,19 @@
 //! What `keystone-manage bootstrap` creates, idempotently: the default
-//! domain, an admin project, the admin, member and reader roles, an admin
-//! user holding admin on the project and on the system, and the identity
-//! service with its public endpoint in the catalog. Users, projects, roles
-//! and grants are made through the [`services`], as an
-//! administrator's would be.
+//! domain, an admin project, the reader, member, manager, admin and service
+//! roles with Keystone 30's implications (admin → manager → member →
+//! reader; `service` implies nothing), an admin user holding admin on the
+//! project and on the system, and the identity service with its public
+//! endpoint in the catalog. Users, projects, roles and grants are made
+//! through the [`services`], as an administrator's would be.
+//!
+//! Running it again on a database an older build bootstrapped (roles but no
+//! `manager` and no rules) adds what is missing, as Keystone's bootstrap
+//! upgrades a deployment from before `manager` existed, including the
+//! removal of the old `admin → member` rule.
 
 use auth_core::AuthError;
 use auth_core::store::{
-    Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, Project, Role, Service, Target, User,
+    Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, Project, Role, Service, Storage, Target, User,
     UserOptions, new_id,
 };
 use secrecy::SecretString;
@@ -64,10 +70,7 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
         }
         Err(e) => return Err(e),
     };
-    let mut roles = Vec::new();
-    for name in ["admin", "member", "reader"] {
-        roles.push(role(cx, name).await?);
-    }
+    let admin_role = roles(cx).await?;
     let user = match storage
         .find_user_by_name(DEFAULT_DOMAIN_ID, &plan.admin_user)
         .await
@@ -89,7 +92,6 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
         }
         Err(e) => return Err(e),
     };
-    let admin_role = roles.swap_remove(0);
     for target in [Target::Project(project.id.clone()), Target::System] {
         let assignment = Assignment {
             role_id: admin_role.id.clone(),
@@ -127,6 +129,35 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
         project,
         admin_role,
     })
+}
+
+/// Keystone 30's roles and rules, in its order (`_bootstrap_*_role`): each
+/// role, then the rule from it to the one below; the admin role is
+/// returned.
+async fn roles(cx: &Context<'_>) -> Result<Role, AuthError> {
+    let storage = cx.storage();
+    let reader = role(cx, "reader").await?;
+    let member = role(cx, "member").await?;
+    implies(storage, &member, &reader).await?;
+    let manager = role(cx, "manager").await?;
+    implies(storage, &manager, &member).await?;
+    let admin = role(cx, "admin").await?;
+    implies(storage, &admin, &manager).await?;
+    // Before `manager` existed (2023.2), admin implied member directly.
+    match storage.delete_implied_role(&admin.id, &member.id).await {
+        Ok(()) | Err(AuthError::NotFound { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    role(cx, "service").await?;
+    Ok(admin)
+}
+
+/// Makes `prior` imply `implied`, unless it already does.
+async fn implies(storage: &dyn Storage, prior: &Role, implied: &Role) -> Result<(), AuthError> {
+    match storage.create_implied_role(&prior.id, &implied.id).await {
+        Ok(_) | Err(AuthError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 async fn role(cx: &Context<'_>, name: &str) -> Result<Role, AuthError> {

@@ -76,6 +76,8 @@ pub struct Config {
     pub audit: AuditSection,
     /// The policy file overriding the default rules.
     pub policy: PolicySection,
+    /// Keystone's `[assignment]`: which roles no rule may imply.
+    pub assignment: AssignmentSection,
 }
 
 /// `[policy]`.
@@ -86,6 +88,27 @@ pub struct PolicySection {
     /// ends in `.json`) whose rules override Keystone's defaults; none by
     /// default. A file that does not load stops the server at start-up.
     pub file: Option<PathBuf>,
+}
+
+/// `[assignment]`, as Keystone's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssignmentSection {
+    /// Role names no implied-role rule may imply (Keystone's
+    /// `prohibited_implied_role`, by default `["admin"]`), so that no other
+    /// role silently grants them.
+    pub prohibited_implied_role: Vec<String>,
+}
+
+impl Default for AssignmentSection {
+    fn default() -> Self {
+        Self {
+            prohibited_implied_role: auth_core::implied_roles::DEFAULT_PROHIBITED_IMPLIED_ROLES
+                .iter()
+                .map(|name| (*name).to_owned())
+                .collect(),
+        }
+    }
 }
 
 /// `[events]`. Its `Debug` names modules and bindings only: their options
@@ -551,6 +574,19 @@ mod tests {
             !shown.contains("s3cr3t") && shown.contains("postgres://"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn prohibited_implied_roles_default_to_admin_as_keystone() {
+        assert_eq!(
+            Config::default().assignment.prohibited_implied_role,
+            ["admin"]
+        );
+        let c = Config::from_toml("[assignment]\nprohibited_implied_role = [\"admin\", \"root\"]")
+            .unwrap();
+        assert_eq!(c.assignment.prohibited_implied_role, ["admin", "root"]);
+        let none = Config::from_toml("[assignment]\nprohibited_implied_role = []").unwrap();
+        assert!(none.assignment.prohibited_implied_role.is_empty());
     }
 
     #[test]

@@ -34,6 +34,8 @@
 //! - [`scope`], [`token_body`] and [`validation`]: scopes, roles, Keystone's
 //!   token body, and cached token validation.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
+//! - [`roles_implied`]: implied-role rules as the API serves them, and
+//!   implied roles in effective role assignments.
 //! - [`operations`]: the CLI's user management and `doctor`.
 
 pub mod bootstrap;
@@ -45,6 +47,7 @@ pub mod keystone;
 pub mod metrics;
 pub mod operations;
 pub mod policy;
+pub mod roles_implied;
 pub mod routes;
 pub mod scope;
 pub mod services;

@@ -35,7 +35,7 @@ pub struct Issued {
     pub claims: TokenClaims,
     /// The authorized scope.
     pub scope: Scope,
-    /// The user's roles on it.
+    /// The user's roles on it, with the roles they imply.
     pub roles: Vec<Role>,
 }
 
@@ -43,8 +43,7 @@ pub struct Issued {
 pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, AuthError> {
     let identity = &done.identity;
     let bound = identity.project_id.as_deref();
-    let (scope, roles) =
-        scope::resolve(state.storage().as_ref(), &done.user, &done.scope, bound).await?;
+    let (scope, roles) = scope::resolve(state, &done.user, &done.scope, bound).await?;
     let now = state.clock().now();
     let lifetime = now + Duration::seconds(state.config().token.expiration);
     let expires = identity
@@ -113,11 +112,15 @@ pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, Aut
 }
 
 /// The scope a token's claims name, with the roles the user holds there
-/// now (roles are recomputed at every validation, so a removed role takes
-/// effect at once). A scoped token whose user has no role left is invalid.
+/// now and the roles they imply (roles are recomputed at every validation,
+/// so a removed role or rule takes effect at once). A scoped token whose
+/// user has no role left is invalid. `revision` is the token revision the
+/// caller read before starting (`None`: not known), which the kept
+/// implied-role rules are checked against.
 pub async fn current_scope(
     state: &AppState,
     claims: &TokenClaims,
+    revision: Option<i64>,
 ) -> Result<(Scope, Vec<Role>), AuthError> {
     let storage = state.storage();
     let scope = if let Some(project_id) = &claims.project_id {
@@ -147,7 +150,8 @@ pub async fn current_scope(
     let Some(target) = scope.target() else {
         return Ok((scope, Vec::new()));
     };
-    let roles = storage.effective_roles(&claims.sub, &target).await?;
+    let rules = state.validations().role_graph_at(state, revision).await?;
+    let roles = scope::token_roles(storage.as_ref(), &rules, &claims.sub, &target).await?;
     if roles.is_empty() {
         return Err(auth_core::token::not_found());
     }

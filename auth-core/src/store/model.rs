@@ -166,6 +166,29 @@ pub struct Role {
     pub domain_id: Option<String>,
 }
 
+/// A role inference rule, Keystone's `implied_role` row: whoever holds
+/// `prior` on a scope also holds `implied` there. Both roles come whole
+/// (name and domain too), because everything that reads a rule needs them:
+/// tokens list implied roles by name, and the API renders both names.
+///
+/// `#[non_exhaustive]`, so a field can be added without breaking a store
+/// written outside this crate; build one with [`ImpliedRole::new`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ImpliedRole {
+    /// The role that implies.
+    pub prior: Role,
+    /// The role implied.
+    pub implied: Role,
+}
+
+impl ImpliedRole {
+    /// The rule "`prior` implies `implied`".
+    pub fn new(prior: Role, implied: Role) -> Self {
+        Self { prior, implied }
+    }
+}
+
 /// Who holds a role.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type", content = "id")]

@@ -14,7 +14,8 @@
 //!   succeed;
 //! - deleting a row deletes what hangs off it (a user's passwords,
 //!   credentials, group memberships, assignments and application
-//!   credentials; a project's assignments) and nothing else.
+//!   credentials; a project's assignments; a role's assignments and the
+//!   implied-role rules it is either side of) and nothing else.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -286,7 +287,8 @@ pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
         Err(read_only("update_role"))
     }
 
-    /// Deletes a role and its assignments.
+    /// Deletes a role, its assignments and the implied-role rules it is
+    /// either side of.
     async fn delete_role(&self, role_id: &str) -> Result<(), AuthError>;
 
     /// Grants a role (idempotent).
@@ -311,6 +313,72 @@ pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
     /// The targets on which a user holds any role, directly or through a
     /// group (`/v3/auth/projects`, `/v3/auth/domains`).
     async fn targets_for_user(&self, user_id: &str) -> Result<Vec<Target>, AuthError>;
+
+    /// Adds the rule "`prior_role_id` implies `implied_role_id`" and returns
+    /// it. [`AuthError::NotFound`] if either role does not exist;
+    /// [`AuthError::Conflict`] if the rule exists (Keystone's 409);
+    /// [`AuthError::Forbidden`] if it would close a cycle or make a chain
+    /// longer than [`MAX_IMPLIED_ROLE_DEPTH`](crate::implied_roles::MAX_IMPLIED_ROLE_DEPTH)
+    /// ([`RoleGraph::check_new_rule`](crate::implied_roles::RoleGraph::check_new_rule)).
+    /// The check reads the rules in the write's own transaction, so two
+    /// writers cannot close a cycle between them. Rules change every
+    /// token's roles, so this moves the token revision.
+    ///
+    /// Keystone's own refusals that depend on configuration (a prohibited
+    /// implied role, a global role implying a domain-specific one) are the
+    /// caller's: see [`validate_rule`](crate::implied_roles::validate_rule).
+    /// The default (a store without rules) refuses, as other writes do.
+    async fn create_implied_role(
+        &self,
+        prior_role_id: &str,
+        implied_role_id: &str,
+    ) -> Result<ImpliedRole, AuthError> {
+        let _ = (prior_role_id, implied_role_id);
+        Err(read_only("create_implied_role"))
+    }
+
+    /// The rule "`prior_role_id` implies `implied_role_id`";
+    /// [`AuthError::NotFound`] if there is none.
+    async fn get_implied_role(
+        &self,
+        prior_role_id: &str,
+        implied_role_id: &str,
+    ) -> Result<ImpliedRole, AuthError> {
+        Err(no_such_rule(prior_role_id, implied_role_id))
+    }
+
+    /// Deletes a rule; [`AuthError::NotFound`] if there was none. Moves the
+    /// token revision. (Deleting either role deletes its rules too.)
+    async fn delete_implied_role(
+        &self,
+        prior_role_id: &str,
+        implied_role_id: &str,
+    ) -> Result<(), AuthError> {
+        let _ = (prior_role_id, implied_role_id);
+        Err(read_only("delete_implied_role"))
+    }
+
+    /// The rules whose prior role is `prior_role_id` (none for an unknown
+    /// role), by implied role name.
+    async fn list_implied_roles(&self, prior_role_id: &str) -> Result<Vec<ImpliedRole>, AuthError> {
+        let _ = prior_role_id;
+        Ok(Vec::new())
+    }
+
+    /// Every rule, by prior role name then implied role name: what token
+    /// issue and validation expand roles with (rules are few; the server
+    /// keeps them while the token revision stands).
+    async fn list_role_inferences(&self) -> Result<Vec<ImpliedRole>, AuthError> {
+        Ok(Vec::new())
+    }
+}
+
+/// The 404 of a missing rule, in Keystone's words
+/// (`ImpliedRoleNotFound`).
+pub fn no_such_rule(prior_role_id: &str, implied_role_id: &str) -> AuthError {
+    AuthError::NotFound {
+        what: format!("implied role: {prior_role_id} does not imply {implied_role_id}"),
+    }
 }
 
 /// Credentials (encrypted at rest), application credentials and the

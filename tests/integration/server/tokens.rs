@@ -88,10 +88,18 @@ async fn a_project_scoped_token_has_roles_and_the_catalog() {
     let token = &body["token"];
     assert_eq!(token["project"]["id"], s.admin.project.id);
     assert_eq!(token["is_domain"], false);
+    // Admin and, through bootstrap's implied roles, all it implies.
     assert_eq!(
-        token["roles"],
-        json!([{"id": s.admin.admin_role.id, "name": "admin"}])
+        token["roles"][0],
+        json!({"id": s.admin.admin_role.id, "name": "admin"})
     );
+    let names: Vec<&str> = token["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "manager", "member", "reader"]);
     assert_eq!(token["catalog"][0]["type"], "identity");
     assert_eq!(token["catalog"][0]["endpoints"][0]["url"], s.base);
     let response = s

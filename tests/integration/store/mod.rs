@@ -10,6 +10,7 @@ mod crash;
 mod credentials;
 mod drivers;
 pub(crate) mod harness;
+mod implied;
 mod lockout;
 mod passwords;
 mod records;
@@ -65,6 +66,11 @@ conformance! {
     assignments::grants_revokes_and_listing,
     assignments::effective_roles_include_groups_without_repeats,
     assignments::deletes_cascade_to_what_hangs_off_and_nothing_else,
+    implied::implied_roles_round_trip_with_typed_errors,
+    implied::implied_roles_refuse_cycles_and_deep_chains,
+    implied::deleting_a_role_deletes_its_rules_either_way_round,
+    implied::implied_role_changes_move_the_revision,
+    implied::concurrent_rules_cannot_close_a_cycle,
     credentials::credentials_are_sealed_at_rest,
     credentials::a_blob_that_does_not_open_is_an_error,
     credentials::passcodes_are_claimed_once,

@@ -181,6 +181,35 @@ impl From<RoleRow> for Role {
     }
 }
 
+/// An implied-role rule joined with both its roles (see
+/// `implied_role_select!`).
+#[derive(FromRow)]
+pub(crate) struct ImpliedRoleRow {
+    prior_id: String,
+    prior_name: String,
+    prior_domain_id: Option<String>,
+    implied_id: String,
+    implied_name: String,
+    implied_domain_id: Option<String>,
+}
+
+impl From<ImpliedRoleRow> for ImpliedRole {
+    fn from(r: ImpliedRoleRow) -> Self {
+        ImpliedRole::new(
+            Role {
+                id: r.prior_id,
+                name: r.prior_name,
+                domain_id: r.prior_domain_id,
+            },
+            Role {
+                id: r.implied_id,
+                name: r.implied_name,
+                domain_id: r.implied_domain_id,
+            },
+        )
+    }
+}
+
 /// An assignment's actor as stored: type and id, plus the typed foreign-key
 /// column the schema's CHECK requires to repeat the id.
 pub(crate) fn actor_columns(actor: &Actor) -> (&'static str, &str, Option<&str>, Option<&str>) {
