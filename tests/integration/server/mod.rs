@@ -2,6 +2,7 @@
 
 mod admin;
 mod cache;
+mod connections;
 mod domains;
 mod events;
 mod groups;
