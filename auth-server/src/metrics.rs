@@ -193,21 +193,19 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP http_connections_open Client connections open now.\n");
-        out.push_str("# TYPE http_connections_open gauge\n");
-        let _ = writeln!(
-            out,
-            "http_connections_open {}",
-            self.connections_open.load(Ordering::Relaxed)
+        write_single(
+            &mut out,
+            "http_connections_open",
+            "gauge",
+            "Client connections open now.",
+            self.connections_open.load(Ordering::Relaxed),
         );
-        out.push_str(
-            "# HELP http_connections_refused_total Connections closed on arrival: at the cap, every connection had a request in flight.\n",
-        );
-        out.push_str("# TYPE http_connections_refused_total counter\n");
-        let _ = writeln!(
-            out,
-            "http_connections_refused_total {}",
-            self.connections_refused.load(Ordering::Relaxed)
+        write_single(
+            &mut out,
+            "http_connections_refused_total",
+            "counter",
+            "Connections closed on arrival: at the cap, every connection had a request in flight.",
+            self.connections_refused.load(Ordering::Relaxed),
         );
         out.push_str(
             "# HELP http_connections_closed_total Connections the server closed: headers too slow, idle too long, or idle longest at the cap.\n",
@@ -223,6 +221,14 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Writes one unlabelled metric with its `HELP` and `TYPE` lines.
+fn write_single(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }
 
 /// Feeds the engine's method results into [`Metrics`].

@@ -503,12 +503,19 @@ fn unavailable(result: &Result<AuthOutcome, AuthError>) -> bool {
     matches!(result, Err(e) if e.http_status() == 503)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_failing_issuer_is_asked_at_most_once_per_interval() {
+/// An issuer that is up, refetched at most every 30 s, and one login whose
+/// key is now cached; the server, the setup and that login's token.
+async fn logged_in_once() -> (JwksServer, Arc<Setup>, String) {
     let server = serve(JWKS.to_owned()).await;
     let s = Arc::new(setup(refresh_every(&server.url, 30)));
     let good = rs256(GOOD_KID, &claims(json!({})));
     assert!(login(&s, &good).await.is_ok());
+    (server, s, good)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_issuer_is_asked_at_most_once_per_interval() {
+    let (server, s, good) = logged_in_once().await;
     server.set(Mode::Down);
     tokio::time::advance(Duration::from_secs(31)).await;
     // Made-up kids, one after another and all at once: one failed fetch.
@@ -529,10 +536,7 @@ async fn a_failing_issuer_is_asked_at_most_once_per_interval() {
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_issuer_delays_neither_cached_logins_nor_the_flood_twice() {
-    let server = serve(JWKS.to_owned()).await;
-    let s = Arc::new(setup(refresh_every(&server.url, 30)));
-    let good = rs256(GOOD_KID, &claims(json!({})));
-    assert!(login(&s, &good).await.is_ok());
+    let (server, s, good) = logged_in_once().await;
     server.set(Mode::Hang);
     tokio::time::advance(Duration::from_secs(31)).await;
     let flood = {
@@ -554,10 +558,7 @@ async fn a_hanging_issuer_delays_neither_cached_logins_nor_the_flood_twice() {
 
 #[tokio::test(start_paused = true)]
 async fn the_last_good_keys_outlive_the_cache_during_an_outage() {
-    let server = serve(JWKS.to_owned()).await;
-    let s = Arc::new(setup(refresh_every(&server.url, 30)));
-    let good = rs256(GOOD_KID, &claims(json!({})));
-    assert!(login(&s, &good).await.is_ok());
+    let (server, s, good) = logged_in_once().await;
     server.set(Mode::Down);
     // The default cache is an hour; let it lapse while the issuer is down.
     tokio::time::advance(Duration::from_secs(3601)).await;
