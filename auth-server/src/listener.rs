@@ -393,6 +393,9 @@ impl Served {
                     .map_or(now + self.limits.recheck(), |(at, _)| at),
             };
             tokio::select! {
+                // The connection first: bytes that arrived before the
+                // deadline are read before the deadline is judged.
+                biased;
                 _ = connection.as_mut() => break,
                 () = tokio::time::sleep_until(wake) => {
                     if let Closing::Reaped(at) = closing {
