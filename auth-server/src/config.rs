@@ -5,6 +5,9 @@
 //! [server]
 //! listen = "127.0.0.1:5000"
 //! public_url = "https://keystone.example.com"   # default: from the request
+//! header_read_timeout_secs = 20  # a request's headers must arrive within
+//! keepalive_timeout_secs = 75    # an idle keep-alive connection is closed after
+//! max_connections = 1024         # kept below the open-file limit
 //!
 //! [database]
 //! url = "sqlite://./data/auth.db"
@@ -40,7 +43,8 @@
 //! Environment variables override single settings: `AUTH_LISTEN`,
 //! `AUTH_DATABASE_URL`, `AUTH_PUBLIC_URL`, `AUTH_KEYS_DIR`, `AUTH_METHODS`
 //! (comma-separated), `AUTH_LOG_FORMAT` (`text` or `json`),
-//! `AUTH_POLICY_FILE`.
+//! `AUTH_POLICY_FILE`, `AUTH_HEADER_READ_TIMEOUT_SECS`,
+//! `AUTH_KEEPALIVE_TIMEOUT_SECS`, `AUTH_MAX_CONNECTIONS`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -239,6 +243,27 @@ pub struct ServerSection {
     pub request_timeout_secs: u64,
     /// `text` for people, `json` for log pipelines.
     pub log_format: LogFormat,
+    /// How long a client has to send a request's headers, in seconds,
+    /// counted from the connection (for its first request) or from the
+    /// request's first byte: a client that trickles its headers
+    /// (slowloris) is closed after it. Default 20, Apache's
+    /// `mod_reqtimeout` header limit (nginx's `client_header_timeout` is
+    /// 60); a real client sends its headers in milliseconds. 0 disables it.
+    pub header_read_timeout_secs: u64,
+    /// How long a keep-alive connection may sit idle between requests, in
+    /// seconds, before it is closed. Default 75, nginx's `keepalive_timeout`:
+    /// longer than the 60 s idle timeout of common load balancers, so that
+    /// they, not we, close a pooled connection and never send a request
+    /// into one we are closing. 0 disables it.
+    pub keepalive_timeout_secs: u64,
+    /// The most connections open at once. Default 1024 (nginx's usual
+    /// `worker_connections`); lowered at start-up to the open-file limit
+    /// less 64 descriptors for the database, keys and logs, so sockets can
+    /// never starve the rest of the server. At the cap, a new connection
+    /// closes the one idle longest (no request in flight), as nginx reuses
+    /// keep-alive connections; if every connection has a request in
+    /// flight, the new one is closed at once (see `listener`).
+    pub max_connections: usize,
 }
 
 /// How logs are written.
@@ -260,6 +285,9 @@ impl Default for ServerSection {
             body_limit: 64 * 1024,
             request_timeout_secs: 30,
             log_format: LogFormat::Text,
+            header_read_timeout_secs: 20,
+            keepalive_timeout_secs: 75,
+            max_connections: 1024,
         }
     }
 }
@@ -433,6 +461,23 @@ impl Config {
         if let Some(file) = var("AUTH_POLICY_FILE") {
             self.policy.file = (!file.is_empty()).then(|| PathBuf::from(file));
         }
+        for (name, setting) in [
+            (
+                "AUTH_HEADER_READ_TIMEOUT_SECS",
+                &mut self.server.header_read_timeout_secs,
+            ),
+            (
+                "AUTH_KEEPALIVE_TIMEOUT_SECS",
+                &mut self.server.keepalive_timeout_secs,
+            ),
+        ] {
+            if let Some(value) = var(name) {
+                *setting = parse_number(name, &value)?;
+            }
+        }
+        if let Some(value) = var("AUTH_MAX_CONNECTIONS") {
+            self.server.max_connections = parse_number("AUTH_MAX_CONNECTIONS", &value)?;
+        }
         if let Some(methods) = var("AUTH_METHODS") {
             self.auth.methods = methods
                 .split(',')
@@ -473,6 +518,14 @@ impl Config {
     pub fn shared_sections(&self) -> Value {
         serde_json::json!({ auth_plugins::compliance::SECTION: self.security_compliance })
     }
+}
+
+/// A whole number from an environment variable, or an error naming it.
+fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ServerError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ServerError::Config(format!("{name} must be a whole number, not {value}")))
 }
 
 #[cfg(test)]
@@ -587,6 +640,46 @@ mod tests {
         assert_eq!(c.assignment.prohibited_implied_role, ["admin", "root"]);
         let none = Config::from_toml("[assignment]\nprohibited_implied_role = []").unwrap();
         assert!(none.assignment.prohibited_implied_role.is_empty());
+    }
+
+    #[test]
+    fn connection_limits_from_the_file_and_the_environment() {
+        let c = Config::default();
+        assert_eq!(
+            (
+                c.server.header_read_timeout_secs,
+                c.server.keepalive_timeout_secs,
+                c.server.max_connections
+            ),
+            (20, 75, 1024)
+        );
+        let mut c = Config::from_toml(
+            "[server]\nheader_read_timeout_secs = 5\nkeepalive_timeout_secs = 30\nmax_connections = 200",
+        )
+        .unwrap();
+        assert_eq!(c.server.max_connections, 200);
+        c.apply_env(|name| match name {
+            "AUTH_HEADER_READ_TIMEOUT_SECS" => Some("2".into()),
+            "AUTH_KEEPALIVE_TIMEOUT_SECS" => Some("3".into()),
+            "AUTH_MAX_CONNECTIONS" => Some(" 64 ".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                c.server.header_read_timeout_secs,
+                c.server.keepalive_timeout_secs,
+                c.server.max_connections
+            ),
+            (2, 3, 64)
+        );
+        let wrong = c
+            .apply_env(|n| (n == "AUTH_MAX_CONNECTIONS").then(|| "lots".into()))
+            .unwrap_err();
+        assert!(
+            wrong.to_string().contains("AUTH_MAX_CONNECTIONS"),
+            "{wrong}"
+        );
     }
 
     #[test]

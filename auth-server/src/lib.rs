@@ -44,6 +44,7 @@ pub mod error;
 pub mod events;
 pub mod keys;
 pub mod keystone;
+mod listener;
 pub mod metrics;
 pub mod operations;
 pub mod policy;
@@ -56,7 +57,6 @@ pub mod token_body;
 pub mod validation;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -175,15 +175,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let background = tokio::spawn(housekeeping(state.clone()));
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = listener::Limits::from_config(&state.config().server);
+    let metrics = state.metrics().clone();
+    listener::run(listener, router(state.clone()), metrics, limits, shutdown).await;
     background.abort();
     // Runs already queued finish and their audit rows are written.
     state.dispatcher().wait_idle().await;
     state.dispatcher().audit().flush().await;
-    served?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 mod admin;
 mod application_credentials;
 mod cache;
+mod connections;
 mod domains;
 mod events;
 mod groups;
