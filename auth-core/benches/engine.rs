@@ -26,9 +26,6 @@ struct Trivial;
 
 #[async_trait]
 impl AuthMethodHandler for Trivial {
-    fn name(&self) -> &str {
-        "trivial"
-    }
     async fn authenticate(
         &self,
         _: &Payload,

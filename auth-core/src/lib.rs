@@ -9,8 +9,9 @@
 //! ## Layout
 //!
 //! - [`method`]: [`AuthMethodHandler`], the one trait a plugin author
-//!   implements, and [`AuthHandlerResponse`], Keystone's
-//!   `(status, response_body, response_data)` triple.
+//!   implements, and [`AuthHandlerResponse`], its answer: success or a
+//!   challenge, Keystone's `(status, response_body, response_data)` triple
+//!   without its invalid combinations.
 //! - [`payload`]: [`Payload`], a method's own `identity.<method>` object,
 //!   raw, for the method to deserialize into its own type.
 //! - [`context`]: [`MethodContext`], the read-only view of the request a
@@ -54,7 +55,6 @@
 //! # }
 //! # #[derive(Debug)] struct Word;
 //! # #[async_trait] impl AuthMethodHandler for Word {
-//! #   fn name(&self) -> &str { "word" }
 //! #   async fn authenticate(&self, p: &Payload, _: &MethodContext<'_>)
 //! #       -> Result<AuthHandlerResponse, AuthError> {
 //! #     if p.to_value()["word"] == "swordfish" { Ok(AuthHandlerResponse::success(ResponseData::for_user("u1"))) }

@@ -61,7 +61,6 @@ inventory::collect!(MethodRegistration);
 /// # use auth_core::{AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, Payload};
 /// # #[derive(Debug)] struct Nobody;
 /// # #[async_trait] impl AuthMethodHandler for Nobody {
-/// #     fn name(&self) -> &str { "nobody" }
 /// #     async fn authenticate(&self, _: &Payload, _: &MethodContext<'_>)
 /// #         -> Result<AuthHandlerResponse, AuthError> { Err(AuthError::InvalidCredentials) }
 /// # }
@@ -185,9 +184,6 @@ mod tests {
 
     #[async_trait]
     impl AuthMethodHandler for Fixed {
-        fn name(&self) -> &str {
-            "fixed"
-        }
         async fn authenticate(
             &self,
             _: &Payload,

@@ -113,10 +113,6 @@ fn decode_hex(hex: &str) -> Option<[u8; 32]> {
 
 #[async_trait]
 impl AuthMethodHandler for ApiKey {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     fn declared_headers(&self) -> &[String] {
         &self.headers
     }
@@ -216,21 +212,19 @@ mod tests {
             NAME,
             json!({"keys": [{"user_id": "u1", "sha256": hash_key("k-123")}]}),
         );
-        check(MethodCase {
-            handler: Arc::new(ApiKey::from_config(&config).unwrap()),
-            stores: Stores::new().with_users(store),
-            clock: None,
-            tokens: None,
-            headers: RequestHeaders::new(),
-            client_addr: None,
-            valid: json!({"key": "k-123"}).into(),
-            wrong_secret: vec![json!({"key": "k-999"}).into()],
+        check(
+            MethodCase::new(
+                NAME,
+                Arc::new(ApiKey::from_config(&config).unwrap()),
+                Stores::new().with_users(store),
+                json!({"key": "k-123"}),
+                vec![json!({"key": "k-999"}).into()],
+            )
             // Keys name no user: an unknown key is the "unknown user".
-            unknown_user: Some(vec![json!({"key": "never-issued"}).into()]),
-            failure_status: 401,
-            malformed: vec![json!({})],
-            secrets: vec!["k-123".into(), "k-999".into()],
-        })
+            .with_unknown_user(vec![json!({"key": "never-issued"}).into()])
+            .with_malformed(vec![json!({})])
+            .with_secrets(["k-123", "k-999"]),
+        )
         .await;
     }
 

@@ -111,10 +111,6 @@ impl ApplicationCredentialMethod {
 
 #[async_trait]
 impl AuthMethodHandler for ApplicationCredentialMethod {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,
@@ -147,7 +143,9 @@ impl AuthMethodHandler for ApplicationCredentialMethod {
                 }),
             )
             .with_extra("application_credential_roles", json!(credential.roles));
-        data.expires_at = credential.expires_at;
+        if let Some(at) = credential.expires_at {
+            data = data.with_expires_at(at);
+        }
         Ok(AuthHandlerResponse::success(data))
     }
 }

@@ -170,27 +170,26 @@ async fn malformed_payloads_are_400s() {
 async fn passes_the_conformance_kit() {
     use auth_core::testkit::conformance::{MethodCase, check};
     let s = setup();
-    check(MethodCase {
-        handler: Arc::new(ApplicationCredentialMethod::new(fast())),
-        stores: Stores::new()
-            .with_users(s.store.clone())
-            .with_credentials(s.store.clone()),
-        clock: Some(s.clock.clone()),
-        tokens: None,
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"id": "ac1", "secret": "s3cret"}).into(),
-        wrong_secret: vec![json!({"id": "ac1", "secret": "guessed-wrong"}).into()],
-        unknown_user: Some(vec![
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(ApplicationCredentialMethod::new(fast())),
+            Stores::new()
+                .with_users(s.store.clone())
+                .with_credentials(s.store.clone()),
+            json!({"id": "ac1", "secret": "s3cret"}),
+            vec![json!({"id": "ac1", "secret": "guessed-wrong"}).into()],
+        )
+        .with_clock(s.clock.clone())
+        .with_unknown_user(vec![
             json!({"name": "ci", "secret": "s3cret", "user": {"id": "ghost"}}).into(),
-        ]),
-        failure_status: 401,
-        malformed: vec![
+        ])
+        .with_malformed(vec![
             json!({"id": "ac1"}),
             json!({"secret": "s3cret"}),
             json!({"name": "ci", "secret": "s3cret"}),
-        ],
-        secrets: vec!["s3cret".into(), "guessed-wrong".into()],
-    })
+        ])
+        .with_secrets(["s3cret", "guessed-wrong"]),
+    )
     .await;
 }

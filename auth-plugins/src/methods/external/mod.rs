@@ -71,10 +71,6 @@ impl External {
 
 #[async_trait]
 impl AuthMethodHandler for External {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     fn declared_headers(&self) -> &[String] {
         &self.headers
     }
@@ -242,29 +238,21 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         store.add_user("u1", "alice");
         let trusted: IpAddr = "10.0.0.1".parse().unwrap();
-        let header = |name: &str| Some(RequestHeaders::new().with("X-Remote-User", name));
-        check(MethodCase {
-            handler: Arc::new(External::from_config(&PluginConfig::new(NAME, proxied())).unwrap()),
-            stores: Stores::new().with_users(store),
-            clock: None,
-            tokens: None,
-            headers: RequestHeaders::new().with("X-Remote-User", "alice"),
-            client_addr: Some(trusted),
-            valid: json!({}).into(),
-            wrong_secret: vec![Round {
-                payload: json!({}),
-                headers: header("alice"),
-                client_addr: Some("192.0.2.9".parse().unwrap()),
-            }],
-            unknown_user: Some(vec![Round {
-                payload: json!({}),
-                headers: header("ghost"),
-                client_addr: None,
-            }]),
-            failure_status: 401,
-            malformed: vec![],
-            secrets: vec![],
-        })
+        let header = |name: &str| RequestHeaders::new().with("X-Remote-User", name);
+        check(
+            MethodCase::new(
+                NAME,
+                Arc::new(External::from_config(&PluginConfig::new(NAME, proxied())).unwrap()),
+                Stores::new().with_users(store),
+                json!({}),
+                [Round::new(json!({}))
+                    .with_headers(header("alice"))
+                    .with_client_addr("192.0.2.9".parse().unwrap())],
+            )
+            .with_headers(RequestHeaders::new().with("X-Remote-User", "alice"))
+            .with_client_addr(trusted)
+            .with_unknown_user([Round::new(json!({})).with_headers(header("ghost"))]),
+        )
         .await;
     }
 

@@ -239,10 +239,6 @@ fn parse_algorithm(name: &str) -> Result<Algorithm, AuthError> {
 
 #[async_trait]
 impl AuthMethodHandler for Jwt {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,

@@ -124,10 +124,6 @@ impl Password {
 
 #[async_trait]
 impl AuthMethodHandler for Password {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,

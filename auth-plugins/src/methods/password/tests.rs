@@ -289,24 +289,26 @@ async fn passes_the_conformance_kit() {
         .with_users(s.store.clone())
         .with_passwords(s.store.clone())
         .with_credentials(s.store.clone());
-    check(MethodCase {
-        handler: Arc::new(s.method.clone()),
-        stores,
-        clock: Some(s.clock.clone()),
-        tokens: None,
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"user": {"id": "u1", "password": "correct horse"}}).into(),
-        wrong_secret: vec![json!({"user": {"id": "u1", "password": "Tr0ub4dor&3"}}).into()],
-        unknown_user: Some(vec![json!({"user": {"name": "ghost", "domain": {"id": "default"}, "password": "correct horse"}}).into()]),
-        failure_status: 401,
-        malformed: vec![
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(s.method.clone()),
+            stores,
+            json!({"user": {"id": "u1", "password": "correct horse"}}),
+            [json!({"user": {"id": "u1", "password": "Tr0ub4dor&3"}}).into()],
+        )
+        .with_clock(s.clock.clone())
+        .with_unknown_user([json!({
+            "user": {"name": "ghost", "domain": {"id": "default"}, "password": "correct horse"}
+        })
+        .into()])
+        .with_malformed([
             json!({"user": {"password": "correct horse"}}),
             json!({"user": {"name": "alice", "password": "correct horse"}}),
             json!({}),
-        ],
-        secrets: vec!["correct horse".into(), "Tr0ub4dor&3".into()],
-    })
+        ])
+        .with_secrets(["correct horse", "Tr0ub4dor&3"]),
+    )
     .await;
 }
 

@@ -155,10 +155,6 @@ fn step_start(step: i64) -> DateTime<Utc> {
 
 #[async_trait]
 impl AuthMethodHandler for Totp {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,
