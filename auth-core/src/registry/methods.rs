@@ -81,7 +81,11 @@ impl Registry<MethodRegistration> {
     /// defaults).
     ///
     /// Fails if a name is not registered (listing the registered ones), is
-    /// enabled twice, or its constructor refuses its configuration.
+    /// enabled twice, or its constructor refuses its configuration; and if
+    /// a section names a method nobody registered, so that a misspelt
+    /// section does not silently leave a method on its defaults. (A section
+    /// for a registered method that is not enabled is fine: the list may
+    /// be overridden, e.g. by `AUTH_METHODS`.)
     pub fn instantiate<S: AsRef<str>>(
         &self,
         enabled: &[S],
@@ -98,6 +102,9 @@ impl Registry<MethodRegistration> {
         sections: &Map<String, Value>,
         shared: &Value,
     ) -> Result<MethodSet, AuthError> {
+        for name in sections.keys() {
+            self.get(name)?;
+        }
         let mut set = MethodSet::new();
         for name in enabled {
             let name = name.as_ref();
@@ -235,6 +242,22 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, AuthError::UnknownPlugin { ref name, .. } if name == "zzz"));
         assert!(e.to_string().contains("registered: a, b"), "{e}");
+    }
+
+    #[test]
+    fn a_section_for_an_unregistered_method_is_refused() {
+        let sections = json!({"a": {"user": "ua"}, "aa": {"user": "ua"}});
+        let e = registry()
+            .instantiate(&["a"], sections.as_object().unwrap())
+            .unwrap_err();
+        assert!(matches!(e, AuthError::UnknownPlugin { ref name, .. } if name == "aa"));
+        // Registered but not enabled: kept for when it is.
+        let sections = json!({"b": {"user": "ub"}});
+        assert!(
+            registry()
+                .instantiate(&["a"], sections.as_object().unwrap())
+                .is_ok()
+        );
     }
 
     #[test]

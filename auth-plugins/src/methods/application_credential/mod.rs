@@ -35,7 +35,15 @@ pub const NAME: &str = "application_credential";
 
 builtin_method!(ApplicationCredentialMethod);
 
-/// Configuration (`[auth.methods.application_credential]`).
+/// Configuration: the `[auth.method.application_credential]` section of the
+/// server's file (defaults shown).
+///
+/// ```toml
+/// [auth.method.application_credential.hashing]
+/// memory_kib = 19456
+/// iterations = 2
+/// parallelism = 1
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApplicationCredentialConfig {

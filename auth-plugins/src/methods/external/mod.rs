@@ -25,7 +25,15 @@ pub const NAME: &str = "external";
 
 builtin_method!(External);
 
-/// Configuration (`[auth.methods.external]`).
+/// Configuration: the `[auth.method.external]` section of the server's file.
+///
+/// ```toml
+/// [auth.method.external]
+/// user_header = "x-remote-user"        # the default
+/// domain_header = "x-remote-domain"    # optional
+/// default_domain = "default"           # when no domain header is sent
+/// trusted_proxies = ["10.0.0.0/24"]    # empty by default: nobody is believed
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExternalConfig {

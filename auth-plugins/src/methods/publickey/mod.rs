@@ -51,7 +51,13 @@ const CHALLENGE_PREFIX: &str = "authpk1:";
 
 builtin_method!(PublicKey);
 
-/// Configuration (`[auth.methods.publickey]`).
+/// Configuration: the `[auth.method.publickey]` section of the server's
+/// file (default shown).
+///
+/// ```toml
+/// [auth.method.publickey]
+/// credential_type = "publickey"   # the credential type holding users' public keys
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PublicKeyConfig {

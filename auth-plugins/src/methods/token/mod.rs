@@ -29,7 +29,13 @@ pub const NAME: &str = "token";
 
 builtin_method!(Token);
 
-/// Configuration (`[auth.methods.token]`).
+/// Configuration: the `[auth.method.token]` section of the server's file
+/// (default shown).
+///
+/// ```toml
+/// [auth.method.token]
+/// allow_rescope_scoped_token = true
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenConfig {
