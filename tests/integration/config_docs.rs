@@ -31,6 +31,9 @@ const CHECKED_ELSEWHERE: &[(&str, &str)] = &[(
 struct Block {
     origin: String,
     text: String,
+    /// Marked ```` ```toml cargo ````: a `Cargo.toml` excerpt, not server
+    /// configuration (it must still be TOML).
+    cargo: bool,
 }
 
 fn workspace_root() -> PathBuf {
@@ -102,13 +105,23 @@ fn toml_blocks(relative: &str, text: &str) -> Vec<Block> {
             line
         };
         match &mut open {
-            None if line.trim() == "```toml" => {
+            None => {
+                let origin = format!("{relative}:{}", number + 1);
+                let cargo = match line.trim().strip_prefix("```toml") {
+                    None => continue,
+                    Some("") => false,
+                    Some(" cargo") => true,
+                    Some(other) => panic!(
+                        "{origin}: a ```toml block is server configuration, or marked \
+                         `cargo`; not `{other}`"
+                    ),
+                };
                 open = Some(Block {
-                    origin: format!("{relative}:{}", number + 1),
+                    origin,
                     text: String::new(),
+                    cargo,
                 });
             }
-            None => {}
             Some(_) if line.trim() == "```" => blocks.extend(open.take()),
             Some(block) => {
                 block.text.push_str(line);
@@ -222,9 +235,15 @@ async fn every_documented_toml_block_is_a_configuration_the_server_accepts() {
 
     let mut failures = Vec::new();
     for block in &blocks {
-        let result = match Config::from_toml(&block.text) {
-            Err(e) => Err(e.to_string()),
-            Ok(config) => build_plugins(&config).await,
+        let result = if block.cargo {
+            toml::from_str::<toml::Table>(&block.text)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        } else {
+            match Config::from_toml(&block.text) {
+                Err(e) => Err(e.to_string()),
+                Ok(config) => build_plugins(&config).await,
+            }
         };
         if let Err(e) = result {
             failures.push(format!("{}:\n{}\n=> {e}", block.origin, block.text));
@@ -239,11 +258,12 @@ async fn every_documented_toml_block_is_a_configuration_the_server_accepts() {
 
 #[test]
 fn the_extractor_reads_markdown_and_doc_comments() {
-    let md = "text\n```toml\n[auth]\nmethods = []\n```\n```sh\nx\n```\n";
+    let md = "text\n```toml\n[auth]\nmethods = []\n```\n```sh\nx\n```\n```toml cargo\n[dependencies]\n```\n";
     let blocks = toml_blocks("a.md", md);
-    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks.len(), 2);
     assert_eq!(blocks[0].origin, "a.md:2");
     assert_eq!(blocks[0].text, "[auth]\nmethods = []\n");
+    assert!(!blocks[0].cargo && blocks[1].cargo);
     let rs = "//! ```toml\n//! [token]\n//! expiration = 60\n//! ```\n/// ```toml\n///[receipt]\n/// ```\nfn x() {}\n";
     let blocks = toml_blocks("a.rs", rs);
     assert_eq!(blocks.len(), 2);
