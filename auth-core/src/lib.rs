@@ -46,9 +46,7 @@
 //! # #[derive(Debug)] struct OneUser;
 //! # #[async_trait] impl UserStore for OneUser {
 //! #   async fn get_user(&self, id: &str) -> Result<User, AuthError> {
-//! #     Ok(User { id: id.into(), name: "alice".into(), domain_id: "default".into(), enabled: true,
-//! #               default_project_id: None, options: UserOptions::default(),
-//! #               extra: Default::default() }) }
+//! #     Ok(User::new(id, "alice", "default")) }
 //! #   async fn find_user_by_name(&self, _: &str, _: &str) -> Result<User, AuthError> { unreachable!() }
 //! #   async fn get_domain(&self, _: &str) -> Result<Domain, AuthError> { unreachable!() }
 //! #   async fn find_domain_by_name(&self, _: &str) -> Result<Domain, AuthError> { unreachable!() }

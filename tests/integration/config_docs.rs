@@ -198,19 +198,19 @@ async fn build_plugins(config: &Config) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     for file in &config.events.bindings {
-        let binding = HandlerBinding {
-            id: "documented".into(),
-            name: file.name.clone(),
-            events: file.events.clone(),
-            module: file.module.clone(),
-            action: file.action.clone(),
-            options: file.options.clone(),
-            conditions: file.conditions.clone(),
-            position: file.position,
-            ordering: file.ordering,
-            active: file.active,
-            abort_on_error: file.abort_on_error,
-        };
+        let binding = HandlerBinding::new(
+            "documented",
+            file.name.clone(),
+            file.events.clone(),
+            file.module.clone(),
+            file.action.clone(),
+        )
+        .with_options(file.options.clone())
+        .with_conditions(file.conditions.clone())
+        .with_position(file.position)
+        .with_ordering(file.ordering)
+        .with_active(file.active)
+        .with_abort_on_error(file.abort_on_error);
         dispatcher
             .validate(&binding)
             .map_err(|e: AuthError| format!("[[events.bindings]] '{}': {e}", file.name))?;

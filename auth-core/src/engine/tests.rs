@@ -41,15 +41,10 @@ impl AuthMethodHandler for Named {
             .ok_or_else(|| AuthError::bad_request("user"))?;
         let mut data = match payload["loaded_enabled"].as_bool() {
             // The method read the user itself (it may not be in the store).
-            Some(enabled) => ResponseData::for_loaded_user(crate::store::User {
-                id: user.to_owned(),
-                name: format!("loaded {user}"),
-                domain_id: "default".into(),
-                enabled,
-                default_project_id: None,
-                options: Default::default(),
-                extra: Default::default(),
-            }),
+            Some(enabled) => ResponseData::for_loaded_user(
+                crate::store::User::new(user, format!("loaded {user}"), "default")
+                    .with_enabled(enabled),
+            ),
             None => ResponseData::for_user(user),
         };
         if let Some(p) = payload["project"].as_str() {

@@ -23,29 +23,26 @@ fn setup() -> Setup {
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
     ));
     let hasher = fast();
-    store.add_application_credential(ApplicationCredential {
-        id: "ac1".into(),
-        name: "ci".into(),
-        description: String::new(),
-        user_id: "owner".into(),
-        project_id: "p1".into(),
-        secret_hash: hasher
-            .hash(&SecretString::from("s3cret".to_owned()))
-            .unwrap(),
-        expires_at: Some(clock.now() + Duration::hours(1)),
-        roles: vec![RoleRef {
-            id: "r1".into(),
-            name: "reader".into(),
-        }],
-        unrestricted: false,
-        access_rules: vec![AccessRule {
-            id: "ar1".into(),
-            service: "compute".into(),
-            path: "/v2.1/servers".into(),
-            method: "GET".into(),
-        }],
-        created_at: clock.now(),
-    });
+    store.add_application_credential(
+        ApplicationCredential::new(
+            "ac1",
+            "ci",
+            "owner",
+            "p1",
+            hasher
+                .hash(&SecretString::from("s3cret".to_owned()))
+                .unwrap(),
+            clock.now(),
+        )
+        .with_expires_at(clock.now() + Duration::hours(1))
+        .with_roles(vec![RoleRef::new("r1", "reader")])
+        .with_access_rules(vec![AccessRule::new(
+            "ar1",
+            "compute",
+            "/v2.1/servers",
+            "GET",
+        )]),
+    );
     let engine = Engine::builder()
         .method(NAME, Arc::new(ApplicationCredentialMethod::new(hasher)))
         .stores(

@@ -144,28 +144,13 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         store.add_user("u1", "alice");
         store.add_domain("corp", "Corp", true);
-        store.put_user(auth_core::store::User {
-            domain_id: "corp".into(),
-            ..store_user("u2", "alice")
-        });
+        store.put_user(auth_core::store::User::new("u2", "alice", "corp"));
         let method = External::from_config(&PluginConfig::new(NAME, section)).unwrap();
         Engine::builder()
             .method(NAME, Arc::new(method))
             .stores(Stores::new().with_users(store))
             .build()
             .unwrap()
-    }
-
-    fn store_user(id: &str, name: &str) -> auth_core::store::User {
-        auth_core::store::User {
-            id: id.into(),
-            name: name.into(),
-            domain_id: "default".into(),
-            enabled: true,
-            default_project_id: None,
-            options: Default::default(),
-            extra: Default::default(),
-        }
     }
 
     async fn login(

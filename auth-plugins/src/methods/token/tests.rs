@@ -108,16 +108,7 @@ async fn bad_expired_and_revoked_tokens_are_404s() {
         404
     );
     s.store
-        .add_revocation(&RevocationEvent {
-            audit_id: Some("first-audit".into()),
-            audit_chain_id: None,
-            user_id: None,
-            project_id: None,
-            domain_id: None,
-            role_id: None,
-            issued_before: s.clock.now(),
-            revoked_at: s.clock.now(),
-        })
+        .add_revocation(&RevocationEvent::at(s.clock.now()).with_audit_id("first-audit"))
         .await
         .unwrap();
     assert_eq!(
