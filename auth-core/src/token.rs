@@ -307,16 +307,7 @@ mod tests {
     }
 
     fn event() -> RevocationEvent {
-        RevocationEvent {
-            audit_id: None,
-            audit_chain_id: None,
-            user_id: None,
-            project_id: None,
-            domain_id: None,
-            role_id: None,
-            issued_before: seconds(2_000),
-            revoked_at: seconds(2_000),
-        }
+        RevocationEvent::at(seconds(2_000))
     }
 
     #[test]

@@ -127,12 +127,8 @@ fn password_login(
     let secret = SecretString::from("correct horse battery staple".to_owned());
     let store = Arc::new(MemoryStore::new());
     store.add_user("u1", "alice");
-    let record = PasswordRecord {
-        hash: hasher.hash(&secret).unwrap(),
-        created_at: Utc::now(),
-        expires_at: None,
-        self_service: true,
-    };
+    let record =
+        PasswordRecord::new(hasher.hash(&secret).unwrap(), Utc::now()).with_self_service(true);
     rt.block_on(store.set_password("u1", &record)).unwrap();
     let engine = Engine::builder()
         .method(
@@ -424,21 +420,16 @@ fn bench_application_credential(c: &mut Criterion) {
     let hasher = PasswordHasher::new(HashingConfig::default()).unwrap();
     let store = Arc::new(MemoryStore::new());
     store.add_user("u1", "alice");
-    store.add_application_credential(ApplicationCredential {
-        id: "ac1".into(),
-        name: "ci".into(),
-        description: String::new(),
-        user_id: "u1".into(),
-        project_id: "p1".into(),
-        secret_hash: hasher
+    store.add_application_credential(ApplicationCredential::new(
+        "ac1",
+        "ci",
+        "u1",
+        "p1",
+        hasher
             .hash(&SecretString::from("app-secret".to_owned()))
             .unwrap(),
-        expires_at: None,
-        roles: vec![],
-        unrestricted: false,
-        access_rules: vec![],
-        created_at: Utc::now(),
-    });
+        Utc::now(),
+    ));
     let engine = Engine::builder()
         .method(
             ac::NAME,

@@ -39,44 +39,29 @@ struct Directory {
 
 async fn seed(s: &dyn Storage) -> Directory {
     let projects: Vec<Project> = (0..PROJECTS)
-        .map(|i| Project {
-            id: new_id(),
-            name: format!("project-{i}"),
-            domain_id: DEFAULT_DOMAIN_ID.into(),
-            description: String::new(),
-            enabled: true,
-        })
+        .map(|i| Project::new(new_id(), format!("project-{i}"), DEFAULT_DOMAIN_ID))
         .collect();
     for p in &projects {
         s.create_project(p).await.unwrap();
     }
     let roles: Vec<Role> = ROLES
         .iter()
-        .map(|name| Role {
-            id: new_id(),
-            name: (*name).into(),
-            domain_id: None,
-        })
+        .map(|name| Role::new(new_id(), *name))
         .collect();
     for r in &roles {
         s.create_role(r).await.unwrap();
     }
     let groups: Vec<Group> = (0..GROUPS)
-        .map(|i| Group {
-            id: new_id(),
-            name: format!("group-{i}"),
-            domain_id: DEFAULT_DOMAIN_ID.into(),
-            description: String::new(),
-        })
+        .map(|i| Group::new(new_id(), format!("group-{i}"), DEFAULT_DOMAIN_ID))
         .collect();
     for (i, g) in groups.iter().enumerate() {
         s.create_group(g).await.unwrap();
         for k in 0..3 {
-            s.grant(&Assignment {
-                role_id: roles[(i + k) % roles.len()].id.clone(),
-                actor: Actor::Group(g.id.clone()),
-                target: Target::Project(projects[(i * 3 + k) % PROJECTS].id.clone()),
-            })
+            s.grant(&Assignment::new(
+                roles[(i + k) % roles.len()].id.clone(),
+                Actor::Group(g.id.clone()),
+                Target::Project(projects[(i * 3 + k) % PROJECTS].id.clone()),
+            ))
             .await
             .unwrap();
         }
@@ -86,25 +71,18 @@ async fn seed(s: &dyn Storage) -> Directory {
         pairs: Vec::with_capacity(USERS),
     };
     for i in 0..USERS {
-        let user = User {
-            id: new_id(),
-            name: format!("user-{i:05}"),
-            domain_id: DEFAULT_DOMAIN_ID.into(),
-            enabled: true,
-            default_project_id: Some(projects[i % PROJECTS].id.clone()),
-            options: UserOptions::default(),
-            extra: Default::default(),
-        };
+        let user = User::new(new_id(), format!("user-{i:05}"), DEFAULT_DOMAIN_ID)
+            .with_default_project(projects[i % PROJECTS].id.clone());
         s.create_user(&user, None).await.unwrap();
         for g in [i % GROUPS, (i * 7 + 3) % GROUPS] {
             s.add_user_to_group(&user.id, &groups[g].id).await.unwrap();
         }
         let project = &projects[i % PROJECTS];
-        s.grant(&Assignment {
-            role_id: roles[i % roles.len()].id.clone(),
-            actor: Actor::User(user.id.clone()),
-            target: Target::Project(project.id.clone()),
-        })
+        s.grant(&Assignment::new(
+            roles[i % roles.len()].id.clone(),
+            Actor::User(user.id.clone()),
+            Target::Project(project.id.clone()),
+        ))
         .await
         .unwrap();
         directory.names.push(user.name);

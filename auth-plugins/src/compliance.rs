@@ -432,12 +432,10 @@ impl SecurityCompliance {
             }
         }
         let self_service = change == PasswordChange::SelfService;
-        Ok(PasswordRecord {
-            hash: hasher.hash_async(password).await?,
-            created_at: now,
-            expires_at: self.expiry_for_new_password(user, now, self_service),
-            self_service,
-        })
+        let mut record = PasswordRecord::new(hasher.hash_async(password).await?, now)
+            .with_self_service(self_service);
+        record.expires_at = self.expiry_for_new_password(user, now, self_service);
+        Ok(record)
     }
 }
 
@@ -452,20 +450,11 @@ fn seconds(secs: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::store::UserOptions;
     use chrono::TimeZone;
     use secrecy::SecretString;
 
     fn user() -> User {
-        User {
-            id: "u".into(),
-            name: "alice".into(),
-            domain_id: "default".into(),
-            enabled: true,
-            default_project_id: None,
-            options: UserOptions::default(),
-            extra: Default::default(),
-        }
+        User::new("u", "alice", "default")
     }
 
     fn now() -> DateTime<Utc> {
@@ -481,11 +470,7 @@ mod tests {
     }
 
     fn failures(count: u32, ago_secs: i64) -> UserAuthState {
-        UserAuthState {
-            failed_auth_count: count,
-            failed_auth_at: Some(now() - Duration::seconds(ago_secs)),
-            last_active_at: None,
-        }
+        UserAuthState::default().with_failures(count, now() - Duration::seconds(ago_secs))
     }
 
     /// Begins `n` attempts at `at`; how many were let through.
@@ -595,12 +580,9 @@ mod tests {
     #[test]
     fn expiry_and_its_exemption() {
         let c = SecurityCompliance::default();
-        let record = PasswordRecord {
-            hash: SecretString::from("h".to_owned()),
-            created_at: now(),
-            expires_at: Some(now()),
-            self_service: true,
-        };
+        let record = PasswordRecord::new(SecretString::from("h".to_owned()), now())
+            .with_expires_at(now())
+            .with_self_service(true);
         assert!(c.is_expired(&user(), &record, now()));
         assert!(!c.is_expired(&user(), &record, now() - Duration::seconds(1)));
         let mut exempt = user();
@@ -614,10 +596,8 @@ mod tests {
             disable_user_account_days_inactive: Some(90),
             ..SecurityCompliance::default()
         };
-        let active = |days| UserAuthState {
-            last_active_at: Some(now() - Duration::days(days)),
-            ..UserAuthState::default()
-        };
+        let active =
+            |days| UserAuthState::default().with_last_active_at(now() - Duration::days(days));
         assert!(!c.is_inactive(&user(), &active(89), now()));
         assert!(c.is_inactive(&user(), &active(90), now()));
         assert!(
@@ -700,10 +680,7 @@ mod tests {
             }
         };
         let earlier_today = now() - Duration::hours(11);
-        let active = |last| UserAuthState {
-            last_active_at: Some(last),
-            ..UserAuthState::default()
-        };
+        let active = |last| UserAuthState::default().with_last_active_at(last);
         // Already active today with no failures: nothing to write.
         assert_eq!(
             at(active(earlier_today), now()).await,
@@ -713,10 +690,8 @@ mod tests {
         assert_eq!(at(UserAuthState::default(), now()).await, active(now()));
         let yesterday = now() - Duration::hours(13);
         assert_eq!(at(active(yesterday), now()).await, active(now()));
-        let failed = UserAuthState {
-            failed_auth_count: 2,
-            ..active(earlier_today)
-        };
+        let mut failed = active(earlier_today);
+        failed.failed_auth_count = 2;
         assert_eq!(at(failed, now()).await.failed_auth_count, 0);
     }
 

@@ -17,7 +17,7 @@
 //!
 //! [auth]
 //! methods = ["password", "token", "totp", "application_credential"]
-//! [auth.method.totp]
+//! [auth.method.totp]             # one section per method: auth.method, singular
 //! included_previous_windows = 1
 //!
 //! [security_compliance]
@@ -343,15 +343,32 @@ impl Default for KeysSection {
     }
 }
 
-/// `[auth]`.
+/// `[auth]`: `methods = [...]`, the enabled methods, and one
+/// `[auth.method.<name>]` section per method. (In TOML `auth.methods`
+/// cannot be both the list and a table of sections, hence the singular.)
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSection {
     /// The enabled methods; each must be registered.
+    #[serde(deserialize_with = "method_list")]
     pub methods: Vec<String>,
-    /// Per-method sections, `[auth.method.<name>]`.
+    /// Per-method sections, `[auth.method.<name>]`; each must name a
+    /// registered method.
     #[serde(rename = "method")]
     pub sections: serde_json::Map<String, Value>,
+}
+
+/// `[auth] methods`, with a pointer to the right section when a method's
+/// settings were written as `[auth.methods.<name>]`, as older
+/// documentation did.
+fn method_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Object(_) => Err(serde::de::Error::custom(
+            "`auth.methods` is the list of enabled methods (methods = [\"password\", ...]); \
+             a method's settings go in its own section, [auth.method.<name>]",
+        )),
+        list => serde_json::from_value(list).map_err(serde::de::Error::custom),
+    }
 }
 
 impl Default for AuthSection {
@@ -680,6 +697,15 @@ mod tests {
             wrong.to_string().contains("AUTH_MAX_CONNECTIONS"),
             "{wrong}"
         );
+    }
+
+    #[test]
+    fn a_method_section_under_the_plural_says_where_it_belongs() {
+        let e = Config::from_toml("[auth.methods.totp]\nincluded_previous_windows = 2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[auth.method.<name>]"), "{e}");
+        assert!(Config::from_toml("[auth]\nmethods = [\"password\", 7]\n").is_err());
     }
 
     #[test]

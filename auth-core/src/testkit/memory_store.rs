@@ -13,7 +13,7 @@ use crate::store::{
     Actor, ApplicationCredential, Assignment, AssignmentFilter, AssignmentStore, AuditQuery,
     AuditRecord, AuditStore, Counter, CounterStore, Credential, CredentialStore, Domain, Group,
     GroupFilter, ImpliedRole, PasswordRecord, PasswordStore, RevocationEvent, RevocationStore,
-    Role, Target, User, UserAuthState, UserFilter, UserOptions, UserStore, no_such_rule,
+    Role, Target, User, UserAuthState, UserFilter, UserStore, no_such_rule,
 };
 
 /// Users, domains, groups, passwords, credentials and application
@@ -109,29 +109,15 @@ impl MemoryStore {
 
     /// Adds (or replaces) a domain.
     pub fn add_domain(&self, id: &str, name: &str, enabled: bool) {
-        self.lock().domains.insert(
-            id.to_owned(),
-            Domain {
-                id: id.to_owned(),
-                name: name.to_owned(),
-                description: String::new(),
-                enabled,
-            },
-        );
+        self.lock()
+            .domains
+            .insert(id.to_owned(), Domain::new(id, name).with_enabled(enabled));
     }
 
     /// Adds an enabled user without options in the `default` domain and
     /// returns it.
     pub fn add_user(&self, id: &str, name: &str) -> User {
-        let user = User {
-            id: id.to_owned(),
-            name: name.to_owned(),
-            domain_id: "default".to_owned(),
-            enabled: true,
-            default_project_id: None,
-            options: UserOptions::default(),
-            extra: serde_json::Map::new(),
-        };
+        let user = User::new(id, name, "default");
         self.put_user(user.clone());
         user
     }
@@ -150,15 +136,9 @@ impl MemoryStore {
 
     /// Adds a group.
     pub fn add_group(&self, id: &str, name: &str, domain_id: &str) {
-        self.lock().groups.insert(
-            id.to_owned(),
-            Group {
-                id: id.to_owned(),
-                name: name.to_owned(),
-                domain_id: domain_id.to_owned(),
-                description: String::new(),
-            },
-        );
+        self.lock()
+            .groups
+            .insert(id.to_owned(), Group::new(id, name, domain_id));
     }
 
     /// Adds (or replaces) a role and returns it: global without a
@@ -187,13 +167,12 @@ impl MemoryStore {
 
     /// Adds a credential.
     pub fn add_credential(&self, id: &str, user_id: &str, kind: &str, blob: &str) {
-        self.lock().credentials.push(Credential {
-            id: id.to_owned(),
-            user_id: user_id.to_owned(),
-            kind: kind.to_owned(),
-            project_id: None,
-            blob: SecretString::from(blob.to_owned()),
-        });
+        self.lock().credentials.push(Credential::new(
+            id.to_owned(),
+            user_id.to_owned(),
+            kind.to_owned(),
+            SecretString::from(blob.to_owned()),
+        ));
     }
 }
 
@@ -813,10 +792,7 @@ impl CounterStore for MemoryStore {
             .lock()
             .counters
             .iter()
-            .map(|(name, value)| Counter {
-                name: name.clone(),
-                value: *value,
-            })
+            .map(|(name, value)| Counter::new(name.clone(), *value))
             .collect())
     }
 }
@@ -828,10 +804,7 @@ impl AuditStore for MemoryStore {
         for record in records {
             inner.audit_last_id += 1;
             let id = inner.audit_last_id;
-            inner.audit.push(AuditRecord {
-                id,
-                ..record.clone()
-            });
+            inner.audit.push(record.clone().with_id(id));
         }
         Ok(())
     }
@@ -869,19 +842,14 @@ mod tests {
     use serde_json::json;
 
     fn row(n: i64, user: &str, success: bool) -> AuditRecord {
-        AuditRecord {
-            id: 0,
-            at: DateTime::from_timestamp(1_800_000_000 + n, 0).unwrap(),
-            kind: AuditKind::Call,
-            event: if n % 2 == 0 { "a" } else { "b" }.into(),
+        AuditRecord::new(
+            DateTime::from_timestamp(1_800_000_000 + n, 0).unwrap(),
+            AuditKind::Call,
+            if n % 2 == 0 { "a" } else { "b" },
             success,
-            duration_us: None,
-            client_addr: None,
-            user_id: Some(user.into()),
-            project_id: None,
-            request_id: None,
-            detail: json!({ "n": n }),
-        }
+        )
+        .with_user(user)
+        .with_detail(json!({ "n": n }))
     }
 
     #[tokio::test]
@@ -905,46 +873,16 @@ mod tests {
         let all = q(AuditQuery::default()).await;
         assert_eq!(all.len(), 10);
         assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-        assert_eq!(
-            q(AuditQuery {
-                user_id: Some("u1".into()),
-                ..Default::default()
-            })
-            .await
-            .len(),
-            5
-        );
-        assert_eq!(
-            q(AuditQuery {
-                event: Some("a".into()),
-                ..Default::default()
-            })
-            .await
-            .len(),
-            5
-        );
-        assert_eq!(
-            q(AuditQuery {
-                success: Some(false),
-                ..Default::default()
-            })
-            .await
-            .len(),
-            1
-        );
-        let window = q(AuditQuery {
-            since: Some(rows[2].at),
-            until: Some(rows[6].at),
-            ..Default::default()
-        })
+        assert_eq!(q(AuditQuery::default().with_user("u1")).await.len(), 5);
+        assert_eq!(q(AuditQuery::default().with_event("a")).await.len(), 5);
+        assert_eq!(q(AuditQuery::default().with_success(false)).await.len(), 1);
+        let window = q(AuditQuery::default()
+            .with_since(rows[2].at)
+            .with_until(rows[6].at))
         .await;
         assert_eq!(window.len(), 4);
         let page = s
-            .query_audit(&AuditQuery {
-                before_id: Some(all[2].id),
-                limit: 3,
-                ..Default::default()
-            })
+            .query_audit(&AuditQuery::new(3).with_before_id(all[2].id))
             .await
             .unwrap();
         assert_eq!(
@@ -971,18 +909,12 @@ mod tests {
             names(s.list_groups(&GroupFilter::default()).await.unwrap()),
             ["g-devs", "g-ops", "g-ops2"]
         );
-        let in_default = GroupFilter {
-            domain_id: Some("default".into()),
-            ..Default::default()
-        };
+        let in_default = GroupFilter::default().with_domain("default");
         assert_eq!(
             names(s.list_groups(&in_default).await.unwrap()),
             ["g-devs", "g-ops"]
         );
-        let named_ops = GroupFilter {
-            name: Some("ops".into()),
-            ..Default::default()
-        };
+        let named_ops = GroupFilter::default().with_name("ops");
         assert_eq!(
             names(s.list_groups(&named_ops).await.unwrap()),
             ["g-ops", "g-ops2"]
@@ -1163,12 +1095,6 @@ mod tests {
         assert_eq!(s.adjust_counter("c", -2, None).await.unwrap(), -2);
         assert_eq!(s.adjust_counter("c", 5, Some(0)).await.unwrap(), 3);
         s.reset_counter("c").await.unwrap();
-        assert_eq!(
-            s.list_counters().await.unwrap(),
-            [Counter {
-                name: "c".into(),
-                value: 0
-            }]
-        );
+        assert_eq!(s.list_counters().await.unwrap(), [Counter::new("c", 0)]);
     }
 }

@@ -212,14 +212,15 @@ async fn a_catalog_change_on_another_node_reaches_the_next_login() {
     let storage = b.storage();
     let identity = storage.list_services().await.unwrap().remove(0);
     storage
-        .create_endpoint(&auth_core::store::Endpoint {
-            id: "internal-endpoint".into(),
-            service_id: identity.id,
-            interface: "internal".into(),
-            region: Some("RegionOne".into()),
-            url: "http://internal.example:5000".into(),
-            enabled: true,
-        })
+        .create_endpoint(
+            &auth_core::store::Endpoint::new(
+                "internal-endpoint",
+                identity.id,
+                "internal",
+                "http://internal.example:5000",
+            )
+            .with_region("RegionOne"),
+        )
         .await
         .unwrap();
     let after = login().await;

@@ -242,20 +242,17 @@ async fn mfa_rules_answer_with_a_receipt_that_totp_completes() {
         parallelism: 1,
     })
     .unwrap();
-    let options = UserOptions {
-        multi_factor_auth_rules: vec![vec!["password".into(), "totp".into()]],
-        ..UserOptions::default()
-    };
+    let options = UserOptions::default()
+        .with_multi_factor_auth_rules(vec![vec!["password".into(), "totp".into()]]);
     let user = add_user(&s, &hasher, "mfauser", "mfapass", options).await;
     let blob = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
     s.storage()
-        .create_credential(&Credential {
-            id: new_id(),
-            user_id: user.id.clone(),
-            kind: "totp".into(),
-            project_id: None,
-            blob: SecretString::from(blob.to_owned()),
-        })
+        .create_credential(&Credential::new(
+            new_id(),
+            user.id.clone(),
+            "totp",
+            SecretString::from(blob.to_owned()),
+        ))
         .await
         .unwrap();
     let first = s
@@ -312,23 +309,13 @@ async fn add_user(
     password: &str,
     options: UserOptions,
 ) -> User {
-    let user = User {
-        id: new_id(),
-        name: name.into(),
-        domain_id: "default".into(),
-        enabled: true,
-        default_project_id: None,
-        options,
-        extra: Default::default(),
-    };
-    let record = PasswordRecord {
-        hash: hasher
+    let user = User::new(new_id(), name, "default").with_options(options);
+    let record = PasswordRecord::new(
+        hasher
             .hash(&SecretString::from(password.to_owned()))
             .unwrap(),
-        created_at: chrono::Utc::now(),
-        expires_at: None,
-        self_service: false,
-    };
+        chrono::Utc::now(),
+    );
     s.storage().create_user(&user, Some(&record)).await.unwrap();
     user
 }

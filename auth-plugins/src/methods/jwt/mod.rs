@@ -50,7 +50,23 @@ pub const NAME: &str = "jwt";
 
 builtin_method!(Jwt);
 
-/// Configuration (`[auth.methods.jwt]`).
+/// Configuration: the `[auth.method.jwt]` section of the server's file, one
+/// `[[auth.method.jwt.issuers]]` table per trusted issuer.
+///
+/// ```toml
+/// [[auth.method.jwt.issuers]]
+/// issuer = "https://login.example.com"
+/// audiences = ["keystone"]
+/// jwks_url = "https://login.example.com/.well-known/jwks.json"   # or jwks_file = "…"
+/// algorithms = ["RS256", "ES256"]   # the default; asymmetric only
+/// leeway_secs = 60
+/// [auth.method.jwt.issuers.mapping]
+/// user_claim = "preferred_username"
+/// domain = "default"
+/// provision = true                  # create unknown users on first login
+/// groups_claim = "groups"
+/// groups = { admins = "<local group id>" }
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JwtConfig {
@@ -297,10 +313,6 @@ fn parse_algorithm(name: &str) -> Result<SigAlg, AuthError> {
 
 #[async_trait]
 impl AuthMethodHandler for Jwt {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,

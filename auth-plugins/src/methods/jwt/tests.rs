@@ -421,23 +421,22 @@ async fn passes_the_conformance_kit() {
     let valid = rs256("rsa-1", &claims(json!({})));
     let mut forged = valid.clone();
     forged.replace_range(forged.len() - 8.., "AAAAAAAA");
-    check(MethodCase {
-        handler: Arc::new(method),
-        stores: Stores::new().with_users(store),
-        clock: Some(Arc::new(ManualClock::new(now()))),
-        tokens: None,
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"token": valid}).into(),
-        wrong_secret: vec![json!({"token": forged}).into()],
-        unknown_user: Some(vec![
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(method),
+            Stores::new().with_users(store),
+            json!({"token": valid}),
+            vec![json!({"token": forged}).into()],
+        )
+        .with_clock(Arc::new(ManualClock::new(now())))
+        .with_unknown_user(vec![
             json!({"token": rs256("rsa-1", &claims(json!({"preferred_username": "ghost"})))})
                 .into(),
-        ]),
-        failure_status: 401,
-        malformed: vec![json!({}), json!({"jwt": "x"})],
-        secrets: vec![valid],
-    })
+        ])
+        .with_malformed(vec![json!({}), json!({"jwt": "x"})])
+        .with_secrets([valid]),
+    )
     .await;
 }
 

@@ -35,8 +35,17 @@ pub const NAME: &str = "password";
 
 builtin_method!(Password);
 
-/// Configuration (`[auth.methods.password]`); lockout and expiry come from
-/// the shared `[security_compliance]` section.
+/// Configuration: the `[auth.method.password]` section of the server's file
+/// (defaults shown); lockout and expiry come from the shared
+/// `[security_compliance]` section. The server hashes every password it
+/// sets with these parameters too.
+///
+/// ```toml
+/// [auth.method.password.hashing]
+/// memory_kib = 19456
+/// iterations = 2
+/// parallelism = 1
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PasswordConfig {
@@ -126,10 +135,6 @@ impl Password {
 
 #[async_trait]
 impl AuthMethodHandler for Password {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,

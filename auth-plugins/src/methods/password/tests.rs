@@ -28,12 +28,11 @@ async fn setup(compliance: SecurityCompliance) -> Setup {
     ));
     let method = Password::new(fast(), compliance);
     store.add_user("u1", "alice");
-    let record = PasswordRecord {
-        hash: method.hasher().hash(&secret("correct horse")).unwrap(),
-        created_at: clock.now(),
-        expires_at: None,
-        self_service: true,
-    };
+    let record = PasswordRecord::new(
+        method.hasher().hash(&secret("correct horse")).unwrap(),
+        clock.now(),
+    )
+    .with_self_service(true);
     store.set_password("u1", &record).await.unwrap();
     store.add_user("u2", "nopassword");
     let engine = Engine::builder()
@@ -259,12 +258,11 @@ async fn disabled_users_are_refused_only_with_the_right_password() {
 #[tokio::test]
 async fn expired_passwords_are_refused_unless_exempt() {
     let s = setup(SecurityCompliance::default()).await;
-    let record = PasswordRecord {
-        hash: s.method.hasher().hash(&secret("new one")).unwrap(),
-        created_at: s.clock.now(),
-        expires_at: Some(s.clock.now() + Duration::days(1)),
-        self_service: false,
-    };
+    let record = PasswordRecord::new(
+        s.method.hasher().hash(&secret("new one")).unwrap(),
+        s.clock.now(),
+    )
+    .with_expires_at(s.clock.now() + Duration::days(1));
     s.store.set_password("u1", &record).await.unwrap();
     assert!(login(&s, json!({"id": "u1"}), "new one").await.is_ok());
     s.clock.advance(Duration::days(1));
@@ -286,10 +284,7 @@ async fn inactive_users_are_disabled_unless_exempt() {
     .await;
     s.store.set_auth_state(
         "u1",
-        UserAuthState {
-            last_active_at: Some(s.clock.now() - Duration::days(31)),
-            ..UserAuthState::default()
-        },
+        UserAuthState::default().with_last_active_at(s.clock.now() - Duration::days(31)),
     );
     assert!(matches!(
         login(&s, json!({"id": "u1"}), "correct horse").await,
@@ -307,12 +302,10 @@ async fn inactive_users_are_disabled_unless_exempt() {
 #[tokio::test]
 async fn imported_keystone_hashes_are_rehashed_to_argon2id() {
     let s = setup(SecurityCompliance::default()).await;
-    let bcrypt = PasswordRecord {
-        hash: secret("$2b$04$Pity8eEst1Pd15ti8kvneunu4/LoFm4KVMYJB5zVPJnJZAwdWAQMG"),
-        created_at: s.clock.now(),
-        expires_at: None,
-        self_service: false,
-    };
+    let bcrypt = PasswordRecord::new(
+        secret("$2b$04$Pity8eEst1Pd15ti8kvneunu4/LoFm4KVMYJB5zVPJnJZAwdWAQMG"),
+        s.clock.now(),
+    );
     s.store.set_password("u1", &bcrypt).await.unwrap();
     assert!(
         login(&s, json!({"id": "u1"}), "correct horse")
@@ -373,24 +366,26 @@ async fn passes_the_conformance_kit() {
         .with_users(s.store.clone())
         .with_passwords(s.store.clone())
         .with_credentials(s.store.clone());
-    check(MethodCase {
-        handler: Arc::new(s.method.clone()),
-        stores,
-        clock: Some(s.clock.clone()),
-        tokens: None,
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"user": {"id": "u1", "password": "correct horse"}}).into(),
-        wrong_secret: vec![json!({"user": {"id": "u1", "password": "Tr0ub4dor&3"}}).into()],
-        unknown_user: Some(vec![json!({"user": {"name": "ghost", "domain": {"id": "default"}, "password": "correct horse"}}).into()]),
-        failure_status: 401,
-        malformed: vec![
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(s.method.clone()),
+            stores,
+            json!({"user": {"id": "u1", "password": "correct horse"}}),
+            [json!({"user": {"id": "u1", "password": "Tr0ub4dor&3"}}).into()],
+        )
+        .with_clock(s.clock.clone())
+        .with_unknown_user([json!({
+            "user": {"name": "ghost", "domain": {"id": "default"}, "password": "correct horse"}
+        })
+        .into()])
+        .with_malformed([
             json!({"user": {"password": "correct horse"}}),
             json!({"user": {"name": "alice", "password": "correct horse"}}),
             json!({}),
-        ],
-        secrets: vec!["correct horse".into(), "Tr0ub4dor&3".into()],
-    })
+        ])
+        .with_secrets(["correct horse", "Tr0ub4dor&3"]),
+    )
     .await;
 }
 

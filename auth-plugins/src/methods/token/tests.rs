@@ -124,16 +124,7 @@ async fn bad_expired_and_revoked_tokens_are_404s() {
         404
     );
     s.store
-        .add_revocation(&RevocationEvent {
-            audit_id: Some("first-audit".into()),
-            audit_chain_id: None,
-            user_id: None,
-            project_id: None,
-            domain_id: None,
-            role_id: None,
-            issued_before: s.clock.now(),
-            revoked_at: s.clock.now(),
-        })
+        .add_revocation(&RevocationEvent::at(s.clock.now()).with_audit_id("first-audit"))
         .await
         .unwrap();
     assert_eq!(
@@ -219,21 +210,22 @@ async fn passes_the_conformance_kit() {
             ..claims(&s)
         })
         .unwrap();
-    check(MethodCase {
-        handler: Arc::new(Token::from_config(&PluginConfig::empty(NAME)).unwrap()),
-        stores: Stores::new()
-            .with_users(s.store.clone())
-            .with_revocations(s.store.clone()),
-        clock: Some(s.clock.clone()),
-        tokens: Some(s.tokens.clone()),
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"id": token}).into(),
-        wrong_secret: vec![json!({"id": forged}).into()],
-        unknown_user: Some(vec![json!({"id": ghost}).into()]),
-        failure_status: 404,
-        malformed: vec![json!({}), json!({"token": "x"})],
-        secrets: vec![token, forged],
-    })
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(Token::from_config(&PluginConfig::empty(NAME)).unwrap()),
+            Stores::new()
+                .with_users(s.store.clone())
+                .with_revocations(s.store.clone()),
+            json!({"id": token}),
+            vec![json!({"id": forged}).into()],
+        )
+        .with_clock(s.clock.clone())
+        .with_tokens(s.tokens.clone())
+        .with_unknown_user(vec![json!({"id": ghost}).into()])
+        .with_failure_status(404)
+        .with_malformed(vec![json!({}), json!({"token": "x"})])
+        .with_secrets([token, forged]),
+    )
     .await;
 }

@@ -42,7 +42,14 @@ const MAX_PREVIOUS_WINDOWS: u8 = 10;
 
 builtin_method!(Totp);
 
-/// Configuration (`[auth.methods.totp]`).
+/// Configuration: the `[auth.method.totp]` section of the server's file
+/// (defaults shown; lockout comes from `[security_compliance]`).
+///
+/// ```toml
+/// [auth.method.totp]
+/// included_previous_windows = 1   # earlier 30-second windows still accepted (0 to 10)
+/// credential_type = "totp"        # the credential type holding the secrets
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TotpConfig {
@@ -169,10 +176,6 @@ fn step_start(step: i64) -> DateTime<Utc> {
 
 #[async_trait]
 impl AuthMethodHandler for Totp {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,

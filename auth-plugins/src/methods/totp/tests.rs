@@ -202,27 +202,26 @@ async fn passes_the_conformance_kit() {
     } else {
         "000000"
     };
-    check(MethodCase {
-        handler: Arc::new(method),
-        stores: Stores::new()
-            .with_users(s.store.clone())
-            .with_passwords(s.store.clone())
-            .with_credentials(s.store.clone()),
-        clock: Some(s.clock.clone()),
-        tokens: None,
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"user": {"id": "u1", "passcode": right}}).into(),
-        wrong_secret: vec![json!({"user": {"id": "u1", "passcode": wrong}}).into()],
-        unknown_user: Some(vec![
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(method),
+            Stores::new()
+                .with_users(s.store.clone())
+                .with_passwords(s.store.clone())
+                .with_credentials(s.store.clone()),
+            json!({"user": {"id": "u1", "passcode": right}}),
+            vec![json!({"user": {"id": "u1", "passcode": wrong}}).into()],
+        )
+        .with_clock(s.clock.clone())
+        .with_unknown_user(vec![
             json!({"user": {"id": "ghost", "passcode": code(&s, -30)}}).into(),
-        ]),
-        failure_status: 401,
-        malformed: vec![
+        ])
+        .with_malformed(vec![
             json!({"user": {"passcode": "123456"}}),
             json!({"user": {"id": "u1"}}),
-        ],
-        secrets: vec![BLOB.into(), right],
-    })
+        ])
+        .with_secrets([BLOB.to_owned(), right]),
+    )
     .await;
 }
