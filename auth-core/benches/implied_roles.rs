@@ -12,11 +12,7 @@ use auth_core::store::{ImpliedRole, Role};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn role(name: &str) -> Role {
-    Role {
-        id: format!("{name:0>32}"),
-        name: name.to_owned(),
-        domain_id: None,
-    }
+    Role::new(format!("{name:0>32}"), name)
 }
 
 /// Keystone 30's bootstrap rules, plus `extra` unrelated rules (a deployment

@@ -13,6 +13,7 @@ use crate::method::ResponseData;
 /// identity attributes that every method must agree on; `expires_at` keeps
 /// the earliest value; `methods` lists every method counted as used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Identity {
     /// The authenticated user, once a method named one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

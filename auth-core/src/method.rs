@@ -222,6 +222,7 @@ impl fmt::Debug for AuthHandlerResponse {
 /// (a success always names its user) and the `with_*` methods, so that a
 /// field added here later breaks no method.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ResponseData {
     /// The authenticated user.
     pub user_id: String,

@@ -311,10 +311,7 @@ fn bench_validate(c: &mut Criterion) {
         rt.block_on(async {
             for i in 0..events {
                 let at = issued + chrono::Duration::milliseconds(i64::from(i) * 1700);
-                let event = RevocationEvent {
-                    user_id: Some(format!("other-{i}")),
-                    ..RevocationEvent::at(at)
-                };
+                let event = RevocationEvent::at(at).with_user(format!("other-{i}"));
                 store.add_revocation(&event).await.unwrap();
             }
         });

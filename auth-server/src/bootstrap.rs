@@ -14,7 +14,7 @@
 use auth_core::AuthError;
 use auth_core::store::{
     Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, Project, Role, Service, Storage, Target, User,
-    UserOptions, new_id,
+    new_id,
 };
 use secrecy::SecretString;
 
@@ -58,13 +58,8 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
     {
         Ok(project) => project,
         Err(AuthError::NotFound { .. }) => {
-            let project = Project {
-                id: new_id(),
-                name: plan.admin_project.clone(),
-                domain_id: DEFAULT_DOMAIN_ID.into(),
-                description: "Bootstrap project for initializing the cloud.".into(),
-                enabled: true,
-            };
+            let project = Project::new(new_id(), plan.admin_project.clone(), DEFAULT_DOMAIN_ID)
+                .with_description("Bootstrap project for initializing the cloud.");
             services::projects::create(cx, &project).await?;
             project
         }
@@ -77,15 +72,8 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
     {
         Ok(user) => user,
         Err(AuthError::NotFound { .. }) => {
-            let user = User {
-                id: new_id(),
-                name: plan.admin_user.clone(),
-                domain_id: DEFAULT_DOMAIN_ID.into(),
-                enabled: true,
-                default_project_id: Some(project.id.clone()),
-                options: UserOptions::default(),
-                extra: Default::default(),
-            };
+            let user = User::new(new_id(), plan.admin_user.clone(), DEFAULT_DOMAIN_ID)
+                .with_default_project(project.id.clone());
             let password = InitialPassword::Bootstrap(plan.admin_password.clone());
             services::users::create(cx, &user, password).await?;
             user
@@ -93,11 +81,8 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
         Err(e) => return Err(e),
     };
     for target in [Target::Project(project.id.clone()), Target::System] {
-        let assignment = Assignment {
-            role_id: admin_role.id.clone(),
-            actor: Actor::User(user.id.clone()),
-            target,
-        };
+        let assignment =
+            Assignment::new(admin_role.id.clone(), Actor::User(user.id.clone()), target);
         services::grants::grant(cx, &assignment).await?;
     }
     if !storage
@@ -106,22 +91,18 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
         .iter()
         .any(|s| s.kind == "identity")
     {
-        let service = Service {
-            id: new_id(),
-            kind: "identity".into(),
-            name: "keystone".into(),
-            enabled: true,
-        };
+        let service = Service::new(new_id(), "identity", "keystone");
         storage.create_service(&service).await?;
         storage
-            .create_endpoint(&Endpoint {
-                id: new_id(),
-                service_id: service.id,
-                interface: "public".into(),
-                region: Some(plan.region.clone()),
-                url: plan.public_url.trim_end_matches('/').to_owned(),
-                enabled: true,
-            })
+            .create_endpoint(
+                &Endpoint::new(
+                    new_id(),
+                    service.id,
+                    "public",
+                    plan.public_url.trim_end_matches('/'),
+                )
+                .with_region(plan.region.clone()),
+            )
             .await?;
     }
     Ok(Bootstrapped {
@@ -164,11 +145,7 @@ async fn role(cx: &Context<'_>, name: &str) -> Result<Role, AuthError> {
     match cx.storage().find_role_by_name(name).await {
         Ok(role) => Ok(role),
         Err(AuthError::NotFound { .. }) => {
-            let role = Role {
-                id: new_id(),
-                name: name.into(),
-                domain_id: None,
-            };
+            let role = Role::new(new_id(), name);
             services::roles::create(cx, &role).await?;
             Ok(role)
         }

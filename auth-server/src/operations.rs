@@ -1,7 +1,7 @@
 //! What the operator CLI does besides serving: user management and
 //! `doctor`. Library functions, so tests drive them without a process.
 
-use auth_core::store::{DEFAULT_DOMAIN_ID, Storage, User, UserFilter, UserOptions, new_id};
+use auth_core::store::{DEFAULT_DOMAIN_ID, Storage, User, UserFilter, new_id};
 use auth_core::{AuthError, MethodRegistration, Registry};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -19,15 +19,7 @@ pub async fn create_user(
     name: &str,
     password: SecretString,
 ) -> Result<User, AuthError> {
-    let user = User {
-        id: new_id(),
-        name: name.to_owned(),
-        domain_id: domain_id.to_owned(),
-        enabled: true,
-        default_project_id: None,
-        options: UserOptions::default(),
-        extra: Default::default(),
-    };
+    let user = User::new(new_id(), name, domain_id);
     services::users::create(cx, &user, InitialPassword::Chosen(password)).await?;
     Ok(user)
 }
@@ -37,10 +29,8 @@ pub async fn list_users(
     storage: &dyn Storage,
     domain_id: Option<&str>,
 ) -> Result<String, AuthError> {
-    let filter = UserFilter {
-        domain_id: domain_id.map(String::from),
-        name: None,
-    };
+    let mut filter = UserFilter::default();
+    filter.domain_id = domain_id.map(String::from);
     let mut out = String::new();
     for user in storage.list_users(&filter).await? {
         let state = if user.enabled { "enabled" } else { "disabled" };

@@ -219,10 +219,11 @@ pub async fn with_implied_roles(
         });
         for implied in implications {
             entries.push(EffectiveEntry {
-                assignment: Assignment {
-                    role_id: implied.prior_role_id.clone(),
-                    ..assignment.clone()
-                },
+                assignment: Assignment::new(
+                    implied.prior_role_id.clone(),
+                    assignment.actor.clone(),
+                    assignment.target.clone(),
+                ),
                 member: member.clone(),
                 implied: Some(implied),
             });
@@ -263,11 +264,7 @@ mod tests {
     use super::*;
 
     fn role(id: &str, name: &str) -> Role {
-        Role {
-            id: id.into(),
-            name: name.into(),
-            domain_id: None,
-        }
+        Role::new(id, name)
     }
 
     const BASE: &str = "http://example.com/identity";

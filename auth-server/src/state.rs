@@ -239,19 +239,19 @@ async fn events_dispatcher(
     let stored = storage.list_bindings().await?;
     for file in &config.events.bindings {
         let existing = stored.iter().find(|b| b.name == file.name);
-        let binding = HandlerBinding {
-            id: existing.map_or_else(new_id, |b| b.id.clone()),
-            name: file.name.clone(),
-            events: file.events.clone(),
-            module: file.module.clone(),
-            action: file.action.clone(),
-            options: file.options.clone(),
-            conditions: file.conditions.clone(),
-            position: file.position,
-            ordering: file.ordering,
-            active: file.active,
-            abort_on_error: file.abort_on_error,
-        };
+        let binding = HandlerBinding::new(
+            existing.map_or_else(new_id, |b| b.id.clone()),
+            file.name.clone(),
+            file.events.clone(),
+            file.module.clone(),
+            file.action.clone(),
+        )
+        .with_options(file.options.clone())
+        .with_conditions(file.conditions.clone())
+        .with_position(file.position)
+        .with_ordering(file.ordering)
+        .with_active(file.active)
+        .with_abort_on_error(file.abort_on_error);
         dispatcher.validate(&binding).map_err(|e| {
             ServerError::Config(format!("[[events.bindings]] '{}': {e}", file.name))
         })?;

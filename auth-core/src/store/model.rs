@@ -6,10 +6,11 @@
 //! Every record is built with its constructor (`new`, with the fields it
 //! cannot do without) and `with_*` methods for the rest, or from
 //! `Default` where every field is optional (filters, [`UserOptions`],
-//! [`UserAuthState`]), so that a field added later (Keystone keeps adding
-//! them: a project's parent, a role's description, an assignment's
-//! inheritance) breaks no plugin and no storage driver. Their fields stay
-//! public to read (and to set after construction). Secret material (password hashes, credential blobs, application
+//! [`UserAuthState`]): they are `#[non_exhaustive]`, so that a field added
+//! later (Keystone keeps adding them: a project's parent, a role's
+//! description, an assignment's inheritance) breaks no plugin and no
+//! storage driver. Their fields stay public to read (and to set after
+//! construction). Secret material (password hashes, credential blobs, application
 //! credential secret hashes) is held in `SecretString`, so it never
 //! appears in `Debug` output.
 
@@ -32,6 +33,7 @@ pub const DEFAULT_DOMAIN_ID: &str = "default";
 
 /// A domain: the namespace users, groups and projects live in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Domain {
     /// Stable identifier (`default` for the default domain).
     pub id: String,
@@ -70,6 +72,7 @@ impl Domain {
 
 /// A project: what most tokens are scoped to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Project {
     /// Stable identifier.
     pub id: String,
@@ -115,6 +118,7 @@ impl Project {
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct User {
     /// Stable identifier.
     pub id: String,
@@ -184,6 +188,7 @@ impl User {
 /// Keystone's per-user options, with Keystone's names.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct UserOptions {
     /// Lists of method names; a login must use every method of at least one
     /// list. See [`crate::mfa`] for the exact semantics.
@@ -214,6 +219,7 @@ impl UserOptions {
 
 /// Which users to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserFilter {
     /// Only users of this domain.
     pub domain_id: Option<String>,
@@ -237,6 +243,7 @@ impl UserFilter {
 
 /// One password of a user: the current one, or one from the history.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PasswordRecord {
     /// A PHC string (`$argon2id$…`, or an imported `$2b$…` bcrypt hash).
     pub hash: SecretString,
@@ -276,6 +283,7 @@ impl PasswordRecord {
 
 /// A user's authentication bookkeeping, for lockout and inactivity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserAuthState {
     /// Consecutive failed attempts since the last success or reset.
     pub failed_auth_count: u32,
@@ -316,6 +324,7 @@ impl UserAuthState {
 
 /// A group of users, for role assignments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Group {
     /// Stable identifier.
     pub id: String,
@@ -352,6 +361,7 @@ impl Group {
 
 /// Which groups to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GroupFilter {
     /// Only groups of this domain.
     pub domain_id: Option<String>,
@@ -375,6 +385,7 @@ impl GroupFilter {
 
 /// A role, global (`domain_id: None`) or domain-specific.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Role {
     /// Stable identifier.
     pub id: String,
@@ -448,6 +459,7 @@ pub enum Target {
 
 /// A role assignment.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Assignment {
     /// The role.
     pub role_id: String,
@@ -470,6 +482,7 @@ impl Assignment {
 
 /// Which assignments to list (every given field must match).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AssignmentFilter {
     /// Only this role.
     pub role_id: Option<String>,
@@ -504,6 +517,7 @@ impl AssignmentFilter {
 /// The blob is encrypted at rest by the store and decrypted on read; it is a
 /// [`SecretString`] so it never appears in `Debug` output.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Credential {
     /// Stable identifier.
     pub id: String,
@@ -543,6 +557,7 @@ impl Credential {
 
 /// A role as an application credential carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RoleRef {
     /// The role id.
     pub id: String,
@@ -562,6 +577,7 @@ impl RoleRef {
 
 /// An access rule of a restricted application credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AccessRule {
     /// Stable identifier.
     pub id: String,
@@ -593,6 +609,7 @@ impl AccessRule {
 /// An application credential: a secret a user delegates to a program,
 /// bound to one project and a subset of the user's roles there.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApplicationCredential {
     /// Stable identifier.
     pub id: String,
@@ -678,6 +695,7 @@ impl ApplicationCredential {
 
 /// A service in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Service {
     /// Stable identifier.
     pub id: String,
@@ -709,6 +727,7 @@ impl Service {
 
 /// An endpoint of a service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Endpoint {
     /// Stable identifier.
     pub id: String,
@@ -758,6 +777,7 @@ impl Endpoint {
 /// A revocation event: tokens matching every given field and issued
 /// before `issued_before` are invalid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RevocationEvent {
     /// Tokens with this audit id (one token).
     pub audit_id: Option<String>,
@@ -841,6 +861,7 @@ impl RevocationEvent {
 /// A key set as stored: its exported form (JSON) and a version for
 /// optimistic concurrency, so two nodes rotating at once cannot both win.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StoredKeySet {
     /// The exported key set, JSON.
     pub material: SecretString,
@@ -858,6 +879,7 @@ impl StoredKeySet {
 /// A named counter shared by every node on one database, e.g. the
 /// number of failed logins an event-handler binding counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Counter {
     /// Unique name.
     pub name: String,
@@ -887,6 +909,7 @@ pub enum AuditKind {
 
 /// One audit log row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AuditRecord {
     /// Assigned by the store, increasing.
     pub id: i64,
@@ -983,6 +1006,7 @@ impl AuditRecord {
 
 /// Which audit rows to read; rows come newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditQuery {
     /// Rows at or after this time.
     pub since: Option<DateTime<Utc>>,
@@ -1060,6 +1084,7 @@ pub enum HandlerPosition {
 /// `events` when every condition holds. Its `Debug` leaves the options out:
 /// they may hold a webhook token or a password.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HandlerBinding {
     /// Stable identifier.
     pub id: String,

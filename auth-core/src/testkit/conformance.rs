@@ -41,6 +41,7 @@ const RANDOM_PAYLOADS: usize = 256;
 /// Built with [`Round::new`] (or `From<Value>`) and the `with_*` methods, so
 /// that a field added later breaks no plugin's tests.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Round {
     /// The method's payload.
     pub payload: Value,
@@ -84,6 +85,7 @@ impl From<Value> for Round {
 /// Built with [`MethodCase::new`], which takes what every case needs, and
 /// the `with_*` methods for the rest, so that a check added later (with a
 /// field to describe it) breaks no plugin's tests.
+#[non_exhaustive]
 pub struct MethodCase {
     /// The name the method is enabled under (its registration name).
     pub name: String,

@@ -110,12 +110,9 @@ pub async fn create(
     for rule in &body.access_rules {
         let field = |key: &str| rule.get(key).and_then(Value::as_str).map(String::from);
         match (field("service"), field("path"), field("method")) {
-            (Some(service), Some(path), Some(method)) => access_rules.push(AccessRule {
-                id: new_id(),
-                service,
-                path,
-                method,
-            }),
+            (Some(service), Some(path), Some(method)) => {
+                access_rules.push(AccessRule::new(new_id(), service, path, method))
+            }
             _ => {
                 return Err(AuthError::bad_request(
                     "an access rule needs service, path and method",

@@ -49,15 +49,14 @@ fn instant(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, Aut
 
 impl AuditParams {
     fn query(&self, limit: u32) -> Result<AuditQuery, AuthError> {
-        Ok(AuditQuery {
-            since: instant("since", self.since.as_deref())?,
-            until: instant("until", self.until.as_deref())?,
-            user_id: self.user_id.clone(),
-            event: self.event.clone(),
-            success: self.success,
-            before_id: self.marker,
-            limit,
-        })
+        let mut query = AuditQuery::new(limit);
+        query.since = instant("since", self.since.as_deref())?;
+        query.until = instant("until", self.until.as_deref())?;
+        query.user_id.clone_from(&self.user_id);
+        query.event.clone_from(&self.event);
+        query.success = self.success;
+        query.before_id = self.marker;
+        Ok(query)
     }
 }
 

@@ -100,13 +100,8 @@ pub async fn create(
     if body.kind.is_empty() || body.kind.len() > 64 {
         return Err(AuthError::bad_request("'credential.type' must be 1 to 64 characters").into());
     }
-    let credential = Credential {
-        id: new_id(),
-        user_id: body.user_id,
-        kind: body.kind,
-        project_id: body.project_id,
-        blob: body.blob,
-    };
+    let mut credential = Credential::new(new_id(), body.user_id, body.kind, body.blob);
+    credential.project_id = body.project_id;
     credentials::create(&state.services(), &credential).await?;
     Ok((
         StatusCode::CREATED,

@@ -71,12 +71,9 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ServerError> {
     super::authorize(&state, &caller, "identity:create_domain", &Target::new())?;
     let body = body.domain;
-    let domain = Domain {
-        id: new_id(),
-        name: name_of(body.name)?,
-        description: body.description.unwrap_or_default(),
-        enabled: body.enabled.unwrap_or(true),
-    };
+    let domain = Domain::new(new_id(), name_of(body.name)?)
+        .with_description(body.description.unwrap_or_default())
+        .with_enabled(body.enabled.unwrap_or(true));
     domains::create(&state.services(), &domain).await?;
     Ok((
         StatusCode::CREATED,

@@ -128,19 +128,7 @@ pub async fn create(
         "identity:create_event_handler",
         &Target::new(),
     )?;
-    let mut binding = HandlerBinding {
-        id: new_id(),
-        name: String::new(),
-        events: Vec::new(),
-        module: String::new(),
-        action: String::new(),
-        options: json!({}),
-        conditions: json!({}),
-        position: HandlerPosition::Post,
-        ordering: 0,
-        active: true,
-        abort_on_error: false,
-    };
+    let mut binding = HandlerBinding::new(new_id(), "", Vec::new(), "", "");
     body.event_handler.apply(&mut binding);
     save(&state, &binding, true).await?;
     Ok((

@@ -54,11 +54,7 @@ impl GrantPath {
                 ));
             }
         };
-        Ok(Assignment {
-            role_id: self.role,
-            actor,
-            target,
-        })
+        Ok(Assignment::new(self.role, actor, target))
     }
 }
 
@@ -125,11 +121,10 @@ async fn grant_op(
     match op {
         GrantOp::Grant => grants::grant(&state.services(), &assignment).await?,
         GrantOp::Check => {
-            let filter = AssignmentFilter {
-                role_id: Some(assignment.role_id.clone()),
-                actor: Some(assignment.actor.clone()),
-                target: Some(assignment.target.clone()),
-            };
+            let filter = AssignmentFilter::default()
+                .with_role(assignment.role_id.clone())
+                .with_actor(assignment.actor.clone())
+                .with_target(assignment.target.clone());
             if storage.list_assignments(&filter).await?.is_empty() {
                 return Err(AuthError::NotFound {
                     what: "role assignment".into(),
@@ -271,11 +266,9 @@ pub async fn list(
         _ => "identity:list_grants",
     };
     super::authorize(&state, &caller, action, &target)?;
-    let filter = AssignmentFilter {
-        role_id: None,
-        actor: Some(actor),
-        target: Some(on),
-    };
+    let filter = AssignmentFilter::default()
+        .with_actor(actor)
+        .with_target(on);
     let mut roles: Vec<Value> = Vec::new();
     for assignment in storage.list_assignments(&filter).await? {
         // A role deleted meanwhile is left out.

@@ -95,14 +95,13 @@ pub async fn create(
     let sent = serde_json::to_value(&body).unwrap_or(Value::Null);
     let target = Target::new().with_object("target.group", &sent);
     super::authorize(&state, &caller, "identity:create_group", &target)?;
-    let group = Group {
-        id: new_id(),
-        name: name_of(body.name)?,
-        domain_id: body
-            .domain_id
+    let group = Group::new(
+        new_id(),
+        name_of(body.name)?,
+        body.domain_id
             .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_owned()),
-        description: body.description.unwrap_or_default(),
-    };
+    )
+    .with_description(body.description.unwrap_or_default());
     groups::create(&state.services(), &group).await?;
     Ok((
         StatusCode::CREATED,
@@ -133,10 +132,9 @@ pub async fn list(
         ],
     );
     super::authorize(&state, &caller, "identity:list_groups", &target)?;
-    let filter = GroupFilter {
-        domain_id: query.domain_id,
-        name: query.name,
-    };
+    let mut filter = GroupFilter::default();
+    filter.domain_id = query.domain_id;
+    filter.name = query.name;
     let mut groups = state.storage().list_groups(&filter).await?;
     if let Some(domain) = scoped {
         groups.retain(|g| g.domain_id == domain);

@@ -87,15 +87,14 @@ pub async fn create(
     let sent = serde_json::to_value(&body).unwrap_or(Value::Null);
     let target = Target::new().with_object("target.project", &sent);
     super::authorize(&state, &caller, "identity:create_project", &target)?;
-    let project = Project {
-        id: new_id(),
-        name: name_of(body.name)?,
-        domain_id: body
-            .domain_id
+    let project = Project::new(
+        new_id(),
+        name_of(body.name)?,
+        body.domain_id
             .unwrap_or_else(|| DEFAULT_DOMAIN_ID.to_owned()),
-        description: body.description.unwrap_or_default(),
-        enabled: body.enabled.unwrap_or(true),
-    };
+    )
+    .with_description(body.description.unwrap_or_default())
+    .with_enabled(body.enabled.unwrap_or(true));
     projects::create(&state.services(), &project).await?;
     Ok((
         StatusCode::CREATED,

@@ -98,19 +98,18 @@ pub async fn list(
             return Err(AuthError::bad_request(message).into());
         }
     }
-    let filter = AssignmentFilter {
-        role_id: query.role,
-        actor: match (query.user, query.group) {
-            (Some(user), _) => Some(Actor::User(user)),
-            (None, Some(group)) => Some(Actor::Group(group)),
-            (None, None) => None,
-        },
-        target: match (query.project, query.domain, query.system) {
-            (Some(project), _, _) => Some(Target::Project(project)),
-            (None, Some(domain), _) => Some(Target::Domain(domain)),
-            (None, None, Some(_)) => Some(Target::System),
-            (None, None, None) => None,
-        },
+    let mut filter = AssignmentFilter::default();
+    filter.role_id = query.role;
+    filter.actor = match (query.user, query.group) {
+        (Some(user), _) => Some(Actor::User(user)),
+        (None, Some(group)) => Some(Actor::Group(group)),
+        (None, None) => None,
+    };
+    filter.target = match (query.project, query.domain, query.system) {
+        (Some(project), _, _) => Some(Target::Project(project)),
+        (None, Some(domain), _) => Some(Target::Domain(domain)),
+        (None, None, Some(_)) => Some(Target::System),
+        (None, None, None) => None,
     };
     let storage = state.storage().as_ref();
     let mut listed = if effective {
@@ -187,10 +186,7 @@ async fn effective_assignments(
             listed.push((a, None));
         }
         for group in storage.list_user_groups(user).await? {
-            let of_group = AssignmentFilter {
-                actor: Some(Actor::Group(group.id)),
-                ..filter.clone()
-            };
+            let of_group = filter.clone().with_actor(Actor::Group(group.id));
             for a in storage.list_assignments(&of_group).await? {
                 listed.push((a, Some(user.clone())));
             }

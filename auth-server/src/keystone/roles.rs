@@ -81,11 +81,7 @@ pub async fn create(
     KeystoneJson(body): KeystoneJson<RoleEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
     super::authorize(&state, &caller, "identity:create_role", &Target::new())?;
-    let role = Role {
-        id: new_id(),
-        name: name_of(body.role.name)?,
-        domain_id: None,
-    };
+    let role = Role::new(new_id(), name_of(body.role.name)?);
     roles::create(&state.services(), &role).await?;
     Ok((
         StatusCode::CREATED,

@@ -99,22 +99,13 @@ pub fn with_filters<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::store::UserOptions;
 
     #[test]
     fn a_user_target_holds_what_keystone_rules_read_and_its_own_fields_win() {
         let mut extra = Map::new();
         extra.insert("email".into(), json!("u@example.com"));
         extra.insert("domain_id".into(), json!("forged"));
-        let alice = User {
-            id: "u1".into(),
-            name: "alice".into(),
-            domain_id: "d1".into(),
-            enabled: true,
-            default_project_id: None,
-            options: UserOptions::default(),
-            extra,
-        };
+        let alice = User::new("u1", "alice", "d1").with_extra(extra);
         let target = Target::new()
             .with("user_id", "u1")
             .with_object("target.user", &user(&alice));
@@ -126,18 +117,8 @@ mod tests {
 
     #[test]
     fn grant_targets_name_the_role_and_the_projects_domain() {
-        let member = Role {
-            id: "r1".into(),
-            name: "member".into(),
-            domain_id: None,
-        };
-        let dev = Project {
-            id: "p1".into(),
-            name: "dev".into(),
-            domain_id: "d1".into(),
-            description: String::new(),
-            enabled: true,
-        };
+        let member = Role::new("r1", "member");
+        let dev = Project::new("p1", "dev", "d1");
         let target = Target::new()
             .with_object("target.role", &role(&member))
             .with_object("target.project", &project(&dev));
@@ -148,13 +129,12 @@ mod tests {
 
     #[test]
     fn a_credential_target_never_holds_the_blob() {
-        let totp = Credential {
-            id: "c1".into(),
-            user_id: "u1".into(),
-            kind: "totp".into(),
-            project_id: None,
-            blob: secrecy::SecretString::from("GEZDGNBVGY3TQOJQ"),
-        };
+        let totp = Credential::new(
+            "c1",
+            "u1",
+            "totp",
+            secrecy::SecretString::from("GEZDGNBVGY3TQOJQ"),
+        );
         let target = Target::new().with_object("target.credential", &credential(&totp));
         assert_eq!(target.get_str("target.credential.user_id"), Some("u1"));
         assert!(target.iter().all(|(key, _)| !key.contains("blob")));

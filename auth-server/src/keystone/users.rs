@@ -150,15 +150,7 @@ pub async fn create(
     if !body.user.contains_key("name") {
         return Err(AuthError::bad_request("'user.name' is required").into());
     }
-    let mut user = User {
-        id: new_id(),
-        name: String::new(),
-        domain_id,
-        enabled: true,
-        default_project_id: None,
-        options: UserOptions::default(),
-        extra: Default::default(),
-    };
+    let mut user = User::new(new_id(), String::new(), domain_id);
     apply(&mut user, &body.user)?;
     let password = match password_of(&body.user)? {
         Some(p) => InitialPassword::Chosen(p),
@@ -229,10 +221,9 @@ pub async fn list(
     );
     super::authorize(&state, &caller, "identity:list_users", &target)?;
     let scoped = caller.domain_scope();
-    let filter = UserFilter {
-        domain_id: query.domain_id.or_else(|| scoped.map(str::to_owned)),
-        name: query.name,
-    };
+    let mut filter = UserFilter::default();
+    filter.domain_id = query.domain_id.or_else(|| scoped.map(str::to_owned));
+    filter.name = query.name;
     let mut users = Vec::new();
     for user in state.storage().list_users(&filter).await? {
         if scoped.is_none_or(|domain| user.domain_id == domain) {

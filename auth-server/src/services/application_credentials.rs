@@ -59,10 +59,7 @@ pub async fn create(
             "'application_credential.name' must be 1 to 255 characters",
         ));
     }
-    let role_ref = |r: &Role| RoleRef {
-        id: r.id.clone(),
-        name: r.name.clone(),
-    };
+    let role_ref = |r: &Role| RoleRef::new(r.id.clone(), r.name.clone());
     let roles: Vec<RoleRef> = match &new.roles {
         None => held.iter().map(role_ref).collect(),
         Some(asked) => {
@@ -87,19 +84,19 @@ pub async fn create(
         OsRng.fill_bytes(&mut bytes);
         SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
     });
-    let credential = ApplicationCredential {
-        id: new_id(),
-        name: new.name,
-        description: new.description,
-        user_id: user_id.to_owned(),
-        project_id: project_id.to_owned(),
-        secret_hash: cx.hasher().hash_async(secret.clone()).await?,
-        expires_at: new.expires_at,
-        roles,
-        unrestricted: new.unrestricted,
-        access_rules: new.access_rules,
-        created_at: cx.now(),
-    };
+    let mut credential = ApplicationCredential::new(
+        new_id(),
+        new.name,
+        user_id,
+        project_id,
+        cx.hasher().hash_async(secret.clone()).await?,
+        cx.now(),
+    )
+    .with_description(new.description)
+    .with_roles(roles)
+    .with_unrestricted(new.unrestricted)
+    .with_access_rules(new.access_rules);
+    credential.expires_at = new.expires_at;
     cx.storage()
         .create_application_credential(&credential)
         .await?;

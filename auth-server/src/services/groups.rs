@@ -29,10 +29,9 @@ pub async fn delete(cx: &Context<'_>, group_id: &str) -> Result<(), AuthError> {
     let storage = cx.storage();
     storage.get_group(group_id).await?;
     let held_roles = !storage
-        .list_assignments(&AssignmentFilter {
-            actor: Some(Actor::Group(group_id.to_owned())),
-            ..AssignmentFilter::default()
-        })
+        .list_assignments(
+            &AssignmentFilter::default().with_actor(Actor::Group(group_id.to_owned())),
+        )
         .await?
         .is_empty();
     let members = storage.list_group_users(group_id).await?;

@@ -13,14 +13,7 @@ use super::Context;
 
 /// Every token `user_id` holds now.
 pub(super) async fn user(cx: &Context<'_>, user_id: &str) -> Result<(), AuthError> {
-    record(
-        cx,
-        RevocationEvent {
-            user_id: Some(user_id.to_owned()),
-            ..RevocationEvent::at(cx.now())
-        },
-    )
-    .await
+    record(cx, RevocationEvent::at(cx.now()).with_user(user_id)).await
 }
 
 /// Every token `user_id` holds now on one project or domain (both `None`:
@@ -32,52 +25,25 @@ pub(super) async fn user_on(
     project_id: Option<&str>,
     domain_id: Option<&str>,
 ) -> Result<(), AuthError> {
-    record(
-        cx,
-        RevocationEvent {
-            user_id: Some(user_id.to_owned()),
-            project_id: project_id.map(str::to_owned),
-            domain_id: domain_id.map(str::to_owned),
-            ..RevocationEvent::at(cx.now())
-        },
-    )
-    .await
+    let mut event = RevocationEvent::at(cx.now()).with_user(user_id);
+    event.project_id = project_id.map(str::to_owned);
+    event.domain_id = domain_id.map(str::to_owned);
+    record(cx, event).await
 }
 
 /// Every token scoped to `project_id` now.
 pub(super) async fn project(cx: &Context<'_>, project_id: &str) -> Result<(), AuthError> {
-    record(
-        cx,
-        RevocationEvent {
-            project_id: Some(project_id.to_owned()),
-            ..RevocationEvent::at(cx.now())
-        },
-    )
-    .await
+    record(cx, RevocationEvent::at(cx.now()).with_project(project_id)).await
 }
 
 /// Every token scoped to `domain_id` now.
 pub(super) async fn domain(cx: &Context<'_>, domain_id: &str) -> Result<(), AuthError> {
-    record(
-        cx,
-        RevocationEvent {
-            domain_id: Some(domain_id.to_owned()),
-            ..RevocationEvent::at(cx.now())
-        },
-    )
-    .await
+    record(cx, RevocationEvent::at(cx.now()).with_domain(domain_id)).await
 }
 
 /// One token, by its audit id.
 pub(super) async fn audit_id(cx: &Context<'_>, audit_id: &str) -> Result<(), AuthError> {
-    record(
-        cx,
-        RevocationEvent {
-            audit_id: Some(audit_id.to_owned()),
-            ..RevocationEvent::at(cx.now())
-        },
-    )
-    .await
+    record(cx, RevocationEvent::at(cx.now()).with_audit_id(audit_id)).await
 }
 
 #[expect(

@@ -24,10 +24,7 @@ pub async fn delete(cx: &Context<'_>, role_id: &str) -> Result<(), AuthError> {
     let storage = cx.storage();
     storage.get_role(role_id).await?;
     let holders = storage
-        .list_assignments(&AssignmentFilter {
-            role_id: Some(role_id.to_owned()),
-            ..AssignmentFilter::default()
-        })
+        .list_assignments(&AssignmentFilter::default().with_role(role_id))
         .await?;
     for assignment in &holders {
         if let (Actor::User(user_id), Target::Project(project_id)) =

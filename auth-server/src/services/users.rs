@@ -37,12 +37,10 @@ pub async fn create(
         InitialPassword::Chosen(secret) => {
             Some(passwords::new_record(cx, user, secret, PasswordChange::Create).await?)
         }
-        InitialPassword::Bootstrap(secret) => Some(PasswordRecord {
-            hash: cx.hasher().hash_async(secret).await?,
-            created_at: cx.now(),
-            expires_at: None,
-            self_service: false,
-        }),
+        InitialPassword::Bootstrap(secret) => Some(PasswordRecord::new(
+            cx.hasher().hash_async(secret).await?,
+            cx.now(),
+        )),
     };
     storage.create_user(user, record.as_ref()).await?;
     note_user(&user.id, &user.domain_id);

@@ -39,11 +39,11 @@ async fn user_with(s: &TestServer, name: &str, roles: &[&Role]) -> String {
     .unwrap();
     for role in roles {
         storage
-            .grant(&Assignment {
-                role_id: role.id.clone(),
-                actor: Actor::User(user.id.clone()),
-                target: Target::Project(s.admin.project.id.clone()),
-            })
+            .grant(&Assignment::new(
+                role.id.clone(),
+                Actor::User(user.id.clone()),
+                Target::Project(s.admin.project.id.clone()),
+            ))
             .await
             .unwrap();
     }
@@ -77,11 +77,8 @@ async fn role(s: &TestServer, name: &str) -> Role {
 }
 
 async fn new_role(s: &TestServer, name: &str, domain_id: Option<&str>) -> Role {
-    let role = Role {
-        id: new_id(),
-        name: name.into(),
-        domain_id: domain_id.map(Into::into),
-    };
+    let mut role = Role::new(new_id(), name);
+    role.domain_id = domain_id.map(Into::into);
     s.storage().create_role(&role).await.unwrap();
     role
 }
@@ -155,10 +152,8 @@ async fn rule_changes_reach_every_nodes_next_validation() {
     assert_eq!(role_names(&body), ["member", "reader"], "deleted on B");
 
     // Renaming an implied role shows in the next validation too.
-    let renamed = Role {
-        name: "viewer".into(),
-        ..role(&a, "reader").await
-    };
+    let mut renamed = role(&a, "reader").await;
+    renamed.name = "viewer".into();
     b.storage().update_role(&renamed).await.unwrap();
     let (_, body) = validate(&a, &admin, &carol).await;
     assert_eq!(role_names(&body), ["member", "viewer"], "renamed on B");
@@ -385,10 +380,9 @@ async fn effective_assignments_list_implied_roles_as_keystone() {
         .unwrap();
     let user = user_with(&s, "erin", &[&manager, &local]).await;
     let listed: Vec<(Assignment, Option<String>)> = storage
-        .list_assignments(&auth_core::store::AssignmentFilter {
-            actor: Some(Actor::User(user.clone())),
-            ..Default::default()
-        })
+        .list_assignments(
+            &auth_core::store::AssignmentFilter::default().with_actor(Actor::User(user.clone())),
+        )
         .await
         .unwrap()
         .into_iter()

@@ -59,14 +59,7 @@ async fn login(s: &TestServer, name: &str, scope: Value) -> String {
 /// checked against.
 async fn last_policy(s: &TestServer) -> Value {
     s.state.dispatcher().audit().flush().await;
-    let rows = s
-        .storage()
-        .query_audit(&AuditQuery {
-            limit: 1,
-            ..AuditQuery::default()
-        })
-        .await
-        .unwrap();
+    let rows = s.storage().query_audit(&AuditQuery::new(1)).await.unwrap();
     rows[0].detail["policy"].clone()
 }
 

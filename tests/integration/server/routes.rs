@@ -8,10 +8,7 @@ use super::harness::TestServer;
 
 async fn newest_row(s: &TestServer) -> Option<AuditRecord> {
     s.state.dispatcher().audit().flush().await;
-    let query = AuditQuery {
-        limit: 1,
-        ..AuditQuery::default()
-    };
+    let query = AuditQuery::new(1);
     s.storage().query_audit(&query).await.unwrap().pop()
 }
 

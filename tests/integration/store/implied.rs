@@ -11,11 +11,9 @@ use auth_core::store::*;
 use super::harness::Fixture;
 
 fn role(name: &str, domain_id: Option<&str>) -> Role {
-    Role {
-        id: new_id(),
-        name: name.into(),
-        domain_id: domain_id.map(Into::into),
-    }
+    let mut role = Role::new(new_id(), name);
+    role.domain_id = domain_id.map(Into::into);
+    role
 }
 
 /// Creates global roles with these names, in order.

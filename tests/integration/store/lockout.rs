@@ -129,13 +129,12 @@ impl Logins {
         record.hash = hash;
         f.storage.create_user(&alice, Some(&record)).await.unwrap();
         f.storage
-            .create_credential(&Credential {
-                id: new_id(),
-                user_id: alice.id.clone(),
-                kind: "totp".into(),
-                project_id: None,
-                blob: SecretString::from(TOTP_BLOB),
-            })
+            .create_credential(&Credential::new(
+                new_id(),
+                alice.id.clone(),
+                "totp",
+                SecretString::from(TOTP_BLOB),
+            ))
             .await
             .unwrap();
         let rules: SecurityCompliance = serde_json::from_value(compliance.clone()).unwrap();

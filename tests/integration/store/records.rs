@@ -119,10 +119,7 @@ pub(crate) async fn revocations_are_exact_to_the_microsecond(f: &Fixture) {
     let before = issue_at(revoked - Duration::microseconds(1));
     let same = issue_at(revoked);
     let after = issue_at(revoked + Duration::microseconds(1));
-    let event = RevocationEvent {
-        user_id: Some(alice.id.clone()),
-        ..RevocationEvent::at(auth_core::Clock::now(&clock))
-    };
+    let event = RevocationEvent::at(auth_core::Clock::now(&clock)).with_user(alice.id.clone());
     s.add_revocation(&event).await.unwrap();
     let listed = s.list_revocations(at(0)).await.unwrap();
     assert_eq!(

@@ -22,19 +22,14 @@ fn setup(config: Value) -> Setup {
     let store = Arc::new(MemoryStore::new());
     store.add_user("u1", "alice");
     // Validation checks that a token's application credential still exists.
-    store.add_application_credential(auth_core::store::ApplicationCredential {
-        id: "ac1".into(),
-        name: "ci".into(),
-        description: String::new(),
-        user_id: "u1".into(),
-        project_id: "p1".into(),
-        secret_hash: secrecy::SecretString::from("unused"),
-        expires_at: None,
-        roles: vec![],
-        unrestricted: false,
-        access_rules: vec![],
-        created_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
-    });
+    store.add_application_credential(auth_core::store::ApplicationCredential::new(
+        "ac1",
+        "ci",
+        "u1",
+        "p1",
+        secrecy::SecretString::from("unused"),
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    ));
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
     ));

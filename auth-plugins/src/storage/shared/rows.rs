@@ -181,18 +181,17 @@ pub(crate) struct ImpliedRoleRow {
 
 impl From<ImpliedRoleRow> for ImpliedRole {
     fn from(r: ImpliedRoleRow) -> Self {
-        ImpliedRole::new(
-            Role {
-                id: r.prior_id,
-                name: r.prior_name,
-                domain_id: r.prior_domain_id,
-            },
-            Role {
-                id: r.implied_id,
-                name: r.implied_name,
-                domain_id: r.implied_domain_id,
-            },
-        )
+        let prior = RoleRow {
+            id: r.prior_id,
+            name: r.prior_name,
+            domain_id: r.prior_domain_id,
+        };
+        let implied = RoleRow {
+            id: r.implied_id,
+            name: r.implied_name,
+            domain_id: r.implied_domain_id,
+        };
+        ImpliedRole::new(prior.into(), implied.into())
     }
 }
 

@@ -173,10 +173,7 @@ mod validation {
         // Nanoseconds below the microsecond, as a real clock gives.
         let event_at = start() + Duration::nanoseconds(400);
         store
-            .add_revocation(&RevocationEvent {
-                user_id: Some("u1".into()),
-                ..RevocationEvent::at(event_at)
-            })
+            .add_revocation(&RevocationEvent::at(event_at).with_user("u1"))
             .await
             .unwrap();
         let now = start() + Duration::minutes(1);
@@ -212,10 +209,7 @@ mod validation {
         // An event later in its second revokes it (its microseconds are
         // unknown), as Keystone would.
         store
-            .add_revocation(&RevocationEvent {
-                user_id: Some("u1".into()),
-                ..RevocationEvent::at(start())
-            })
+            .add_revocation(&RevocationEvent::at(start()).with_user("u1"))
             .await
             .unwrap();
         assert!(check(&provider, &stores, &legacy, now).await.is_err());
