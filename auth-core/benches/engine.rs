@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use auth_core::store::{Domain, User, UserOptions, UserStore};
+use auth_core::store::{Domain, User, UserStore};
 use auth_core::{
     AuthAttempt, AuthError, AuthEvent, AuthHandlerResponse, AuthMethodHandler, Engine, EventSink,
     MethodContext, Payload, ResponseData, Stores,
@@ -26,9 +26,6 @@ struct Trivial;
 
 #[async_trait]
 impl AuthMethodHandler for Trivial {
-    fn name(&self) -> &str {
-        "trivial"
-    }
     async fn authenticate(
         &self,
         _: &Payload,
@@ -69,15 +66,7 @@ impl EventSink for Counting {
 }
 
 fn engine(methods: usize, events: Option<Arc<dyn EventSink>>) -> Engine {
-    let user = User {
-        id: "u1".into(),
-        name: "alice".into(),
-        domain_id: "default".into(),
-        enabled: true,
-        default_project_id: None,
-        options: UserOptions::default(),
-        extra: Default::default(),
-    };
+    let user = User::new("u1", "alice", "default");
     let store = Arc::new(OneUser(HashMap::from([("u1".to_owned(), user)])));
     let mut builder = Engine::builder().stores(Stores::new().with_users(store));
     for i in 0..methods {

@@ -251,19 +251,8 @@ impl Writer {
 }
 
 fn overflow_row(dropped: u64, at: chrono::DateTime<chrono::Utc>) -> AuditRecord {
-    AuditRecord {
-        id: 0,
-        at,
-        kind: AuditKind::Call,
-        event: OVERFLOW_EVENT.to_owned(),
-        success: false,
-        duration_us: None,
-        client_addr: None,
-        user_id: None,
-        project_id: None,
-        request_id: None,
-        detail: json!({ "dropped": dropped }),
-    }
+    AuditRecord::new(at, AuditKind::Call, OVERFLOW_EVENT, false)
+        .with_detail(json!({ "dropped": dropped }))
 }
 
 /// A row about `event`: its time, client, user, project and request id,
@@ -271,21 +260,16 @@ fn overflow_row(dropped: u64, at: chrono::DateTime<chrono::Utc>) -> AuditRecord 
 /// failed), and an empty detail. The server builds its per-call rows with
 /// this; the dispatcher its per-handler rows.
 pub fn record_for(event: &AuthEvent, kind: AuditKind, name: impl Into<String>) -> AuditRecord {
-    AuditRecord {
-        id: 0,
-        at: event.at,
-        kind,
-        event: name.into(),
-        success: event.result != Some(EventResult::Failure) && event.error.is_none(),
-        duration_us: event
-            .elapsed_us
-            .map(|us| i64::try_from(us).unwrap_or(i64::MAX)),
-        client_addr: event.client_addr.map(|a| a.to_string()),
-        user_id: event.user_id.clone(),
-        project_id: event.project_id.clone(),
-        request_id: event.request_id.clone(),
-        detail: Value::Object(serde_json::Map::new()),
-    }
+    let success = event.result != Some(EventResult::Failure) && event.error.is_none();
+    let mut row = AuditRecord::new(event.at, kind, name, success);
+    row.duration_us = event
+        .elapsed_us
+        .map(|us| i64::try_from(us).unwrap_or(i64::MAX));
+    row.client_addr = event.client_addr.map(|a| a.to_string());
+    row.user_id.clone_from(&event.user_id);
+    row.project_id.clone_from(&event.project_id);
+    row.request_id.clone_from(&event.request_id);
+    row
 }
 
 /// Replaces, at any depth, every object member whose name looks like a
@@ -324,19 +308,16 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     fn row(n: i64) -> AuditRecord {
-        AuditRecord {
-            id: 0,
-            at: DateTime::from_timestamp(1_800_000_000 + n, 0).unwrap(),
-            kind: AuditKind::Call,
-            event: "auth.tokens.create".into(),
-            success: true,
-            duration_us: Some(n),
-            client_addr: None,
-            user_id: Some("u1".into()),
-            project_id: None,
-            request_id: Some(format!("req-{n}")),
-            detail: json!({ "n": n }),
-        }
+        AuditRecord::new(
+            DateTime::from_timestamp(1_800_000_000 + n, 0).unwrap(),
+            AuditKind::Call,
+            "auth.tokens.create",
+            true,
+        )
+        .with_duration_us(n)
+        .with_user("u1")
+        .with_request_id(format!("req-{n}"))
+        .with_detail(json!({ "n": n }))
     }
 
     fn clock() -> Arc<dyn Clock> {
@@ -346,13 +327,7 @@ mod tests {
     }
 
     async fn all(store: &MemoryStore) -> Vec<AuditRecord> {
-        let mut rows = store
-            .query_audit(&AuditQuery {
-                limit: 10_000,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let mut rows = store.query_audit(&AuditQuery::new(10_000)).await.unwrap();
         rows.reverse();
         rows
     }

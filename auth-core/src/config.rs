@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::AuthError;
 
-/// The configuration section of one plugin (e.g. `[auth.methods.totp]` in
+/// The configuration section of one plugin (e.g. `[auth.method.totp]` in
 /// the server's TOML, converted to JSON), handed to its constructor, plus
 /// the shared sections several plugins read (e.g. `[security_compliance]`,
 /// which governs both `password` and `totp`).

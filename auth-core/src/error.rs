@@ -49,13 +49,22 @@ pub enum AuthError {
 
     /// **401 Unauthorized.** A credential did not verify: unknown user, wrong
     /// secret, bad signature. One variant for all of these on purpose.
-    #[error("The request you have made requires authentication.")]
+    #[error("{}", AUTHENTICATION_REQUIRED)]
     InvalidCredentials,
 
     /// **401 Unauthorized.** Too many failed attempts; the account is locked
-    /// for a while.
-    #[error("The account is locked.")]
-    AccountLocked,
+    /// for a while. Only when `disclosed` does the message say so
+    /// (Keystone's, naming the user); otherwise it is
+    /// [`AuthError::InvalidCredentials`]'s, so that the answer cannot tell a
+    /// locked account from a wrong secret, while [`AuthError::kind`] still
+    /// says `account_locked` to events and the audit log.
+    #[error("{}", locked_message(.user_id, *.disclosed))]
+    AccountLocked {
+        /// The locked user.
+        user_id: String,
+        /// Whether the message says that the account is locked.
+        disclosed: bool,
+    },
 
     /// **401 Unauthorized.** The password has expired and must be changed
     /// through the password-change API.
@@ -192,7 +201,7 @@ impl AuthError {
             Self::PayloadTooLarge { .. } => 413,
             Self::MethodNotEnabled { .. }
             | Self::InvalidCredentials
-            | Self::AccountLocked
+            | Self::AccountLocked { .. }
             | Self::PasswordExpired
             | Self::UserDisabled
             | Self::Unauthorized(_)
@@ -222,7 +231,7 @@ impl AuthError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::MethodNotEnabled { .. } => "method_not_enabled",
             Self::InvalidCredentials => "invalid_credentials",
-            Self::AccountLocked => "account_locked",
+            Self::AccountLocked { .. } => "account_locked",
             Self::PasswordExpired => "password_expired",
             Self::UserDisabled => "user_disabled",
             Self::Unauthorized(_) => "unauthorized",
@@ -262,9 +271,43 @@ impl AuthError {
     }
 }
 
+/// The message of [`AuthError::InvalidCredentials`], which an undisclosed
+/// [`AuthError::AccountLocked`] shares.
+const AUTHENTICATION_REQUIRED: &str = "The request you have made requires authentication.";
+
+/// [`AuthError::AccountLocked`]'s message: Keystone's when `disclosed`, else
+/// a wrong secret's.
+fn locked_message(user_id: &str, disclosed: bool) -> String {
+    if disclosed {
+        format!("The account is locked for user: {user_id}.")
+    } else {
+        AUTHENTICATION_REQUIRED.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_locked_account_reads_as_a_wrong_secret_unless_disclosed() {
+        let hidden = AuthError::AccountLocked {
+            user_id: "u1".into(),
+            disclosed: false,
+        };
+        let wrong = AuthError::InvalidCredentials;
+        assert_eq!(
+            (hidden.http_status(), hidden.to_string()),
+            (wrong.http_status(), wrong.to_string())
+        );
+        assert_eq!(hidden.kind(), "account_locked", "events keep the truth");
+        let told = AuthError::AccountLocked {
+            user_id: "u1".into(),
+            disclosed: true,
+        };
+        assert_eq!(told.http_status(), 401);
+        assert_eq!(told.to_string(), "The account is locked for user: u1.");
+    }
 
     #[test]
     fn every_credential_failure_is_a_401_with_a_vague_message() {

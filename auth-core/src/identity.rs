@@ -13,6 +13,7 @@ use crate::method::ResponseData;
 /// identity attributes that every method must agree on; `expires_at` keeps
 /// the earliest value; `methods` lists every method counted as used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Identity {
     /// The authenticated user, once a method named one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,16 +40,15 @@ impl Identity {
     /// Folds one method's successful result in.
     ///
     /// Fails with [`AuthError::IdentityConflict`] if `data` names a different
-    /// user, project or domain than an earlier method did, and with
-    /// [`AuthError::PluginContract`] if it names no user at all.
+    /// user, project or domain than an earlier method did.
     pub fn merge_success(&mut self, method: &str, data: ResponseData) -> Result<(), AuthError> {
-        if data.user_id.is_none() {
-            return Err(AuthError::PluginContract {
-                method: method.to_owned(),
-                message: "reported success without naming a user".into(),
-            });
-        }
-        self.reconcile(&data)?;
+        agree(&mut self.user_id, Some(&data.user_id), "user_id")?;
+        agree(&mut self.project_id, data.project_id.as_ref(), "project_id")?;
+        agree(&mut self.domain_id, data.domain_id.as_ref(), "domain_id")?;
+        self.expires_at = match (self.expires_at, data.expires_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.record_method(method);
         for carried in data.method_names {
             self.record_method(&carried);
@@ -57,38 +57,21 @@ impl Identity {
         Ok(())
     }
 
-    /// Checks a challenge's claims against what is resolved, and takes its
-    /// user (if any) as the user the request is for.
-    pub fn merge_challenge(&mut self, data: &ResponseData) -> Result<(), AuthError> {
-        self.reconcile(data)
-    }
-
     /// Counts `method` as used.
     pub fn record_method(&mut self, method: &str) {
         if !self.methods.iter().any(|m| m == method) {
             self.methods.push(method.to_owned());
         }
     }
-
-    fn reconcile(&mut self, data: &ResponseData) -> Result<(), AuthError> {
-        agree(&mut self.user_id, &data.user_id, "user_id")?;
-        agree(&mut self.project_id, &data.project_id, "project_id")?;
-        agree(&mut self.domain_id, &data.domain_id, "domain_id")?;
-        self.expires_at = match (self.expires_at, data.expires_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        Ok(())
-    }
 }
 
 /// Sets `slot` from `incoming`, or checks they agree.
 fn agree(
     slot: &mut Option<String>,
-    incoming: &Option<String>,
+    incoming: Option<&String>,
     attribute: &'static str,
 ) -> Result<(), AuthError> {
-    match (slot.as_deref(), incoming.as_deref()) {
+    match (slot.as_deref(), incoming.map(String::as_str)) {
         (_, None) => Ok(()),
         (None, Some(value)) => {
             *slot = Some(value.to_owned());
@@ -135,12 +118,12 @@ mod tests {
             }
         ));
         let mut id = Identity::default();
-        let mut d1 = ResponseData::for_user("u");
-        d1.domain_id = Some("d1".into());
-        let mut d2 = ResponseData::for_user("u");
-        d2.domain_id = Some("d2".into());
-        id.merge_success("a", d1).unwrap();
-        assert!(id.merge_success("b", d2).is_err());
+        id.merge_success("a", ResponseData::for_user("u").with_domain("d1"))
+            .unwrap();
+        assert!(
+            id.merge_success("b", ResponseData::for_user("u").with_domain("d2"))
+                .is_err()
+        );
     }
 
     #[test]
@@ -162,18 +145,11 @@ mod tests {
     }
 
     #[test]
-    fn success_without_a_user_is_a_contract_breach() {
-        let e = Identity::default()
-            .merge_success("a", ResponseData::default())
-            .unwrap_err();
-        assert_eq!(e.http_status(), 500);
-    }
-
-    #[test]
     fn carried_methods_and_extras_are_merged() {
         let mut id = Identity::default();
-        let mut data = ResponseData::for_user("u").with_extra("audit_id", json!("x"));
-        data.method_names = vec!["password".into(), "totp".into()];
+        let data = ResponseData::for_user("u")
+            .with_extra("audit_id", json!("x"))
+            .with_method_names(["password".to_owned(), "totp".to_owned()]);
         id.merge_success("token", data).unwrap();
         id.merge_success("password", ResponseData::for_user("u"))
             .unwrap();

@@ -9,8 +9,9 @@
 //! ## Layout
 //!
 //! - [`method`]: [`AuthMethodHandler`], the one trait a plugin author
-//!   implements, and [`AuthHandlerResponse`], Keystone's
-//!   `(status, response_body, response_data)` triple.
+//!   implements, and [`AuthHandlerResponse`], its answer: success or a
+//!   challenge, Keystone's `(status, response_body, response_data)` triple
+//!   without its invalid combinations.
 //! - [`payload`]: [`Payload`], a method's own `identity.<method>` object,
 //!   raw, for the method to deserialize into its own type.
 //! - [`context`]: [`MethodContext`], the read-only view of the request a
@@ -26,6 +27,8 @@
 //! - [`events`]: the typed [`AuthEvent`]s the engine emits to an
 //!   [`EventSink`].
 //! - [`store`]: the storage traits drivers implement, and [`Stores`].
+//! - [`implied_roles`]: expanding held roles through Keystone's implied-role
+//!   rules, and the checks a new rule must pass.
 //! - [`token`]: [`TokenClaims`], the [`TokenProvider`] trait and the one
 //!   validation routine (expiry, revocation, user state).
 //! - [`handlers`]: privacyIDEA-style event handlers: bindings of handler
@@ -45,16 +48,13 @@
 //! # #[derive(Debug)] struct OneUser;
 //! # #[async_trait] impl UserStore for OneUser {
 //! #   async fn get_user(&self, id: &str) -> Result<User, AuthError> {
-//! #     Ok(User { id: id.into(), name: "alice".into(), domain_id: "default".into(), enabled: true,
-//! #               default_project_id: None, options: UserOptions::default(),
-//! #               extra: Default::default() }) }
+//! #     Ok(User::new(id, "alice", "default")) }
 //! #   async fn find_user_by_name(&self, _: &str, _: &str) -> Result<User, AuthError> { unreachable!() }
 //! #   async fn get_domain(&self, _: &str) -> Result<Domain, AuthError> { unreachable!() }
 //! #   async fn find_domain_by_name(&self, _: &str) -> Result<Domain, AuthError> { unreachable!() }
 //! # }
 //! # #[derive(Debug)] struct Word;
 //! # #[async_trait] impl AuthMethodHandler for Word {
-//! #   fn name(&self) -> &str { "word" }
 //! #   async fn authenticate(&self, p: &Payload, _: &MethodContext<'_>)
 //! #       -> Result<AuthHandlerResponse, AuthError> {
 //! #     if p.to_value()["word"] == "swordfish" { Ok(AuthHandlerResponse::success(ResponseData::for_user("u1"))) }
@@ -84,6 +84,7 @@ pub mod error;
 pub mod events;
 pub mod handlers;
 pub mod identity;
+pub mod implied_roles;
 pub mod keys;
 pub mod method;
 pub mod mfa;

@@ -2,17 +2,20 @@
 //!
 //! This is Keystone's contract, typed. A method receives only its own
 //! `identity.<method>` object, as a [`Payload`], plus a read-only
-//! [`MethodContext`], and answers
-//! with Keystone's triple, [`AuthHandlerResponse`]:
-//!
-//! | outcome | `status` | `response_body` | `response_data` |
-//! |---|---|---|---|
-//! | success | `true` | `None` | names the user; may carry more |
-//! | needs another round trip | `false` | `Some(challenge)` | optional continuation state |
-//! | failed credential | — | — | — (return `Err`) |
+//! [`MethodContext`], and answers an [`AuthHandlerResponse`]: a success
+//! with what it resolved, or a challenge for another round trip. That enum
+//! stands for Keystone's `(status, response_body, response_data)` triple
+//! (the mapping is in its documentation) without the triple's invalid
+//! combinations.
 //!
 //! A failure is an `Err(AuthError)`, normally
 //! [`AuthError::InvalidCredentials`](crate::AuthError::InvalidCredentials).
+//!
+//! A method has no name of its own: it is known by the name it is
+//! registered under ([`register_method!`](crate::register_method)) or
+//! enabled under ([`EngineBuilder::method`](crate::EngineBuilder::method)),
+//! and reads that name from [`MethodContext::method`]. One name, kept in one
+//! place, cannot disagree with another.
 
 use std::fmt;
 
@@ -54,10 +57,6 @@ use crate::store::User;
 ///
 /// #[async_trait]
 /// impl AuthMethodHandler for WordOfTheDay {
-///     fn name(&self) -> &str {
-///         "word"
-///     }
-///
 ///     async fn authenticate(
 ///         &self,
 ///         payload: &Payload,
@@ -73,11 +72,25 @@ use crate::store::User;
 ///     }
 /// }
 /// ```
+///
+/// The trait has no `name()`: the registration's name is the only one, so
+/// a method cannot claim a name other than the one it is enabled under.
+///
+/// ```compile_fail,E0407
+/// # use async_trait::async_trait;
+/// # use auth_core::{AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, Payload};
+/// # #[derive(Debug)] struct Word;
+/// #[async_trait]
+/// impl AuthMethodHandler for Word {
+///     fn name(&self) -> &str {
+///         "word"
+///     }
+///     async fn authenticate(&self, _: &Payload, _: &MethodContext<'_>)
+///         -> Result<AuthHandlerResponse, AuthError> { Err(AuthError::InvalidCredentials) }
+/// }
+/// ```
 #[async_trait]
 pub trait AuthMethodHandler: Send + Sync + fmt::Debug + 'static {
-    /// The method's name as it appears in `identity.methods`.
-    fn name(&self) -> &str;
-
     /// The request headers this method needs to see. The engine shows a
     /// method no other header, so a method cannot read a credential meant
     /// for another. Names are case-insensitive.
@@ -98,54 +111,121 @@ pub trait AuthMethodHandler: Send + Sync + fmt::Debug + 'static {
     ) -> Result<AuthHandlerResponse, AuthError>;
 }
 
-/// What a method answers: Keystone's `(status, response_body, response_data)`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuthHandlerResponse {
-    /// `true` when the method authenticated the request.
-    pub status: bool,
-    /// With `status == false`: what the client needs for the next round trip
-    /// (a nonce, a prompt). Sent to the client as is.
-    pub response_body: Option<Value>,
-    /// With `status == true`: what the method resolved. With
-    /// `status == false`: optionally the user the challenge is for and the
-    /// continuation state (see [`ResponseData::continuation`]).
-    pub response_data: ResponseData,
+/// What a method answers: success, or a challenge for another round trip.
+///
+/// Keystone's methods answer a triple `(status, response_body,
+/// response_data)` whose valid combinations are a convention checked at run
+/// time; here each combination is a variant, so an invalid one (a failure
+/// status without a body, a success naming no user) cannot be built:
+///
+/// | this answer | Keystone's `status` | `response_body` | `response_data` |
+/// |---|---|---|---|
+/// | [`Success(data)`](Self::Success) | `True` | `None` | `data` (names the user; may carry more) |
+/// | [`Challenge { body, state }`](Self::Challenge) | `False` | `body` | — (`state` is kept in the sealed receipt, which Keystone has no equivalent of) |
+/// | `Err(AuthError)` | raises | | |
+///
+/// ```
+/// use auth_core::{AuthHandlerResponse, ResponseData};
+/// use serde_json::{Value, json};
+///
+/// /// The Keystone triple an answer stands for.
+/// fn keystone_triple(answer: &AuthHandlerResponse) -> (bool, Option<&Value>, Option<&ResponseData>) {
+///     match answer {
+///         AuthHandlerResponse::Success(data) => (true, None, Some(data)),
+///         AuthHandlerResponse::Challenge { body, .. } => (false, Some(body), None),
+///         // Marked non-exhaustive so that a new kind of answer is not a
+///         // breaking change.
+///         _ => unreachable!("no other answer exists today"),
+///     }
+/// }
+///
+/// let done = AuthHandlerResponse::success(ResponseData::for_user("u1"));
+/// assert_eq!(keystone_triple(&done).0, true);
+/// let more = AuthHandlerResponse::challenge(json!({"nonce": "n"}), json!({"expect": "n"}));
+/// assert_eq!(keystone_triple(&more), (false, Some(&json!({"nonce": "n"})), None));
+/// ```
+///
+/// A success that names no user cannot be written:
+///
+/// ```compile_fail,E0599
+/// # use auth_core::{AuthHandlerResponse, ResponseData};
+/// let nobody = AuthHandlerResponse::Success(ResponseData::default());
+/// ```
+///
+/// nor a challenge without the state to resume it with:
+///
+/// ```compile_fail,E0639
+/// # use auth_core::AuthHandlerResponse;
+/// let half = AuthHandlerResponse::Challenge { body: serde_json::json!({}) };
+/// ```
+#[derive(Clone, PartialEq)]
+#[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one answer per method per request, moved once: boxing the common case would only add an allocation"
+)]
+pub enum AuthHandlerResponse {
+    /// The method authenticated the request, and this is what it resolved.
+    Success(ResponseData),
+    /// The method needs another round trip. Build it with
+    /// [`AuthHandlerResponse::challenge`].
+    #[non_exhaustive]
+    Challenge {
+        /// What the client needs for the next round trip (a nonce, a
+        /// prompt), sent to it as is.
+        body: Value,
+        /// What this method needs to finish when the client comes back. The
+        /// engine seals it into the receipt, so the client can neither read
+        /// nor change it, and hands it back to this method (as
+        /// [`MethodContext::continuation`]) when the client resumes.
+        state: Value,
+    },
 }
 
 impl AuthHandlerResponse {
     /// A successful authentication.
     pub fn success(data: ResponseData) -> Self {
-        Self {
-            status: true,
-            response_body: None,
-            response_data: data,
-        }
+        Self::Success(data)
     }
 
     /// A request for another round trip: `body` goes to the client, `state`
     /// is sealed into the receipt and handed back to this method (as
     /// [`MethodContext::continuation`]) when the client resumes.
     pub fn challenge(body: Value, state: Value) -> Self {
-        Self {
-            status: false,
-            response_body: Some(body),
-            response_data: ResponseData {
-                continuation: Some(state),
-                ..ResponseData::default()
-            },
+        Self::Challenge { body, state }
+    }
+}
+
+impl fmt::Debug for AuthHandlerResponse {
+    /// The continuation state stays out: it is private to the method (it may
+    /// hold what the client must prove it knows), which is why it travels
+    /// encrypted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Success(data) => f.debug_tuple("Success").field(data).finish(),
+            Self::Challenge { body, .. } => f
+                .debug_struct("Challenge")
+                .field("body", body)
+                .field("state", &"<redacted>")
+                .finish(),
         }
     }
 }
 
-/// What a method resolved.
+/// What a successful method resolved.
 ///
 /// `user_id`, `project_id` and `domain_id` are identity attributes: if two
 /// methods of one request resolve different values, the request fails.
 /// `expires_at` caps the token's lifetime; the earliest value wins.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Built with [`ResponseData::for_user`] or [`ResponseData::for_loaded_user`]
+/// (a success always names its user) and the `with_*` methods, so that a
+/// field added here later breaks no method.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ResponseData {
-    /// The authenticated user. Required on success.
-    pub user_id: Option<String>,
+    /// The authenticated user.
+    pub user_id: String,
     /// Methods to count as used in addition to this one (the `token` method
     /// carries the original token's methods forward).
     pub method_names: Vec<String>,
@@ -159,10 +239,6 @@ pub struct ResponseData {
     /// application credential id, group ids, …). Merged into the
     /// authenticated context; a later method overwrites an earlier one.
     pub extras: Map<String, Value>,
-    /// With a challenge: the state to keep until the client comes back. It
-    /// travels inside the encrypted receipt, so the client can neither read
-    /// nor change it.
-    pub continuation: Option<Value>,
     /// The user's record, when the method read it to do its work. The
     /// engine then uses it instead of reading the user again; it still
     /// checks that the user is enabled. Never leaves the request.
@@ -173,19 +249,22 @@ impl ResponseData {
     /// Data naming just the user.
     pub fn for_user(user_id: impl Into<String>) -> Self {
         Self {
-            user_id: Some(user_id.into()),
-            ..Self::default()
+            user_id: user_id.into(),
+            method_names: Vec::new(),
+            expires_at: None,
+            project_id: None,
+            domain_id: None,
+            extras: Map::new(),
+            user: None,
         }
     }
 
     /// Data naming a user the method has just read from the store, so the
     /// engine need not read it again.
     pub fn for_loaded_user(user: User) -> Self {
-        Self {
-            user_id: Some(user.id.clone()),
-            user: Some(user),
-            ..Self::default()
-        }
+        let mut data = Self::for_user(user.id.clone());
+        data.user = Some(user);
+        data
     }
 
     /// Sets the expiry cap.
@@ -197,6 +276,19 @@ impl ResponseData {
     /// Sets the bound project.
     pub fn with_project(mut self, project_id: impl Into<String>) -> Self {
         self.project_id = Some(project_id.into());
+        self
+    }
+
+    /// Sets the bound domain.
+    pub fn with_domain(mut self, domain_id: impl Into<String>) -> Self {
+        self.domain_id = Some(domain_id.into());
+        self
+    }
+
+    /// Counts `methods` as used too (a token's original methods, carried
+    /// forward by rescoping).
+    pub fn with_method_names(mut self, methods: impl IntoIterator<Item = String>) -> Self {
+        self.method_names.extend(methods);
         self
     }
 

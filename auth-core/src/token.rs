@@ -4,9 +4,22 @@
 //! A [`TokenProvider`] turns [`TokenClaims`] into a string and back,
 //! checking only its own signature. [`validate`] adds everything else a
 //! token must pass: expiry (with an optional window for `allow_expired`),
-//! revocation events, and that the user still exists and is enabled. The
-//! server's token API and the `token` method both call it, so a revoked
-//! token can be neither validated nor rescoped.
+//! a lifetime no longer than the provider issues, revocation events, and
+//! that the user (and the application credential it came from) still
+//! exists and is enabled. The server's token API and the `token` method
+//! both call it, so a revoked token can be neither validated nor rescoped.
+//!
+//! # Issue times are exact
+//!
+//! JWS `iat` and `exp` are whole seconds (RFC 7519 `NumericDate`, and what
+//! Keystone and every JWT library read). A second claim,
+//! `openstack_iat_us`, carries the microseconds past `iat`, so a token's
+//! issue time is known to the microsecond and a revocation event revokes
+//! exactly the tokens issued before it, whatever the second: a token
+//! issued 1 µs after a password change is valid, one issued 1 µs before is
+//! not. Tokens without the claim (issued by an earlier version) count as
+//! issued at the start of their second, so an event in that second revokes
+//! them, as Keystone does.
 
 use std::fmt;
 
@@ -24,6 +37,15 @@ pub struct TokenClaims {
     pub sub: String,
     /// Issued at, in seconds since the epoch.
     pub iat: i64,
+    /// The microseconds past `iat` at which the token was issued
+    /// (`0..1_000_000`), so revocation can be exact; `None` in tokens of
+    /// earlier versions. See [`TokenClaims::set_issued_at`].
+    #[serde(
+        rename = "openstack_iat_us",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub iat_us: Option<u32>,
     /// Expires at, in seconds since the epoch.
     pub exp: i64,
     /// The methods used, carried forward by rescoping.
@@ -77,9 +99,25 @@ pub struct TokenClaims {
 }
 
 impl TokenClaims {
-    /// When the token was issued.
+    /// When the token was issued, to the microsecond (to the second for a
+    /// token without `openstack_iat_us`).
     pub fn issued_at(&self) -> DateTime<Utc> {
-        seconds(self.iat)
+        DateTime::from_timestamp_micros(self.issued_at_micros()).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// The issue time in microseconds since the epoch: what revocation
+    /// events are compared with.
+    pub fn issued_at_micros(&self) -> i64 {
+        let micros = self.iat_us.map_or(0, i64::from);
+        self.iat.saturating_mul(1_000_000).saturating_add(micros)
+    }
+
+    /// Sets `iat` (whole seconds) and `openstack_iat_us` (the microseconds
+    /// past it) from `at`, truncated to the microsecond as the stores keep
+    /// times.
+    pub fn set_issued_at(&mut self, at: DateTime<Utc>) {
+        self.iat = at.timestamp();
+        self.iat_us = Some(at.timestamp_subsec_micros().min(999_999));
     }
 
     /// When the token expires.
@@ -119,26 +157,42 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// Every failure is [`AuthError::NotFound`] (Keystone answers 404 for
     /// a bad token) and names no part of the token.
     async fn verify(&self, token: &str) -> Result<TokenClaims, AuthError>;
+
+    /// The longest lifetime (`exp - iat`) of a token this provider issues.
+    /// [`validate`] refuses a token that claims a longer one, so a key
+    /// stolen from a database dump cannot mint a token that lasts for
+    /// years. `None` (the default) checks nothing.
+    fn max_lifetime(&self) -> Option<Duration> {
+        None
+    }
 }
+
+/// How far ahead of this node's clock a token's issue time may be (clock
+/// skew between nodes); a token issued later than that is refused, else a
+/// token with a short lifetime far in the future would be valid until then.
+pub const MAX_CLOCK_SKEW: Duration = Duration::seconds(60);
 
 /// Whether `event` revokes the token `claims` describes (holding `roles`):
 /// every field the event sets must match, and the token must have been
 /// issued before the event.
 ///
-/// Token issue times have whole-second precision. An event for one token
-/// (by audit id) compares exactly. An event for many tokens (a user's, a
-/// project's) revokes those issued in earlier seconds only, so a token
-/// issued right after, say, a password change in the same second stays
-/// valid; the price is that a token issued in the same second just
-/// before the event survives it.
+/// The comparison is exact to the microsecond (both stores keep
+/// microseconds, and tokens carry `openstack_iat_us`): a token issued 1 µs
+/// before the event is revoked, one issued 1 µs after is not, whatever the
+/// second. A token issued in the event's very microsecond counts as issued
+/// after it (a login right after a password change, on a clock that has not
+/// moved since), except for an event naming the token by audit id: that
+/// token exists, so it was issued no later than the event.
 pub fn is_revoked_by(claims: &TokenClaims, roles: &[String], event: &RevocationEvent) -> bool {
     let matches = |wanted: &Option<String>, actual: Option<&str>| {
         wanted.as_deref().is_none_or(|w| actual == Some(w))
     };
+    let issued = claims.issued_at_micros();
+    let event_at = event.issued_before.timestamp_micros();
     let in_time = if event.audit_id.is_some() {
-        claims.issued_at() <= event.issued_before
+        issued <= event_at
     } else {
-        claims.iat < event.issued_before.timestamp()
+        issued < event_at
     };
     in_time
         && matches(&event.audit_id, claims.audit_id())
@@ -159,11 +213,34 @@ pub fn not_found() -> AuthError {
     }
 }
 
+/// Whether the times `claims` assert are ones a provider allowing
+/// `max_lifetime` could have issued by `now`: a well-formed sub-second
+/// part, an issue time no later than `now` plus [`MAX_CLOCK_SKEW`], an
+/// expiry after the issue time, and (when the provider states one) a
+/// lifetime no longer than `max_lifetime`. A rescoped token keeps its
+/// original expiry and an application credential's token ends with the
+/// credential, so both are shorter than the maximum, never longer.
+pub fn has_plausible_times(
+    claims: &TokenClaims,
+    now: DateTime<Utc>,
+    max_lifetime: Option<Duration>,
+) -> bool {
+    let lifetime = claims.exp.saturating_sub(claims.iat);
+    claims.iat_us.is_none_or(|us| us < 1_000_000)
+        && claims.issued_at() <= now + MAX_CLOCK_SKEW
+        && lifetime > 0
+        && max_lifetime.is_none_or(|max| lifetime <= max.num_seconds())
+}
+
 /// Validates `token` at `now`: signature, expiry (accepting tokens expired
-/// less than `expired_window` ago, for `allow_expired`), revocation events
-/// (role events are matched by the caller, which knows the roles), and the
-/// user being present and enabled. Returns the claims and the user (so
-/// callers need not load it again). Any failure is [`not_found`].
+/// less than `expired_window` ago, for `allow_expired`), plausible issue
+/// time and lifetime ([`has_plausible_times`] with the provider's
+/// [`TokenProvider::max_lifetime`]), revocation events (role events are
+/// matched by the caller, which knows the roles), the user being present
+/// and enabled, and, for a token from an application credential, that
+/// credential still existing with the token ending no later than it.
+/// Returns the claims and the user (so callers need not load it again).
+/// Any failure is [`not_found`].
 pub async fn validate(
     provider: &dyn TokenProvider,
     stores: &Stores,
@@ -172,7 +249,9 @@ pub async fn validate(
     expired_window: Duration,
 ) -> Result<(TokenClaims, User), AuthError> {
     let claims = provider.verify(token).await?;
-    if now >= claims.expires_at() + expired_window {
+    if now >= claims.expires_at() + expired_window
+        || !has_plausible_times(&claims, now, provider.max_lifetime())
+    {
         return Err(not_found());
     }
     let events = stores
@@ -185,11 +264,25 @@ pub async fn validate(
     {
         return Err(not_found());
     }
-    match stores.users()?.get_user(&claims.sub).await {
-        Ok(user) if user.enabled => Ok((claims, user)),
-        Ok(_) | Err(AuthError::NotFound { .. }) => Err(not_found()),
-        Err(e) => Err(e),
+    let user = match stores.users()?.get_user(&claims.sub).await {
+        Ok(user) if user.enabled => user,
+        Ok(_) | Err(AuthError::NotFound { .. }) => return Err(not_found()),
+        Err(e) => return Err(e),
+    };
+    if let Some(id) = &claims.app_cred_id {
+        let credential = match stores.credentials()?.get_application_credential(id).await {
+            Ok(credential) => credential,
+            Err(AuthError::NotFound { .. }) => return Err(not_found()),
+            Err(e) => return Err(e),
+        };
+        let outlives = credential
+            .expires_at
+            .is_some_and(|end| claims.expires_at() > end);
+        if credential.user_id != claims.sub || outlives {
+            return Err(not_found());
+        }
     }
+    Ok((claims, user))
 }
 
 #[cfg(test)]
@@ -200,6 +293,7 @@ mod tests {
         TokenClaims {
             sub: "u1".into(),
             iat: 1_000,
+            iat_us: Some(250_000),
             exp: 4_600,
             methods: vec!["password".into()],
             audit_ids: vec!["child".into(), "parent".into()],
@@ -213,16 +307,7 @@ mod tests {
     }
 
     fn event() -> RevocationEvent {
-        RevocationEvent {
-            audit_id: None,
-            audit_chain_id: None,
-            user_id: None,
-            project_id: None,
-            domain_id: None,
-            role_id: None,
-            issued_before: seconds(2_000),
-            revoked_at: seconds(2_000),
-        }
+        RevocationEvent::at(seconds(2_000))
     }
 
     #[test]
@@ -259,5 +344,140 @@ mod tests {
             }),
             "tokens issued after the event are not revoked"
         );
+    }
+
+    fn at_micros(micros: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(micros).unwrap()
+    }
+
+    #[test]
+    fn revocation_is_exact_to_the_microsecond_within_a_second() {
+        // Token issued at 1000.250000 s; a user event in the same second.
+        let c = claims();
+        let issued = c.issued_at_micros();
+        assert_eq!(issued, 1_000_250_000);
+        assert_eq!(c.issued_at(), at_micros(issued));
+        let user_event = |micros: i64| RevocationEvent {
+            user_id: Some("u1".into()),
+            ..RevocationEvent::at(at_micros(micros))
+        };
+        assert!(
+            is_revoked_by(&c, &[], &user_event(issued + 1)),
+            "issued 1 µs before the event: revoked"
+        );
+        assert!(
+            !is_revoked_by(&c, &[], &user_event(issued)),
+            "issued in the event's microsecond: counts as after it"
+        );
+        assert!(
+            !is_revoked_by(&c, &[], &user_event(issued - 1)),
+            "issued 1 µs after the event: valid"
+        );
+        // Nanoseconds below the microsecond change nothing.
+        let nanos = at_micros(issued - 1) + Duration::nanoseconds(999);
+        assert!(!is_revoked_by(
+            &c,
+            &[],
+            &RevocationEvent {
+                user_id: Some("u1".into()),
+                ..RevocationEvent::at(nanos)
+            }
+        ));
+        // One token by audit id: the same rule.
+        let by_audit = |micros: i64| RevocationEvent {
+            audit_id: Some("child".into()),
+            ..RevocationEvent::at(at_micros(micros))
+        };
+        assert!(is_revoked_by(&c, &[], &by_audit(issued + 1)));
+        assert!(
+            is_revoked_by(&c, &[], &by_audit(issued)),
+            "the named token existed at its revocation"
+        );
+        assert!(!is_revoked_by(&c, &[], &by_audit(issued - 1)));
+    }
+
+    #[test]
+    fn tokens_of_earlier_versions_count_from_the_start_of_their_second() {
+        let legacy: TokenClaims = serde_json::from_value(serde_json::json!({
+            "sub": "u1", "iat": 1_000, "exp": 4_600,
+            "openstack_methods": ["password"], "openstack_audit_ids": ["a"],
+        }))
+        .unwrap();
+        assert_eq!(legacy.iat_us, None);
+        assert_eq!(legacy.issued_at(), seconds(1_000));
+        let event = RevocationEvent {
+            user_id: Some("u1".into()),
+            ..RevocationEvent::at(at_micros(1_000_000_001))
+        };
+        assert!(
+            is_revoked_by(&legacy, &[], &event),
+            "an event in the same second revokes it, as Keystone does"
+        );
+        let before = RevocationEvent {
+            user_id: Some("u1".into()),
+            ..RevocationEvent::at(at_micros(999_999_999))
+        };
+        assert!(!is_revoked_by(&legacy, &[], &before));
+    }
+
+    #[test]
+    fn set_issued_at_keeps_whole_seconds_in_iat_and_microseconds_beside() {
+        let mut c = claims();
+        let at = at_micros(1_700_000_000_123_456) + Duration::nanoseconds(789);
+        c.set_issued_at(at);
+        assert_eq!(c.iat, 1_700_000_000);
+        assert_eq!(c.iat_us, Some(123_456));
+        assert_eq!(c.issued_at(), at_micros(1_700_000_000_123_456));
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(json["iat"], 1_700_000_000, "iat stays an integer");
+        assert_eq!(json["openstack_iat_us"], 123_456);
+        // Before the epoch, the sub-second part is still 0..1_000_000 past iat.
+        c.set_issued_at(at_micros(-1));
+        assert_eq!((c.iat, c.iat_us), (-1, Some(999_999)));
+        assert_eq!(c.issued_at_micros(), -1);
+    }
+
+    #[test]
+    fn implausible_times_are_refused() {
+        let c = claims(); // issued at 1000.25 s, a 3,600 s lifetime
+        let now = seconds(2_000);
+        let hour = Some(Duration::seconds(3_600));
+        assert!(has_plausible_times(&c, now, hour));
+        assert!(has_plausible_times(&c, now, None));
+        assert!(!has_plausible_times(
+            &c,
+            now,
+            Some(Duration::seconds(3_599))
+        ));
+        let ten_years = TokenClaims {
+            exp: c.iat + 10 * 365 * 86_400,
+            ..c.clone()
+        };
+        assert!(!has_plausible_times(&ten_years, now, hour));
+        let from_the_future = TokenClaims {
+            iat: 2_000 + 61,
+            exp: 2_000 + 61 + 60,
+            ..c.clone()
+        };
+        assert!(!has_plausible_times(&from_the_future, now, hour));
+        let slightly_ahead = TokenClaims {
+            iat: 2_000 + 30,
+            exp: 2_000 + 90,
+            ..c.clone()
+        };
+        assert!(
+            has_plausible_times(&slightly_ahead, now, hour),
+            "clock skew"
+        );
+        let backwards = TokenClaims {
+            exp: c.iat,
+            ..c.clone()
+        };
+        assert!(!has_plausible_times(&backwards, now, hour));
+        let bad_micros = TokenClaims {
+            iat_us: Some(1_000_000),
+            ..c
+        };
+        assert!(!has_plausible_times(&bad_micros, now, hour));
     }
 }

@@ -8,6 +8,11 @@
 //!   (parse, signature, claims, mapping against an in-memory store).
 //! - `token/*`: a rescope through the engine (JWS verification,
 //!   revocation check, user check).
+//! - `validate/*`: `auth_core::token::validate` alone (ES256 signature,
+//!   expiry and lifetime, revocation events, user check) against an
+//!   in-memory store holding no revocation event or 1,000 recent ones (for
+//!   other users, as after a busy hour of password changes): the cost of
+//!   comparing every event.
 //! - `publickey/answer-with-receipt`: the second round (receipt opened,
 //!   Ed25519 signature verified).
 //! - `external/trusted-proxy`: a proxied login.
@@ -18,6 +23,9 @@
 //!   Timing two 16 ms operations against each other cannot resolve 3 % on
 //!   this noisy machine; this can. The default-parameter login, the pooled
 //!   verification and the argon2 crate's own verifier are shown too.
+//!   `minimal-argon2-login-lockout-on` is the minimal login with
+//!   `lockout_failure_attempts` set: the lockout bookkeeping's own cost
+//!   against the in-memory store.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark: set-up failures stop it
@@ -111,24 +119,21 @@ fn bench_jwt(c: &mut Criterion) {
 
 /// An engine with the password method and one user whose password is
 /// hashed by `hasher`, and the body of a login.
-fn password_login(rt: &tokio::runtime::Runtime, hasher: &PasswordHasher) -> (Engine, Vec<u8>) {
+fn password_login(
+    rt: &tokio::runtime::Runtime,
+    hasher: &PasswordHasher,
+    compliance: SecurityCompliance,
+) -> (Engine, Vec<u8>) {
     let secret = SecretString::from("correct horse battery staple".to_owned());
     let store = Arc::new(MemoryStore::new());
     store.add_user("u1", "alice");
-    let record = PasswordRecord {
-        hash: hasher.hash(&secret).unwrap(),
-        created_at: Utc::now(),
-        expires_at: None,
-        self_service: true,
-    };
+    let record =
+        PasswordRecord::new(hasher.hash(&secret).unwrap(), Utc::now()).with_self_service(true);
     rt.block_on(store.set_password("u1", &record)).unwrap();
     let engine = Engine::builder()
         .method(
             password::NAME,
-            Arc::new(password::Password::new(
-                hasher.clone(),
-                SecurityCompliance::default(),
-            )),
+            Arc::new(password::Password::new(hasher.clone(), compliance)),
         )
         .stores(
             Stores::new()
@@ -157,7 +162,7 @@ fn bench_password(c: &mut Criterion) {
         parallelism: 1,
     })
     .unwrap();
-    let (engine, body) = password_login(&rt, &minimal);
+    let (engine, body) = password_login(&rt, &minimal, SecurityCompliance::default());
     let minimal_hash = minimal.hash(&secret).unwrap();
     group.bench_function("minimal-argon2-verify-on-blocking-pool", |b| {
         b.to_async(&rt).iter(|| async {
@@ -177,11 +182,28 @@ fn bench_password(c: &mut Criterion) {
         });
     });
 
+    // The same login with lockout on (`lockout_failure_attempts`): the
+    // lockout bookkeeping of a successful login, against the in-memory
+    // store (the SQL stores' cost of it is in the store bench).
+    let lockout = SecurityCompliance {
+        lockout_failure_attempts: Some(5),
+        ..SecurityCompliance::default()
+    };
+    let (engine, body) = password_login(&rt, &minimal, lockout);
+    group.bench_function("minimal-argon2-login-lockout-on", |b| {
+        b.to_async(&rt).iter(|| async {
+            engine
+                .authenticate(AuthAttempt::new(&body))
+                .await
+                .expect("ok")
+        });
+    });
+
     // The default (OWASP) parameters.
     group.sample_size(30);
     let hasher = PasswordHasher::new(HashingConfig::default()).unwrap();
     let hash = hasher.hash(&secret).unwrap();
-    let (engine, body) = password_login(&rt, &hasher);
+    let (engine, body) = password_login(&rt, &hasher, SecurityCompliance::default());
     group.bench_function("argon2id-verify-alone", |b| {
         b.iter(|| hasher.verify(&secret, &hash).expect("verifies"));
     });
@@ -239,6 +261,7 @@ fn bench_token(c: &mut Criterion) {
         let claims = TokenClaims {
             sub: "u1".into(),
             iat: now.timestamp(),
+            iat_us: Some(0),
             exp: now.timestamp() + 3600,
             methods: vec!["password".into()],
             audit_ids: vec!["a".into()],
@@ -260,6 +283,46 @@ fn bench_token(c: &mut Criterion) {
                     .authenticate(AuthAttempt::new(&body))
                     .await
                     .expect("ok")
+            });
+        });
+    }
+}
+
+fn bench_validate(c: &mut Criterion) {
+    use auth_core::store::{RevocationEvent, RevocationStore as _};
+    use auth_core::{TokenClaims, TokenProvider, token};
+    use auth_plugins::tokens::jws::{JwsProvider, SigningAlgorithm, SigningKeySet};
+    let rt = runtime();
+    let now = Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap();
+    let issued = now - chrono::Duration::minutes(30);
+    let tokens = JwsProvider::new(SigningKeySet::generate(SigningAlgorithm::ES256).unwrap());
+    // Built from JSON so the claims read the same whatever fields the
+    // struct grows.
+    let claims: TokenClaims = serde_json::from_value(json!({
+        "sub": "u1", "iat": issued.timestamp(), "exp": issued.timestamp() + 3600,
+        "openstack_methods": ["password"], "openstack_audit_ids": ["a"],
+        "openstack_project_id": "p1",
+    }))
+    .unwrap();
+    let id = tokens.issue(&claims).unwrap();
+    for (name, events) in [("validate/no-events", 0), ("validate/1000-events", 1000)] {
+        let store = Arc::new(MemoryStore::new());
+        store.add_user("u1", "alice");
+        rt.block_on(async {
+            for i in 0..events {
+                let at = issued + chrono::Duration::milliseconds(i64::from(i) * 1700);
+                let event = RevocationEvent::at(at).with_user(format!("other-{i}"));
+                store.add_revocation(&event).await.unwrap();
+            }
+        });
+        let stores = Stores::new()
+            .with_users(store.clone())
+            .with_revocations(store);
+        c.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                token::validate(&tokens, &stores, &id, now, chrono::Duration::zero())
+                    .await
+                    .expect("valid")
             });
         });
     }
@@ -354,21 +417,16 @@ fn bench_application_credential(c: &mut Criterion) {
     let hasher = PasswordHasher::new(HashingConfig::default()).unwrap();
     let store = Arc::new(MemoryStore::new());
     store.add_user("u1", "alice");
-    store.add_application_credential(ApplicationCredential {
-        id: "ac1".into(),
-        name: "ci".into(),
-        description: String::new(),
-        user_id: "u1".into(),
-        project_id: "p1".into(),
-        secret_hash: hasher
+    store.add_application_credential(ApplicationCredential::new(
+        "ac1",
+        "ci",
+        "u1",
+        "p1",
+        hasher
             .hash(&SecretString::from("app-secret".to_owned()))
             .unwrap(),
-        expires_at: None,
-        roles: vec![],
-        unrestricted: false,
-        access_rules: vec![],
-        created_at: Utc::now(),
-    });
+        Utc::now(),
+    ));
     let engine = Engine::builder()
         .method(
             ac::NAME,
@@ -401,6 +459,7 @@ criterion_group!(
     bench_totp,
     bench_jwt,
     bench_token,
+    bench_validate,
     bench_publickey,
     bench_external,
     bench_password,

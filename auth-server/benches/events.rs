@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::SystemClock;
-use auth_plugins::hashing::PasswordHasher;
 use auth_server::bootstrap::{self, Bootstrap};
 use auth_server::{AppState, Config};
 use axum::body::Body;
@@ -84,7 +83,6 @@ async fn server(hashing: &str, bindings: bool, dir: &std::path::Path) -> AppStat
     let state = AppState::build_with_clock(config.clone(), Arc::new(SystemClock))
         .await
         .unwrap();
-    let hasher = PasswordHasher::new(config.password_hashing().unwrap()).unwrap();
     let plan = Bootstrap {
         admin_user: "admin".into(),
         admin_password: SecretString::from("bench-password".to_owned()),
@@ -92,9 +90,7 @@ async fn server(hashing: &str, bindings: bool, dir: &std::path::Path) -> AppStat
         public_url: "http://127.0.0.1:5000".into(),
         region: "RegionOne".into(),
     };
-    bootstrap::run(state.storage().as_ref(), &hasher, &plan, chrono::Utc::now())
-        .await
-        .unwrap();
+    bootstrap::run(&state.services(), &plan).await.unwrap();
     state
 }
 

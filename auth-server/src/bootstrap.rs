@@ -1,16 +1,25 @@
 //! What `keystone-manage bootstrap` creates, idempotently: the default
-//! domain, an admin project, the admin, member and reader roles, an admin
-//! user holding admin on the project and on the system, and the identity
-//! service with its public endpoint in the catalog.
+//! domain, an admin project, the reader, member, manager, admin and service
+//! roles with Keystone 30's implications (admin → manager → member →
+//! reader; `service` implies nothing), an admin user holding admin on the
+//! project and on the system, and the identity service with its public
+//! endpoint in the catalog. Users, projects, roles and grants are made
+//! through the [`services`], as an administrator's would be.
+//!
+//! Running it again on a database an older build bootstrapped (roles but no
+//! `manager` and no rules) adds what is missing, as Keystone's bootstrap
+//! upgrades a deployment from before `manager` existed, including the
+//! removal of the old `admin → member` rule.
 
 use auth_core::AuthError;
 use auth_core::store::{
-    Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, PasswordRecord, Project, Role, Service,
-    Storage, Target, User, UserOptions, new_id,
+    Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, Project, Role, Service, Storage, Target, User,
+    new_id,
 };
-use auth_plugins::hashing::PasswordHasher;
-use chrono::{DateTime, Utc};
 use secrecy::SecretString;
+
+use crate::services::users::InitialPassword;
+use crate::services::{self, Context};
 
 /// What to bootstrap.
 #[derive(Debug, Clone)]
@@ -40,12 +49,8 @@ pub struct Bootstrapped {
 
 /// Creates whatever of the bootstrap set is missing; running it twice
 /// changes nothing.
-pub async fn run(
-    storage: &dyn Storage,
-    hasher: &PasswordHasher,
-    plan: &Bootstrap,
-    now: DateTime<Utc>,
-) -> Result<Bootstrapped, AuthError> {
+pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, AuthError> {
+    let storage = cx.storage();
     storage.migrate().await?;
     let project = match storage
         .find_project_by_name(DEFAULT_DOMAIN_ID, &plan.admin_project)
@@ -53,57 +58,32 @@ pub async fn run(
     {
         Ok(project) => project,
         Err(AuthError::NotFound { .. }) => {
-            let project = Project {
-                id: new_id(),
-                name: plan.admin_project.clone(),
-                domain_id: DEFAULT_DOMAIN_ID.into(),
-                description: "Bootstrap project for initializing the cloud.".into(),
-                enabled: true,
-            };
-            storage.create_project(&project).await?;
+            let project = Project::new(new_id(), plan.admin_project.clone(), DEFAULT_DOMAIN_ID)
+                .with_description("Bootstrap project for initializing the cloud.");
+            services::projects::create(cx, &project).await?;
             project
         }
         Err(e) => return Err(e),
     };
-    let mut roles = Vec::new();
-    for name in ["admin", "member", "reader"] {
-        roles.push(role(storage, name).await?);
-    }
+    let admin_role = roles(cx).await?;
     let user = match storage
         .find_user_by_name(DEFAULT_DOMAIN_ID, &plan.admin_user)
         .await
     {
         Ok(user) => user,
         Err(AuthError::NotFound { .. }) => {
-            let user = User {
-                id: new_id(),
-                name: plan.admin_user.clone(),
-                domain_id: DEFAULT_DOMAIN_ID.into(),
-                enabled: true,
-                default_project_id: Some(project.id.clone()),
-                options: UserOptions::default(),
-                extra: Default::default(),
-            };
-            let password = PasswordRecord {
-                hash: hasher.hash_async(plan.admin_password.clone()).await?,
-                created_at: now,
-                expires_at: None,
-                self_service: false,
-            };
-            storage.create_user(&user, Some(&password)).await?;
+            let user = User::new(new_id(), plan.admin_user.clone(), DEFAULT_DOMAIN_ID)
+                .with_default_project(project.id.clone());
+            let password = InitialPassword::Bootstrap(plan.admin_password.clone());
+            services::users::create(cx, &user, password).await?;
             user
         }
         Err(e) => return Err(e),
     };
-    let admin_role = roles.swap_remove(0);
     for target in [Target::Project(project.id.clone()), Target::System] {
-        storage
-            .grant(&Assignment {
-                role_id: admin_role.id.clone(),
-                actor: Actor::User(user.id.clone()),
-                target,
-            })
-            .await?;
+        let assignment =
+            Assignment::new(admin_role.id.clone(), Actor::User(user.id.clone()), target);
+        services::grants::grant(cx, &assignment).await?;
     }
     if !storage
         .list_services()
@@ -111,22 +91,18 @@ pub async fn run(
         .iter()
         .any(|s| s.kind == "identity")
     {
-        let service = Service {
-            id: new_id(),
-            kind: "identity".into(),
-            name: "keystone".into(),
-            enabled: true,
-        };
+        let service = Service::new(new_id(), "identity", "keystone");
         storage.create_service(&service).await?;
         storage
-            .create_endpoint(&Endpoint {
-                id: new_id(),
-                service_id: service.id,
-                interface: "public".into(),
-                region: Some(plan.region.clone()),
-                url: plan.public_url.trim_end_matches('/').to_owned(),
-                enabled: true,
-            })
+            .create_endpoint(
+                &Endpoint::new(
+                    new_id(),
+                    service.id,
+                    "public",
+                    plan.public_url.trim_end_matches('/'),
+                )
+                .with_region(plan.region.clone()),
+            )
             .await?;
     }
     Ok(Bootstrapped {
@@ -136,16 +112,41 @@ pub async fn run(
     })
 }
 
-async fn role(storage: &dyn Storage, name: &str) -> Result<Role, AuthError> {
-    match storage.find_role_by_name(name).await {
+/// Keystone 30's roles and rules, in its order (`_bootstrap_*_role`): each
+/// role, then the rule from it to the one below; the admin role is
+/// returned.
+async fn roles(cx: &Context<'_>) -> Result<Role, AuthError> {
+    let storage = cx.storage();
+    let reader = role(cx, "reader").await?;
+    let member = role(cx, "member").await?;
+    implies(storage, &member, &reader).await?;
+    let manager = role(cx, "manager").await?;
+    implies(storage, &manager, &member).await?;
+    let admin = role(cx, "admin").await?;
+    implies(storage, &admin, &manager).await?;
+    // Before `manager` existed (2023.2), admin implied member directly.
+    match storage.delete_implied_role(&admin.id, &member.id).await {
+        Ok(()) | Err(AuthError::NotFound { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    role(cx, "service").await?;
+    Ok(admin)
+}
+
+/// Makes `prior` imply `implied`, unless it already does.
+async fn implies(storage: &dyn Storage, prior: &Role, implied: &Role) -> Result<(), AuthError> {
+    match storage.create_implied_role(&prior.id, &implied.id).await {
+        Ok(_) | Err(AuthError::Conflict { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn role(cx: &Context<'_>, name: &str) -> Result<Role, AuthError> {
+    match cx.storage().find_role_by_name(name).await {
         Ok(role) => Ok(role),
         Err(AuthError::NotFound { .. }) => {
-            let role = Role {
-                id: new_id(),
-                name: name.into(),
-                domain_id: None,
-            };
-            storage.create_role(&role).await?;
+            let role = Role::new(new_id(), name);
+            services::roles::create(cx, &role).await?;
             Ok(role)
         }
         Err(e) => Err(e),

@@ -5,6 +5,9 @@
 //! [server]
 //! listen = "127.0.0.1:5000"
 //! public_url = "https://keystone.example.com"   # default: from the request
+//! header_read_timeout_secs = 20  # a request's headers must arrive within
+//! keepalive_timeout_secs = 75    # an idle keep-alive connection is closed after
+//! max_connections = 1024         # kept below the open-file limit
 //!
 //! [database]
 //! url = "sqlite://./data/auth.db"
@@ -14,11 +17,17 @@
 //!
 //! [auth]
 //! methods = ["password", "token", "totp", "application_credential"]
-//! [auth.method.totp]
+//! [auth.method.totp]             # one section per method: auth.method, singular
 //! included_previous_windows = 1
 //!
 //! [security_compliance]
-//! lockout_failure_attempts = 5
+//! lockout_failure_attempts = 5   # attempts in flight count too
+//! lockout_duration = 1800        # seconds from the last counted attempt
+//! disclose_lockout = false       # true: Keystone's "The account is locked
+//!                                # for user: <id>." instead of answering a
+//!                                # locked account as a wrong password
+//! unique_last_password_count = 0 # a user's new password may not repeat
+//!                                # the last n (the current one included)
 //!
 //! [token]
 //! expiration = 3600
@@ -26,11 +35,16 @@
 //!
 //! [receipt]
 //! expiration = 300
+//!
+//! [policy]
+//! file = "/etc/auth-server/policy.yaml"   # overrides of the default rules
 //! ```
 //!
 //! Environment variables override single settings: `AUTH_LISTEN`,
 //! `AUTH_DATABASE_URL`, `AUTH_PUBLIC_URL`, `AUTH_KEYS_DIR`, `AUTH_METHODS`
-//! (comma-separated), `AUTH_LOG_FORMAT` (`text` or `json`).
+//! (comma-separated), `AUTH_LOG_FORMAT` (`text` or `json`),
+//! `AUTH_POLICY_FILE`, `AUTH_HEADER_READ_TIMEOUT_SECS`,
+//! `AUTH_KEEPALIVE_TIMEOUT_SECS`, `AUTH_MAX_CONNECTIONS`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -64,6 +78,41 @@ pub struct Config {
     pub events: EventsSection,
     /// The audit log: its queue and how long rows are kept.
     pub audit: AuditSection,
+    /// The policy file overriding the default rules.
+    pub policy: PolicySection,
+    /// Keystone's `[assignment]`: which roles no rule may imply.
+    pub assignment: AssignmentSection,
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySection {
+    /// A policy file in oslo.policy's format (YAML, or JSON if its name
+    /// ends in `.json`) whose rules override Keystone's defaults; none by
+    /// default. A file that does not load stops the server at start-up.
+    pub file: Option<PathBuf>,
+}
+
+/// `[assignment]`, as Keystone's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssignmentSection {
+    /// Role names no implied-role rule may imply (Keystone's
+    /// `prohibited_implied_role`, by default `["admin"]`), so that no other
+    /// role silently grants them.
+    pub prohibited_implied_role: Vec<String>,
+}
+
+impl Default for AssignmentSection {
+    fn default() -> Self {
+        Self {
+            prohibited_implied_role: auth_core::implied_roles::DEFAULT_PROHIBITED_IMPLIED_ROLES
+                .iter()
+                .map(|name| (*name).to_owned())
+                .collect(),
+        }
+    }
 }
 
 /// `[events]`. Its `Debug` names modules and bindings only: their options
@@ -194,6 +243,27 @@ pub struct ServerSection {
     pub request_timeout_secs: u64,
     /// `text` for people, `json` for log pipelines.
     pub log_format: LogFormat,
+    /// How long a client has to send a request's headers, in seconds,
+    /// counted from the connection (for its first request) or from the
+    /// request's first byte: a client that trickles its headers
+    /// (slowloris) is closed after it. Default 20, Apache's
+    /// `mod_reqtimeout` header limit (nginx's `client_header_timeout` is
+    /// 60); a real client sends its headers in milliseconds. 0 disables it.
+    pub header_read_timeout_secs: u64,
+    /// How long a keep-alive connection may sit idle between requests, in
+    /// seconds, before it is closed. Default 75, nginx's `keepalive_timeout`:
+    /// longer than the 60 s idle timeout of common load balancers, so that
+    /// they, not we, close a pooled connection and never send a request
+    /// into one we are closing. 0 disables it.
+    pub keepalive_timeout_secs: u64,
+    /// The most connections open at once. Default 1024 (nginx's usual
+    /// `worker_connections`); lowered at start-up to the open-file limit
+    /// less 64 descriptors for the database, keys and logs, so sockets can
+    /// never starve the rest of the server. At the cap, a new connection
+    /// closes the one idle longest (no request in flight), as nginx reuses
+    /// keep-alive connections; if every connection has a request in
+    /// flight, the new one is closed at once (see `listener`).
+    pub max_connections: usize,
 }
 
 /// How logs are written.
@@ -215,6 +285,9 @@ impl Default for ServerSection {
             body_limit: 64 * 1024,
             request_timeout_secs: 30,
             log_format: LogFormat::Text,
+            header_read_timeout_secs: 20,
+            keepalive_timeout_secs: 75,
+            max_connections: 1024,
         }
     }
 }
@@ -270,15 +343,32 @@ impl Default for KeysSection {
     }
 }
 
-/// `[auth]`.
+/// `[auth]`: `methods = [...]`, the enabled methods, and one
+/// `[auth.method.<name>]` section per method. (In TOML `auth.methods`
+/// cannot be both the list and a table of sections, hence the singular.)
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSection {
     /// The enabled methods; each must be registered.
+    #[serde(deserialize_with = "method_list")]
     pub methods: Vec<String>,
-    /// Per-method sections, `[auth.method.<name>]`.
+    /// Per-method sections, `[auth.method.<name>]`; each must name a
+    /// registered method.
     #[serde(rename = "method")]
     pub sections: serde_json::Map<String, Value>,
+}
+
+/// `[auth] methods`, with a pointer to the right section when a method's
+/// settings were written as `[auth.methods.<name>]`, as older
+/// documentation did.
+fn method_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Object(_) => Err(serde::de::Error::custom(
+            "`auth.methods` is the list of enabled methods (methods = [\"password\", ...]); \
+             a method's settings go in its own section, [auth.method.<name>]",
+        )),
+        list => serde_json::from_value(list).map_err(serde::de::Error::custom),
+    }
 }
 
 impl Default for AuthSection {
@@ -385,6 +475,26 @@ impl Config {
                 }
             };
         }
+        if let Some(file) = var("AUTH_POLICY_FILE") {
+            self.policy.file = (!file.is_empty()).then(|| PathBuf::from(file));
+        }
+        for (name, setting) in [
+            (
+                "AUTH_HEADER_READ_TIMEOUT_SECS",
+                &mut self.server.header_read_timeout_secs,
+            ),
+            (
+                "AUTH_KEEPALIVE_TIMEOUT_SECS",
+                &mut self.server.keepalive_timeout_secs,
+            ),
+        ] {
+            if let Some(value) = var(name) {
+                *setting = parse_number(name, &value)?;
+            }
+        }
+        if let Some(value) = var("AUTH_MAX_CONNECTIONS") {
+            self.server.max_connections = parse_number("AUTH_MAX_CONNECTIONS", &value)?;
+        }
         if let Some(methods) = var("AUTH_METHODS") {
             self.auth.methods = methods
                 .split(',')
@@ -411,7 +521,8 @@ impl Config {
         }
     }
 
-    /// The `[security_compliance]` rules, parsed.
+    /// The `[security_compliance]` rules, parsed (Keystone's option names,
+    /// plus `disclose_lockout`; see `auth_plugins::compliance`).
     pub fn compliance(&self) -> Result<auth_plugins::compliance::SecurityCompliance, ServerError> {
         if self.security_compliance.is_null() {
             return Ok(Default::default());
@@ -424,6 +535,14 @@ impl Config {
     pub fn shared_sections(&self) -> Value {
         serde_json::json!({ auth_plugins::compliance::SECTION: self.security_compliance })
     }
+}
+
+/// A whole number from an environment variable, or an error naming it.
+fn parse_number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ServerError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| ServerError::Config(format!("{name} must be a whole number, not {value}")))
 }
 
 #[cfg(test)]
@@ -451,6 +570,32 @@ mod tests {
     }
 
     #[test]
+    fn security_compliance_parses_from_the_file_and_is_checked() {
+        let c = Config::from_toml(
+            r#"
+            [security_compliance]
+            lockout_failure_attempts = 5
+            lockout_duration = 1800
+            disclose_lockout = true
+            unique_last_password_count = 3
+            "#,
+        )
+        .unwrap();
+        let rules = c.compliance().unwrap();
+        assert_eq!(rules.lockout_failure_attempts, Some(5));
+        assert!(rules.disclose_lockout);
+        assert_eq!(rules.unique_last_password_count, 3);
+        assert!(!Config::default().compliance().unwrap().disclose_lockout);
+        for bad in [
+            "[security_compliance]\nlockout_failure_attempts = 0",
+            "[security_compliance]\ndisclose_lockouts = true",
+        ] {
+            let e = Config::from_toml(bad).unwrap().compliance().unwrap_err();
+            assert!(e.to_string().contains("[security_compliance]"), "{e}");
+        }
+    }
+
+    #[test]
     fn no_file_gives_a_working_default() {
         let c = Config::default();
         assert_eq!(c.server.listen.port(), 5000);
@@ -470,18 +615,23 @@ mod tests {
             lockout_failure_attempts = 3
             [token]
             algorithm = "EdDSA"
+            [policy]
+            file = "policy.yaml"
             "#,
         )
         .unwrap();
         assert_eq!(c.auth.sections["totp"]["included_previous_windows"], 2);
         assert_eq!(c.token.algorithm, SigningAlgorithm::EdDSA);
+        assert_eq!(c.policy.file.as_deref(), Some(Path::new("policy.yaml")));
         c.apply_env(|name| match name {
             "AUTH_LISTEN" => Some("127.0.0.1:0".into()),
             "AUTH_METHODS" => Some("password, token".into()),
+            "AUTH_POLICY_FILE" => Some("/etc/p.yaml".into()),
             _ => None,
         })
         .unwrap();
         assert_eq!(c.server.listen.port(), 0);
+        assert_eq!(c.policy.file.as_deref(), Some(Path::new("/etc/p.yaml")));
         assert_eq!(c.auth.methods, ["password", "token"]);
     }
 
@@ -494,6 +644,68 @@ mod tests {
             !shown.contains("s3cr3t") && shown.contains("postgres://"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn prohibited_implied_roles_default_to_admin_as_keystone() {
+        assert_eq!(
+            Config::default().assignment.prohibited_implied_role,
+            ["admin"]
+        );
+        let c = Config::from_toml("[assignment]\nprohibited_implied_role = [\"admin\", \"root\"]")
+            .unwrap();
+        assert_eq!(c.assignment.prohibited_implied_role, ["admin", "root"]);
+        let none = Config::from_toml("[assignment]\nprohibited_implied_role = []").unwrap();
+        assert!(none.assignment.prohibited_implied_role.is_empty());
+    }
+
+    #[test]
+    fn connection_limits_from_the_file_and_the_environment() {
+        let c = Config::default();
+        assert_eq!(
+            (
+                c.server.header_read_timeout_secs,
+                c.server.keepalive_timeout_secs,
+                c.server.max_connections
+            ),
+            (20, 75, 1024)
+        );
+        let mut c = Config::from_toml(
+            "[server]\nheader_read_timeout_secs = 5\nkeepalive_timeout_secs = 30\nmax_connections = 200",
+        )
+        .unwrap();
+        assert_eq!(c.server.max_connections, 200);
+        c.apply_env(|name| match name {
+            "AUTH_HEADER_READ_TIMEOUT_SECS" => Some("2".into()),
+            "AUTH_KEEPALIVE_TIMEOUT_SECS" => Some("3".into()),
+            "AUTH_MAX_CONNECTIONS" => Some(" 64 ".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                c.server.header_read_timeout_secs,
+                c.server.keepalive_timeout_secs,
+                c.server.max_connections
+            ),
+            (2, 3, 64)
+        );
+        let wrong = c
+            .apply_env(|n| (n == "AUTH_MAX_CONNECTIONS").then(|| "lots".into()))
+            .unwrap_err();
+        assert!(
+            wrong.to_string().contains("AUTH_MAX_CONNECTIONS"),
+            "{wrong}"
+        );
+    }
+
+    #[test]
+    fn a_method_section_under_the_plural_says_where_it_belongs() {
+        let e = Config::from_toml("[auth.methods.totp]\nincluded_previous_windows = 2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[auth.method.<name>]"), "{e}");
+        assert!(Config::from_toml("[auth]\nmethods = [\"password\", 7]\n").is_err());
     }
 
     #[test]

@@ -5,13 +5,32 @@
 //! `{"error": {"code", "title", "message"}}`, and every 401 carries
 //! `WWW-Authenticate: Keystone uri="<public>/v3"`, which keystoneauth1 and
 //! tempest rely on.
+//!
+//! Handlers and extractors only return a [`ServerError`]; its
+//! [`IntoResponse`] renders the body and marks a 401 with [`Challenge`], and
+//! the router's outermost middleware adds the header, since only the
+//! request knows the public URL when none is configured. So no handler
+//! wraps its body to set a header, and no 401 can leave without one.
 
 use auth_core::AuthError;
 use auth_core::events::EventError;
 use axum::http::header::WWW_AUTHENTICATE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+/// The mark on an error response that needs Keystone's
+/// `WWW-Authenticate` challenge; [`add_challenge`] turns it into the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Challenge;
+
+/// Adds `WWW-Authenticate: Keystone uri="<public_v3>"` to `headers` (of a
+/// response marked with [`Challenge`]).
+pub fn add_challenge(headers: &mut HeaderMap, public_v3: &str) {
+    if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{public_v3}\"")) {
+        headers.insert(WWW_AUTHENTICATE, value);
+    }
+}
 
 /// What can go wrong in the server.
 #[derive(Debug, thiserror::Error)]
@@ -64,9 +83,12 @@ impl ServerError {
             Self::Io(_) => "io",
         }
     }
+}
 
-    /// Renders the error, with `public_v3` as the `WWW-Authenticate` URI.
-    pub fn into_response_for(self, public_v3: &str) -> Response {
+impl IntoResponse for ServerError {
+    /// Keystone's error body, the facts for the call's event, and for a 401
+    /// the [`Challenge`] mark.
+    fn into_response(self) -> Response {
         let status = self.status();
         let message = match &self {
             // Internal details go to the log, not to the client.
@@ -96,17 +118,9 @@ impl ServerError {
             message,
         });
         if status == StatusCode::UNAUTHORIZED {
-            if let Ok(value) = HeaderValue::from_str(&format!("Keystone uri=\"{public_v3}\"")) {
-                response.headers_mut().insert(WWW_AUTHENTICATE, value);
-            }
+            response.extensions_mut().insert(Challenge);
         }
         response
-    }
-}
-
-impl IntoResponse for ServerError {
-    fn into_response(self) -> Response {
-        self.into_response_for("/v3")
     }
 }
 

@@ -2,12 +2,14 @@
 //! engine learned about it, the event-handler bindings run around it, and
 //! its audit row.
 //!
-//! [`around_call`] wraps each routed request. Before the call it runs the
-//! `pre` bindings (an `abort_on_error` failure answers 502 and the call
-//! never runs); after it, it fills the event from what the call noted (the
-//! user, domain, project and methods, the error), runs the `post` bindings
-//! with the JSON response (which `ResponseMangler` may change), and records
-//! one audit row (except successes of the events `[audit] skip_successful`
+//! [`around_call`] wraps each routed request whose route names an event
+//! (the route table, [`crate::routes`](mod@crate::routes), is the one
+//! place that names them). Before the call it runs the `pre` bindings (an
+//! `abort_on_error` failure answers 502 and the call never runs); after
+//! it, it fills the event from what the call noted (the user, domain,
+//! project and methods, the policy action, the error), runs the `post`
+//! bindings with the JSON response (which `ResponseMangler` may change),
+//! and records one audit row (except successes of the events `[audit] skip_successful`
 //! lists: by default successful token validations, see `AuditSection`).
 //! With nothing bound to the event, the only cost is building the event and
 //! its audit row.
@@ -26,14 +28,14 @@ use auth_core::store::{AuditKind, HandlerPosition};
 use auth_core::{AuthEvent, EventResult, EventSink};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::error::ServerError;
 use crate::metrics::Metrics;
-use crate::routes::public_base;
+use crate::routes::EventNames;
 use crate::state::AppState;
 
 /// The id `x-openstack-request-id` carries, in the request's extensions.
@@ -54,6 +56,9 @@ pub struct Facts {
     pub methods: Vec<String>,
     /// The error the call failed with.
     pub error: Option<EventError>,
+    /// The policy action the call was checked against (`identity:…`),
+    /// allowed or refused.
+    pub policy: Option<&'static str>,
 }
 
 tokio::task_local! {
@@ -66,106 +71,28 @@ pub fn note(fill: impl FnOnce(&mut Facts)) {
     let _ = CALL.try_with(|facts| fill(&mut facts.lock().unwrap_or_else(PoisonError::into_inner)));
 }
 
-/// The stable event name of a routed call, by method and route template;
-/// `None` for what is not an API call (discovery, health, metrics).
-pub fn event_name(method: &Method, route: &str) -> Option<&'static str> {
-    let name = match (method.as_str(), route) {
-        ("POST", "/v3/auth/tokens") => "auth.tokens.create",
-        ("GET" | "HEAD", "/v3/auth/tokens") => "auth.token.validate",
-        ("DELETE", "/v3/auth/tokens") => "auth.token.revoke",
-        ("GET", "/v3/auth/projects") => "auth.projects.list",
-        ("GET", "/v3/auth/domains") => "auth.domains.list",
-        ("GET", "/v3/auth/catalog") => "auth.catalog.get",
-        ("GET", "/v3/users") => "user.list",
-        ("POST", "/v3/users") => "user.create",
-        ("GET", "/v3/users/{id}") => "user.get",
-        ("PATCH", "/v3/users/{id}") => "user.update",
-        ("DELETE", "/v3/users/{id}") => "user.delete",
-        ("POST", "/v3/users/{id}/password") => "user.password.change",
-        ("GET", "/v3/users/{id}/application_credentials") => "application_credential.list",
-        ("POST", "/v3/users/{id}/application_credentials") => "application_credential.create",
-        ("GET", "/v3/users/{id}/application_credentials/{credential}") => {
-            "application_credential.get"
-        }
-        ("DELETE", "/v3/users/{id}/application_credentials/{credential}") => {
-            "application_credential.delete"
-        }
-        ("GET", "/v3/credentials") => "credential.list",
-        ("POST", "/v3/credentials") => "credential.create",
-        ("GET", "/v3/credentials/{id}") => "credential.get",
-        ("DELETE", "/v3/credentials/{id}") => "credential.delete",
-        ("GET", "/v3/domains") => "domain.list",
-        ("POST", "/v3/domains") => "domain.create",
-        ("GET", "/v3/domains/{id}") => "domain.get",
-        ("PATCH", "/v3/domains/{id}") => "domain.update",
-        ("DELETE", "/v3/domains/{id}") => "domain.delete",
-        ("GET", "/v3/projects") => "project.list",
-        ("POST", "/v3/projects") => "project.create",
-        ("GET", "/v3/projects/{id}") => "project.get",
-        ("PATCH", "/v3/projects/{id}") => "project.update",
-        ("DELETE", "/v3/projects/{id}") => "project.delete",
-        ("GET", "/v3/roles") => "role.list",
-        ("POST", "/v3/roles") => "role.create",
-        ("GET", "/v3/roles/{id}") => "role.get",
-        ("PATCH", "/v3/roles/{id}") => "role.update",
-        ("DELETE", "/v3/roles/{id}") => "role.delete",
-        (
-            "PUT",
-            "/v3/projects/{project}/users/{user}/roles/{role}"
-            | "/v3/domains/{domain}/users/{user}/roles/{role}"
-            | "/v3/system/users/{user}/roles/{role}"
-            | "/v3/projects/{project}/groups/{group}/roles/{role}"
-            | "/v3/domains/{domain}/groups/{group}/roles/{role}"
-            | "/v3/system/groups/{group}/roles/{role}",
-        ) => "role_assignment.create",
-        (
-            "GET" | "HEAD",
-            "/v3/projects/{project}/users/{user}/roles/{role}"
-            | "/v3/domains/{domain}/users/{user}/roles/{role}"
-            | "/v3/system/users/{user}/roles/{role}"
-            | "/v3/projects/{project}/groups/{group}/roles/{role}"
-            | "/v3/domains/{domain}/groups/{group}/roles/{role}"
-            | "/v3/system/groups/{group}/roles/{role}",
-        ) => "role_assignment.check",
-        (
-            "DELETE",
-            "/v3/projects/{project}/users/{user}/roles/{role}"
-            | "/v3/domains/{domain}/users/{user}/roles/{role}"
-            | "/v3/system/users/{user}/roles/{role}"
-            | "/v3/projects/{project}/groups/{group}/roles/{role}"
-            | "/v3/domains/{domain}/groups/{group}/roles/{role}"
-            | "/v3/system/groups/{group}/roles/{role}",
-        ) => "role_assignment.delete",
-        ("GET", "/v3/role_assignments") => "role_assignment.list",
-        ("GET", "/v3/groups") => "group.list",
-        ("POST", "/v3/groups") => "group.create",
-        ("GET", "/v3/groups/{id}") => "group.get",
-        ("PATCH", "/v3/groups/{id}") => "group.update",
-        ("DELETE", "/v3/groups/{id}") => "group.delete",
-        ("GET", "/v3/groups/{id}/users") => "group.users.list",
-        ("PUT", "/v3/groups/{group}/users/{user}") => "group.user.add",
-        ("GET" | "HEAD", "/v3/groups/{group}/users/{user}") => "group.user.check",
-        ("DELETE", "/v3/groups/{group}/users/{user}") => "group.user.remove",
-        ("GET", "/v3/users/{id}/groups") => "user.groups.list",
-        ("GET", "/v3/event-handlers") => "event_handler.list",
-        ("POST", "/v3/event-handlers") => "event_handler.create",
-        ("GET", "/v3/event-handlers/schema") => "event_handler.schema",
-        ("GET", "/v3/event-handlers/{id}") => "event_handler.get",
-        ("PATCH", "/v3/event-handlers/{id}") => "event_handler.update",
-        ("DELETE", "/v3/event-handlers/{id}") => "event_handler.delete",
-        ("POST", "/v3/event-handlers/{id}/enable") => "event_handler.enable",
-        ("POST", "/v3/event-handlers/{id}/disable") => "event_handler.disable",
-        ("GET", "/v3/audit") => "audit.list",
-        ("GET", "/v3/audit/export") => "audit.export",
-        _ => return None,
-    };
-    Some(name)
+/// What [`around_call`] needs: the state, and the event of each routed
+/// call, as the route table ([`crate::routes`](mod@crate::routes)) names
+/// them.
+#[derive(Debug, Clone)]
+pub struct Calls {
+    state: AppState,
+    names: Arc<EventNames>,
+}
+
+impl Calls {
+    /// The middleware's state for `state`'s server, whose routes raise the
+    /// events `names` gives.
+    pub fn new(state: AppState, names: Arc<EventNames>) -> Self {
+        Self { state, names }
+    }
 }
 
 /// The middleware: see the module documentation.
-pub async fn around_call(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn around_call(State(calls): State<Calls>, request: Request, next: Next) -> Response {
+    let Calls { state, names } = calls;
     let route = request.extensions().get::<MatchedPath>();
-    let Some(name) = route.and_then(|r| event_name(request.method(), r.as_str())) else {
+    let Some(name) = route.and_then(|r| names.of(request.method(), r.as_str())) else {
         return next.run(request).await;
     };
     let started = Instant::now();
@@ -200,11 +127,10 @@ pub async fn around_call(State(state): State<AppState>, request: Request, next: 
             })
             .map(|(_, value)| value.to_owned());
     }
-    let base = public_base(&state, &parts.headers);
     let request = Request::from_parts(parts, body);
 
     let response = match dispatcher.pre(&event).await {
-        Err(aborted) => ServerError::from(aborted).into_response_for(&format!("{base}/v3")),
+        Err(aborted) => ServerError::from(aborted).into_response(),
         Ok(()) => {
             let facts = Arc::new(Mutex::new(Facts::default()));
             let response = CALL.scope(facts.clone(), next.run(request)).await;
@@ -212,7 +138,7 @@ pub async fn around_call(State(state): State<AppState>, request: Request, next: 
             fill(&mut event, facts, &response);
             event.elapsed_us = u64::try_from(started.elapsed().as_micros()).ok();
             if dispatcher.wants_at(name, HandlerPosition::Post) {
-                after(dispatcher, &event, response, &base, &state).await
+                after(dispatcher, &event, response, &state).await
             } else {
                 response
             }
@@ -248,6 +174,9 @@ fn audit_call(dispatcher: &Dispatcher, event: &AuthEvent, response: &Response) {
     if let Some(error) = &event.error {
         row.detail["error"] = json!(error.kind);
     }
+    if let Some(action) = event.attributes.get("policy") {
+        row.detail["policy"] = action.clone();
+    }
     dispatcher.audit().record(row);
 }
 
@@ -259,7 +188,11 @@ fn fill(event: &mut AuthEvent, facts: Facts, response: &Response) {
         project_id,
         methods,
         error,
+        policy,
     } = facts;
+    if let Some(action) = policy {
+        event.attributes.insert("policy".into(), json!(action));
+    }
     if user_id.is_some() {
         event.user_id = user_id;
     }
@@ -286,7 +219,6 @@ async fn after(
     dispatcher: &Dispatcher,
     event: &AuthEvent,
     response: Response,
-    base: &str,
     state: &AppState,
 ) -> Response {
     let (mut parts, body) = response.into_parts();
@@ -295,12 +227,12 @@ async fn after(
         return ServerError::from(auth_core::AuthError::Internal(
             "a response too large for the post handlers".into(),
         ))
-        .into_response_for(&format!("{base}/v3"));
+        .into_response();
     };
     let original: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let mut json = original.clone();
     if let Err(aborted) = dispatcher.post(event, &mut json).await {
-        return ServerError::from(aborted).into_response_for(&format!("{base}/v3"));
+        return ServerError::from(aborted).into_response();
     }
     if json == original {
         return Response::from_parts(parts, Body::from(bytes));
@@ -311,7 +243,7 @@ async fn after(
         Err(_) => ServerError::from(auth_core::AuthError::Internal(
             "a post handler left a response that does not serialize".into(),
         ))
-        .into_response_for(&format!("{base}/v3")),
+        .into_response(),
     }
 }
 

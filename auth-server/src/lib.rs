@@ -10,17 +10,33 @@
 //!
 //! ## Layout
 //!
+//! The server is a door over a middle every door shares (the design note
+//! "one middle, four doors"): a door only translates its protocol into a
+//! caller and a request, asks the policy, calls a service and renders the
+//! answer.
+//!
+//! - [`routes`](mod@routes): the route table, each route registered with
+//!   the name of its event.
+//! - [`keystone`]: the Keystone v3 door, one file per API area; the caller
+//!   ([`keystone::caller`]) and each call's policy target
+//!   ([`keystone::targets`]).
+//! - [`policy`]: may this caller do that; every door asks here.
+//! - [`services`]: one function per operation, owning its side effects
+//!   (revocation events, cascades, the event's facts); every door and the
+//!   CLI change data only through them.
+//! - [`events`]: every call as an event, its bindings and its audit row.
+//! - [`error`]: the one error type and its responses.
 //! - [`config`]: the TOML file, environment overrides and defaults.
 //! - [`state`]: what handlers share (storage, engine, token provider).
 //! - [`keys`]: where key sets live, creation and rotation.
 //! - [`metrics`]: the Prometheus registry and the engine event sink
 //!   feeding it.
-//! - [`routes`]: one file per API area.
-//! - [`scope`] and [`token_body`]: scopes, roles and Keystone's token body.
+//! - [`scope`], [`token_body`] and [`validation`]: scopes, roles, Keystone's
+//!   token body, and cached token validation.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
+//! - [`roles_implied`]: implied-role rules as the API serves them, and
+//!   implied roles in effective role assignments.
 //! - [`operations`]: the CLI's user management and `doctor`.
-//! - [`policy`]: may this caller do that; every door asks here.
-//! - [`error`]: the one error type and its responses.
 //! - [`access_rules`] and [`expiry`]: application credentials' access
 //!   rules and expiry dates, as Keystone reads them.
 
@@ -31,17 +47,20 @@ pub mod error;
 pub mod events;
 pub mod expiry;
 pub mod keys;
+pub mod keystone;
+mod listener;
 pub mod metrics;
 pub mod operations;
 pub mod policy;
+pub mod roles_implied;
 pub mod routes;
 pub mod scope;
+pub mod services;
 pub mod state;
 pub mod token_body;
 pub mod validation;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -49,179 +68,44 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post, put};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 
 pub use config::Config;
 pub use error::ServerError;
+pub use routes::ApiRoutes;
 pub use state::AppState;
+
+/// Every route of the server, each with its event: the Keystone door's
+/// and the server's own (`/healthz`, `/metrics`).
+pub fn routes() -> ApiRoutes {
+    keystone::routes(ApiRoutes::new())
+        .without_event("/healthz", healthz)
+        .without_event("/metrics", metrics_text)
+}
 
 /// The routes and middleware, ready to serve.
 pub fn router(state: AppState) -> Router {
     let limits = &state.config().server;
     let body_limit = limits.body_limit;
     let timeout = Duration::from_secs(limits.request_timeout_secs);
-    Router::new()
-        .route("/", get(routes::discovery::root))
-        .route("/v3", get(routes::discovery::v3))
-        .route("/v3/", get(routes::discovery::v3))
-        .route(
-            "/v3/auth/tokens",
-            get(routes::tokens::validate)
-                .post(routes::tokens::create)
-                .delete(routes::tokens::revoke),
-        )
-        .route("/healthz", get(routes::auth_info::healthz))
-        .route("/metrics", get(metrics_text))
-        .route("/v3/auth/projects", get(routes::auth_info::projects))
-        .route("/v3/auth/domains", get(routes::auth_info::domains))
-        .route("/v3/auth/catalog", get(routes::auth_info::catalog))
-        .route(
-            "/v3/users",
-            get(routes::users::list).post(routes::users::create),
-        )
-        .route(
-            "/v3/users/{id}",
-            get(routes::users::get)
-                .patch(routes::users::update)
-                .delete(routes::users::delete),
-        )
-        .route("/v3/users/{id}/password", post(routes::password::change))
-        .route(
-            "/v3/users/{id}/application_credentials",
-            get(routes::application_credentials::list)
-                .post(routes::application_credentials::create),
-        )
-        .route(
-            "/v3/users/{id}/application_credentials/{credential}",
-            get(routes::application_credentials::get)
-                .delete(routes::application_credentials::delete),
-        )
-        .route(
-            "/v3/domains",
-            get(routes::domains::list).post(routes::domains::create),
-        )
-        .route(
-            "/v3/domains/{id}",
-            get(routes::domains::get)
-                .patch(routes::domains::update)
-                .delete(routes::domains::delete),
-        )
-        .route(
-            "/v3/domains/{domain}/users/{user}/roles/{role}",
-            grant_routes(),
-        )
-        .route(
-            "/v3/domains/{domain}/groups/{group}/roles/{role}",
-            grant_routes(),
-        )
-        .route(
-            "/v3/projects",
-            get(routes::projects::list_projects).post(routes::projects::create_project),
-        )
-        .route(
-            "/v3/projects/{id}",
-            get(routes::projects::get_project)
-                .patch(routes::projects::update_project)
-                .delete(routes::projects::delete_project),
-        )
-        .route(
-            "/v3/projects/{project}/users/{user}/roles/{role}",
-            grant_routes(),
-        )
-        .route(
-            "/v3/projects/{project}/groups/{group}/roles/{role}",
-            grant_routes(),
-        )
-        .route("/v3/system/users/{user}/roles/{role}", grant_routes())
-        .route("/v3/system/groups/{group}/roles/{role}", grant_routes())
-        .route(
-            "/v3/groups",
-            get(routes::groups::list).post(routes::groups::create),
-        )
-        .route(
-            "/v3/groups/{id}",
-            get(routes::groups::get)
-                .patch(routes::groups::update)
-                .delete(routes::groups::delete),
-        )
-        .route("/v3/groups/{id}/users", get(routes::groups::list_users))
-        .route(
-            "/v3/groups/{group}/users/{user}",
-            put(routes::groups::add_user)
-                .get(routes::groups::check_user)
-                .delete(routes::groups::remove_user),
-        )
-        .route("/v3/users/{id}/groups", get(routes::groups::list_for_user))
-        .route(
-            "/v3/roles",
-            get(routes::projects::list_roles).post(routes::projects::create_role),
-        )
-        .route(
-            "/v3/roles/{id}",
-            get(routes::projects::get_role)
-                .patch(routes::projects::update_role)
-                .delete(routes::projects::delete_role),
-        )
-        .route(
-            "/v3/role_assignments",
-            get(routes::projects::list_assignments),
-        )
-        .route(
-            "/v3/credentials",
-            get(routes::credentials::list).post(routes::credentials::create),
-        )
-        .route(
-            "/v3/credentials/{id}",
-            get(routes::credentials::get).delete(routes::credentials::delete),
-        )
-        .route(
-            "/v3/event-handlers",
-            get(routes::event_handlers::list).post(routes::event_handlers::create),
-        )
-        .route(
-            "/v3/event-handlers/schema",
-            get(routes::event_handlers::schema),
-        )
-        .route(
-            "/v3/event-handlers/{id}",
-            get(routes::event_handlers::get)
-                .patch(routes::event_handlers::update)
-                .delete(routes::event_handlers::delete),
-        )
-        .route(
-            "/v3/event-handlers/{id}/enable",
-            post(routes::event_handlers::enable),
-        )
-        .route(
-            "/v3/event-handlers/{id}/disable",
-            post(routes::event_handlers::disable),
-        )
-        .route("/v3/audit", get(routes::audit::list))
-        .route("/v3/audit/export", get(routes::audit::export))
+    let (routes, events) = routes().into_parts();
+    routes
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            events::Calls::new(state.clone(), events),
             events::around_call,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(middleware::from_fn(keystone_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            keystone_headers,
+        ))
         .with_state(state)
-}
-
-/// What every role-grant route answers: grant (PUT), check (GET or HEAD,
-/// as Keystone), revoke (DELETE). The route
-/// template names the target and the actor (see
-/// [`routes::projects::GrantPath`]).
-fn grant_routes() -> MethodRouter<AppState> {
-    put(routes::projects::grant)
-        .get(routes::projects::check_grant)
-        .delete(routes::projects::revoke_grant)
 }
 
 /// Counts and times every request by its route template.
@@ -242,6 +126,13 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
+/// `GET /healthz`: 200 when the database answers and its schema is
+/// current, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> Result<impl IntoResponse, ServerError> {
+    state.storage().health().await?;
+    Ok(axum::Json(serde_json::json!({"status": "ok"})))
+}
+
 /// `GET /metrics`: the Prometheus text exposition.
 async fn metrics_text(State(state): State<AppState>) -> Response {
     let headers = [(
@@ -251,14 +142,24 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     (headers, state.metrics().render()).into_response()
 }
 
-/// Adds what Keystone puts on every response: a request id and
-/// `Vary: X-Auth-Token`.
-async fn keystone_headers(mut request: Request, next: Next) -> Response {
+/// Adds what Keystone puts on every response: a request id,
+/// `Vary: X-Auth-Token`, and on an error marked for it (every 401 a
+/// [`ServerError`] renders) `WWW-Authenticate` with the public `/v3` URI.
+async fn keystone_headers(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let id = format!("req-{}", uuid::Uuid::new_v4());
     request
         .extensions_mut()
         .insert(events::RequestId(id.as_str().into()));
+    let host = request.headers().get(axum::http::header::HOST).cloned();
     let mut response = next.run(request).await;
+    if response.extensions().get::<error::Challenge>().is_some() {
+        let base = keystone::public_base_for_host(&state, host.as_ref());
+        error::add_challenge(response.headers_mut(), &format!("{base}/v3"));
+    }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static("x-openstack-request-id"), value);
@@ -278,15 +179,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let background = tokio::spawn(housekeeping(state.clone()));
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = listener::Limits::from_config(&state.config().server);
+    let metrics = state.metrics().clone();
+    listener::run(listener, router(state.clone()), metrics, limits, shutdown).await;
     background.abort();
     // Runs already queued finish and their audit rows are written.
     state.dispatcher().wait_idle().await;
     state.dispatcher().audit().flush().await;
-    served?;
     Ok(())
 }
 

@@ -1,10 +1,13 @@
-//! The `auth-server` command: serve, migrate, bootstrap, rotate keys.
+//! The `auth-server` command: serve, migrate, bootstrap, rotate keys (and
+//! the key-encryption keys that seal them).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use auth_server::bootstrap::{self, Bootstrap};
 use auth_server::config::LogFormat;
+use auth_server::policy::Policy;
+use auth_server::services::Context;
 use auth_server::{AppState, Config, ServerError, keys, operations, state};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
@@ -61,6 +64,19 @@ enum Command {
     },
     /// Check the configuration, the database, its schema and the keys.
     Doctor,
+    /// Inspect the policy (the default rules with `[policy] file` applied).
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Print every effective rule: name, scope types, where its check
+    /// string comes from (keystone, server, file, file-only) and the check
+    /// string, tab-separated. Fails like the server would on a bad file.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -102,6 +118,10 @@ enum KeysCommand {
     /// Rotate the receipt and token signing keys shared through the
     /// database.
     Rotate,
+    /// Rotate the key-encryption keys in `[keys] dir` and re-seal every key
+    /// set stored in the database under the new one. Copy the rotated file
+    /// to every node before the next KEK rotation.
+    RotateKek,
 }
 
 #[tokio::main]
@@ -159,7 +179,9 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 region,
             };
             let hasher = auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?;
-            let done = bootstrap::run(storage.as_ref(), &hasher, &plan, chrono::Utc::now()).await?;
+            let compliance = config.compliance()?;
+            let cx = Context::new(storage.as_ref(), &hasher, &compliance, chrono::Utc::now());
+            let done = bootstrap::run(&cx, &plan).await?;
             println!(
                 "bootstrapped: user {} ({}), project {} ({})",
                 done.user.name, done.user.id, done.project.name, done.project.id
@@ -174,11 +196,32 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             );
             Ok(())
         }
+        Command::Policy {
+            command: PolicyCommand::List,
+        } => {
+            print!("{}", Policy::from_config(&config.policy)?.listing());
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::RotateKek,
+        } => {
+            let storage = state::connect(&config).await?;
+            let resealed = keys::rotate_kek(&config.keys.dir, storage.as_ref()).await?;
+            println!(
+                "rotated {} and re-sealed {resealed} stored key set(s); running nodes reload \
+                 them within {} s ([keys] refresh_interval). Copy the new file to every node \
+                 before the next KEK rotation",
+                keys::kek_path(&config.keys.dir).display(),
+                config.keys.refresh_interval
+            );
+            Ok(())
+        }
         Command::Keys {
             command: KeysCommand::Rotate,
         } => {
             let storage = state::connect(&config).await?;
-            keys::rotate(storage.as_ref(), config.token.algorithm).await?;
+            let kek = keys::kek(&config.keys.dir, storage.as_ref()).await?;
+            keys::rotate(storage.as_ref(), &kek, config.token.algorithm).await?;
             println!(
                 "rotated the receipt and token signing keys; running nodes reload them within \
                  {} s ([keys] refresh_interval); wait that long before rotating again",
@@ -193,7 +236,7 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
     let storage = state::connect(config).await?;
     let hasher = auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?;
     let compliance = config.compliance()?;
-    let now = chrono::Utc::now();
+    let cx = Context::new(storage.as_ref(), &hasher, &compliance, chrono::Utc::now());
     match command {
         UserCommand::Create {
             name,
@@ -201,16 +244,7 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
             domain_id,
         } => {
             let password = SecretString::from(password);
-            let user = operations::create_user(
-                storage.as_ref(),
-                &hasher,
-                &compliance,
-                &domain_id,
-                &name,
-                password,
-                now,
-            )
-            .await?;
+            let user = operations::create_user(&cx, &domain_id, &name, password).await?;
             println!("created user {} ({})", user.name, user.id);
         }
         UserCommand::List { domain_id } => {
@@ -225,16 +259,7 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
             domain_id,
         } => {
             let password = SecretString::from(password);
-            let user = operations::set_password(
-                storage.as_ref(),
-                &hasher,
-                &compliance,
-                &domain_id,
-                &name,
-                password,
-                now,
-            )
-            .await?;
+            let user = operations::set_password(&cx, &domain_id, &name, password).await?;
             println!(
                 "set the password of {} ({}); its tokens are revoked",
                 user.name, user.id

@@ -1,5 +1,7 @@
 //! Prometheus metrics: request counts and latencies by route, method and
-//! status, and authentication outcomes by auth method.
+//! status, authentication outcomes by auth method, and the listener's
+//! connections (open, refused at the cap, closed by a timeout or to make
+//! room).
 //!
 //! The registry lives in the application state rather than in a process
 //! global, so several servers in one process (tests) keep separate
@@ -45,6 +47,35 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
     auth: Mutex<BTreeMap<(String, &'static str), u64>>,
     token_cache: [AtomicU64; 2],
+    connections_open: AtomicU64,
+    connections_refused: AtomicU64,
+    connections_closed: [AtomicU64; 3],
+}
+
+/// Why the listener closed a connection the client had not closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionClosed {
+    /// Its request headers did not arrive within
+    /// `[server] header_read_timeout_secs`.
+    HeaderTimeout,
+    /// It sat idle between requests longer than
+    /// `[server] keepalive_timeout_secs`.
+    IdleTimeout,
+    /// It was the connection idle longest when a new one arrived at
+    /// `[server] max_connections`.
+    Evicted,
+}
+
+impl ConnectionClosed {
+    const ALL: [Self; 3] = [Self::HeaderTimeout, Self::IdleTimeout, Self::Evicted];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::HeaderTimeout => "header_timeout",
+            Self::IdleTimeout => "idle_timeout",
+            Self::Evicted => "evicted_at_cap",
+        }
+    }
 }
 
 impl Metrics {
@@ -82,6 +113,23 @@ impl Metrics {
     /// computed.
     pub fn observe_token_cache(&self, hit: bool) {
         self.token_cache[usize::from(hit)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sets how many connections are open.
+    pub fn set_connections_open(&self, open: usize) {
+        self.connections_open
+            .store(u64::try_from(open).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Counts a connection closed on arrival because every open connection
+    /// had a request in flight at the cap.
+    pub fn observe_connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection the listener closed, and why.
+    pub fn observe_connection_closed(&self, reason: ConnectionClosed) {
+        self.connections_closed[reason as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -145,8 +193,42 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
+        write_single(
+            &mut out,
+            "http_connections_open",
+            "gauge",
+            "Client connections open now.",
+            self.connections_open.load(Ordering::Relaxed),
+        );
+        write_single(
+            &mut out,
+            "http_connections_refused_total",
+            "counter",
+            "Connections closed on arrival: at the cap, every connection had a request in flight.",
+            self.connections_refused.load(Ordering::Relaxed),
+        );
+        out.push_str(
+            "# HELP http_connections_closed_total Connections the server closed: headers too slow, idle too long, or idle longest at the cap.\n",
+        );
+        out.push_str("# TYPE http_connections_closed_total counter\n");
+        for reason in ConnectionClosed::ALL {
+            let _ = writeln!(
+                out,
+                "http_connections_closed_total{{reason=\"{}\"}} {}",
+                reason.label(),
+                self.connections_closed[reason as usize].load(Ordering::Relaxed)
+            );
+        }
         out
     }
+}
+
+/// Writes one unlabelled metric with its `HELP` and `TYPE` lines.
+fn write_single(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }
 
 /// Feeds the engine's method results into [`Metrics`].
@@ -183,5 +265,25 @@ mod tests {
         assert!(
             text.contains("auth_method_results_total{method=\"password\",result=\"failure\"} 1")
         );
+    }
+
+    #[test]
+    fn renders_the_connection_figures() {
+        let metrics = Metrics::default();
+        metrics.set_connections_open(7);
+        metrics.observe_connection_refused();
+        metrics.observe_connection_closed(ConnectionClosed::HeaderTimeout);
+        metrics.observe_connection_closed(ConnectionClosed::HeaderTimeout);
+        metrics.observe_connection_closed(ConnectionClosed::Evicted);
+        let text = metrics.render();
+        for line in [
+            "http_connections_open 7",
+            "http_connections_refused_total 1",
+            "http_connections_closed_total{reason=\"header_timeout\"} 2",
+            "http_connections_closed_total{reason=\"idle_timeout\"} 0",
+            "http_connections_closed_total{reason=\"evicted_at_cap\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 }

@@ -1,50 +1,26 @@
 //! What the operator CLI does besides serving: user management and
 //! `doctor`. Library functions, so tests drive them without a process.
 
-use auth_core::store::{DEFAULT_DOMAIN_ID, Storage, User, UserFilter, UserOptions, new_id};
+use auth_core::store::{DEFAULT_DOMAIN_ID, Storage, User, UserFilter, new_id};
 use auth_core::{AuthError, MethodRegistration, Registry};
-use auth_plugins::compliance::{PasswordChange, SecurityCompliance};
-use auth_plugins::hashing::PasswordHasher;
-use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::routes::password::revoke_user;
+use crate::services::users::InitialPassword;
+use crate::services::{self, Context};
 use crate::{keys, state};
 
 /// Creates a user with a password; an administrator's password, so the
 /// first-use rule applies.
 pub async fn create_user(
-    storage: &dyn Storage,
-    hasher: &PasswordHasher,
-    compliance: &SecurityCompliance,
+    cx: &Context<'_>,
     domain_id: &str,
     name: &str,
     password: SecretString,
-    now: DateTime<Utc>,
 ) -> Result<User, AuthError> {
-    storage.get_domain(domain_id).await?;
-    let user = User {
-        id: new_id(),
-        name: name.to_owned(),
-        domain_id: domain_id.to_owned(),
-        enabled: true,
-        default_project_id: None,
-        options: UserOptions::default(),
-        extra: Default::default(),
-    };
-    let record = compliance
-        .new_password(
-            hasher,
-            storage,
-            &user,
-            password,
-            PasswordChange::Create,
-            now,
-        )
-        .await?;
-    storage.create_user(&user, Some(&record)).await?;
+    let user = User::new(new_id(), name, domain_id);
+    services::users::create(cx, &user, InitialPassword::Chosen(password)).await?;
     Ok(user)
 }
 
@@ -53,10 +29,8 @@ pub async fn list_users(
     storage: &dyn Storage,
     domain_id: Option<&str>,
 ) -> Result<String, AuthError> {
-    let filter = UserFilter {
-        domain_id: domain_id.map(String::from),
-        name: None,
-    };
+    let mut filter = UserFilter::default();
+    filter.domain_id = domain_id.map(String::from);
     let mut out = String::new();
     for user in storage.list_users(&filter).await? {
         let state = if user.enabled { "enabled" } else { "disabled" };
@@ -68,24 +42,17 @@ pub async fn list_users(
     Ok(out)
 }
 
-/// Sets a user's password as an administrator, and revokes the user's
-/// tokens.
+/// Sets a user's password as an administrator (which revokes the user's
+/// tokens) and lifts a lockout: how an operator gives an account back.
 pub async fn set_password(
-    storage: &dyn Storage,
-    hasher: &PasswordHasher,
-    compliance: &SecurityCompliance,
+    cx: &Context<'_>,
     domain_id: &str,
     name: &str,
     password: SecretString,
-    now: DateTime<Utc>,
 ) -> Result<User, AuthError> {
-    let user = storage.find_user_by_name(domain_id, name).await?;
-    let record = compliance
-        .new_password(hasher, storage, &user, password, PasswordChange::Reset, now)
-        .await?;
-    storage.set_password(&user.id, &record).await?;
-    storage.reset_auth_failures(&user.id).await?;
-    storage.add_revocation(&revoke_user(&user.id, now)).await?;
+    let user = cx.storage().find_user_by_name(domain_id, name).await?;
+    services::passwords::reset(cx, &user, password).await?;
+    services::passwords::unlock(cx, &user).await?;
     Ok(user)
 }
 
@@ -137,15 +104,39 @@ pub async fn doctor(config: &Config) -> Vec<Check> {
                 "the schema is current (else run: auth-server migrate)",
                 storage.health().await.map_err(|e| e.to_string()),
             );
+            let kek = keys::read_kek(&config.keys.dir);
             for (name, purpose) in [
-                ("receipt keys are readable", keys::RECEIPT_KEYS),
-                ("token signing keys are readable", keys::SIGNING_KEYS),
+                (
+                    "receipt keys are readable with the key-encryption keys",
+                    keys::RECEIPT_KEYS,
+                ),
+                (
+                    "token signing keys are readable with the key-encryption keys",
+                    keys::SIGNING_KEYS,
+                ),
             ] {
                 let found = match storage.load_key_set(purpose).await {
                     // None yet is fine: the first `serve` creates them.
                     Ok(None) => Ok(()),
-                    Ok(Some(stored)) if !stored.material.expose_secret().is_empty() => Ok(()),
-                    Ok(Some(_)) => Err("the stored key set is empty".to_owned()),
+                    Ok(Some(stored)) => {
+                        let material = stored.material.expose_secret();
+                        match &kek {
+                            _ if material.is_empty() => {
+                                Err("the stored key set is empty".to_owned())
+                            }
+                            // Stored in clear by an earlier version: the
+                            // next `serve` seals it.
+                            _ if !keys::is_sealed(material) => Ok(()),
+                            Ok(Some(kek)) => keys::open(kek, purpose, material)
+                                .map(drop)
+                                .map_err(|e| e.to_string()),
+                            Ok(None) => Err(format!(
+                                "sealed, but {} does not exist",
+                                keys::kek_path(&config.keys.dir).display()
+                            )),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
                     Err(e) => Err(e.to_string()),
                 };
                 check(name, found);

@@ -1,8 +1,15 @@
 //! Turning a requested scope into an authorized one, with roles.
+//!
+//! A token's roles are the roles its user holds on the scope, directly or
+//! through a group, and every role those imply ([`token_roles`]): the one
+//! computation token issue and token validation share.
 
 use auth_core::AuthError;
+use auth_core::implied_roles::RoleGraph;
 use auth_core::request::{ProjectRef, ScopeRequest};
-use auth_core::store::{Domain, DomainRef, Project, Role, RoleRef, Storage, Target, User};
+use auth_core::store::{AssignmentStore, Domain, DomainRef, Project, Role, RoleRef, Storage, Target, User};
+
+use crate::state::AppState;
 
 /// An authorized scope.
 #[derive(Debug, Clone)]
@@ -41,18 +48,35 @@ fn refused(reason: &str) -> AuthError {
     AuthError::Unauthorized(reason.to_owned())
 }
 
+/// The roles a token for `user_id` on `target` carries: those the user
+/// holds there, directly or through a group, and every role they imply
+/// under `rules`, without domain-specific roles (Keystone never puts them
+/// in a token; they only imply). Sorted by name.
+pub async fn token_roles(
+    assignments: &dyn AssignmentStore,
+    rules: &RoleGraph,
+    user_id: &str,
+    target: &Target,
+) -> Result<Vec<Role>, AuthError> {
+    let held = assignments.effective_roles(user_id, target).await?;
+    Ok(rules.expand(held))
+}
+
 /// Resolves `requested` for `user`: the target must exist and be enabled,
 /// and the user must hold a role on it (Keystone answers 401 otherwise).
 /// `bound_project` (an application credential's) overrides the request.
+/// The roles are [`token_roles`], with the implied-role rules the state
+/// keeps ([`ValidationCache::role_graph`](crate::validation::ValidationCache::role_graph)).
 pub async fn resolve(
-    storage: &dyn Storage,
+    state: &AppState,
     user: &User,
     requested: &ScopeRequest,
     bound_project: Option<&str>,
 ) -> Result<(Scope, Vec<Role>), AuthError> {
+    let storage = state.storage().as_ref();
     if let Some(project_id) = bound_project {
         let scope = project_scope(storage, storage.get_project(project_id).await, None).await?;
-        return with_roles(storage, user, scope).await;
+        return with_roles(state, user, scope).await;
     }
     let scope = match requested {
         ScopeRequest::Unscoped => return Ok((Scope::Unscoped, Vec::new())),
@@ -65,7 +89,7 @@ pub async fn resolve(
             let Ok(scope) = project_scope(storage, found, None).await else {
                 return Ok((Scope::Unscoped, Vec::new()));
             };
-            return match with_roles(storage, user, scope).await {
+            return match with_roles(state, user, scope).await {
                 Ok(scoped) => Ok(scoped),
                 Err(AuthError::Unauthorized(_)) => Ok((Scope::Unscoped, Vec::new())),
                 Err(e) => Err(e),
@@ -89,7 +113,7 @@ pub async fn resolve(
         ScopeRequest::System => Scope::System,
         ScopeRequest::Trust { .. } => return Err(refused("trust scopes are not supported")),
     };
-    with_roles(storage, user, scope).await
+    with_roles(state, user, scope).await
 }
 
 async fn find_domain(storage: &dyn Storage, reference: &DomainRef) -> Result<Domain, AuthError> {
@@ -125,14 +149,15 @@ async fn project_scope(
 }
 
 async fn with_roles(
-    storage: &dyn Storage,
+    state: &AppState,
     user: &User,
     scope: Scope,
 ) -> Result<(Scope, Vec<Role>), AuthError> {
     let Some(target) = scope.target() else {
         return Ok((scope, Vec::new()));
     };
-    let roles = storage.effective_roles(&user.id, &target).await?;
+    let rules = state.validations().role_graph(state).await?;
+    let roles = token_roles(state.storage().as_ref(), &rules, &user.id, &target).await?;
     if roles.is_empty() {
         return Err(refused("the user has no role on the requested scope"));
     }

@@ -39,6 +39,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     validations: ValidationCache,
     receipt_keys: Arc<KeyRing>,
+    kek: KeyRing,
     key_versions: keys::LoadedVersions,
     dispatcher: Dispatcher,
     policy: Policy,
@@ -58,10 +59,20 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ServerError> {
         auth_plugins::link();
+        // First, so that a bad policy file stops start-up before anything
+        // is opened.
+        let policy = Policy::from_config(&config.policy)?;
         let storage = connect(&config).await?;
-        let receipt_keys = keys::receipt_keys(storage.as_ref()).await?;
-        let signing_keys = keys::signing_keys(storage.as_ref(), config.token.algorithm).await?;
-        let tokens = Arc::new(JwsProvider::new(signing_keys));
+        let kek = keys::kek(&config.keys.dir, storage.as_ref()).await?;
+        let receipt_keys = keys::receipt_keys(storage.as_ref(), &kek).await?;
+        let signing_keys =
+            keys::signing_keys(storage.as_ref(), &kek, config.token.algorithm).await?;
+        // Validation refuses tokens claiming a longer lifetime than this
+        // server issues (one signed with a stolen key, say).
+        let tokens = Arc::new(
+            JwsProvider::new(signing_keys)
+                .with_max_lifetime(Duration::seconds(config.token.expiration)),
+        );
         let methods = Registry::<MethodRegistration>::from_inventory()?.instantiate_with_shared(
             &config.auth.methods,
             &config.auth.sections,
@@ -101,9 +112,10 @@ impl AppState {
                 metrics,
                 validations,
                 receipt_keys,
+                kek: KeyRing::new(kek),
                 key_versions: keys::LoadedVersions::default(),
                 dispatcher,
-                policy: Policy::keystone_defaults(),
+                policy,
             }),
         };
         // Records the versions just loaded (a set rotated in between is
@@ -152,6 +164,17 @@ impl AppState {
         &self.inner.validations
     }
 
+    /// What a service operation needs, at the clock's now (see
+    /// [`crate::services`]).
+    pub fn services(&self) -> crate::services::Context<'_> {
+        crate::services::Context::new(
+            self.storage().as_ref(),
+            self.hasher(),
+            self.compliance(),
+            self.clock().now(),
+        )
+    }
+
     /// The policy every door asks.
     pub fn policy(&self) -> &Policy {
         &self.inner.policy
@@ -176,6 +199,12 @@ impl AppState {
     /// The receipt keys (the engine's ring, swapped on reload).
     pub fn receipt_keys(&self) -> &Arc<KeyRing> {
         &self.inner.receipt_keys
+    }
+
+    /// The key-encryption keys the shared key sets are sealed under (read
+    /// again from `[keys] dir` when they no longer open them).
+    pub(crate) fn kek(&self) -> &KeyRing {
+        &self.inner.kek
     }
 
     /// The versions of the shared key sets loaded.
@@ -210,19 +239,19 @@ async fn events_dispatcher(
     let stored = storage.list_bindings().await?;
     for file in &config.events.bindings {
         let existing = stored.iter().find(|b| b.name == file.name);
-        let binding = HandlerBinding {
-            id: existing.map_or_else(new_id, |b| b.id.clone()),
-            name: file.name.clone(),
-            events: file.events.clone(),
-            module: file.module.clone(),
-            action: file.action.clone(),
-            options: file.options.clone(),
-            conditions: file.conditions.clone(),
-            position: file.position,
-            ordering: file.ordering,
-            active: file.active,
-            abort_on_error: file.abort_on_error,
-        };
+        let binding = HandlerBinding::new(
+            existing.map_or_else(new_id, |b| b.id.clone()),
+            file.name.clone(),
+            file.events.clone(),
+            file.module.clone(),
+            file.action.clone(),
+        )
+        .with_options(file.options.clone())
+        .with_conditions(file.conditions.clone())
+        .with_position(file.position)
+        .with_ordering(file.ordering)
+        .with_active(file.active)
+        .with_abort_on_error(file.abort_on_error);
         dispatcher.validate(&binding).map_err(|e| {
             ServerError::Config(format!("[[events.bindings]] '{}': {e}", file.name))
         })?;

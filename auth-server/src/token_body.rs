@@ -12,9 +12,11 @@ use serde_json::{Value, json};
 use crate::scope::{self, Scope};
 use crate::state::AppState;
 
-/// Keystone's timestamp format: whole seconds, six zero digits, `Z`.
+/// Keystone's timestamp format, `%Y-%m-%dT%H:%M:%S.%fZ`: six digits of
+/// microseconds (a token's `issued_at` has them; its `expires_at`, whole
+/// seconds, shows `.000000`).
 pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string()
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// A fresh audit id: 16 random bytes, 22 URL-safe characters, as Keystone.
@@ -33,7 +35,7 @@ pub struct Issued {
     pub claims: TokenClaims,
     /// The authorized scope.
     pub scope: Scope,
-    /// The user's roles on it.
+    /// The user's roles on it, with the roles they imply.
     pub roles: Vec<Role>,
 }
 
@@ -41,15 +43,15 @@ pub struct Issued {
 pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, AuthError> {
     let identity = &done.identity;
     let bound = identity.project_id.as_deref();
-    let (scope, mut roles) =
-        scope::resolve(state.storage().as_ref(), &done.user, &done.scope, bound).await?;
+    let (scope, mut roles) = scope::resolve(state, &done.user, &done.scope, bound).await?;
     if identity.extras.contains_key("application_credential") {
         let delegated: Vec<RoleRef> = identity
             .extras
             .get("application_credential_roles")
             .and_then(|roles| serde_json::from_value(roles.clone()).ok())
             .unwrap_or_default();
-        roles = scope::delegated_roles(roles, &delegated);
+        let rules = state.validations().role_graph(state).await?;
+        roles = rules.expand(scope::delegated_roles(roles, &delegated));
         if roles.is_empty() && !matches!(scope, Scope::Unscoped) {
             return Err(AuthError::Unauthorized(
                 "the user no longer holds any role of the application credential".into(),
@@ -89,9 +91,10 @@ pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, Aut
             })
             .unwrap_or_default()
     };
-    let claims = TokenClaims {
+    let mut claims = TokenClaims {
         sub: done.user.id.clone(),
         iat: now.timestamp(),
+        iat_us: None,
         exp: expires.timestamp(),
         methods: identity.methods.clone(),
         audit_ids,
@@ -111,6 +114,8 @@ pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, Aut
             .and_then(Value::as_str)
             .map(String::from),
     };
+    // To the microsecond, so revocation events compare exactly.
+    claims.set_issued_at(now);
     let token = state.tokens().issue(&claims)?;
     Ok(Issued {
         token,
@@ -121,11 +126,15 @@ pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, Aut
 }
 
 /// The scope a token's claims name, with the roles the user holds there
-/// now (roles are recomputed at every validation, so a removed role takes
-/// effect at once). A scoped token whose user has no role left is invalid.
+/// now and the roles they imply (roles are recomputed at every validation,
+/// so a removed role or rule takes effect at once). A scoped token whose
+/// user has no role left is invalid. `revision` is the token revision the
+/// caller read before starting (`None`: not known), which the kept
+/// implied-role rules are checked against.
 pub async fn current_scope(
     state: &AppState,
     claims: &TokenClaims,
+    revision: Option<i64>,
 ) -> Result<(Scope, Vec<Role>), AuthError> {
     let storage = state.storage();
     let scope = if let Some(project_id) = &claims.project_id {
@@ -155,10 +164,12 @@ pub async fn current_scope(
     let Some(target) = scope.target() else {
         return Ok((scope, Vec::new()));
     };
-    let mut roles = storage.effective_roles(&claims.sub, &target).await?;
+    let rules = state.validations().role_graph_at(state, revision).await?;
+    let mut roles = scope::token_roles(storage.as_ref(), &rules, &claims.sub, &target).await?;
     if let Some(id) = &claims.app_cred_id {
-        // The credential must still exist and be in force, and the token
-        // carries only its roles that the user still holds.
+        // The token carries only the credential's roles that the user
+        // still holds, and what they imply (token::validate has already
+        // refused a token whose credential is gone or expired).
         let credential = storage
             .get_application_credential(id)
             .await
@@ -166,13 +177,7 @@ pub async fn current_scope(
                 AuthError::NotFound { .. } => auth_core::token::not_found(),
                 other => other,
             })?;
-        if credential
-            .expires_at
-            .is_some_and(|at| state.clock().now() >= at)
-        {
-            return Err(auth_core::token::not_found());
-        }
-        roles = scope::delegated_roles(roles, &credential.roles);
+        roles = rules.expand(scope::delegated_roles(roles, &credential.roles));
     }
     if roles.is_empty() {
         return Err(auth_core::token::not_found());

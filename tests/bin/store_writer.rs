@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use auth_core::store::{PasswordRecord, StorageConfig, User, UserOptions, new_id};
+use auth_core::store::{PasswordRecord, StorageConfig, User, new_id};
 use auth_core::{KeyRing, KeySet, Registry};
 use chrono::Utc;
 use secrecy::SecretString;
@@ -25,23 +25,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let storage = auth_core::store::connect(&drivers, config).await?;
     let mut out = std::io::stdout().lock();
     for n in 0_u64.. {
-        let user = User {
-            id: new_id(),
-            name: format!("user-{n}"),
-            domain_id: auth_core::store::DEFAULT_DOMAIN_ID.to_owned(),
-            enabled: true,
-            default_project_id: None,
-            options: UserOptions::default(),
-            extra: Default::default(),
-        };
+        let user = User::new(
+            new_id(),
+            format!("user-{n}"),
+            auth_core::store::DEFAULT_DOMAIN_ID.to_owned(),
+        );
         // With a password: two rows per transaction, so a torn write
         // would show as a user without one.
-        let password = PasswordRecord {
-            hash: SecretString::from(format!("$argon2id$v=19$writer${n}")),
-            created_at: Utc::now(),
-            expires_at: None,
-            self_service: false,
-        };
+        let password = PasswordRecord::new(
+            SecretString::from(format!("$argon2id$v=19$writer${n}")),
+            Utc::now(),
+        );
         storage.create_user(&user, Some(&password)).await?;
         writeln!(out, "{}", user.id)?;
         out.flush()?;

@@ -110,7 +110,7 @@ def test_application_credential(server):
     )
     access = auth.get_access(session.Session())
     assert access.project_name == "admin"
-    assert access.role_names == ["admin"]
+    assert sorted(access.role_names) == ["admin", "manager", "member", "reader"]
     wrong = v3.ApplicationCredential(
         auth_url=server.v3,
         application_credential_id=credential.id,

@@ -23,19 +23,14 @@ fn modules(sections: Value) -> auth_core::handlers::HandlerModules {
 }
 
 fn binding(name: &str, module: &str, action: &str, position: HandlerPosition) -> HandlerBinding {
-    HandlerBinding {
-        id: new_id(),
-        name: name.into(),
-        events: vec!["auth.tokens.create".into()],
-        module: module.into(),
-        action: action.into(),
-        options: json!({}),
-        conditions: json!({}),
-        position,
-        ordering: 0,
-        active: true,
-        abort_on_error: false,
-    }
+    HandlerBinding::new(
+        new_id(),
+        name,
+        vec!["auth.tokens.create".into()],
+        module,
+        action,
+    )
+    .with_position(position)
 }
 
 fn login(user_id: &str, result: EventResult) -> AuthEvent {
@@ -126,13 +121,7 @@ async fn bindings_from_the_store_count_disable_and_audit() {
     );
 
     audit.flush().await;
-    let rows = storage
-        .query_audit(&AuditQuery {
-            limit: 100,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let rows = storage.query_audit(&AuditQuery::new(100)).await.unwrap();
     let events: Vec<&str> = rows.iter().map(|r| r.event.as_str()).collect();
     assert_eq!(
         events
@@ -224,15 +213,9 @@ async fn a_hanging_webhook_never_holds_a_call_past_its_limit() {
     assert_eq!(started.elapsed(), Duration::from_secs(2));
 
     audit.flush().await;
-    let rows = auth_core::store::AuditStore::query_audit(
-        store.as_ref(),
-        &AuditQuery {
-            limit: 10,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let rows = auth_core::store::AuditStore::query_audit(store.as_ref(), &AuditQuery::new(10))
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 3);
     assert!(
         rows.iter()

@@ -5,8 +5,8 @@
 //!                                                                          │
 //!        ┌──────────────── for each method, in request order ◀─────────────┘
 //!        │   Err            → Failed
-//!        │   status true    → reconcile into the Identity (conflicts fail)
-//!        │   status false   → collect the challenge and its continuation state
+//!        │   Success        → reconcile into the Identity (conflicts fail)
+//!        │   Challenge      → collect the challenge and its continuation state
 //!        ▼
 //!  challenges? ──yes──▶ Continue (receipt with passed methods + pending state)
 //!        │no

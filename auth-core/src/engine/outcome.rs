@@ -23,6 +23,7 @@ pub enum AuthOutcome {
 
 /// A completed authentication, ready for a token provider.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Authenticated {
     /// The user, as stored (enabled, checked).
     pub user: User,
@@ -43,6 +44,7 @@ impl Authenticated {
 
 /// A login that needs another round trip.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Continuation {
     /// The sealed receipt for the `Openstack-Auth-Receipt` header.
     pub receipt: String,

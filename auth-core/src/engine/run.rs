@@ -9,7 +9,6 @@ use super::Engine;
 use super::attempt::{AuthAttempt, Body};
 use super::events::Trail;
 use super::outcome::{AuthOutcome, Authenticated, Continuation};
-use crate::AuthError;
 use crate::context::MethodContext;
 use crate::events::{EventResult, names};
 use crate::identity::Identity;
@@ -17,6 +16,7 @@ use crate::mfa::{self, MfaDecision};
 use crate::receipt::Receipt;
 use crate::request::AuthRequest;
 use crate::store::User;
+use crate::{AuthError, AuthHandlerResponse};
 
 /// What the method loop leaves behind.
 struct Progress {
@@ -174,24 +174,17 @@ impl Engine {
             let timer = trail.is_enabled().then(Instant::now);
             let answer = handler.authenticate(payload, &ctx).await;
             let elapsed = timer.map(|t| u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-            let step = answer.and_then(|mut response| {
-                if response.status {
-                    let user = response.response_data.user.take();
-                    identity.merge_success(method, response.response_data)?;
+            let step = answer.and_then(|response| match response {
+                AuthHandlerResponse::Success(mut data) => {
+                    let user = data.user.take();
+                    identity.merge_success(method, data)?;
                     if let Some(user) = user.filter(|u| identity.user_id.as_ref() == Some(&u.id)) {
                         loaded = Some(user);
                     }
                     Ok(EventResult::Success)
-                } else {
-                    let body = response
-                        .response_body
-                        .ok_or_else(|| AuthError::PluginContract {
-                            method: method.clone(),
-                            message: "returned status false without a response body".into(),
-                        })?;
-                    identity.merge_challenge(&response.response_data)?;
+                }
+                AuthHandlerResponse::Challenge { body, state } => {
                     challenges.insert(method.clone(), body);
-                    let state = response.response_data.continuation.unwrap_or(Value::Null);
                     pending.insert(method.clone(), state);
                     Ok(EventResult::Continue)
                 }

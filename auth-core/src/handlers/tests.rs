@@ -220,19 +220,17 @@ fn harness() -> Harness {
 }
 
 fn binding(name: &str, position: HandlerPosition, ordering: i32, options: Value) -> HandlerBinding {
-    HandlerBinding {
-        id: format!("id-{name}"),
-        name: name.into(),
-        events: vec!["auth.tokens.create".into()],
-        module: "Recorder".into(),
-        action: "record".into(),
-        options,
-        conditions: Value::Null,
-        position,
-        ordering,
-        active: true,
-        abort_on_error: false,
-    }
+    HandlerBinding::new(
+        format!("id-{name}"),
+        name,
+        vec!["auth.tokens.create".into()],
+        "Recorder",
+        "record",
+    )
+    .with_options(options)
+    .with_conditions(Value::Null)
+    .with_position(position)
+    .with_ordering(ordering)
 }
 
 fn pre(name: &str, ordering: i32) -> HandlerBinding {
@@ -257,10 +255,7 @@ impl Harness {
         self.dispatcher.audit().flush().await;
         let mut rows = self
             .audit
-            .query_audit(&AuditQuery {
-                limit: 1000,
-                ..Default::default()
-            })
+            .query_audit(&AuditQuery::new(1000))
             .await
             .unwrap();
         rows.reverse();

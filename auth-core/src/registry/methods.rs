@@ -61,7 +61,6 @@ inventory::collect!(MethodRegistration);
 /// # use auth_core::{AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, Payload};
 /// # #[derive(Debug)] struct Nobody;
 /// # #[async_trait] impl AuthMethodHandler for Nobody {
-/// #     fn name(&self) -> &str { "nobody" }
 /// #     async fn authenticate(&self, _: &Payload, _: &MethodContext<'_>)
 /// #         -> Result<AuthHandlerResponse, AuthError> { Err(AuthError::InvalidCredentials) }
 /// # }
@@ -82,7 +81,11 @@ impl Registry<MethodRegistration> {
     /// defaults).
     ///
     /// Fails if a name is not registered (listing the registered ones), is
-    /// enabled twice, or its constructor refuses its configuration.
+    /// enabled twice, or its constructor refuses its configuration; and if
+    /// a section names a method nobody registered, so that a misspelt
+    /// section does not silently leave a method on its defaults. (A section
+    /// for a registered method that is not enabled is fine: the list may
+    /// be overridden, e.g. by `AUTH_METHODS`.)
     pub fn instantiate<S: AsRef<str>>(
         &self,
         enabled: &[S],
@@ -99,6 +102,9 @@ impl Registry<MethodRegistration> {
         sections: &Map<String, Value>,
         shared: &Value,
     ) -> Result<MethodSet, AuthError> {
+        for name in sections.keys() {
+            self.get(name)?;
+        }
         let mut set = MethodSet::new();
         for name in enabled {
             let name = name.as_ref();
@@ -185,9 +191,6 @@ mod tests {
 
     #[async_trait]
     impl AuthMethodHandler for Fixed {
-        fn name(&self) -> &str {
-            "fixed"
-        }
         async fn authenticate(
             &self,
             _: &Payload,
@@ -239,6 +242,22 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, AuthError::UnknownPlugin { ref name, .. } if name == "zzz"));
         assert!(e.to_string().contains("registered: a, b"), "{e}");
+    }
+
+    #[test]
+    fn a_section_for_an_unregistered_method_is_refused() {
+        let sections = json!({"a": {"user": "ua"}, "aa": {"user": "ua"}});
+        let e = registry()
+            .instantiate(&["a"], sections.as_object().unwrap())
+            .unwrap_err();
+        assert!(matches!(e, AuthError::UnknownPlugin { ref name, .. } if name == "aa"));
+        // Registered but not enabled: kept for when it is.
+        let sections = json!({"b": {"user": "ub"}});
+        assert!(
+            registry()
+                .instantiate(&["a"], sections.as_object().unwrap())
+                .is_ok()
+        );
     }
 
     #[test]

@@ -1,7 +1,16 @@
 //! The records stores keep, Keystone-shaped.
 //!
 //! Ids are opaque strings chosen by the caller (see [`new_id`]); times are
-//! UTC. Secret material (password hashes, credential blobs, application
+//! UTC.
+//!
+//! Every record is built with its constructor (`new`, with the fields it
+//! cannot do without) and `with_*` methods for the rest, or from
+//! `Default` where every field is optional (filters, [`UserOptions`],
+//! [`UserAuthState`]): they are `#[non_exhaustive]`, so that a field added
+//! later (Keystone keeps adding them: a project's parent, a role's
+//! description, an assignment's inheritance) breaks no plugin and no
+//! storage driver. Their fields stay public to read (and to set after
+//! construction). Secret material (password hashes, credential blobs, application
 //! credential secret hashes) is held in `SecretString`, so it never
 //! appears in `Debug` output.
 
@@ -24,6 +33,7 @@ pub const DEFAULT_DOMAIN_ID: &str = "default";
 
 /// A domain: the namespace users, groups and projects live in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Domain {
     /// Stable identifier (`default` for the default domain).
     pub id: String,
@@ -36,8 +46,33 @@ pub struct Domain {
     pub enabled: bool,
 }
 
+impl Domain {
+    /// An enabled domain with no description.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            description: String::new(),
+            enabled: true,
+        }
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Enables or disables it.
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+}
+
 /// A project: what most tokens are scoped to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Project {
     /// Stable identifier.
     pub id: String,
@@ -52,8 +87,38 @@ pub struct Project {
     pub enabled: bool,
 }
 
+impl Project {
+    /// An enabled project of `domain_id` with no description.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        domain_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            domain_id: domain_id.into(),
+            description: String::new(),
+            enabled: true,
+        }
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Enables or disables it.
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+}
+
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct User {
     /// Stable identifier.
     pub id: String,
@@ -76,9 +141,54 @@ pub struct User {
     pub extra: Map<String, Value>,
 }
 
+impl User {
+    /// An enabled user of `domain_id`, with no default project, default
+    /// options and no extra attributes.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        domain_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            domain_id: domain_id.into(),
+            enabled: true,
+            default_project_id: None,
+            options: UserOptions::default(),
+            extra: Map::new(),
+        }
+    }
+
+    /// Enables or disables it.
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Sets the default project.
+    pub fn with_default_project(mut self, project_id: impl Into<String>) -> Self {
+        self.default_project_id = Some(project_id.into());
+        self
+    }
+
+    /// Sets the options.
+    pub fn with_options(mut self, options: UserOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sets the extra attributes.
+    pub fn with_extra(mut self, extra: Map<String, Value>) -> Self {
+        self.extra = extra;
+        self
+    }
+}
+
 /// Keystone's per-user options, with Keystone's names.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct UserOptions {
     /// Lists of method names; a login must use every method of at least one
     /// list. See [`crate::mfa`] for the exact semantics.
@@ -98,8 +208,18 @@ pub struct UserOptions {
     pub lock_password: bool,
 }
 
+impl UserOptions {
+    /// Sets the MFA rules (lists of method names; a login must use every
+    /// method of one of them).
+    pub fn with_multi_factor_auth_rules(mut self, rules: Vec<Vec<String>>) -> Self {
+        self.multi_factor_auth_rules = rules;
+        self
+    }
+}
+
 /// Which users to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserFilter {
     /// Only users of this domain.
     pub domain_id: Option<String>,
@@ -107,8 +227,23 @@ pub struct UserFilter {
     pub name: Option<String>,
 }
 
+impl UserFilter {
+    /// Only users of `domain_id`.
+    pub fn with_domain(mut self, domain_id: impl Into<String>) -> Self {
+        self.domain_id = Some(domain_id.into());
+        self
+    }
+
+    /// Only users named exactly `name`.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
 /// One password of a user: the current one, or one from the history.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PasswordRecord {
     /// A PHC string (`$argon2id$…`, or an imported `$2b$…` bcrypt hash).
     pub hash: SecretString,
@@ -121,8 +256,34 @@ pub struct PasswordRecord {
     pub self_service: bool,
 }
 
+impl PasswordRecord {
+    /// A password set at `created_at` by an administrator, that never
+    /// expires.
+    pub fn new(hash: SecretString, created_at: DateTime<Utc>) -> Self {
+        Self {
+            hash,
+            created_at,
+            expires_at: None,
+            self_service: false,
+        }
+    }
+
+    /// Sets when it stops being accepted.
+    pub fn with_expires_at(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Marks it as set by the user (or not).
+    pub fn with_self_service(mut self, self_service: bool) -> Self {
+        self.self_service = self_service;
+        self
+    }
+}
+
 /// A user's authentication bookkeeping, for lockout and inactivity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserAuthState {
     /// Consecutive failed attempts since the last success or reset.
     pub failed_auth_count: u32,
@@ -132,8 +293,38 @@ pub struct UserAuthState {
     pub last_active_at: Option<DateTime<Utc>>,
 }
 
+impl UserAuthState {
+    /// The bookkeeping as a store holds it: consecutive failures, the last
+    /// failure and the last success.
+    pub fn new(
+        failed_auth_count: u32,
+        failed_auth_at: Option<DateTime<Utc>>,
+        last_active_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            failed_auth_count,
+            failed_auth_at,
+            last_active_at,
+        }
+    }
+
+    /// Sets `count` consecutive failures, the last at `at`.
+    pub fn with_failures(mut self, count: u32, at: DateTime<Utc>) -> Self {
+        self.failed_auth_count = count;
+        self.failed_auth_at = Some(at);
+        self
+    }
+
+    /// Sets the last successful authentication.
+    pub fn with_last_active_at(mut self, at: DateTime<Utc>) -> Self {
+        self.last_active_at = Some(at);
+        self
+    }
+}
+
 /// A group of users, for role assignments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Group {
     /// Stable identifier.
     pub id: String,
@@ -146,8 +337,31 @@ pub struct Group {
     pub description: String,
 }
 
+impl Group {
+    /// A group of `domain_id` with no description.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        domain_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            domain_id: domain_id.into(),
+            description: String::new(),
+        }
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+}
+
 /// Which groups to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GroupFilter {
     /// Only groups of this domain.
     pub domain_id: Option<String>,
@@ -155,8 +369,23 @@ pub struct GroupFilter {
     pub name: Option<String>,
 }
 
+impl GroupFilter {
+    /// Only groups of `domain_id`.
+    pub fn with_domain(mut self, domain_id: impl Into<String>) -> Self {
+        self.domain_id = Some(domain_id.into());
+        self
+    }
+
+    /// Only groups named exactly `name`.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
 /// A role, global (`domain_id: None`) or domain-specific.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Role {
     /// Stable identifier.
     pub id: String,
@@ -164,6 +393,46 @@ pub struct Role {
     pub name: String,
     /// The owning domain, for domain-specific roles.
     pub domain_id: Option<String>,
+}
+
+impl Role {
+    /// A global role.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            domain_id: None,
+        }
+    }
+
+    /// Makes it specific to `domain_id`.
+    pub fn with_domain(mut self, domain_id: impl Into<String>) -> Self {
+        self.domain_id = Some(domain_id.into());
+        self
+    }
+}
+
+/// A role inference rule, Keystone's `implied_role` row: whoever holds
+/// `prior` on a scope also holds `implied` there. Both roles come whole
+/// (name and domain too), because everything that reads a rule needs them:
+/// tokens list implied roles by name, and the API renders both names.
+///
+/// `#[non_exhaustive]`, so a field can be added without breaking a store
+/// written outside this crate; build one with [`ImpliedRole::new`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ImpliedRole {
+    /// The role that implies.
+    pub prior: Role,
+    /// The role implied.
+    pub implied: Role,
+}
+
+impl ImpliedRole {
+    /// The rule "`prior` implies `implied`".
+    pub fn new(prior: Role, implied: Role) -> Self {
+        Self { prior, implied }
+    }
 }
 
 /// Who holds a role.
@@ -190,6 +459,7 @@ pub enum Target {
 
 /// A role assignment.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Assignment {
     /// The role.
     pub role_id: String,
@@ -199,8 +469,20 @@ pub struct Assignment {
     pub target: Target,
 }
 
+impl Assignment {
+    /// `actor` holds `role_id` on `target`.
+    pub fn new(role_id: impl Into<String>, actor: Actor, target: Target) -> Self {
+        Self {
+            role_id: role_id.into(),
+            actor,
+            target,
+        }
+    }
+}
+
 /// Which assignments to list (every given field must match).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AssignmentFilter {
     /// Only this role.
     pub role_id: Option<String>,
@@ -210,11 +492,32 @@ pub struct AssignmentFilter {
     pub target: Option<Target>,
 }
 
+impl AssignmentFilter {
+    /// Only assignments of `role_id`.
+    pub fn with_role(mut self, role_id: impl Into<String>) -> Self {
+        self.role_id = Some(role_id.into());
+        self
+    }
+
+    /// Only assignments held by `actor`.
+    pub fn with_actor(mut self, actor: Actor) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+
+    /// Only assignments on `target`.
+    pub fn with_target(mut self, target: Target) -> Self {
+        self.target = Some(target);
+        self
+    }
+}
+
 /// A stored credential: a TOTP seed, a public key, …
 ///
 /// The blob is encrypted at rest by the store and decrypted on read; it is a
 /// [`SecretString`] so it never appears in `Debug` output.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Credential {
     /// Stable identifier.
     pub id: String,
@@ -228,8 +531,33 @@ pub struct Credential {
     pub blob: SecretString,
 }
 
+impl Credential {
+    /// A credential of type `kind` owned by `user_id`, tied to no project.
+    pub fn new(
+        id: impl Into<String>,
+        user_id: impl Into<String>,
+        kind: impl Into<String>,
+        blob: SecretString,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            user_id: user_id.into(),
+            kind: kind.into(),
+            project_id: None,
+            blob,
+        }
+    }
+
+    /// Ties it to a project.
+    pub fn with_project(mut self, project_id: impl Into<String>) -> Self {
+        self.project_id = Some(project_id.into());
+        self
+    }
+}
+
 /// A role as an application credential carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RoleRef {
     /// The role id.
     pub id: String,
@@ -237,8 +565,19 @@ pub struct RoleRef {
     pub name: String,
 }
 
+impl RoleRef {
+    /// The role `id`, named `name`.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
+
 /// An access rule of a restricted application credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AccessRule {
     /// Stable identifier.
     pub id: String,
@@ -250,9 +589,27 @@ pub struct AccessRule {
     pub method: String,
 }
 
+impl AccessRule {
+    /// Allows `method` on `path` of the `service` type.
+    pub fn new(
+        id: impl Into<String>,
+        service: impl Into<String>,
+        path: impl Into<String>,
+        method: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            service: service.into(),
+            path: path.into(),
+            method: method.into(),
+        }
+    }
+}
+
 /// An application credential: a secret a user delegates to a program,
 /// bound to one project and a subset of the user's roles there.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApplicationCredential {
     /// Stable identifier.
     pub id: String,
@@ -278,8 +635,67 @@ pub struct ApplicationCredential {
     pub created_at: DateTime<Utc>,
 }
 
+impl ApplicationCredential {
+    /// A restricted credential of `user_id` on `project_id`, created at
+    /// `created_at`, that never expires and delegates no role and no access
+    /// rule yet.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        user_id: impl Into<String>,
+        project_id: impl Into<String>,
+        secret_hash: SecretString,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            description: String::new(),
+            user_id: user_id.into(),
+            project_id: project_id.into(),
+            secret_hash,
+            expires_at: None,
+            roles: Vec::new(),
+            unrestricted: false,
+            access_rules: Vec::new(),
+            created_at,
+        }
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Sets when it stops working.
+    pub fn with_expires_at(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Sets the delegated roles.
+    pub fn with_roles(mut self, roles: Vec<RoleRef>) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// Lets it (or not) create other application credentials and trusts.
+    pub fn with_unrestricted(mut self, unrestricted: bool) -> Self {
+        self.unrestricted = unrestricted;
+        self
+    }
+
+    /// Sets the access rules.
+    pub fn with_access_rules(mut self, rules: Vec<AccessRule>) -> Self {
+        self.access_rules = rules;
+        self
+    }
+}
+
 /// A service in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Service {
     /// Stable identifier.
     pub id: String,
@@ -291,8 +707,27 @@ pub struct Service {
     pub enabled: bool,
 }
 
+impl Service {
+    /// An enabled service of type `kind`.
+    pub fn new(id: impl Into<String>, kind: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            kind: kind.into(),
+            name: name.into(),
+            enabled: true,
+        }
+    }
+
+    /// Enables or disables it.
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+}
+
 /// An endpoint of a service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Endpoint {
     /// Stable identifier.
     pub id: String,
@@ -308,9 +743,41 @@ pub struct Endpoint {
     pub enabled: bool,
 }
 
+impl Endpoint {
+    /// An enabled endpoint of `service_id` in no region.
+    pub fn new(
+        id: impl Into<String>,
+        service_id: impl Into<String>,
+        interface: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            service_id: service_id.into(),
+            interface: interface.into(),
+            region: None,
+            url: url.into(),
+            enabled: true,
+        }
+    }
+
+    /// Sets the region.
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Enables or disables it.
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+}
+
 /// A revocation event: tokens matching every given field and issued
 /// before `issued_before` are invalid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RevocationEvent {
     /// Tokens with this audit id (one token).
     pub audit_id: Option<String>,
@@ -334,7 +801,7 @@ pub struct RevocationEvent {
 impl RevocationEvent {
     /// An event recorded at `now` revoking every token issued before it
     /// that matches the fields the caller then sets, e.g.
-    /// `RevocationEvent { user_id: Some(id), ..RevocationEvent::at(now) }`.
+    /// `RevocationEvent::at(now).with_user(id)`.
     pub fn at(now: DateTime<Utc>) -> Self {
         Self {
             audit_id: None,
@@ -347,11 +814,54 @@ impl RevocationEvent {
             revoked_at: now,
         }
     }
+
+    /// Only the token with this audit id.
+    pub fn with_audit_id(mut self, audit_id: impl Into<String>) -> Self {
+        self.audit_id = Some(audit_id.into());
+        self
+    }
+
+    /// Only tokens of this audit chain (a token and its rescopes).
+    pub fn with_audit_chain_id(mut self, audit_chain_id: impl Into<String>) -> Self {
+        self.audit_chain_id = Some(audit_chain_id.into());
+        self
+    }
+
+    /// Only tokens of this user.
+    pub fn with_user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// Only tokens scoped to this project.
+    pub fn with_project(mut self, project_id: impl Into<String>) -> Self {
+        self.project_id = Some(project_id.into());
+        self
+    }
+
+    /// Only tokens scoped to this domain.
+    pub fn with_domain(mut self, domain_id: impl Into<String>) -> Self {
+        self.domain_id = Some(domain_id.into());
+        self
+    }
+
+    /// Only tokens carrying this role.
+    pub fn with_role(mut self, role_id: impl Into<String>) -> Self {
+        self.role_id = Some(role_id.into());
+        self
+    }
+
+    /// Revokes tokens issued before `at` instead of before the event.
+    pub fn with_issued_before(mut self, at: DateTime<Utc>) -> Self {
+        self.issued_before = at;
+        self
+    }
 }
 
 /// A key set as stored: its exported form (JSON) and a version for
 /// optimistic concurrency, so two nodes rotating at once cannot both win.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StoredKeySet {
     /// The exported key set, JSON.
     pub material: SecretString,
@@ -359,14 +869,32 @@ pub struct StoredKeySet {
     pub version: i64,
 }
 
+impl StoredKeySet {
+    /// `material` as saved at `version`.
+    pub fn new(material: SecretString, version: i64) -> Self {
+        Self { material, version }
+    }
+}
+
 /// A named counter shared by every node on one database, e.g. the
 /// number of failed logins an event-handler binding counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Counter {
     /// Unique name.
     pub name: String,
     /// Current value.
     pub value: i64,
+}
+
+impl Counter {
+    /// The counter `name` at `value`.
+    pub fn new(name: impl Into<String>, value: i64) -> Self {
+        Self {
+            name: name.into(),
+            value,
+        }
+    }
 }
 
 /// Whether an audit row records an API call or a handler run.
@@ -381,6 +909,7 @@ pub enum AuditKind {
 
 /// One audit log row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AuditRecord {
     /// Assigned by the store, increasing.
     pub id: i64,
@@ -407,8 +936,77 @@ pub struct AuditRecord {
     pub detail: Value,
 }
 
+impl AuditRecord {
+    /// A row about `event` at `at`, with no duration, client, user,
+    /// project or request id and an empty detail; the store assigns its
+    /// id when it is appended.
+    pub fn new(
+        at: DateTime<Utc>,
+        kind: AuditKind,
+        event: impl Into<String>,
+        success: bool,
+    ) -> Self {
+        Self {
+            id: 0,
+            at,
+            kind,
+            event: event.into(),
+            success,
+            duration_us: None,
+            client_addr: None,
+            user_id: None,
+            project_id: None,
+            request_id: None,
+            detail: Value::Object(Map::new()),
+        }
+    }
+
+    /// Sets the id (stores, reading rows back).
+    pub fn with_id(mut self, id: i64) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Sets how long it took, in microseconds.
+    pub fn with_duration_us(mut self, duration_us: i64) -> Self {
+        self.duration_us = Some(duration_us);
+        self
+    }
+
+    /// Sets the client address.
+    pub fn with_client_addr(mut self, addr: impl Into<String>) -> Self {
+        self.client_addr = Some(addr.into());
+        self
+    }
+
+    /// Sets the user.
+    pub fn with_user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// Sets the project.
+    pub fn with_project(mut self, project_id: impl Into<String>) -> Self {
+        self.project_id = Some(project_id.into());
+        self
+    }
+
+    /// Sets the request id.
+    pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// Sets the (already redacted) detail.
+    pub fn with_detail(mut self, detail: Value) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
 /// Which audit rows to read; rows come newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuditQuery {
     /// Rows at or after this time.
     pub since: Option<DateTime<Utc>>,
@@ -426,6 +1024,52 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+impl AuditQuery {
+    /// The newest `limit` rows, whatever they are.
+    pub fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
+    /// Only rows at or after `at`.
+    pub fn with_since(mut self, at: DateTime<Utc>) -> Self {
+        self.since = Some(at);
+        self
+    }
+
+    /// Only rows before `at`.
+    pub fn with_until(mut self, at: DateTime<Utc>) -> Self {
+        self.until = Some(at);
+        self
+    }
+
+    /// Only rows of `user_id`.
+    pub fn with_user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// Only rows of the event named `event`.
+    pub fn with_event(mut self, event: impl Into<String>) -> Self {
+        self.event = Some(event.into());
+        self
+    }
+
+    /// Only successes (`true`) or failures (`false`).
+    pub fn with_success(mut self, success: bool) -> Self {
+        self.success = Some(success);
+        self
+    }
+
+    /// Only rows with an id below `id` (the previous page's last).
+    pub fn with_before_id(mut self, id: i64) -> Self {
+        self.before_id = Some(id);
+        self
+    }
+}
+
 /// When a handler binding runs relative to the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -440,6 +1084,7 @@ pub enum HandlerPosition {
 /// `events` when every condition holds. Its `Debug` leaves the options out:
 /// they may hold a webhook token or a password.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HandlerBinding {
     /// Stable identifier.
     pub id: String,
@@ -463,6 +1108,69 @@ pub struct HandlerBinding {
     pub active: bool,
     /// Whether its failure fails the call.
     pub abort_on_error: bool,
+}
+
+impl HandlerBinding {
+    /// An active post binding of `module:action` to `events`, with no
+    /// options and no conditions, at ordering 0, whose failure does not
+    /// fail the call.
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        events: Vec<String>,
+        module: impl Into<String>,
+        action: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            events,
+            module: module.into(),
+            action: action.into(),
+            options: Value::Object(Map::new()),
+            conditions: Value::Object(Map::new()),
+            position: HandlerPosition::Post,
+            ordering: 0,
+            active: true,
+            abort_on_error: false,
+        }
+    }
+
+    /// Sets the action's options.
+    pub fn with_options(mut self, options: Value) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sets the conditions.
+    pub fn with_conditions(mut self, conditions: Value) -> Self {
+        self.conditions = conditions;
+        self
+    }
+
+    /// Runs it before or after the call.
+    pub fn with_position(mut self, position: HandlerPosition) -> Self {
+        self.position = position;
+        self
+    }
+
+    /// Sets its place in the order of execution.
+    pub fn with_ordering(mut self, ordering: i32) -> Self {
+        self.ordering = ordering;
+        self
+    }
+
+    /// Activates or deactivates it.
+    pub fn with_active(mut self, active: bool) -> Self {
+        self.active = active;
+        self
+    }
+
+    /// Makes its failure fail the call (or not).
+    pub fn with_abort_on_error(mut self, abort_on_error: bool) -> Self {
+        self.abort_on_error = abort_on_error;
+        self
+    }
 }
 
 impl std::fmt::Debug for HandlerBinding {

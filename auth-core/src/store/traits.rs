@@ -9,10 +9,13 @@
 //!   the data;
 //! - every operation that writes several rows is one transaction;
 //! - counters ([`PasswordStore::record_auth_failure`]) are atomic: N
-//!   concurrent failures add exactly N;
+//!   concurrent failures add exactly N, and of N concurrent
+//!   [`PasswordStore::claim_auth_attempt`]s with a limit of T at most T
+//!   succeed;
 //! - deleting a row deletes what hangs off it (a user's passwords,
 //!   credentials, group memberships, assignments and application
-//!   credentials; a project's assignments) and nothing else.
+//!   credentials; a project's assignments; a role's assignments and the
+//!   implied-role rules it is either side of) and nothing else.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -223,6 +226,42 @@ pub trait PasswordStore: Send + Sync + std::fmt::Debug {
 
     /// Clears the failure count (an administrator unlocking an account).
     async fn reset_auth_failures(&self, user_id: &str) -> Result<(), AuthError>;
+
+    /// Claims one attempt at the user's secret for the lockout rule, in one
+    /// atomic step, *before* the secret is checked: the attempt is counted
+    /// as a failure (`failed_auth_count + 1`, `failed_auth_at = at`) and a
+    /// success gives it back ([`PasswordStore::record_auth_success`], or
+    /// [`PasswordStore::release_auth_attempt`]). Counting first is what
+    /// makes the limit hold under concurrency: of N simultaneous attempts
+    /// at most `limit` are admitted, so at most `limit` secrets are checked
+    /// per lockout, where checking first and counting after let every
+    /// attempt in flight through.
+    ///
+    /// Returns the state the claim left (its count includes this attempt),
+    /// or `None`, writing nothing, when the account is locked: the count is
+    /// at `limit` or more (attempts in flight included) and the lock has
+    /// not run out. A lock runs out `lock_duration` after the last counted
+    /// attempt (`failed_auth_at`); never when `lock_duration` is `None`.
+    /// Claiming on an account whose lock has run out starts a new count,
+    /// at 1.
+    ///
+    /// Implementations must decide and write in one step (a single
+    /// conditional `UPDATE ... RETURNING`, a row lock, or one writer), never
+    /// read then write.
+    async fn claim_auth_attempt(
+        &self,
+        user_id: &str,
+        limit: u32,
+        lock_duration: Option<chrono::Duration>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<UserAuthState>, AuthError>;
+
+    /// Gives back an attempt [`PasswordStore::claim_auth_attempt`] counted,
+    /// whose secret turned out right but which was refused for another
+    /// reason (a disabled user, an expired password, a new password the
+    /// rules refuse): one less failure, never below zero. Keystone neither
+    /// counts nor clears anything in those cases.
+    async fn release_auth_attempt(&self, user_id: &str) -> Result<(), AuthError>;
 }
 
 /// Roles and role assignments.
@@ -248,7 +287,8 @@ pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
         Err(read_only("update_role"))
     }
 
-    /// Deletes a role and its assignments.
+    /// Deletes a role, its assignments and the implied-role rules it is
+    /// either side of.
     async fn delete_role(&self, role_id: &str) -> Result<(), AuthError>;
 
     /// Grants a role (idempotent).
@@ -273,6 +313,72 @@ pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
     /// The targets on which a user holds any role, directly or through a
     /// group (`/v3/auth/projects`, `/v3/auth/domains`).
     async fn targets_for_user(&self, user_id: &str) -> Result<Vec<Target>, AuthError>;
+
+    /// Adds the rule "`prior_role_id` implies `implied_role_id`" and returns
+    /// it. [`AuthError::NotFound`] if either role does not exist;
+    /// [`AuthError::Conflict`] if the rule exists (Keystone's 409);
+    /// [`AuthError::Forbidden`] if it would close a cycle or make a chain
+    /// longer than [`MAX_IMPLIED_ROLE_DEPTH`](crate::implied_roles::MAX_IMPLIED_ROLE_DEPTH)
+    /// ([`RoleGraph::check_new_rule`](crate::implied_roles::RoleGraph::check_new_rule)).
+    /// The check reads the rules in the write's own transaction, so two
+    /// writers cannot close a cycle between them. Rules change every
+    /// token's roles, so this moves the token revision.
+    ///
+    /// Keystone's own refusals that depend on configuration (a prohibited
+    /// implied role, a global role implying a domain-specific one) are the
+    /// caller's: see [`validate_rule`](crate::implied_roles::validate_rule).
+    /// The default (a store without rules) refuses, as other writes do.
+    async fn create_implied_role(
+        &self,
+        prior_role_id: &str,
+        implied_role_id: &str,
+    ) -> Result<ImpliedRole, AuthError> {
+        let _ = (prior_role_id, implied_role_id);
+        Err(read_only("create_implied_role"))
+    }
+
+    /// The rule "`prior_role_id` implies `implied_role_id`";
+    /// [`AuthError::NotFound`] if there is none.
+    async fn get_implied_role(
+        &self,
+        prior_role_id: &str,
+        implied_role_id: &str,
+    ) -> Result<ImpliedRole, AuthError> {
+        Err(no_such_rule(prior_role_id, implied_role_id))
+    }
+
+    /// Deletes a rule; [`AuthError::NotFound`] if there was none. Moves the
+    /// token revision. (Deleting either role deletes its rules too.)
+    async fn delete_implied_role(
+        &self,
+        prior_role_id: &str,
+        implied_role_id: &str,
+    ) -> Result<(), AuthError> {
+        let _ = (prior_role_id, implied_role_id);
+        Err(read_only("delete_implied_role"))
+    }
+
+    /// The rules whose prior role is `prior_role_id` (none for an unknown
+    /// role), by implied role name.
+    async fn list_implied_roles(&self, prior_role_id: &str) -> Result<Vec<ImpliedRole>, AuthError> {
+        let _ = prior_role_id;
+        Ok(Vec::new())
+    }
+
+    /// Every rule, by prior role name then implied role name: what token
+    /// issue and validation expand roles with (rules are few; the server
+    /// keeps them while the token revision stands).
+    async fn list_role_inferences(&self) -> Result<Vec<ImpliedRole>, AuthError> {
+        Ok(Vec::new())
+    }
+}
+
+/// The 404 of a missing rule, in Keystone's words
+/// (`ImpliedRoleNotFound`).
+pub fn no_such_rule(prior_role_id: &str, implied_role_id: &str) -> AuthError {
+    AuthError::NotFound {
+        what: format!("implied role: {prior_role_id} does not imply {implied_role_id}"),
+    }
 }
 
 /// Credentials (encrypted at rest), application credentials and the

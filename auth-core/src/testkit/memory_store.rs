@@ -8,16 +8,22 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use crate::AuthError;
+use crate::implied_roles::RoleGraph;
 use crate::store::{
-    ApplicationCredential, AuditQuery, AuditRecord, AuditStore, Counter, CounterStore, Credential,
-    CredentialStore, Domain, Group, GroupFilter, PasswordRecord, PasswordStore, RevocationEvent,
-    RevocationStore, User, UserAuthState, UserFilter, UserOptions, UserStore,
+    Actor, ApplicationCredential, Assignment, AssignmentFilter, AssignmentStore, AuditQuery,
+    AuditRecord, AuditStore, Counter, CounterStore, Credential, CredentialStore, Domain, Group,
+    GroupFilter, ImpliedRole, PasswordRecord, PasswordStore, RevocationEvent, RevocationStore,
+    Role, Target, User, UserAuthState, UserFilter, UserStore, no_such_rule,
 };
 
 /// Users, domains, groups, passwords, credentials and application
 /// credentials in memory: the roles auth methods read, for their tests;
+/// roles, grants and implied-role rules, for tests of what tokens carry;
 /// plus counters and the audit log, for event-handler tests. Starts with
 /// the `default` domain, as every deployment does.
+///
+/// It keeps no projects, so a grant on a project is not checked against
+/// one; everything else follows the SQL stores' contract.
 #[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -40,6 +46,45 @@ struct Inner {
     audit: Vec<AuditRecord>,
     /// The last audit id handed out (ids are never reused, as in SQL).
     audit_last_id: i64,
+    roles: BTreeMap<String, Role>,
+    /// Grants, in the order made (no repeats).
+    assignments: Vec<Assignment>,
+    /// Implied-role rules as (prior id, implied id), in the order made.
+    implied_roles: Vec<(String, String)>,
+}
+
+impl Inner {
+    fn role(&self, id: &str) -> Result<Role, AuthError> {
+        self.roles
+            .get(id)
+            .cloned()
+            .ok_or_else(|| not_found("role", id))
+    }
+
+    /// The rules with both roles, those matching `keep`, by prior role name
+    /// then implied role name (as the SQL stores list them).
+    fn rules(&self, keep: impl Fn(&(String, String)) -> bool) -> Vec<ImpliedRole> {
+        let mut rules: Vec<ImpliedRole> = self
+            .implied_roles
+            .iter()
+            .filter(|rule| keep(rule))
+            .filter_map(|(prior, implied)| {
+                Some(ImpliedRole::new(
+                    self.roles.get(prior)?.clone(),
+                    self.roles.get(implied)?.clone(),
+                ))
+            })
+            .collect();
+        rules.sort_by(|a, b| {
+            (&a.prior.name, &a.prior.id, &a.implied.name, &a.implied.id).cmp(&(
+                &b.prior.name,
+                &b.prior.id,
+                &b.implied.name,
+                &b.implied.id,
+            ))
+        });
+        rules
+    }
 }
 
 impl Default for MemoryStore {
@@ -64,29 +109,15 @@ impl MemoryStore {
 
     /// Adds (or replaces) a domain.
     pub fn add_domain(&self, id: &str, name: &str, enabled: bool) {
-        self.lock().domains.insert(
-            id.to_owned(),
-            Domain {
-                id: id.to_owned(),
-                name: name.to_owned(),
-                description: String::new(),
-                enabled,
-            },
-        );
+        self.lock()
+            .domains
+            .insert(id.to_owned(), Domain::new(id, name).with_enabled(enabled));
     }
 
     /// Adds an enabled user without options in the `default` domain and
     /// returns it.
     pub fn add_user(&self, id: &str, name: &str) -> User {
-        let user = User {
-            id: id.to_owned(),
-            name: name.to_owned(),
-            domain_id: "default".to_owned(),
-            enabled: true,
-            default_project_id: None,
-            options: UserOptions::default(),
-            extra: serde_json::Map::new(),
-        };
+        let user = User::new(id, name, "default");
         self.put_user(user.clone());
         user
     }
@@ -105,15 +136,21 @@ impl MemoryStore {
 
     /// Adds a group.
     pub fn add_group(&self, id: &str, name: &str, domain_id: &str) {
-        self.lock().groups.insert(
-            id.to_owned(),
-            Group {
-                id: id.to_owned(),
-                name: name.to_owned(),
-                domain_id: domain_id.to_owned(),
-                description: String::new(),
-            },
-        );
+        self.lock()
+            .groups
+            .insert(id.to_owned(), Group::new(id, name, domain_id));
+    }
+
+    /// Adds (or replaces) a role and returns it: global without a
+    /// `domain_id`.
+    pub fn add_role(&self, id: &str, name: &str, domain_id: Option<&str>) -> Role {
+        let role = Role {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            domain_id: domain_id.map(str::to_owned),
+        };
+        self.lock().roles.insert(role.id.clone(), role.clone());
+        role
     }
 
     /// Adds an application credential.
@@ -130,13 +167,12 @@ impl MemoryStore {
 
     /// Adds a credential.
     pub fn add_credential(&self, id: &str, user_id: &str, kind: &str, blob: &str) {
-        self.lock().credentials.push(Credential {
-            id: id.to_owned(),
-            user_id: user_id.to_owned(),
-            kind: kind.to_owned(),
-            project_id: None,
-            blob: SecretString::from(blob.to_owned()),
-        });
+        self.lock().credentials.push(Credential::new(
+            id.to_owned(),
+            user_id.to_owned(),
+            kind.to_owned(),
+            SecretString::from(blob.to_owned()),
+        ));
     }
 }
 
@@ -319,6 +355,217 @@ impl UserStore for MemoryStore {
 }
 
 #[async_trait]
+impl AssignmentStore for MemoryStore {
+    async fn create_role(&self, role: &Role) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        if let Some(domain) = &role.domain_id
+            && !inner.domains.contains_key(domain)
+        {
+            return Err(not_found("domain", domain));
+        }
+        let taken = inner
+            .roles
+            .values()
+            .any(|r| r.id == role.id || (r.name == role.name && r.domain_id == role.domain_id));
+        if taken {
+            return Err(AuthError::Conflict {
+                what: format!("role '{}'", role.name),
+            });
+        }
+        inner.roles.insert(role.id.clone(), role.clone());
+        Ok(())
+    }
+
+    async fn get_role(&self, role_id: &str) -> Result<Role, AuthError> {
+        self.lock().role(role_id)
+    }
+
+    async fn find_role_by_name(&self, name: &str) -> Result<Role, AuthError> {
+        self.lock()
+            .roles
+            .values()
+            .find(|r| r.name == name && r.domain_id.is_none())
+            .cloned()
+            .ok_or_else(|| not_found("role", name))
+    }
+
+    async fn list_roles(&self) -> Result<Vec<Role>, AuthError> {
+        let mut roles: Vec<Role> = self.lock().roles.values().cloned().collect();
+        roles.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(roles)
+    }
+
+    async fn update_role(&self, role: &Role) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        let domain_id = inner.role(&role.id)?.domain_id;
+        let taken = inner
+            .roles
+            .values()
+            .any(|r| r.id != role.id && r.name == role.name && r.domain_id == domain_id);
+        if taken {
+            return Err(AuthError::Conflict {
+                what: format!("role '{}'", role.name),
+            });
+        }
+        if let Some(stored) = inner.roles.get_mut(&role.id) {
+            stored.name.clone_from(&role.name);
+        }
+        Ok(())
+    }
+
+    async fn delete_role(&self, role_id: &str) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        if inner.roles.remove(role_id).is_none() {
+            return Err(not_found("role", role_id));
+        }
+        inner.assignments.retain(|a| a.role_id != role_id);
+        inner
+            .implied_roles
+            .retain(|(prior, implied)| prior != role_id && implied != role_id);
+        Ok(())
+    }
+
+    async fn grant(&self, assignment: &Assignment) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        inner.role(&assignment.role_id)?;
+        let actor_known = match &assignment.actor {
+            Actor::User(id) => inner.users.contains_key(id),
+            Actor::Group(id) => inner.groups.contains_key(id),
+        };
+        let target_known = match &assignment.target {
+            Target::Domain(id) => inner.domains.contains_key(id),
+            Target::Project(_) | Target::System => true,
+        };
+        if !actor_known || !target_known {
+            return Err(AuthError::NotFound {
+                what: "role, user, group, project or domain of the assignment".to_owned(),
+            });
+        }
+        if !inner.assignments.contains(assignment) {
+            inner.assignments.push(assignment.clone());
+        }
+        Ok(())
+    }
+
+    async fn revoke(&self, assignment: &Assignment) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        let before = inner.assignments.len();
+        inner.assignments.retain(|a| a != assignment);
+        if inner.assignments.len() == before {
+            return Err(AuthError::NotFound {
+                what: format!("assignment of role {}", assignment.role_id),
+            });
+        }
+        Ok(())
+    }
+
+    async fn list_assignments(
+        &self,
+        filter: &AssignmentFilter,
+    ) -> Result<Vec<Assignment>, AuthError> {
+        Ok(self
+            .lock()
+            .assignments
+            .iter()
+            .filter(|a| filter.role_id.as_ref().is_none_or(|r| *r == a.role_id))
+            .filter(|a| filter.actor.as_ref().is_none_or(|actor| *actor == a.actor))
+            .filter(|a| filter.target.as_ref().is_none_or(|t| *t == a.target))
+            .cloned()
+            .collect())
+    }
+
+    async fn effective_roles(
+        &self,
+        user_id: &str,
+        target: &Target,
+    ) -> Result<Vec<Role>, AuthError> {
+        let inner = self.lock();
+        let holds = |actor: &Actor| match actor {
+            Actor::User(id) => id == user_id,
+            Actor::Group(id) => inner
+                .memberships
+                .contains(&(user_id.to_owned(), id.clone())),
+        };
+        let mut roles: Vec<Role> = inner
+            .assignments
+            .iter()
+            .filter(|a| a.target == *target && holds(&a.actor))
+            .filter_map(|a| inner.roles.get(&a.role_id).cloned())
+            .collect();
+        roles.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        roles.dedup_by(|a, b| a.id == b.id);
+        Ok(roles)
+    }
+
+    async fn targets_for_user(&self, user_id: &str) -> Result<Vec<Target>, AuthError> {
+        let inner = self.lock();
+        let mut targets: Vec<Target> = Vec::new();
+        for a in &inner.assignments {
+            let held = match &a.actor {
+                Actor::User(id) => id == user_id,
+                Actor::Group(id) => inner
+                    .memberships
+                    .contains(&(user_id.to_owned(), id.clone())),
+            };
+            if held && !targets.contains(&a.target) {
+                targets.push(a.target.clone());
+            }
+        }
+        Ok(targets)
+    }
+
+    async fn create_implied_role(
+        &self,
+        prior_role_id: &str,
+        implied_role_id: &str,
+    ) -> Result<ImpliedRole, AuthError> {
+        let mut inner = self.lock();
+        let prior = inner.role(prior_role_id)?;
+        let implied = inner.role(implied_role_id)?;
+        RoleGraph::new(inner.rules(|_| true)).check_new_rule(prior_role_id, implied_role_id)?;
+        inner
+            .implied_roles
+            .push((prior_role_id.to_owned(), implied_role_id.to_owned()));
+        Ok(ImpliedRole::new(prior, implied))
+    }
+
+    async fn get_implied_role(
+        &self,
+        prior_role_id: &str,
+        implied_role_id: &str,
+    ) -> Result<ImpliedRole, AuthError> {
+        self.lock()
+            .rules(|(p, i)| p == prior_role_id && i == implied_role_id)
+            .pop()
+            .ok_or_else(|| no_such_rule(prior_role_id, implied_role_id))
+    }
+
+    async fn delete_implied_role(
+        &self,
+        prior_role_id: &str,
+        implied_role_id: &str,
+    ) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        let before = inner.implied_roles.len();
+        inner
+            .implied_roles
+            .retain(|(p, i)| !(p == prior_role_id && i == implied_role_id));
+        if inner.implied_roles.len() == before {
+            return Err(no_such_rule(prior_role_id, implied_role_id));
+        }
+        Ok(())
+    }
+
+    async fn list_implied_roles(&self, prior_role_id: &str) -> Result<Vec<ImpliedRole>, AuthError> {
+        Ok(self.lock().rules(|(p, _)| p == prior_role_id))
+    }
+
+    async fn list_role_inferences(&self) -> Result<Vec<ImpliedRole>, AuthError> {
+        Ok(self.lock().rules(|_| true))
+    }
+}
+
+#[async_trait]
 impl PasswordStore for MemoryStore {
     async fn current_password(&self, user_id: &str) -> Result<Option<PasswordRecord>, AuthError> {
         Ok(self
@@ -401,6 +648,40 @@ impl PasswordStore for MemoryStore {
         let state = inner.auth_states.entry(user_id.to_owned()).or_default();
         state.failed_auth_count = 0;
         state.failed_auth_at = None;
+        Ok(())
+    }
+
+    async fn claim_auth_attempt(
+        &self,
+        user_id: &str,
+        limit: u32,
+        lock_duration: Option<chrono::Duration>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<UserAuthState>, AuthError> {
+        // Decided and written under the one lock: atomic.
+        let mut inner = self.lock();
+        let state = inner.auth_states.entry(user_id.to_owned()).or_default();
+        if state.failed_auth_count >= limit {
+            let ran_out = match (lock_duration, state.failed_auth_at) {
+                (Some(duration), Some(last)) => last
+                    .checked_add_signed(duration)
+                    .is_some_and(|end| end <= at),
+                _ => false,
+            };
+            if !ran_out {
+                return Ok(None);
+            }
+            state.failed_auth_count = 0;
+        }
+        state.failed_auth_count += 1;
+        state.failed_auth_at = Some(at);
+        Ok(Some(state.clone()))
+    }
+
+    async fn release_auth_attempt(&self, user_id: &str) -> Result<(), AuthError> {
+        let mut inner = self.lock();
+        let state = inner.auth_states.entry(user_id.to_owned()).or_default();
+        state.failed_auth_count = state.failed_auth_count.saturating_sub(1);
         Ok(())
     }
 }
@@ -511,10 +792,7 @@ impl CounterStore for MemoryStore {
             .lock()
             .counters
             .iter()
-            .map(|(name, value)| Counter {
-                name: name.clone(),
-                value: *value,
-            })
+            .map(|(name, value)| Counter::new(name.clone(), *value))
             .collect())
     }
 }
@@ -526,10 +804,7 @@ impl AuditStore for MemoryStore {
         for record in records {
             inner.audit_last_id += 1;
             let id = inner.audit_last_id;
-            inner.audit.push(AuditRecord {
-                id,
-                ..record.clone()
-            });
+            inner.audit.push(record.clone().with_id(id));
         }
         Ok(())
     }
@@ -567,19 +842,14 @@ mod tests {
     use serde_json::json;
 
     fn row(n: i64, user: &str, success: bool) -> AuditRecord {
-        AuditRecord {
-            id: 0,
-            at: DateTime::from_timestamp(1_800_000_000 + n, 0).unwrap(),
-            kind: AuditKind::Call,
-            event: if n % 2 == 0 { "a" } else { "b" }.into(),
+        AuditRecord::new(
+            DateTime::from_timestamp(1_800_000_000 + n, 0).unwrap(),
+            AuditKind::Call,
+            if n % 2 == 0 { "a" } else { "b" },
             success,
-            duration_us: None,
-            client_addr: None,
-            user_id: Some(user.into()),
-            project_id: None,
-            request_id: None,
-            detail: json!({ "n": n }),
-        }
+        )
+        .with_user(user)
+        .with_detail(json!({ "n": n }))
     }
 
     #[tokio::test]
@@ -603,46 +873,16 @@ mod tests {
         let all = q(AuditQuery::default()).await;
         assert_eq!(all.len(), 10);
         assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-        assert_eq!(
-            q(AuditQuery {
-                user_id: Some("u1".into()),
-                ..Default::default()
-            })
-            .await
-            .len(),
-            5
-        );
-        assert_eq!(
-            q(AuditQuery {
-                event: Some("a".into()),
-                ..Default::default()
-            })
-            .await
-            .len(),
-            5
-        );
-        assert_eq!(
-            q(AuditQuery {
-                success: Some(false),
-                ..Default::default()
-            })
-            .await
-            .len(),
-            1
-        );
-        let window = q(AuditQuery {
-            since: Some(rows[2].at),
-            until: Some(rows[6].at),
-            ..Default::default()
-        })
+        assert_eq!(q(AuditQuery::default().with_user("u1")).await.len(), 5);
+        assert_eq!(q(AuditQuery::default().with_event("a")).await.len(), 5);
+        assert_eq!(q(AuditQuery::default().with_success(false)).await.len(), 1);
+        let window = q(AuditQuery::default()
+            .with_since(rows[2].at)
+            .with_until(rows[6].at))
         .await;
         assert_eq!(window.len(), 4);
         let page = s
-            .query_audit(&AuditQuery {
-                before_id: Some(all[2].id),
-                limit: 3,
-                ..Default::default()
-            })
+            .query_audit(&AuditQuery::new(3).with_before_id(all[2].id))
             .await
             .unwrap();
         assert_eq!(
@@ -669,18 +909,12 @@ mod tests {
             names(s.list_groups(&GroupFilter::default()).await.unwrap()),
             ["g-devs", "g-ops", "g-ops2"]
         );
-        let in_default = GroupFilter {
-            domain_id: Some("default".into()),
-            ..Default::default()
-        };
+        let in_default = GroupFilter::default().with_domain("default");
         assert_eq!(
             names(s.list_groups(&in_default).await.unwrap()),
             ["g-devs", "g-ops"]
         );
-        let named_ops = GroupFilter {
-            name: Some("ops".into()),
-            ..Default::default()
-        };
+        let named_ops = GroupFilter::default().with_name("ops");
         assert_eq!(
             names(s.list_groups(&named_ops).await.unwrap()),
             ["g-ops", "g-ops2"]
@@ -719,18 +953,148 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn implied_roles_follow_the_sql_stores_contract() {
+        let s = MemoryStore::new();
+        let [admin, manager, member, reader] =
+            ["admin", "manager", "member", "reader"].map(|name| s.add_role(name, name, None));
+        for (prior, implied) in [(&admin, &manager), (&manager, &member), (&member, &reader)] {
+            s.create_implied_role(&prior.id, &implied.id).await.unwrap();
+        }
+        let status = |r: Result<ImpliedRole, AuthError>| r.map(drop).unwrap_err().http_status();
+        assert_eq!(status(s.create_implied_role("admin", "manager").await), 409);
+        assert_eq!(status(s.create_implied_role("admin", "ghost").await), 404);
+        assert_eq!(status(s.create_implied_role("reader", "admin").await), 403);
+        assert_eq!(status(s.create_implied_role("reader", "reader").await), 403);
+        let listed = |rules: Vec<ImpliedRole>| {
+            rules
+                .into_iter()
+                .map(|r| format!("{}>{}", r.prior.name, r.implied.name))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            listed(s.list_role_inferences().await.unwrap()),
+            ["admin>manager", "manager>member", "member>reader"]
+        );
+        assert_eq!(
+            listed(s.list_implied_roles("manager").await.unwrap()),
+            ["manager>member"]
+        );
+        assert_eq!(
+            s.get_implied_role("member", "reader")
+                .await
+                .unwrap()
+                .implied,
+            reader
+        );
+        assert_eq!(status(s.get_implied_role("reader", "member").await), 404);
+
+        // What a token carries: the held role and all it implies.
+        s.add_user("u1", "alice");
+        let on_system = Assignment {
+            role_id: admin.id.clone(),
+            actor: Actor::User("u1".into()),
+            target: Target::System,
+        };
+        s.grant(&on_system).await.unwrap();
+        let held = s.effective_roles("u1", &Target::System).await.unwrap();
+        let carried = RoleGraph::new(s.list_role_inferences().await.unwrap()).expand(held);
+        let names: Vec<&str> = carried.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["admin", "manager", "member", "reader"]);
+
+        // Deleting a role deletes its rules either way round, and its grants.
+        s.delete_role("manager").await.unwrap();
+        assert_eq!(
+            listed(s.list_role_inferences().await.unwrap()),
+            ["member>reader"]
+        );
+        s.delete_implied_role("member", "reader").await.unwrap();
+        assert!(s.delete_implied_role("member", "reader").await.is_err());
+        s.delete_role("admin").await.unwrap();
+        assert!(
+            s.list_assignments(&AssignmentFilter::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn roles_and_grants_have_the_sql_stores_typed_errors() {
+        let s = MemoryStore::new();
+        let role = |id: &str, name: &str, domain: Option<&str>| Role {
+            id: id.into(),
+            name: name.into(),
+            domain_id: domain.map(Into::into),
+        };
+        s.create_role(&role("r1", "reader", None)).await.unwrap();
+        s.create_role(&role("r2", "reader", Some("default")))
+            .await
+            .unwrap();
+        let status = |r: Result<(), AuthError>| r.unwrap_err().http_status();
+        assert_eq!(
+            status(s.create_role(&role("r3", "reader", None)).await),
+            409
+        );
+        assert_eq!(
+            status(s.create_role(&role("r3", "x", Some("nowhere"))).await),
+            404
+        );
+        s.create_role(&role("r4", "admin", None)).await.unwrap();
+        assert_eq!(status(s.update_role(&role("r1", "admin", None)).await), 409);
+        s.update_role(&role("r2", "reader", None)).await.unwrap();
+        assert_eq!(status(s.update_role(&role("ghost", "g", None)).await), 404);
+        s.update_role(&role("r1", "viewer", None)).await.unwrap();
+        assert_eq!(s.find_role_by_name("viewer").await.unwrap().id, "r1");
+
+        s.add_user("u1", "alice");
+        s.add_group("g1", "ops", "default");
+        s.add_user_to_group("u1", "g1").await.unwrap();
+        let grant = |role_id: &str, actor: Actor| Assignment {
+            role_id: role_id.into(),
+            actor,
+            target: Target::Project("p1".into()),
+        };
+        assert_eq!(
+            status(s.grant(&grant("ghost", Actor::User("u1".into()))).await),
+            404
+        );
+        assert_eq!(
+            status(s.grant(&grant("r1", Actor::User("ghost".into()))).await),
+            404
+        );
+        for _ in 0..2 {
+            s.grant(&grant("r1", Actor::User("u1".into())))
+                .await
+                .unwrap();
+        }
+        s.grant(&grant("r1", Actor::Group("g1".into())))
+            .await
+            .unwrap();
+        let held = s
+            .effective_roles("u1", &Target::Project("p1".into()))
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 1, "directly and through a group, once");
+        assert_eq!(
+            s.targets_for_user("u1").await.unwrap(),
+            [Target::Project("p1".into())]
+        );
+        s.revoke(&grant("r1", Actor::User("u1".into())))
+            .await
+            .unwrap();
+        assert_eq!(
+            status(s.revoke(&grant("r1", Actor::User("u1".into()))).await),
+            404
+        );
+    }
+
+    #[tokio::test]
     async fn counters_are_floored_only_when_asked() {
         let s = MemoryStore::new();
         assert_eq!(s.adjust_counter("c", -2, Some(0)).await.unwrap(), 0);
         assert_eq!(s.adjust_counter("c", -2, None).await.unwrap(), -2);
         assert_eq!(s.adjust_counter("c", 5, Some(0)).await.unwrap(), 3);
         s.reset_counter("c").await.unwrap();
-        assert_eq!(
-            s.list_counters().await.unwrap(),
-            [Counter {
-                name: "c".into(),
-                value: 0
-            }]
-        );
+        assert_eq!(s.list_counters().await.unwrap(), [Counter::new("c", 0)]);
     }
 }

@@ -16,10 +16,16 @@
 //! - argon2's working memory is pooled and reused: a fresh 19 MiB buffer per
 //!   verification costs thousands of page faults, about a third of the hash
 //!   itself on this machine.
+//!
+//! Each hasher counts what it computes ([`PasswordHasher::counts`]): the
+//! number of verifications against a stored hash is the number of guesses
+//! an attacker got checked, which is what lockout bounds, so tests count it
+//! rather than infer it from timings.
 
 mod imported;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -64,10 +70,33 @@ pub struct Verified {
     pub needs_rehash: bool,
 }
 
-/// Hashes and verifies secrets. Cheap to clone.
+/// How many hashes a [`PasswordHasher`] (with its clones) has computed,
+/// by kind, since it was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HashCounts {
+    /// Verifications against a stored hash: each one checks a guess.
+    pub verified: u64,
+    /// Dummy verifications, spent so that an unknown user or a locked
+    /// account answers as slowly as a wrong secret: they check nothing.
+    pub dummy: u64,
+    /// New hashes.
+    pub hashed: u64,
+}
+
+/// Hashes and verifies secrets. Cheap to clone; clones share their
+/// [`HashCounts`].
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
+    counts: Arc<Counters>,
+}
+
+/// The live counts behind [`HashCounts`].
+#[derive(Debug, Default)]
+struct Counters {
+    verified: AtomicU64,
+    dummy: AtomicU64,
+    hashed: AtomicU64,
 }
 
 struct Inner {
@@ -131,8 +160,10 @@ static SHARED: Mutex<Vec<(HashingConfig, Weak<Inner>)>> = Mutex::new(Vec::new())
 
 impl PasswordHasher {
     /// A hasher with `config`'s parameters, sharing its memory pool with
-    /// every other live hasher of the same parameters.
+    /// every other live hasher of the same parameters (but not its counts:
+    /// each hasher made here counts from zero).
     pub fn new(config: HashingConfig) -> Result<Self, AuthError> {
+        let counts = Arc::default();
         let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
         shared.retain(|(_, inner)| inner.strong_count() > 0);
         if let Some(inner) = shared
@@ -140,7 +171,7 @@ impl PasswordHasher {
             .find(|(c, _)| *c == config)
             .and_then(|(_, inner)| inner.upgrade())
         {
-            return Ok(Self { inner });
+            return Ok(Self { inner, counts });
         }
         let params = Params::new(
             config.memory_kib,
@@ -157,12 +188,22 @@ impl PasswordHasher {
             buffers: Mutex::new(vec![memory]),
         });
         shared.push((config, Arc::downgrade(&inner)));
-        Ok(Self { inner })
+        Ok(Self { inner, counts })
+    }
+
+    /// What this hasher and its clones have computed so far.
+    pub fn counts(&self) -> HashCounts {
+        HashCounts {
+            verified: self.counts.verified.load(Ordering::Relaxed),
+            dummy: self.counts.dummy.load(Ordering::Relaxed),
+            hashed: self.counts.hashed.load(Ordering::Relaxed),
+        }
     }
 
     /// An argon2id PHC string for `secret`, with a fresh salt, computed in
     /// pooled memory.
     pub fn hash(&self, secret: &SecretString) -> Result<SecretString, AuthError> {
+        self.counts.hashed.fetch_add(1, Ordering::Relaxed);
         let needed = self.inner.params.block_count();
         let mut memory = self.take_buffer(needed);
         let hashed = phc_hash(
@@ -178,6 +219,12 @@ impl PasswordHasher {
     /// is in no format we know, which is logged by the caller as a data
     /// problem, never as the secret).
     pub fn verify(&self, secret: &SecretString, hash: &SecretString) -> Option<Verified> {
+        self.counts.verified.fetch_add(1, Ordering::Relaxed);
+        self.verify_uncounted(secret, hash)
+    }
+
+    /// [`PasswordHasher::verify`] without counting it.
+    fn verify_uncounted(&self, secret: &SecretString, hash: &SecretString) -> Option<Verified> {
         let secret = secret.expose_secret().as_bytes();
         let hash = hash.expose_secret();
         if hash.starts_with("$argon2") {
@@ -240,8 +287,9 @@ impl PasswordHasher {
     /// Spends the time of one verification and returns nothing: for unknown
     /// users, so that their failure takes as long as a wrong password.
     pub fn verify_dummy(&self, secret: &SecretString) {
+        self.counts.dummy.fetch_add(1, Ordering::Relaxed);
         let dummy = SecretString::from(self.inner.dummy.clone());
-        let _ = self.verify(secret, &dummy);
+        let _ = self.verify_uncounted(secret, &dummy);
     }
 
     /// [`PasswordHasher::verify`] on the blocking pool; `hash: None` runs
@@ -467,5 +515,24 @@ pub(crate) mod tests {
         let hash = h.hash_async(s("pw")).await.unwrap();
         assert!(h.verify_async(s("pw"), Some(hash)).await.unwrap().is_some());
         assert!(h.verify_async(s("pw"), None).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn each_hasher_counts_what_it_and_its_clones_compute() {
+        let h = fast();
+        let clone = h.clone();
+        let other = fast();
+        let hash = h.hash(&s("pw")).unwrap();
+        assert!(clone.verify(&s("px"), &hash).is_none());
+        assert!(h.verify_async(s("pw"), Some(hash)).await.unwrap().is_some());
+        clone.verify_dummy(&s("pw"));
+        assert!(h.verify_async(s("pw"), None).await.unwrap().is_none());
+        let expected = HashCounts {
+            verified: 2,
+            dummy: 2,
+            hashed: 1,
+        };
+        assert_eq!((h.counts(), clone.counts()), (expected, expected));
+        assert_eq!(other.counts(), HashCounts::default(), "not shared");
     }
 }

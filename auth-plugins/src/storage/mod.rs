@@ -1,4 +1,5 @@
-//! Storage drivers, one folder each, registered by URL scheme.
+//! Storage drivers, one folder each, registered by URL scheme, each behind
+//! the Cargo feature of its name (both on by default).
 //!
 //! | scheme | driver |
 //! |---|---|
@@ -24,13 +25,22 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod shared;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 /// The database used when nothing is configured: a SQLite file under
-/// `./data`, created on first start.
+/// `./data`, created on first start (with the `sqlite` feature).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/auth.db";
 
-/// One function per driver module, referenced by [`crate::link`].
-pub(crate) const ANCHORS: &[fn()] = &[sqlite::anchor, postgres::anchor];
+/// One function per driver module compiled in, referenced by
+/// [`crate::link`].
+pub(crate) const ANCHORS: &[fn()] = &[
+    #[cfg(feature = "sqlite")]
+    sqlite::anchor,
+    #[cfg(feature = "postgres")]
+    postgres::anchor,
+];

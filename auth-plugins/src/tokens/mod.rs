@@ -1,3 +1,4 @@
-//! Token providers.
+//! Token providers: [`jws`] (feature `jws`, on by default).
 
+#[cfg(feature = "jws")]
 pub mod jws;

@@ -20,11 +20,16 @@
 //! The service catalog, which every scoped token body carries, is kept the
 //! same way: one copy, tagged with the revision it was read under (catalog
 //! writes move the revision too), so a login reads it only after a change.
+//! So are the implied-role rules every scoped token's roles are expanded
+//! with ([`ValidationCache::role_graph`]): they are few, every change to
+//! them (or to a role's name) moves the revision, and a login or a
+//! validation reads them only after such a change, not once per request.
 
 mod revision;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use auth_core::implied_roles::RoleGraph;
 use auth_core::store::{Role, User};
 use auth_core::{AuthError, TokenClaims, token};
 use axum::body::Bytes;
@@ -49,7 +54,8 @@ pub struct Validated {
     pub user: User,
     /// Its scope, enabled.
     pub scope: Scope,
-    /// The user's roles on that scope (empty when unscoped).
+    /// The user's roles on that scope, with the roles they imply (empty
+    /// when unscoped).
     pub roles: Vec<Role>,
     /// The revision it was computed under (`None`: not cacheable).
     revision: Option<i64>,
@@ -96,6 +102,8 @@ pub struct ValidationCache {
     max_age: Duration,
     /// The catalog and the revision it was read under.
     catalog: Mutex<Option<(i64, Value)>>,
+    /// The implied-role rules and the revision they were read under.
+    role_graph: Mutex<Option<(i64, Arc<RoleGraph>)>>,
 }
 
 impl ValidationCache {
@@ -107,6 +115,7 @@ impl ValidationCache {
             gate,
             max_age,
             catalog: Mutex::new(None),
+            role_graph: Mutex::new(None),
         }
     }
 
@@ -134,12 +143,66 @@ impl ValidationCache {
         self.catalog.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The implied-role rules, as a [`RoleGraph`]: the kept graph while the
+    /// revision has not moved since it was read, otherwise read again (and
+    /// kept). With caching off (a capacity of 0) they are read every time.
+    /// What token issue expands roles with.
+    pub async fn role_graph(&self, state: &AppState) -> Result<Arc<RoleGraph>, AuthError> {
+        let revision = match self.entries {
+            Some(_) => self.gate.current().await?,
+            None => None,
+        };
+        self.role_graph_at(state, revision).await
+    }
+
+    /// [`ValidationCache::role_graph`] for a caller that has already read
+    /// the revision (`None`: caching is off or the store cannot tell, so
+    /// the rules are read now). The revision must come from a read that
+    /// started before the rules are read, as the gate's do: then a graph is
+    /// never tagged with a revision newer than its rules.
+    pub(crate) async fn role_graph_at(
+        &self,
+        state: &AppState,
+        revision: Option<i64>,
+    ) -> Result<Arc<RoleGraph>, AuthError> {
+        let read = || async {
+            let rules = state.storage().list_role_inferences().await?;
+            Ok::<_, AuthError>(Arc::new(RoleGraph::new(rules)))
+        };
+        let Some(revision) = revision else {
+            return read().await;
+        };
+        if let Some((kept_at, graph)) = &*self.kept_role_graph()
+            && *kept_at == revision
+        {
+            return Ok(graph.clone());
+        }
+        let graph = read().await?;
+        // A slower reader of an older revision does not replace a newer
+        // graph, which would cost the next request another read.
+        let mut kept = self.kept_role_graph();
+        if kept
+            .as_ref()
+            .is_none_or(|(kept_at, _)| *kept_at <= revision)
+        {
+            *kept = Some((revision, graph.clone()));
+        }
+        Ok(graph)
+    }
+
+    fn kept_role_graph(&self) -> std::sync::MutexGuard<'_, Option<(i64, Arc<RoleGraph>)>> {
+        self.role_graph
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Forgets every entry (after the signing keys changed).
     pub fn clear(&self) {
         if let Some(entries) = &self.entries {
             entries.clear();
         }
         *self.kept_catalog() = None;
+        *self.kept_role_graph() = None;
     }
 }
 
@@ -189,7 +252,7 @@ async fn compute(
     let stores = state.engine().stores();
     let (claims, user) =
         token::validate(state.tokens().as_ref(), stores, token, now, expired_window).await?;
-    let (scope, roles) = token_body::current_scope(state, &claims).await?;
+    let (scope, roles) = token_body::current_scope(state, &claims, revision).await?;
     Ok(Arc::new(Validated {
         claims,
         user,

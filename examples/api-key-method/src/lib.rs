@@ -8,11 +8,15 @@
 //! `X-Api-Key` header, which shows how a method declares the headers it
 //! needs.
 //!
-//! Configuration, as the server's TOML would give it:
+//! Configuration, in the server's TOML file: enable it by name and give it
+//! its section (`sha256` is [`hash_key`] of the key, here of `k-example`):
 //!
 //! ```toml
-//! [auth.methods.api_key]
-//! keys = [{ user_id = "3f2a…", sha256 = "9b71d224bd62f378…" }]
+//! [auth]
+//! methods = ["password", "token", "api_key"]
+//!
+//! [auth.method.api_key]
+//! keys = [{ user_id = "3f2a9c", sha256 = "105086450c3f88e95a1c6600fdae5a17db1611aed20a154e6d680a9adbcce76e" }]
 //! ```
 //!
 //! The whole plugin is this file: a config type, a handler, and one
@@ -113,10 +117,6 @@ fn decode_hex(hex: &str) -> Option<[u8; 32]> {
 
 #[async_trait]
 impl AuthMethodHandler for ApiKey {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     fn declared_headers(&self) -> &[String] {
         &self.headers
     }
@@ -216,22 +216,52 @@ mod tests {
             NAME,
             json!({"keys": [{"user_id": "u1", "sha256": hash_key("k-123")}]}),
         );
-        check(MethodCase {
-            handler: Arc::new(ApiKey::from_config(&config).unwrap()),
-            stores: Stores::new().with_users(store),
-            clock: None,
-            tokens: None,
-            headers: RequestHeaders::new(),
-            client_addr: None,
-            valid: json!({"key": "k-123"}).into(),
-            wrong_secret: vec![json!({"key": "k-999"}).into()],
+        check(
+            MethodCase::new(
+                NAME,
+                Arc::new(ApiKey::from_config(&config).unwrap()),
+                Stores::new().with_users(store),
+                json!({"key": "k-123"}),
+                vec![json!({"key": "k-999"}).into()],
+            )
             // Keys name no user: an unknown key is the "unknown user".
-            unknown_user: Some(vec![json!({"key": "never-issued"}).into()]),
-            failure_status: 401,
-            malformed: vec![json!({})],
-            secrets: vec!["k-123".into(), "k-999".into()],
-        })
+            .with_unknown_user(vec![json!({"key": "never-issued"}).into()])
+            .with_malformed(vec![json!({})])
+            .with_secrets(["k-123", "k-999"]),
+        )
         .await;
+    }
+
+    #[test]
+    fn the_documented_configuration_builds_the_method() {
+        // The ```toml block of this file's documentation: the server's
+        // configuration test parses it with the server's Config; the
+        // section itself is checked here, where the method is linked.
+        let doc: String = include_str!("lib.rs")
+            .lines()
+            .filter_map(|line| line.strip_prefix("//!"))
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .skip_while(|line| *line != "```toml")
+            .skip(1)
+            .take_while(|line| *line != "```")
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let file: Value = toml::from_str(&doc).unwrap();
+        assert!(
+            file["auth"]["methods"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(NAME))
+        );
+        let section = file["auth"]["method"][NAME].clone();
+        let method = ApiKey::from_config(&PluginConfig::new(NAME, section)).unwrap();
+        assert_eq!(
+            method.keys,
+            [(
+                decode_hex(&hash_key("k-example")).unwrap(),
+                "3f2a9c".to_owned()
+            )]
+        );
     }
 
     #[test]

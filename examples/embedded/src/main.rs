@@ -29,8 +29,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
 async fn walkthrough() -> Result<(), Box<dyn Error>> {
     // Keep the built-in plugins' registrations in this binary (see
-    // auth_core::registry on the linker pitfall). The api_key plugin is kept
-    // because we call its hash_key below.
+    // auth_core::registry on the linker pitfall): just publickey, the one
+    // auth-plugins feature this program compiles. The api_key plugin is
+    // kept because we call its hash_key below.
     auth_plugins::link();
     let registry = Registry::<MethodRegistration>::from_inventory()?;
     println!("registered methods: {:?}", registry.names());

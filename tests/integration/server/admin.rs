@@ -157,7 +157,6 @@ async fn the_auth_listing_endpoints_and_health() {
 #[tokio::test]
 async fn changing_a_password_works_when_expired_and_revokes_old_tokens() {
     use auth_core::Clock;
-    use auth_core::store::PasswordRecord;
     let s = TestServer::start().await;
     let admin = s.admin_token().await;
     let created: Value = s
@@ -178,7 +177,7 @@ async fn changing_a_password_works_when_expired_and_revokes_old_tokens() {
     // Expire the password: logins now fail, the change still works.
     let mut current = s.storage().current_password(&id).await.unwrap().unwrap();
     current.expires_at = Some(s.clock.now() - chrono::Duration::hours(1));
-    let expired = PasswordRecord { ..current };
+    let expired = current;
     s.storage().set_password(&id, &expired).await.unwrap();
     let refused = s
         .issue(&password_body("erin", "first-pass", None), None)

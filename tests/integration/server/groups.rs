@@ -380,9 +380,11 @@ async fn a_group_grant_scopes_a_member_until_the_membership_or_the_grant_goes() 
     let token = subject(&issued);
     let body = json_of(issued).await;
     assert_eq!(body["token"]["project"]["id"], project.as_str());
+    let reader_role = a.role_id("reader").await;
     assert_eq!(
         body["token"]["roles"],
-        json!([{"id": member_role, "name": "member"}])
+        json!([{"id": member_role, "name": "member"}, {"id": reader_role, "name": "reader"}]),
+        "member, and reader which member implies"
     );
     assert_eq!(validate(&a, &token).await, 200);
     let unscoped = subject(&login(&s, "carol", None).await);
@@ -409,7 +411,6 @@ async fn a_group_grant_scopes_a_member_until_the_membership_or_the_grant_goes() 
     // Revoking one of a group's roles writes no revocation event (Keystone
     // recomputes roles instead): a member who keeps another role on the
     // scope keeps the token, now with that role alone.
-    let reader_role = a.role_id("reader").await;
     let reader_grant = format!("/v3/projects/{project}/groups/{ops}/roles/{reader_role}");
     assert_eq!(a.status(Method::PUT, &grant).await, 204);
     assert_eq!(a.status(Method::PUT, &reader_grant).await, 204);

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use auth_core::ManualClock;
 use auth_core::store::Storage;
-use auth_plugins::hashing::PasswordHasher;
 use auth_server::bootstrap::{self, Bootstrap, Bootstrapped};
 use auth_server::{AppState, Config};
 use secrecy::SecretString;
@@ -55,7 +54,6 @@ impl TestServer {
             .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let hasher = PasswordHasher::new(config.password_hashing().unwrap()).unwrap();
         let plan = Bootstrap {
             admin_user: "admin".into(),
             admin_password: SecretString::from(ADMIN_PASSWORD.to_owned()),
@@ -63,9 +61,7 @@ impl TestServer {
             public_url: base.clone(),
             region: "RegionOne".into(),
         };
-        let admin = bootstrap::run(state.storage().as_ref(), &hasher, &plan, chrono::Utc::now())
-            .await
-            .unwrap();
+        let admin = bootstrap::run(&state.services(), &plan).await.unwrap();
         let mut server = Self::serve(listener, state, admin, clock, config).await;
         server._dir = Some(dir);
         server
@@ -115,6 +111,37 @@ impl TestServer {
 
     pub(crate) fn storage(&self) -> &Arc<dyn Storage> {
         self.state.storage()
+    }
+
+    /// The configuration this node was built from.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The key-encryption keys in this node's `[keys] dir`.
+    pub(crate) fn kek(&self) -> auth_core::KeySet {
+        auth_server::keys::read_kek(&self.config.keys.dir)
+            .unwrap()
+            .expect("the first start wrote the KEK file")
+    }
+
+    /// Another node on the same database whose configuration `change`
+    /// edits (its own `[keys] dir`, say), with the same clock.
+    pub(crate) async fn node_with(&self, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.config.clone();
+        change(&mut config);
+        let state = AppState::build_with_clock(config.clone(), self.clock.clone())
+            .await
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(
+            listener,
+            state,
+            self.admin.clone(),
+            self.clock.clone(),
+            config,
+        )
+        .await
     }
 
     pub(crate) fn url(&self, path: &str) -> String {

@@ -1,11 +1,20 @@
 //! auth-server over real HTTP on a loopback port: Keystone's token API.
 
 mod admin;
+mod application_credential_roles;
 mod application_credentials;
 mod cache;
+mod connections;
 mod domains;
 mod events;
 mod groups;
 mod harness;
+mod implied;
+mod keys;
+mod lockout;
 mod operations;
+mod policy;
+mod policy_file;
+mod revocation;
+mod routes;
 mod tokens;

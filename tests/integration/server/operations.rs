@@ -1,39 +1,19 @@
 //! The operator CLI's library functions: users and doctor.
 
-use auth_plugins::compliance::SecurityCompliance;
-use auth_plugins::hashing::{HashingConfig, PasswordHasher};
 use auth_server::{AppState, Config, operations};
 use secrecy::SecretString;
 
 use super::harness::{TestServer, password_body};
 
-fn fast() -> PasswordHasher {
-    PasswordHasher::new(HashingConfig {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-    })
-    .unwrap()
-}
-
 #[tokio::test]
 async fn users_are_created_listed_and_given_new_passwords() {
     let s = TestServer::start().await;
     let storage = s.storage().as_ref();
-    let rules = SecurityCompliance::default();
-    let now = chrono::Utc::now();
+    let cx = s.state.services();
     let secret = |p: &str| SecretString::from(p.to_owned());
-    let frank = operations::create_user(
-        storage,
-        &fast(),
-        &rules,
-        "default",
-        "frank",
-        secret("f1"),
-        now,
-    )
-    .await
-    .unwrap();
+    let frank = operations::create_user(&cx, "default", "frank", secret("f1"))
+        .await
+        .unwrap();
     let listed = operations::list_users(storage, Some("default"))
         .await
         .unwrap();
@@ -42,30 +22,14 @@ async fn users_are_created_listed_and_given_new_passwords() {
         "{listed}"
     );
     assert!(
-        operations::create_user(
-            storage,
-            &fast(),
-            &rules,
-            "default",
-            "frank",
-            secret("x"),
-            now
-        )
-        .await
-        .is_err()
+        operations::create_user(&cx, "default", "frank", secret("x"))
+            .await
+            .is_err()
     );
     assert!(
-        operations::create_user(
-            storage,
-            &fast(),
-            &rules,
-            "nowhere",
-            "gina",
-            secret("x"),
-            now
-        )
-        .await
-        .is_err()
+        operations::create_user(&cx, "nowhere", "gina", secret("x"))
+            .await
+            .is_err()
     );
     assert_eq!(
         s.issue(&password_body("frank", "f1", None), None)
@@ -73,17 +37,9 @@ async fn users_are_created_listed_and_given_new_passwords() {
             .status(),
         201
     );
-    operations::set_password(
-        storage,
-        &fast(),
-        &rules,
-        "default",
-        "frank",
-        secret("f2"),
-        now,
-    )
-    .await
-    .unwrap();
+    operations::set_password(&cx, "default", "frank", secret("f2"))
+        .await
+        .unwrap();
     assert_eq!(
         s.issue(&password_body("frank", "f1", None), None)
             .await

@@ -88,10 +88,18 @@ async fn a_project_scoped_token_has_roles_and_the_catalog() {
     let token = &body["token"];
     assert_eq!(token["project"]["id"], s.admin.project.id);
     assert_eq!(token["is_domain"], false);
+    // Admin and, through bootstrap's implied roles, all it implies.
     assert_eq!(
-        token["roles"],
-        json!([{"id": s.admin.admin_role.id, "name": "admin"}])
+        token["roles"][0],
+        json!({"id": s.admin.admin_role.id, "name": "admin"})
     );
+    let names: Vec<&str> = token["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "manager", "member", "reader"]);
     assert_eq!(token["catalog"][0]["type"], "identity");
     assert_eq!(token["catalog"][0]["endpoints"][0]["url"], s.base);
     let response = s
@@ -234,20 +242,17 @@ async fn mfa_rules_answer_with_a_receipt_that_totp_completes() {
         parallelism: 1,
     })
     .unwrap();
-    let options = UserOptions {
-        multi_factor_auth_rules: vec![vec!["password".into(), "totp".into()]],
-        ..UserOptions::default()
-    };
+    let options = UserOptions::default()
+        .with_multi_factor_auth_rules(vec![vec!["password".into(), "totp".into()]]);
     let user = add_user(&s, &hasher, "mfauser", "mfapass", options).await;
     let blob = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
     s.storage()
-        .create_credential(&Credential {
-            id: new_id(),
-            user_id: user.id.clone(),
-            kind: "totp".into(),
-            project_id: None,
-            blob: SecretString::from(blob.to_owned()),
-        })
+        .create_credential(&Credential::new(
+            new_id(),
+            user.id.clone(),
+            "totp",
+            SecretString::from(blob.to_owned()),
+        ))
         .await
         .unwrap();
     let first = s
@@ -304,23 +309,75 @@ async fn add_user(
     password: &str,
     options: UserOptions,
 ) -> User {
-    let user = User {
-        id: new_id(),
-        name: name.into(),
-        domain_id: "default".into(),
-        enabled: true,
-        default_project_id: None,
-        options,
-        extra: Default::default(),
-    };
-    let record = PasswordRecord {
-        hash: hasher
+    let user = User::new(new_id(), name, "default").with_options(options);
+    let record = PasswordRecord::new(
+        hasher
             .hash(&SecretString::from(password.to_owned()))
             .unwrap(),
-        created_at: chrono::Utc::now(),
-        expires_at: None,
-        self_service: false,
-    };
+        chrono::Utc::now(),
+    );
     s.storage().create_user(&user, Some(&record)).await.unwrap();
     user
+}
+
+#[tokio::test]
+async fn every_401_carries_the_challenge_with_the_configured_public_url() {
+    let s = TestServer::start_with("[server]\npublic_url = \"https://keystone.example.com:5000/\"")
+        .await;
+    let expected = "Keystone uri=\"https://keystone.example.com:5000/v3\"";
+    let admin = s.admin_token().await;
+    let created: Value = s
+        .call(Method::POST, "/v3/users", &admin)
+        .json(&json!({"user": {"name": "ivy", "password": "ivy-pass"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ivy = created["user"]["id"].as_str().unwrap().to_owned();
+    let answers = [
+        // No token, and a token that does not validate (the extractor).
+        s.client.get(s.url("/v3/users")).send().await.unwrap(),
+        s.call(Method::GET, "/v3/users", "not-a-token")
+            .send()
+            .await
+            .unwrap(),
+        s.call(Method::GET, "/v3/auth/tokens", "not-a-token")
+            .header("X-Subject-Token", &admin)
+            .send()
+            .await
+            .unwrap(),
+        // A failed login (the engine) and a wrong original password.
+        s.issue(&password_body("admin", "wrong", None), None).await,
+        s.client
+            .post(s.url(&format!("/v3/users/{ivy}/password")))
+            .json(&json!({"user": {"original_password": "wrong", "password": "new-pass"}}))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for response in answers {
+        assert_eq!(response.status(), 401, "{}", response.url());
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            expected,
+            "{}",
+            response.url()
+        );
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], 401);
+    }
+    // Other errors carry no challenge.
+    let forbidden = s
+        .call(
+            Method::GET,
+            "/v3/users",
+            subject(&s.issue(&password_body("ivy", "ivy-pass", None), None).await),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), 403);
+    assert!(forbidden.headers().get("www-authenticate").is_none());
 }

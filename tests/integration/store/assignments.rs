@@ -7,28 +7,19 @@ use auth_core::store::*;
 use super::harness::{Fixture, at, password, project, user};
 
 fn role(name: &str, domain_id: Option<&str>) -> Role {
-    Role {
-        id: new_id(),
-        name: name.into(),
-        domain_id: domain_id.map(Into::into),
+    let role = Role::new(new_id(), name);
+    match domain_id {
+        Some(domain_id) => role.with_domain(domain_id),
+        None => role,
     }
 }
 
 fn group(name: &str) -> Group {
-    Group {
-        id: new_id(),
-        name: name.into(),
-        domain_id: DEFAULT_DOMAIN_ID.into(),
-        description: String::new(),
-    }
+    Group::new(new_id(), name, DEFAULT_DOMAIN_ID)
 }
 
 fn grant(role: &Role, actor: Actor, target: Target) -> Assignment {
-    Assignment {
-        role_id: role.id.clone(),
-        actor,
-        target,
-    }
+    Assignment::new(role.id.clone(), actor, target)
 }
 
 pub(crate) async fn roles_round_trip_with_typed_errors(f: &Fixture) {
@@ -125,29 +116,19 @@ pub(crate) async fn grants_revokes_and_listing(f: &Fixture) {
     for a in [&on_project, &on_domain, &on_system] {
         assert!(all.contains(a), "{a:?}");
     }
-    let by_role = AssignmentFilter {
-        role_id: Some(admin.id.clone()),
-        ..Default::default()
-    };
+    let by_role = AssignmentFilter::default().with_role(admin.id.clone());
     assert_eq!(s.list_assignments(&by_role).await.unwrap().len(), 2);
-    let by_actor = AssignmentFilter {
-        actor: Some(Actor::User(alice.id.clone())),
-        ..Default::default()
-    };
+    let by_actor = AssignmentFilter::default().with_actor(Actor::User(alice.id.clone()));
     assert_eq!(s.list_assignments(&by_actor).await.unwrap().len(), 2);
-    let by_target = AssignmentFilter {
-        target: Some(Target::System),
-        ..Default::default()
-    };
+    let by_target = AssignmentFilter::default().with_target(Target::System);
     assert_eq!(
         s.list_assignments(&by_target).await.unwrap(),
         vec![on_system.clone()]
     );
-    let all_three = AssignmentFilter {
-        role_id: Some(reader.id.clone()),
-        actor: Some(Actor::User(alice.id.clone())),
-        target: Some(Target::Project(web.id.clone())),
-    };
+    let all_three = AssignmentFilter::default()
+        .with_role(reader.id.clone())
+        .with_actor(Actor::User(alice.id.clone()))
+        .with_target(Target::Project(web.id.clone()));
     assert_eq!(
         s.list_assignments(&all_three).await.unwrap(),
         vec![on_project.clone()]
@@ -344,13 +325,12 @@ pub(crate) async fn deletes_cascade_to_what_hangs_off_and_nothing_else(f: &Fixtu
     for a in [&alice_web, &alice_api, &bob_web, &ops_api] {
         s.grant(a).await.unwrap();
     }
-    let cred = Credential {
-        id: new_id(),
-        user_id: alice.id.clone(),
-        kind: "totp".into(),
-        project_id: None,
-        blob: secrecy::SecretString::from("seed"),
-    };
+    let cred = Credential::new(
+        new_id(),
+        alice.id.clone(),
+        "totp",
+        secrecy::SecretString::from("seed"),
+    );
     s.create_credential(&cred).await.unwrap();
     let app = super::credentials::app_cred("ci", &alice.id, &api.id);
     s.create_application_credential(&app).await.unwrap();

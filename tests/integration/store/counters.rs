@@ -26,18 +26,9 @@ pub(crate) async fn counters_adjust_reset_and_list(f: &Fixture) {
     assert_eq!(
         s.list_counters().await.unwrap(),
         vec![
-            Counter {
-                name: "fresh".into(),
-                value: 0
-            },
-            Counter {
-                name: "logins".into(),
-                value: 0
-            },
-            Counter {
-                name: "never-seen".into(),
-                value: 0
-            },
+            Counter::new("fresh", 0),
+            Counter::new("logins", 0),
+            Counter::new("never-seen", 0),
         ]
     );
 }
@@ -86,10 +77,7 @@ pub(crate) async fn user_extra_attributes_round_trip(f: &Fixture) {
     alice.extra.insert("email".into(), json!("a@example.net"));
     s.update_user(&alice).await.unwrap();
     let listed = s
-        .list_users(&UserFilter {
-            name: Some("alice".into()),
-            ..Default::default()
-        })
+        .list_users(&UserFilter::default().with_name("alice"))
         .await
         .unwrap();
     assert_eq!(listed, vec![alice.clone()]);

@@ -12,13 +12,7 @@ use super::harness::{Fixture, open, project, user};
 const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 fn credential(user_id: &str, kind: &str, blob: &str) -> Credential {
-    Credential {
-        id: new_id(),
-        user_id: user_id.into(),
-        kind: kind.into(),
-        project_id: None,
-        blob: SecretString::from(blob),
-    }
+    Credential::new(new_id(), user_id, kind, SecretString::from(blob))
 }
 
 fn same(a: &Credential, b: &Credential) -> bool {
@@ -40,33 +34,26 @@ fn same(a: &Credential, b: &Credential) -> bool {
 /// An application credential of `user_id` on `project_id` with two roles
 /// and an access rule.
 pub(crate) fn app_cred(name: &str, user_id: &str, project_id: &str) -> ApplicationCredential {
-    ApplicationCredential {
-        id: new_id(),
-        name: name.into(),
-        description: format!("{name} pipeline"),
-        user_id: user_id.into(),
-        project_id: project_id.into(),
-        secret_hash: SecretString::from("$argon2id$secret"),
-        expires_at: Some(super::harness::at(86_400)),
-        roles: vec![
-            RoleRef {
-                id: "r2".into(),
-                name: "member".into(),
-            },
-            RoleRef {
-                id: "r1".into(),
-                name: "reader".into(),
-            },
-        ],
-        unrestricted: false,
-        access_rules: vec![AccessRule {
-            id: new_id(),
-            service: "compute".into(),
-            path: "/v2.1/servers".into(),
-            method: "GET".into(),
-        }],
-        created_at: super::harness::at(0),
-    }
+    ApplicationCredential::new(
+        new_id(),
+        name,
+        user_id,
+        project_id,
+        SecretString::from("$argon2id$secret"),
+        super::harness::at(0),
+    )
+    .with_description(format!("{name} pipeline"))
+    .with_expires_at(super::harness::at(86_400))
+    .with_roles(vec![
+        RoleRef::new("r2", "member"),
+        RoleRef::new("r1", "reader"),
+    ])
+    .with_access_rules(vec![AccessRule::new(
+        new_id(),
+        "compute",
+        "/v2.1/servers",
+        "GET",
+    )])
 }
 
 fn same_app(a: &ApplicationCredential, b: &ApplicationCredential) {

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use auth_core::store::{
-    Domain, PasswordRecord, Project, Storage, StorageConfig, StorageRegistration, User,
-    UserOptions, connect, new_id,
+    Domain, PasswordRecord, Project, Storage, StorageConfig, StorageRegistration, User, connect,
+    new_id,
 };
 use auth_core::{KeyRing, KeySet, Registry};
 use chrono::{DateTime, Utc};
@@ -171,46 +171,22 @@ pub(crate) fn postgres_url() -> Option<String> {
 
 /// A user in `domain_id` with a fresh id and no options.
 pub(crate) fn user(name: &str, domain_id: &str) -> User {
-    User {
-        id: new_id(),
-        name: name.to_owned(),
-        domain_id: domain_id.to_owned(),
-        enabled: true,
-        default_project_id: None,
-        options: UserOptions::default(),
-        extra: Default::default(),
-    }
+    User::new(new_id(), name, domain_id)
 }
 
 /// A domain with a fresh id.
 pub(crate) fn domain(name: &str) -> Domain {
-    Domain {
-        id: new_id(),
-        name: name.to_owned(),
-        description: format!("the {name} domain"),
-        enabled: true,
-    }
+    Domain::new(new_id(), name).with_description(format!("the {name} domain"))
 }
 
 /// A project in `domain_id` with a fresh id.
 pub(crate) fn project(name: &str, domain_id: &str) -> Project {
-    Project {
-        id: new_id(),
-        name: name.to_owned(),
-        domain_id: domain_id.to_owned(),
-        description: String::new(),
-        enabled: true,
-    }
+    Project::new(new_id(), name, domain_id)
 }
 
 /// A password record set at `created_at`.
 pub(crate) fn password(hash: &str, created_at: DateTime<Utc>) -> PasswordRecord {
-    PasswordRecord {
-        hash: SecretString::from(hash),
-        created_at,
-        expires_at: None,
-        self_service: false,
-    }
+    PasswordRecord::new(SecretString::from(hash), created_at)
 }
 
 /// A fixed instant `seconds` after an arbitrary epoch, at microsecond

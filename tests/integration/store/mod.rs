@@ -10,6 +10,8 @@ mod crash;
 mod credentials;
 mod drivers;
 pub(crate) mod harness;
+mod implied;
+mod lockout;
 mod passwords;
 mod records;
 mod revision;
@@ -55,10 +57,20 @@ conformance! {
     passwords::current_password_and_history,
     passwords::auth_counters,
     passwords::concurrent_failures_add_exactly_n,
+    lockout::claims_admit_at_most_the_limit_and_locks_run_out,
+    lockout::concurrent_wrong_passwords_check_at_most_the_limit,
+    lockout::a_right_password_after_the_limit_is_refused_and_resets_nothing,
+    lockout::passwords_and_passcodes_share_one_limit,
+    lockout::exempt_users_logins_write_nothing,
     assignments::roles_round_trip_with_typed_errors,
     assignments::grants_revokes_and_listing,
     assignments::effective_roles_include_groups_without_repeats,
     assignments::deletes_cascade_to_what_hangs_off_and_nothing_else,
+    implied::implied_roles_round_trip_with_typed_errors,
+    implied::implied_roles_refuse_cycles_and_deep_chains,
+    implied::deleting_a_role_deletes_its_rules_either_way_round,
+    implied::implied_role_changes_move_the_revision,
+    implied::concurrent_rules_cannot_close_a_cycle,
     credentials::credentials_are_sealed_at_rest,
     credentials::a_blob_that_does_not_open_is_an_error,
     credentials::passcodes_are_claimed_once,
@@ -66,6 +78,7 @@ conformance! {
     credentials::a_failed_application_credential_writes_nothing,
     records::catalog_round_trip,
     records::revocations_list_and_prune,
+    records::revocations_are_exact_to_the_microsecond,
     records::key_sets_are_saved_by_compare_and_set,
     records::audit_filters_pages_and_prunes,
     records::handler_bindings_round_trip,

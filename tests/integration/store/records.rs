@@ -12,18 +12,8 @@ use super::harness::{Fixture, at};
 
 pub(crate) async fn catalog_round_trip(f: &Fixture) {
     let s = &f.storage;
-    let keystone = Service {
-        id: new_id(),
-        kind: "identity".into(),
-        name: "keystone".into(),
-        enabled: true,
-    };
-    let nova = Service {
-        id: new_id(),
-        kind: "compute".into(),
-        name: "nova".into(),
-        enabled: false,
-    };
+    let keystone = Service::new(new_id(), "identity", "keystone");
+    let nova = Service::new(new_id(), "compute", "nova").with_enabled(false);
     s.create_service(&keystone).await.unwrap();
     s.create_service(&nova).await.unwrap();
     assert_eq!(
@@ -35,13 +25,9 @@ pub(crate) async fn catalog_round_trip(f: &Fixture) {
         Err(AuthError::Conflict { .. })
     ));
 
-    let endpoint = |interface: &str, service_id: &str| Endpoint {
-        id: new_id(),
-        service_id: service_id.into(),
-        interface: interface.into(),
-        region: Some("RegionOne".into()),
-        url: "http://127.0.0.1:5000/v3".into(),
-        enabled: true,
+    let endpoint = |interface: &str, service_id: &str| {
+        Endpoint::new(new_id(), service_id, interface, "http://127.0.0.1:5000/v3")
+            .with_region("RegionOne")
     };
     let public = endpoint("public", &keystone.id);
     let mut admin = endpoint("admin", &keystone.id);
@@ -63,15 +49,11 @@ pub(crate) async fn catalog_round_trip(f: &Fixture) {
 
 pub(crate) async fn revocations_list_and_prune(f: &Fixture) {
     let s = &f.storage;
-    let event = |user: &str, revoked: i64| RevocationEvent {
-        audit_id: None,
-        audit_chain_id: Some(format!("chain-{user}")),
-        user_id: Some(user.into()),
-        project_id: None,
-        domain_id: Some(DEFAULT_DOMAIN_ID.into()),
-        role_id: None,
-        issued_before: at(revoked),
-        revoked_at: at(revoked),
+    let event = |user: &str, revoked: i64| {
+        RevocationEvent::at(at(revoked))
+            .with_audit_chain_id(format!("chain-{user}"))
+            .with_user(user)
+            .with_domain(DEFAULT_DOMAIN_ID)
     };
     let events = [
         event("a", 10),
@@ -93,6 +75,81 @@ pub(crate) async fn revocations_list_and_prune(f: &Fixture) {
     assert_eq!(
         s.list_revocations(at(0)).await.unwrap(),
         events[1..].to_vec()
+    );
+}
+
+/// A user revocation at an instant inside a second, through the store and
+/// `token::validate` with a real JWS provider and a fake clock: a token
+/// issued 1 µs before it is refused, one issued 1 µs after (or in its very
+/// microsecond) is accepted, and the store keeps the event's microseconds.
+pub(crate) async fn revocations_are_exact_to_the_microsecond(f: &Fixture) {
+    use auth_core::{ManualClock, Stores, TokenClaims, TokenProvider, token};
+    use auth_plugins::tokens::jws::{JwsProvider, SigningAlgorithm, SigningKeySet};
+    use chrono::Duration;
+
+    let s = &f.storage;
+    let alice = super::harness::user("alice", DEFAULT_DOMAIN_ID);
+    s.create_user(&alice, None).await.unwrap();
+    let provider = JwsProvider::new(SigningKeySet::generate(SigningAlgorithm::ES256).unwrap())
+        .with_max_lifetime(Duration::hours(1));
+    let stores = Stores::from_storage(s.clone());
+    // The revocation lands 0.25 s into a second (`at`), with nanoseconds
+    // below the microsecond that no store keeps.
+    let revoked = at(10) + Duration::nanoseconds(700);
+    let clock = ManualClock::new(revoked);
+    let issue_at = |when| {
+        let mut claims = TokenClaims {
+            sub: alice.id.clone(),
+            iat: 0,
+            iat_us: None,
+            exp: 0,
+            methods: vec!["password".into()],
+            audit_ids: vec![new_id()],
+            project_id: None,
+            domain_id: None,
+            system: None,
+            app_cred_id: None,
+            group_ids: vec![],
+            idp_id: None,
+        };
+        claims.set_issued_at(when);
+        claims.exp = claims.iat + 3600;
+        provider.issue(&claims).unwrap()
+    };
+    let before = issue_at(revoked - Duration::microseconds(1));
+    let same = issue_at(revoked);
+    let after = issue_at(revoked + Duration::microseconds(1));
+    let event = RevocationEvent::at(auth_core::Clock::now(&clock)).with_user(alice.id.clone());
+    s.add_revocation(&event).await.unwrap();
+    let listed = s.list_revocations(at(0)).await.unwrap();
+    assert_eq!(
+        listed[0].issued_before.timestamp_micros(),
+        revoked.timestamp_micros(),
+        "the store keeps microseconds"
+    );
+    clock.advance(Duration::minutes(5));
+    let validate = |t: String| {
+        let stores = stores.clone();
+        let provider = &provider;
+        let now = auth_core::Clock::now(&clock);
+        async move { token::validate(provider, &stores, &t, now, Duration::zero()).await }
+    };
+    assert!(
+        matches!(validate(before).await, Err(AuthError::NotFound { .. })),
+        "issued 1 µs before the revocation"
+    );
+    // A token of the event's very microsecond counts as issued after it
+    // (see auth_core::token::is_revoked_by).
+    validate(same)
+        .await
+        .expect("issued in the revocation's microsecond");
+    let (claims, _) = validate(after)
+        .await
+        .expect("issued 1 µs after the revocation");
+    assert_eq!(
+        claims.issued_at().timestamp(),
+        revoked.timestamp(),
+        "all three in the same second"
     );
 }
 
@@ -150,28 +207,23 @@ pub(crate) async fn key_sets_are_saved_by_compare_and_set(f: &Fixture) {
 }
 
 fn audit(n: i64) -> AuditRecord {
-    AuditRecord {
-        id: 0,
-        at: at(n),
-        kind: if n % 5 == 0 {
-            AuditKind::Handler
-        } else {
-            AuditKind::Call
-        },
-        event: if n % 2 == 0 {
-            "auth.tokens.create"
-        } else {
-            "identity.users.update"
-        }
-        .into(),
-        success: n % 3 != 0,
-        duration_us: (n % 4 != 0).then_some(n * 10),
-        client_addr: Some("127.0.0.1".into()),
-        user_id: Some(format!("user{}", n % 2)),
-        project_id: None,
-        request_id: Some(format!("req-{n}")),
-        detail: json!({"n": n, "error": null}),
-    }
+    let kind = if n % 5 == 0 {
+        AuditKind::Handler
+    } else {
+        AuditKind::Call
+    };
+    let event = if n % 2 == 0 {
+        "auth.tokens.create"
+    } else {
+        "identity.users.update"
+    };
+    let mut record = AuditRecord::new(at(n), kind, event, n % 3 != 0)
+        .with_client_addr("127.0.0.1")
+        .with_user(format!("user{}", n % 2))
+        .with_request_id(format!("req-{n}"))
+        .with_detail(json!({"n": n, "error": null}));
+    record.duration_us = (n % 4 != 0).then_some(n * 10);
+    record
 }
 
 pub(crate) async fn audit_filters_pages_and_prunes(f: &Fixture) {
@@ -181,70 +233,43 @@ pub(crate) async fn audit_filters_pages_and_prunes(f: &Fixture) {
     s.append_audit(&records[..10]).await.unwrap();
     s.append_audit(&records[10..]).await.unwrap();
 
-    let everything = AuditQuery {
-        limit: 100,
-        ..Default::default()
-    };
+    let everything = AuditQuery::new(100);
     let all = s.query_audit(&everything).await.unwrap();
     assert_eq!(all.len(), 30);
     // Newest first, ids increasing with insertion.
     assert!(all.windows(2).all(|w| w[0].id > w[1].id));
     for row in &all {
         let n = row.detail["n"].as_i64().unwrap();
-        assert_eq!(
-            AuditRecord {
-                id: 0,
-                ..row.clone()
-            },
-            records[n as usize]
-        );
+        assert_eq!(row.clone().with_id(0), records[n as usize]);
     }
     assert_eq!(all[0].request_id.as_deref(), Some("req-29"));
 
-    let count = |q: AuditQuery| async move {
-        s.query_audit(&AuditQuery { limit: 100, ..q })
-            .await
-            .unwrap()
+    let count = |mut q: AuditQuery| async move {
+        q.limit = 100;
+        s.query_audit(&q).await.unwrap()
     };
-    let by_user = count(AuditQuery {
-        user_id: Some("user1".into()),
-        ..Default::default()
-    })
-    .await;
+    let by_user = count(AuditQuery::default().with_user("user1")).await;
     assert_eq!(by_user.len(), 15);
     assert!(
         by_user
             .iter()
             .all(|r| r.user_id.as_deref() == Some("user1"))
     );
-    let by_event = count(AuditQuery {
-        event: Some("auth.tokens.create".into()),
-        ..Default::default()
-    })
-    .await;
+    let by_event = count(AuditQuery::default().with_event("auth.tokens.create")).await;
     assert_eq!(by_event.len(), 15);
-    let failures = count(AuditQuery {
-        success: Some(false),
-        ..Default::default()
-    })
-    .await;
+    let failures = count(AuditQuery::default().with_success(false)).await;
     assert_eq!(failures.len(), 10);
-    let window = count(AuditQuery {
-        since: Some(at(10)),
-        until: Some(at(20)),
-        ..Default::default()
-    })
-    .await;
+    let window = count(AuditQuery::default().with_since(at(10)).with_until(at(20))).await;
     assert_eq!(
         window.iter().map(|r| r.at).collect::<BTreeSet<_>>(),
         (10..20).map(at).collect()
     );
-    let combined = count(AuditQuery {
-        since: Some(at(6)),
-        user_id: Some("user0".into()),
-        success: Some(true),
-        ..Default::default()
-    })
+    let combined = count(
+        AuditQuery::default()
+            .with_since(at(6))
+            .with_user("user0")
+            .with_success(true),
+    )
     .await;
     // Even n in 6..30 not divisible by 3: 8, 10, 14, 16, 20, 22, 26, 28.
     assert_eq!(combined.len(), 8);
@@ -254,10 +279,10 @@ pub(crate) async fn audit_filters_pages_and_prunes(f: &Fixture) {
     let mut before_id = None;
     loop {
         let page = s
-            .query_audit(&AuditQuery {
-                before_id,
-                limit: 7,
-                ..Default::default()
+            .query_audit(&{
+                let mut q = AuditQuery::new(7);
+                q.before_id = before_id;
+                q
             })
             .await
             .unwrap();
@@ -284,30 +309,21 @@ pub(crate) async fn audit_filters_pages_and_prunes(f: &Fixture) {
     assert!(rest.iter().all(|r| r.at >= at(12)));
     // Ids keep increasing after a prune (never reused).
     s.append_audit(&[audit(99)]).await.unwrap();
-    let newest = s
-        .query_audit(&AuditQuery {
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let newest = s.query_audit(&AuditQuery::new(1)).await.unwrap();
     assert!(newest[0].id > all[0].id);
 }
 
 fn binding(name: &str, ordering: i32) -> HandlerBinding {
-    HandlerBinding {
-        id: new_id(),
-        name: name.into(),
-        events: vec!["auth.tokens.create".into(), "identity.users.update".into()],
-        module: "WebHook".into(),
-        action: "post".into(),
-        options: json!({"url": "http://127.0.0.1:9/hook", "timeout_ms": 500}),
-        conditions: json!([{"field": "success", "equals": false}]),
-        position: HandlerPosition::Post,
-        ordering,
-        active: true,
-        abort_on_error: false,
-    }
+    HandlerBinding::new(
+        new_id(),
+        name,
+        vec!["auth.tokens.create".into(), "identity.users.update".into()],
+        "WebHook",
+        "post",
+    )
+    .with_options(json!({"url": "http://127.0.0.1:9/hook", "timeout_ms": 500}))
+    .with_conditions(json!([{"field": "success", "equals": false}]))
+    .with_ordering(ordering)
 }
 
 pub(crate) async fn handler_bindings_round_trip(f: &Fixture) {

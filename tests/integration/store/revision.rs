@@ -3,6 +3,7 @@
 
 use auth_core::store::*;
 
+use super::credentials::app_cred;
 use super::harness::{Fixture, at, password, project, user};
 
 /// The revision now.
@@ -32,23 +33,23 @@ pub(crate) async fn the_token_revision_follows_validation_relevant_writes(f: &Fi
     s.create_user(&alice, Some(&password("h0", at(0))))
         .await
         .unwrap();
-    let role = Role {
-        id: new_id(),
-        name: "member".into(),
-        domain_id: None,
-    };
+    let role = Role::new(new_id(), "member");
     s.create_role(&role).await.unwrap();
-    let assignment = Assignment {
-        role_id: role.id.clone(),
-        actor: Actor::User(alice.id.clone()),
-        target: Target::Project(dev.id.clone()),
-    };
+    let assignment = Assignment::new(
+        role.id.clone(),
+        Actor::User(alice.id.clone()),
+        Target::Project(dev.id.clone()),
+    );
 
     // The login path writes without moving it: caches stay warm under load.
     let start = revision(f).await;
     s.record_auth_failure(&alice.id, at(1)).await.unwrap();
     s.record_auth_success(&alice.id, at(2)).await.unwrap();
     s.reset_auth_failures(&alice.id).await.unwrap();
+    s.claim_auth_attempt(&alice.id, 5, None, at(2))
+        .await
+        .unwrap();
+    s.release_auth_attempt(&alice.id).await.unwrap();
     assert_eq!(
         revision(f).await,
         start,
@@ -68,22 +69,22 @@ pub(crate) async fn the_token_revision_follows_validation_relevant_writes(f: &Fi
     let mut disabled = dev.clone();
     disabled.enabled = false;
     let r = moves!(f, r, "update_project", s.update_project(&disabled));
-    let event = RevocationEvent {
-        audit_id: Some("audit".into()),
-        audit_chain_id: None,
-        user_id: None,
-        project_id: None,
-        domain_id: None,
-        role_id: None,
-        issued_before: at(4),
-        revoked_at: at(4),
-    };
+    let event = RevocationEvent::at(at(4)).with_audit_id("audit");
     let r = moves!(f, r, "add_revocation", s.add_revocation(&event));
-    let renamed = Role {
-        name: "participant".into(),
-        ..role.clone()
-    };
-    let r = moves!(f, r, "update_role", s.update_role(&renamed));
+    let mut renamed = role.clone();
+    renamed.name = "participant".into();
+    moves!(f, r, "update_role", s.update_role(&renamed));
+    // Deleting an application credential must reach every node's cached
+    // validations of its tokens.
+    let ci = app_cred("ci", &alice.id, &dev.id);
+    s.create_application_credential(&ci).await.unwrap();
+    let r = revision(f).await;
+    let r = moves!(
+        f,
+        r,
+        "delete_application_credential",
+        s.delete_application_credential(&ci.id)
+    );
     let r = moves!(f, r, "delete_role", s.delete_role(&role.id));
     let r = moves!(f, r, "delete_user", s.delete_user(&alice.id));
 
@@ -96,12 +97,7 @@ pub(crate) async fn group_memberships_move_the_revision_and_renames_do_not(f: &F
     let s = &f.storage;
     let alice = user("alice", DEFAULT_DOMAIN_ID);
     s.create_user(&alice, None).await.unwrap();
-    let mut ops = Group {
-        id: new_id(),
-        name: "ops".into(),
-        domain_id: DEFAULT_DOMAIN_ID.into(),
-        description: String::new(),
-    };
+    let mut ops = Group::new(new_id(), "ops", DEFAULT_DOMAIN_ID);
     s.create_group(&ops).await.unwrap();
 
     let start = revision(f).await;

@@ -92,20 +92,11 @@ pub(crate) async fn a_domain_in_use_cannot_be_deleted(f: &Fixture) {
             "project" => s.create_project(&project("p", &d.id)).await.unwrap(),
             "user" => s.create_user(&user("u", &d.id), None).await.unwrap(),
             "group" => s
-                .create_group(&Group {
-                    id: new_id(),
-                    name: "g".into(),
-                    domain_id: d.id.clone(),
-                    description: String::new(),
-                })
+                .create_group(&Group::new(new_id(), "g", d.id.clone()))
                 .await
                 .unwrap(),
             _ => s
-                .create_role(&Role {
-                    id: new_id(),
-                    name: "r".into(),
-                    domain_id: Some(d.id.clone()),
-                })
+                .create_role(&Role::new(new_id(), "r").with_domain(d.id.clone()))
                 .await
                 .unwrap(),
         }
@@ -182,15 +173,13 @@ pub(crate) async fn users_round_trip_with_typed_errors(f: &Fixture) {
 
     let mut alice = user("alice", DEFAULT_DOMAIN_ID);
     alice.default_project_id = Some(p.id.clone());
-    alice.options = UserOptions {
-        multi_factor_auth_rules: vec![vec!["password".into(), "totp".into()]],
-        multi_factor_auth_enabled: Some(true),
-        ignore_lockout_failure_attempts: true,
-        ignore_password_expiry: false,
-        ignore_change_password_upon_first_use: true,
-        ignore_user_inactivity: false,
-        lock_password: true,
-    };
+    alice.options.multi_factor_auth_rules = vec![vec!["password".into(), "totp".into()]];
+    alice.options.multi_factor_auth_enabled = Some(true);
+    alice.options.ignore_lockout_failure_attempts = true;
+    alice.options.ignore_password_expiry = false;
+    alice.options.ignore_change_password_upon_first_use = true;
+    alice.options.ignore_user_inactivity = false;
+    alice.options.lock_password = true;
     let bob = user("bob", DEFAULT_DOMAIN_ID);
     let alice_elsewhere = user("alice", &d.id);
     for u in [&alice, &bob, &alice_elsewhere] {
@@ -213,18 +202,12 @@ pub(crate) async fn users_round_trip_with_typed_errors(f: &Fixture) {
         all.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
         ["alice", "alice", "bob"]
     );
-    let in_default = UserFilter {
-        domain_id: Some(DEFAULT_DOMAIN_ID.into()),
-        name: None,
-    };
+    let in_default = UserFilter::default().with_domain(DEFAULT_DOMAIN_ID);
     assert_eq!(
         s.list_users(&in_default).await.unwrap(),
         vec![alice.clone(), bob.clone()]
     );
-    let named = UserFilter {
-        domain_id: None,
-        name: Some("alice".into()),
-    };
+    let named = UserFilter::default().with_name("alice");
     assert_eq!(s.list_users(&named).await.unwrap().len(), 2);
 
     let duplicate = s.create_user(&user("alice", DEFAULT_DOMAIN_ID), None).await;
@@ -314,11 +297,8 @@ pub(crate) async fn groups_and_memberships(f: &Fixture) {
     let s = &f.storage;
     let alice = user("alice", DEFAULT_DOMAIN_ID);
     s.create_user(&alice, None).await.unwrap();
-    let group = |name: &str| Group {
-        id: new_id(),
-        name: name.into(),
-        domain_id: DEFAULT_DOMAIN_ID.into(),
-        description: format!("the {name}s"),
+    let group = |name: &str| {
+        Group::new(new_id(), name, DEFAULT_DOMAIN_ID).with_description(format!("the {name}s"))
     };
     let (ops, devs) = (group("ops"), group("devs"));
     s.create_group(&ops).await.unwrap();
@@ -378,12 +358,7 @@ pub(crate) async fn groups_are_listed_updated_and_list_their_members(f: &Fixture
     let s = &f.storage;
     let other = domain("other");
     s.create_domain(&other).await.unwrap();
-    let group = |name: &str, domain_id: &str| Group {
-        id: new_id(),
-        name: name.into(),
-        domain_id: domain_id.into(),
-        description: String::new(),
-    };
+    let group = |name: &str, domain_id: &str| Group::new(new_id(), name, domain_id);
     let ops = group("ops", DEFAULT_DOMAIN_ID);
     let devs = group("devs", DEFAULT_DOMAIN_ID);
     let other_ops = group("ops", &other.id);
@@ -399,10 +374,7 @@ pub(crate) async fn groups_are_listed_updated_and_list_their_members(f: &Fixture
     let all = names(s.list_groups(&GroupFilter::default()).await.unwrap());
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].0, "devs", "by name");
-    let in_default = GroupFilter {
-        domain_id: Some(DEFAULT_DOMAIN_ID.into()),
-        name: None,
-    };
+    let in_default = GroupFilter::default().with_domain(DEFAULT_DOMAIN_ID);
     assert_eq!(
         names(s.list_groups(&in_default).await.unwrap()),
         [
@@ -410,15 +382,11 @@ pub(crate) async fn groups_are_listed_updated_and_list_their_members(f: &Fixture
             ("ops".to_owned(), DEFAULT_DOMAIN_ID.to_owned())
         ]
     );
-    let ops_anywhere = GroupFilter {
-        domain_id: None,
-        name: Some("ops".into()),
-    };
+    let ops_anywhere = GroupFilter::default().with_name("ops");
     assert_eq!(s.list_groups(&ops_anywhere).await.unwrap().len(), 2);
-    let ops_in_other = GroupFilter {
-        domain_id: Some(other.id.clone()),
-        name: Some("ops".into()),
-    };
+    let ops_in_other = GroupFilter::default()
+        .with_domain(other.id.clone())
+        .with_name("ops");
     assert_eq!(
         s.list_groups(&ops_in_other).await.unwrap(),
         vec![other_ops.clone()]

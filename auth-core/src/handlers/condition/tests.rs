@@ -31,22 +31,18 @@ fn event() -> AuthEvent {
 }
 
 fn user() -> User {
-    User {
-        id: "u1".into(),
-        name: "admin-alice".into(),
-        domain_id: "default".into(),
-        enabled: true,
-        default_project_id: None,
-        options: UserOptions {
+    User::new("u1", "admin-alice", "default")
+        .with_options(UserOptions {
             lock_password: true,
             ..Default::default()
-        },
-        extra: json!({"email": "alice@example.org", "department": "ops", "level": 7,
+        })
+        .with_extra(
+            json!({"email": "alice@example.org", "department": "ops", "level": 7,
                       "tags": ["oncall"], "hired": "2020-01-01T00:00:00Z", "gone": null})
-        .as_object()
-        .unwrap()
-        .clone(),
-    }
+            .as_object()
+            .unwrap()
+            .clone(),
+        )
 }
 
 fn state() -> UserAuthState {

@@ -115,13 +115,7 @@ mod tests {
             .await
             .unwrap();
         let listed = store.list_counters().await.unwrap();
-        assert_eq!(
-            listed,
-            [Row {
-                name: "failures-u1".into(),
-                value: 2
-            }]
-        );
+        assert_eq!(listed, [Row::new("failures-u1", 2)]);
         run(&m, "reset", per_user.clone(), &event(), &stores, None)
             .await
             .unwrap();

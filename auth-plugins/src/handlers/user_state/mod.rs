@@ -110,14 +110,7 @@ mod tests {
             "alice@example.org"
         );
 
-        store.set_auth_state(
-            "u1",
-            UserAuthState {
-                failed_auth_count: 4,
-                failed_auth_at: Some(now()),
-                last_active_at: None,
-            },
-        );
+        store.set_auth_state("u1", UserAuthState::default().with_failures(4, now()));
         run(
             &module(),
             "reset_failures",

@@ -35,7 +35,15 @@ pub const NAME: &str = "application_credential";
 
 builtin_method!(ApplicationCredentialMethod);
 
-/// Configuration (`[auth.methods.application_credential]`).
+/// Configuration: the `[auth.method.application_credential]` section of the
+/// server's file (defaults shown).
+///
+/// ```toml
+/// [auth.method.application_credential.hashing]
+/// memory_kib = 19456
+/// iterations = 2
+/// parallelism = 1
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApplicationCredentialConfig {
@@ -111,10 +119,6 @@ impl ApplicationCredentialMethod {
 
 #[async_trait]
 impl AuthMethodHandler for ApplicationCredentialMethod {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,
@@ -147,7 +151,9 @@ impl AuthMethodHandler for ApplicationCredentialMethod {
                 }),
             )
             .with_extra("application_credential_roles", json!(credential.roles));
-        data.expires_at = credential.expires_at;
+        if let Some(at) = credential.expires_at {
+            data = data.with_expires_at(at);
+        }
         Ok(AuthHandlerResponse::success(data))
     }
 }

@@ -23,29 +23,26 @@ fn setup() -> Setup {
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
     ));
     let hasher = fast();
-    store.add_application_credential(ApplicationCredential {
-        id: "ac1".into(),
-        name: "ci".into(),
-        description: String::new(),
-        user_id: "owner".into(),
-        project_id: "p1".into(),
-        secret_hash: hasher
-            .hash(&SecretString::from("s3cret".to_owned()))
-            .unwrap(),
-        expires_at: Some(clock.now() + Duration::hours(1)),
-        roles: vec![RoleRef {
-            id: "r1".into(),
-            name: "reader".into(),
-        }],
-        unrestricted: false,
-        access_rules: vec![AccessRule {
-            id: "ar1".into(),
-            service: "compute".into(),
-            path: "/v2.1/servers".into(),
-            method: "GET".into(),
-        }],
-        created_at: clock.now(),
-    });
+    store.add_application_credential(
+        ApplicationCredential::new(
+            "ac1",
+            "ci",
+            "owner",
+            "p1",
+            hasher
+                .hash(&SecretString::from("s3cret".to_owned()))
+                .unwrap(),
+            clock.now(),
+        )
+        .with_expires_at(clock.now() + Duration::hours(1))
+        .with_roles(vec![RoleRef::new("r1", "reader")])
+        .with_access_rules(vec![AccessRule::new(
+            "ar1",
+            "compute",
+            "/v2.1/servers",
+            "GET",
+        )]),
+    );
     let engine = Engine::builder()
         .method(NAME, Arc::new(ApplicationCredentialMethod::new(hasher)))
         .stores(
@@ -170,27 +167,26 @@ async fn malformed_payloads_are_400s() {
 async fn passes_the_conformance_kit() {
     use auth_core::testkit::conformance::{MethodCase, check};
     let s = setup();
-    check(MethodCase {
-        handler: Arc::new(ApplicationCredentialMethod::new(fast())),
-        stores: Stores::new()
-            .with_users(s.store.clone())
-            .with_credentials(s.store.clone()),
-        clock: Some(s.clock.clone()),
-        tokens: None,
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"id": "ac1", "secret": "s3cret"}).into(),
-        wrong_secret: vec![json!({"id": "ac1", "secret": "guessed-wrong"}).into()],
-        unknown_user: Some(vec![
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(ApplicationCredentialMethod::new(fast())),
+            Stores::new()
+                .with_users(s.store.clone())
+                .with_credentials(s.store.clone()),
+            json!({"id": "ac1", "secret": "s3cret"}),
+            vec![json!({"id": "ac1", "secret": "guessed-wrong"}).into()],
+        )
+        .with_clock(s.clock.clone())
+        .with_unknown_user(vec![
             json!({"name": "ci", "secret": "s3cret", "user": {"id": "ghost"}}).into(),
-        ]),
-        failure_status: 401,
-        malformed: vec![
+        ])
+        .with_malformed(vec![
             json!({"id": "ac1"}),
             json!({"secret": "s3cret"}),
             json!({"name": "ci", "secret": "s3cret"}),
-        ],
-        secrets: vec!["s3cret".into(), "guessed-wrong".into()],
-    })
+        ])
+        .with_secrets(["s3cret", "guessed-wrong"]),
+    )
     .await;
 }

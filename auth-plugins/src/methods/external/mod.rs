@@ -25,7 +25,15 @@ pub const NAME: &str = "external";
 
 builtin_method!(External);
 
-/// Configuration (`[auth.methods.external]`).
+/// Configuration: the `[auth.method.external]` section of the server's file.
+///
+/// ```toml
+/// [auth.method.external]
+/// user_header = "x-remote-user"        # the default
+/// domain_header = "x-remote-domain"    # optional
+/// default_domain = "default"           # when no domain header is sent
+/// trusted_proxies = ["10.0.0.0/24"]    # empty by default: nobody is believed
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExternalConfig {
@@ -71,10 +79,6 @@ impl External {
 
 #[async_trait]
 impl AuthMethodHandler for External {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     fn declared_headers(&self) -> &[String] {
         &self.headers
     }
@@ -140,28 +144,13 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         store.add_user("u1", "alice");
         store.add_domain("corp", "Corp", true);
-        store.put_user(auth_core::store::User {
-            domain_id: "corp".into(),
-            ..store_user("u2", "alice")
-        });
+        store.put_user(auth_core::store::User::new("u2", "alice", "corp"));
         let method = External::from_config(&PluginConfig::new(NAME, section)).unwrap();
         Engine::builder()
             .method(NAME, Arc::new(method))
             .stores(Stores::new().with_users(store))
             .build()
             .unwrap()
-    }
-
-    fn store_user(id: &str, name: &str) -> auth_core::store::User {
-        auth_core::store::User {
-            id: id.into(),
-            name: name.into(),
-            domain_id: "default".into(),
-            enabled: true,
-            default_project_id: None,
-            options: Default::default(),
-            extra: Default::default(),
-        }
     }
 
     async fn login(
@@ -242,29 +231,21 @@ mod tests {
         let store = Arc::new(MemoryStore::new());
         store.add_user("u1", "alice");
         let trusted: IpAddr = "10.0.0.1".parse().unwrap();
-        let header = |name: &str| Some(RequestHeaders::new().with("X-Remote-User", name));
-        check(MethodCase {
-            handler: Arc::new(External::from_config(&PluginConfig::new(NAME, proxied())).unwrap()),
-            stores: Stores::new().with_users(store),
-            clock: None,
-            tokens: None,
-            headers: RequestHeaders::new().with("X-Remote-User", "alice"),
-            client_addr: Some(trusted),
-            valid: json!({}).into(),
-            wrong_secret: vec![Round {
-                payload: json!({}),
-                headers: header("alice"),
-                client_addr: Some("192.0.2.9".parse().unwrap()),
-            }],
-            unknown_user: Some(vec![Round {
-                payload: json!({}),
-                headers: header("ghost"),
-                client_addr: None,
-            }]),
-            failure_status: 401,
-            malformed: vec![],
-            secrets: vec![],
-        })
+        let header = |name: &str| RequestHeaders::new().with("X-Remote-User", name);
+        check(
+            MethodCase::new(
+                NAME,
+                Arc::new(External::from_config(&PluginConfig::new(NAME, proxied())).unwrap()),
+                Stores::new().with_users(store),
+                json!({}),
+                [Round::new(json!({}))
+                    .with_headers(header("alice"))
+                    .with_client_addr("192.0.2.9".parse().unwrap())],
+            )
+            .with_headers(RequestHeaders::new().with("X-Remote-User", "alice"))
+            .with_client_addr(trusted)
+            .with_unknown_user([Round::new(json!({})).with_headers(header("ghost"))]),
+        )
         .await;
     }
 

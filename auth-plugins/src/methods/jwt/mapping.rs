@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use auth_core::AuthError;
-use auth_core::store::{User, UserOptions, UserStore, new_id};
+use auth_core::store::{User, UserStore, new_id};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -66,15 +66,7 @@ impl Mapping {
     }
 
     async fn provision(&self, users: &dyn UserStore, name: &str) -> Result<User, AuthError> {
-        let user = User {
-            id: new_id(),
-            name: name.to_owned(),
-            domain_id: self.domain.clone(),
-            enabled: true,
-            default_project_id: None,
-            options: UserOptions::default(),
-            extra: Default::default(),
-        };
+        let user = User::new(new_id(), name, self.domain.clone());
         match users.create_user(&user, None).await {
             Ok(()) => Ok(user),
             // Another node provisioned the same user a moment ago.

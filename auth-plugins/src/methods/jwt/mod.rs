@@ -3,18 +3,27 @@
 //!
 //! Payload: `{"token": "<jwt>"}`. The token's `iss` selects one of the
 //! configured issuers; the signature is then checked with that issuer's
-//! keys, from its JWKS URL (cached, refreshed when a token names an unknown
-//! `kid`, at most once per `min_refresh_secs`) or a JWKS file. Then the
-//! audience, and `exp`/`nbf` against the injected clock with the issuer's
-//! leeway. The claims map to a local user (existing, or provisioned on
-//! first login) and its group memberships ([`Mapping`]).
+//! keys, from its JWKS URL or a JWKS file. Then the audience, and
+//! `exp`/`nbf` against the injected clock with the issuer's leeway. The
+//! claims map to a local user (existing, or provisioned on first login) and
+//! its group memberships ([`Mapping`]).
 //!
-//! Algorithms are an allow-list per issuer, asymmetric only: `none` and
-//! the HMAC family are refused when the configuration is read, symmetric
-//! keys in a JWKS are ignored, and a key is only ever used with an
-//! algorithm of its own family, so a public key can never be used as an
-//! HMAC secret.
+//! Fetched keys are cached for `cache_secs`; a token naming an unknown
+//! `kid` triggers a refetch. Fetches never block logins whose key is
+//! cached, run one at a time and at most once per `min_refresh_secs`
+//! whether they succeed or fail, and while the issuer cannot be reached
+//! the last good keys keep serving for up to `max_stale_secs` past the
+//! cache's lapse (see `keys.rs`).
+//!
+//! Algorithms are an allow-list per issuer, asymmetric only: RS256/384/512,
+//! PS256/384/512, ES256/384/512 and EdDSA (over Ed25519, also named
+//! `Ed25519`, as RFC 9864 and current providers do). `none` and the HMAC
+//! family are refused when the configuration is read, symmetric and
+//! encryption keys in a JWKS are ignored, and a key is only ever used with
+//! the algorithm of its own type (and the one its JWK names), so a public
+//! key can never be used as an HMAC secret.
 
+mod algorithms;
 mod keys;
 mod mapping;
 
@@ -26,12 +35,14 @@ use auth_core::{
     AuthError, AuthHandlerResponse, AuthMethodHandler, MethodContext, Payload, PluginConfig,
     ResponseData,
 };
-use jsonwebtoken::{Algorithm, Validation};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use keys::KeySource;
+use algorithms::SigAlg;
+use keys::{KeySource, Timing};
 pub use mapping::Mapping;
 
 /// The registered name.
@@ -39,7 +50,23 @@ pub const NAME: &str = "jwt";
 
 builtin_method!(Jwt);
 
-/// Configuration (`[auth.methods.jwt]`).
+/// Configuration: the `[auth.method.jwt]` section of the server's file, one
+/// `[[auth.method.jwt.issuers]]` table per trusted issuer.
+///
+/// ```toml
+/// [[auth.method.jwt.issuers]]
+/// issuer = "https://login.example.com"
+/// audiences = ["keystone"]
+/// jwks_url = "https://login.example.com/.well-known/jwks.json"   # or jwks_file = "…"
+/// algorithms = ["RS256", "ES256"]   # the default; asymmetric only
+/// leeway_secs = 60
+/// [auth.method.jwt.issuers.mapping]
+/// user_claim = "preferred_username"
+/// domain = "default"
+/// provision = true                  # create unknown users on first login
+/// groups_claim = "groups"
+/// groups = { admins = "<local group id>" }
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JwtConfig {
@@ -61,7 +88,9 @@ pub struct IssuerConfig {
     /// A JWKS file, instead of a URL.
     #[serde(default)]
     pub jwks_file: Option<PathBuf>,
-    /// Accepted algorithms (default RS256 and ES256).
+    /// Accepted algorithms (default RS256 and ES256). `EdDSA` and
+    /// `Ed25519` name one algorithm here: allowing either accepts tokens
+    /// that use either name.
     #[serde(default = "default_algorithms")]
     pub algorithms: Vec<String>,
     /// Clock skew tolerated on `exp` and `nbf`, in seconds.
@@ -70,9 +99,16 @@ pub struct IssuerConfig {
     /// How long fetched keys are trusted before refetching, in seconds.
     #[serde(default = "default_cache")]
     pub cache_secs: u64,
-    /// The least time between two fetches, in seconds.
+    /// The least time between two fetch attempts, successful or not, in
+    /// seconds; also how often a JWKS file is re-read for an unknown `kid`.
     #[serde(default = "default_min_refresh")]
     pub min_refresh_secs: u64,
+    /// How long after `cache_secs` has lapsed the last good keys still
+    /// serve while the issuer cannot be reached, in seconds (default a
+    /// day). Past it logins from this issuer fail (503) until a fetch
+    /// succeeds: keys that old may include one the issuer has withdrawn.
+    #[serde(default = "default_max_stale")]
+    pub max_stale_secs: u64,
     /// How claims map to local users.
     #[serde(default)]
     pub mapping: Mapping,
@@ -90,11 +126,14 @@ fn default_cache() -> u64 {
 fn default_min_refresh() -> u64 {
     30
 }
+fn default_max_stale() -> u64 {
+    86_400
+}
 
 #[derive(Debug)]
 struct Issuer {
     config: IssuerConfig,
-    algorithms: Vec<Algorithm>,
+    algorithms: Vec<SigAlg>,
     keys: KeySource,
 }
 
@@ -126,41 +165,38 @@ impl Jwt {
         token: &str,
         ctx: &MethodContext<'_>,
     ) -> Result<(Map<String, Value>, &Issuer), AuthError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidCredentials)?;
-        // Read `iss` without trusting it, only to pick whose keys to try.
-        let unverified: Map<String, Value> = jsonwebtoken::dangerous::insecure_decode_claims(token)
-            .map_err(|_| AuthError::InvalidCredentials)?;
-        let issuer = unverified
+        let jws = Jws::parse(token).ok_or(AuthError::InvalidCredentials)?;
+        // `iss` is read before the signature is checked, only to pick
+        // whose keys to try.
+        let issuer = jws
+            .claims
             .get("iss")
             .and_then(Value::as_str)
             .and_then(|iss| self.issuers.iter().find(|i| i.config.issuer == iss))
             .ok_or(AuthError::InvalidCredentials)?;
-        if !issuer.algorithms.contains(&header.alg) {
-            return Err(AuthError::InvalidCredentials);
-        }
-        let (key, jwk) = issuer
+        let alg = SigAlg::from_name(&jws.header.alg)
+            .filter(|alg| issuer.algorithms.contains(alg))
+            .ok_or(AuthError::InvalidCredentials)?;
+        let key = issuer
             .keys
-            .key(header.kid.as_deref())
+            .key(jws.header.kid.as_deref())
             .await?
             .ok_or(AuthError::InvalidCredentials)?;
-        if jwk
-            .common
-            .key_algorithm
-            .is_some_and(|alg| alg.to_string() != format!("{:?}", header.alg))
+        if !key.verifies(alg, jws.signing_input.as_bytes(), jws.signature) {
+            return Err(AuthError::InvalidCredentials);
+        }
+        let claims = jws.claims;
+        let audiences = match claims.get("aud") {
+            Some(Value::String(one)) => vec![one.as_str()],
+            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if !audiences
+            .iter()
+            .any(|aud| issuer.config.audiences.iter().any(|a| a == aud))
         {
             return Err(AuthError::InvalidCredentials);
         }
-        let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[&issuer.config.issuer]);
-        validation.set_audience(&issuer.config.audiences);
-        // Time is checked below against the injected clock.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.set_required_spec_claims(&["iss", "aud", "exp"]);
-        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
-            .map_err(|_| AuthError::InvalidCredentials)?
-            .claims;
         let now = ctx.now().timestamp();
         let leeway = i64::try_from(issuer.config.leeway_secs).unwrap_or(i64::MAX);
         let exp = claims
@@ -170,12 +206,50 @@ impl Jwt {
         if now > exp.saturating_add(leeway) {
             return Err(AuthError::InvalidCredentials);
         }
-        if let Some(nbf) = claims.get("nbf").and_then(Value::as_i64) {
+        if let Some(nbf) = claims.get("nbf") {
+            let nbf = nbf.as_i64().ok_or(AuthError::InvalidCredentials)?;
             if now < nbf.saturating_sub(leeway) {
                 return Err(AuthError::InvalidCredentials);
             }
         }
         Ok((claims, issuer))
+    }
+}
+
+/// A compact JWS, split and decoded but not yet verified.
+struct Jws<'a> {
+    header: JwsHeader,
+    claims: Map<String, Value>,
+    /// `header.payload`, as signed.
+    signing_input: &'a str,
+    /// The signature, base64url.
+    signature: &'a str,
+}
+
+#[derive(Deserialize)]
+struct JwsHeader {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+impl<'a> Jws<'a> {
+    /// Exactly three base64url parts, a JSON header naming `alg`, a JSON
+    /// object of claims; anything else is `None`.
+    fn parse(token: &'a str) -> Option<Self> {
+        let (signing_input, signature) = token.rsplit_once('.')?;
+        let (header, payload) = signing_input.split_once('.')?;
+        if payload.contains('.') {
+            return None;
+        }
+        let header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+        let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        Some(Self {
+            header,
+            claims,
+            signing_input,
+            signature,
+        })
     }
 }
 
@@ -195,13 +269,18 @@ impl Issuer {
                 ),
             ));
         }
+        let min_refresh = Duration::from_secs(config.min_refresh_secs);
         let keys = match (&config.jwks_url, &config.jwks_file) {
             (Some(url), None) => KeySource::url(
+                &config.issuer,
                 url.clone(),
-                Duration::from_secs(config.cache_secs),
-                Duration::from_secs(config.min_refresh_secs),
+                Timing {
+                    cache_for: Duration::from_secs(config.cache_secs),
+                    min_refresh,
+                    max_stale: Duration::from_secs(config.max_stale_secs),
+                },
             )?,
-            (None, Some(path)) => KeySource::file(path.clone()),
+            (None, Some(path)) => KeySource::file(&config.issuer, path.clone(), min_refresh),
             _ => {
                 return Err(AuthError::invalid_config(
                     NAME,
@@ -221,28 +300,19 @@ impl Issuer {
 }
 
 /// An allowed algorithm name; `none` and HMAC are refused.
-fn parse_algorithm(name: &str) -> Result<Algorithm, AuthError> {
-    let algorithm: Algorithm = name
-        .parse()
-        .map_err(|_| AuthError::invalid_config(NAME, format!("unknown algorithm '{name}'")))?;
-    if matches!(
-        algorithm,
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
-    ) {
+fn parse_algorithm(name: &str) -> Result<SigAlg, AuthError> {
+    if matches!(name, "HS256" | "HS384" | "HS512") {
         return Err(AuthError::invalid_config(
             NAME,
             format!("{name} is symmetric: an issuer's tokens must be verified with a public key"),
         ));
     }
-    Ok(algorithm)
+    SigAlg::from_name(name)
+        .ok_or_else(|| AuthError::invalid_config(NAME, format!("unknown algorithm '{name}'")))
 }
 
 #[async_trait]
 impl AuthMethodHandler for Jwt {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,

@@ -4,13 +4,17 @@
 //! "password": ...}` inside `identity.password.user`.
 //!
 //! The checks run in Keystone's order: the user and its domain, lockout,
-//! the password hash (a failure is counted), the account being enabled and
-//! active, password expiry. An unknown user or a user without a password
-//! costs one dummy hash verification, the same as a wrong password, and
-//! gets the same error, so neither timing nor answers tell which accounts
-//! exist. On success the failure counter is cleared and `last_active_at`
-//! set (a login that would change neither writes nothing), and a hash in an imported format (or weaker argon2 parameters) is
-//! replaced by an argon2id hash of the same password.
+//! the password hash, the account being enabled and active, password
+//! expiry. Lockout counts the attempt before the hash, so that concurrent
+//! guesses cannot outrun it (see [`compliance`](crate::compliance)). An
+//! unknown user, a user without a password and (unless `disclose_lockout`)
+//! a locked account cost one dummy hash verification, the same as a wrong
+//! password, and get the same answer, so neither timing nor answers tell
+//! which accounts exist or are locked. On success the failure counter is
+//! cleared and `last_active_at` set (without lockout, a login that would
+//! change neither writes nothing), and a hash in an imported format (or
+//! weaker argon2 parameters) is replaced by an argon2id hash of the same
+//! password.
 
 use async_trait::async_trait;
 use auth_core::request::UserSelector;
@@ -31,8 +35,17 @@ pub const NAME: &str = "password";
 
 builtin_method!(Password);
 
-/// Configuration (`[auth.methods.password]`); lockout and expiry come from
-/// the shared `[security_compliance]` section.
+/// Configuration: the `[auth.method.password]` section of the server's file
+/// (defaults shown); lockout and expiry come from the shared
+/// `[security_compliance]` section. The server hashes every password it
+/// sets with these parameters too.
+///
+/// ```toml
+/// [auth.method.password.hashing]
+/// memory_kib = 19456
+/// iterations = 2
+/// parallelism = 1
+/// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PasswordConfig {
@@ -79,7 +92,10 @@ impl Password {
         &self.hasher
     }
 
-    /// Checks `password` for `user`, who exists; every failure is counted.
+    /// Checks `password` for `user`, who exists, under the lockout rules
+    /// (see [`compliance`](crate::compliance)): a locked account is refused
+    /// before its password is checked, every attempt is counted before the
+    /// hash and given back if the password is right.
     async fn check(
         &self,
         user: User,
@@ -88,46 +104,37 @@ impl Password {
     ) -> Result<ResponseData, AuthError> {
         let passwords = ctx.stores().passwords()?;
         let now = ctx.now();
-        let state = self
+        let checked = self
             .compliance
-            .ensure_unlocked(passwords, &user, now)
+            .check_password(&self.hasher, passwords, &user, password.clone(), now)
             .await?;
-        let current = passwords.current_password(&user.id).await?;
-        let stored_hash = current.as_ref().map(|record| record.hash.clone());
-        let verified = self
-            .hasher
-            .verify_async(password.clone(), stored_hash)
-            .await?;
-        let (Some(verified), Some(current)) = (verified, current) else {
-            self.compliance
-                .record_failure(passwords, &user, now)
-                .await?;
-            return Err(AuthError::InvalidCredentials);
+        let refusal = if !user.enabled
+            || self
+                .compliance
+                .is_inactive(&user, checked.attempt.state(), now)
+        {
+            Some(AuthError::UserDisabled)
+        } else if self.compliance.is_expired(&user, &checked.current, now) {
+            Some(AuthError::PasswordExpired)
+        } else {
+            None
         };
-        if !user.enabled || self.compliance.is_inactive(&user, &state, now) {
-            return Err(AuthError::UserDisabled);
+        if let Some(refusal) = refusal {
+            checked.attempt.refused(passwords).await?;
+            return Err(refusal);
         }
-        if self.compliance.is_expired(&user, &current, now) {
-            return Err(AuthError::PasswordExpired);
-        }
-        self.compliance
-            .record_success(passwords, &user, &state, now)
-            .await?;
-        if verified.needs_rehash {
+        checked.attempt.succeeded(passwords, now).await?;
+        if checked.verified.needs_rehash {
             let hash = self.hasher.hash_async(password).await?;
             passwords.rehash_password(&user.id, &hash).await?;
         }
-        let expires = current.expires_at.map(|at| at.to_rfc3339());
+        let expires = checked.current.expires_at.map(|at| at.to_rfc3339());
         Ok(ResponseData::for_loaded_user(user).with_extra("password_expires_at", json!(expires)))
     }
 }
 
 #[async_trait]
 impl AuthMethodHandler for Password {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,

@@ -28,12 +28,11 @@ async fn setup(compliance: SecurityCompliance) -> Setup {
     ));
     let method = Password::new(fast(), compliance);
     store.add_user("u1", "alice");
-    let record = PasswordRecord {
-        hash: method.hasher().hash(&secret("correct horse")).unwrap(),
-        created_at: clock.now(),
-        expires_at: None,
-        self_service: true,
-    };
+    let record = PasswordRecord::new(
+        method.hasher().hash(&secret("correct horse")).unwrap(),
+        clock.now(),
+    )
+    .with_self_service(true);
     store.set_password("u1", &record).await.unwrap();
     store.add_user("u2", "nopassword");
     let engine = Engine::builder()
@@ -129,7 +128,12 @@ async fn lockout_counts_failures_refuses_the_right_password_and_expires() {
     let e = login(&s, json!({"id": "u1"}), "correct horse")
         .await
         .unwrap_err();
-    assert!(matches!(e, AuthError::AccountLocked));
+    assert!(matches!(e, AuthError::AccountLocked { .. }));
+    assert_eq!(
+        s.store.auth_state("u1").await.unwrap().failed_auth_count,
+        3,
+        "the right password did not reset the counter"
+    );
     s.clock.advance(Duration::seconds(600));
     assert!(
         login(&s, json!({"id": "u1"}), "correct horse")
@@ -137,6 +141,80 @@ async fn lockout_counts_failures_refuses_the_right_password_and_expires() {
             .is_ok()
     );
     assert_eq!(s.store.auth_state("u1").await.unwrap().failed_auth_count, 0);
+}
+
+/// Item 7 of issue 11: by default a locked account is answered exactly as
+/// a wrong password is (status, message) after the same work (a hash);
+/// `disclose_lockout` gives Keystone's message at once.
+#[tokio::test]
+async fn a_locked_account_answers_as_a_wrong_password_after_a_hash() {
+    let s = setup(SecurityCompliance {
+        lockout_failure_attempts: Some(2),
+        ..SecurityCompliance::default()
+    })
+    .await;
+    for _ in 0..2 {
+        let _ = login(&s, json!({"id": "u1"}), "wrong").await;
+    }
+    let hasher = s.method.hasher();
+    let before = hasher.counts();
+    let wrong_user = login(&s, json!({"id": "nobody"}), "wrong")
+        .await
+        .unwrap_err();
+    let after_unknown = hasher.counts();
+    assert_eq!(after_unknown.dummy, before.dummy + 1);
+    for password in ["wrong", "correct horse"] {
+        let locked = login(&s, json!({"id": "u1"}), password).await.unwrap_err();
+        assert!(matches!(
+            locked,
+            AuthError::AccountLocked {
+                disclosed: false,
+                ..
+            }
+        ));
+        assert_eq!(
+            (locked.http_status(), locked.to_string()),
+            (wrong_user.http_status(), wrong_user.to_string())
+        );
+    }
+    let after = hasher.counts();
+    assert_eq!(after.dummy, after_unknown.dummy + 2, "each cost a hash");
+    assert_eq!(after.verified, before.verified, "no password was checked");
+
+    let told = setup(SecurityCompliance {
+        lockout_failure_attempts: Some(1),
+        disclose_lockout: true,
+        ..SecurityCompliance::default()
+    })
+    .await;
+    let _ = login(&told, json!({"id": "u1"}), "wrong").await;
+    let before = told.method.hasher().counts();
+    let locked = login(&told, json!({"id": "u1"}), "correct horse")
+        .await
+        .unwrap_err();
+    assert_eq!(locked.http_status(), 401);
+    assert_eq!(locked.to_string(), "The account is locked for user: u1.");
+    assert_eq!(told.method.hasher().counts(), before, "answered at once");
+}
+
+/// A right password that is refused all the same (disabled, expired) is
+/// neither a failure nor a success: the counter stays as it was.
+#[tokio::test]
+async fn a_right_password_refused_for_another_reason_leaves_the_counter() {
+    let s = setup(SecurityCompliance {
+        lockout_failure_attempts: Some(3),
+        ..SecurityCompliance::default()
+    })
+    .await;
+    let _ = login(&s, json!({"id": "u1"}), "wrong").await;
+    s.store.update_user("u1", |u| u.enabled = false);
+    for _ in 0..5 {
+        assert!(matches!(
+            login(&s, json!({"id": "u1"}), "correct horse").await,
+            Err(AuthError::UserDisabled)
+        ));
+    }
+    assert_eq!(s.store.auth_state("u1").await.unwrap().failed_auth_count, 1);
 }
 
 #[tokio::test]
@@ -151,6 +229,11 @@ async fn exempt_users_are_never_locked() {
     for _ in 0..5 {
         let _ = login(&s, json!({"id": "u1"}), "wrong").await;
     }
+    assert_eq!(
+        s.store.auth_state("u1").await.unwrap(),
+        UserAuthState::default(),
+        "their attempts write nothing"
+    );
     assert!(
         login(&s, json!({"id": "u1"}), "correct horse")
             .await
@@ -175,12 +258,11 @@ async fn disabled_users_are_refused_only_with_the_right_password() {
 #[tokio::test]
 async fn expired_passwords_are_refused_unless_exempt() {
     let s = setup(SecurityCompliance::default()).await;
-    let record = PasswordRecord {
-        hash: s.method.hasher().hash(&secret("new one")).unwrap(),
-        created_at: s.clock.now(),
-        expires_at: Some(s.clock.now() + Duration::days(1)),
-        self_service: false,
-    };
+    let record = PasswordRecord::new(
+        s.method.hasher().hash(&secret("new one")).unwrap(),
+        s.clock.now(),
+    )
+    .with_expires_at(s.clock.now() + Duration::days(1));
     s.store.set_password("u1", &record).await.unwrap();
     assert!(login(&s, json!({"id": "u1"}), "new one").await.is_ok());
     s.clock.advance(Duration::days(1));
@@ -202,10 +284,7 @@ async fn inactive_users_are_disabled_unless_exempt() {
     .await;
     s.store.set_auth_state(
         "u1",
-        UserAuthState {
-            last_active_at: Some(s.clock.now() - Duration::days(31)),
-            ..UserAuthState::default()
-        },
+        UserAuthState::default().with_last_active_at(s.clock.now() - Duration::days(31)),
     );
     assert!(matches!(
         login(&s, json!({"id": "u1"}), "correct horse").await,
@@ -223,12 +302,10 @@ async fn inactive_users_are_disabled_unless_exempt() {
 #[tokio::test]
 async fn imported_keystone_hashes_are_rehashed_to_argon2id() {
     let s = setup(SecurityCompliance::default()).await;
-    let bcrypt = PasswordRecord {
-        hash: secret("$2b$04$Pity8eEst1Pd15ti8kvneunu4/LoFm4KVMYJB5zVPJnJZAwdWAQMG"),
-        created_at: s.clock.now(),
-        expires_at: None,
-        self_service: false,
-    };
+    let bcrypt = PasswordRecord::new(
+        secret("$2b$04$Pity8eEst1Pd15ti8kvneunu4/LoFm4KVMYJB5zVPJnJZAwdWAQMG"),
+        s.clock.now(),
+    );
     s.store.set_password("u1", &bcrypt).await.unwrap();
     assert!(
         login(&s, json!({"id": "u1"}), "correct horse")
@@ -289,24 +366,26 @@ async fn passes_the_conformance_kit() {
         .with_users(s.store.clone())
         .with_passwords(s.store.clone())
         .with_credentials(s.store.clone());
-    check(MethodCase {
-        handler: Arc::new(s.method.clone()),
-        stores,
-        clock: Some(s.clock.clone()),
-        tokens: None,
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"user": {"id": "u1", "password": "correct horse"}}).into(),
-        wrong_secret: vec![json!({"user": {"id": "u1", "password": "Tr0ub4dor&3"}}).into()],
-        unknown_user: Some(vec![json!({"user": {"name": "ghost", "domain": {"id": "default"}, "password": "correct horse"}}).into()]),
-        failure_status: 401,
-        malformed: vec![
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(s.method.clone()),
+            stores,
+            json!({"user": {"id": "u1", "password": "correct horse"}}),
+            [json!({"user": {"id": "u1", "password": "Tr0ub4dor&3"}}).into()],
+        )
+        .with_clock(s.clock.clone())
+        .with_unknown_user([json!({
+            "user": {"name": "ghost", "domain": {"id": "default"}, "password": "correct horse"}
+        })
+        .into()])
+        .with_malformed([
             json!({"user": {"password": "correct horse"}}),
             json!({"user": {"name": "alice", "password": "correct horse"}}),
             json!({}),
-        ],
-        secrets: vec!["correct horse".into(), "Tr0ub4dor&3".into()],
-    })
+        ])
+        .with_secrets(["correct horse", "Tr0ub4dor&3"]),
+    )
     .await;
 }
 

@@ -5,7 +5,7 @@
 //! challenge travels in the sealed receipt).
 //!
 //! 1. The client sends `{"user": {"id": ...}}` (or `name` plus `domain`).
-//!    The method answers with a challenge, `status: false` and
+//!    The method answers `AuthHandlerResponse::challenge` with the body
 //!    `{"challenge": "authpk1:<random>", "algorithm": "ed25519"}`; the
 //!    engine returns it with a receipt.
 //! 2. The client signs the challenge string's UTF-8 bytes with the private
@@ -51,7 +51,13 @@ const CHALLENGE_PREFIX: &str = "authpk1:";
 
 builtin_method!(PublicKey);
 
-/// Configuration (`[auth.methods.publickey]`).
+/// Configuration: the `[auth.method.publickey]` section of the server's
+/// file (default shown).
+///
+/// ```toml
+/// [auth.method.publickey]
+/// credential_type = "publickey"   # the credential type holding users' public keys
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PublicKeyConfig {
@@ -158,10 +164,6 @@ impl PublicKey {
 
 #[async_trait]
 impl AuthMethodHandler for PublicKey {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,

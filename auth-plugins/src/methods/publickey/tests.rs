@@ -185,31 +185,28 @@ async fn passes_the_conformance_kit() {
     // The signature is over a challenge the kit cannot know in advance, so
     // the second round signs a fixed text: wrong for any challenge.
     let bogus = STANDARD.encode(stranger.sign(b"not the challenge").to_bytes());
-    check(MethodCase {
-        handler: Arc::new(PublicKey::from_config(&PluginConfig::empty(NAME)).unwrap()),
-        stores: Stores::new()
-            .with_users(s.store.clone())
-            .with_credentials(s.store.clone()),
-        clock: None,
-        tokens: None,
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"user": {"id": "u1"}}).into(),
-        wrong_secret: vec![
-            json!({"user": {"id": "u1"}}).into(),
-            json!({"signature": bogus}).into(),
-        ],
-        unknown_user: Some(vec![
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(PublicKey::from_config(&PluginConfig::empty(NAME)).unwrap()),
+            Stores::new()
+                .with_users(s.store.clone())
+                .with_credentials(s.store.clone()),
+            json!({"user": {"id": "u1"}}),
+            vec![
+                json!({"user": {"id": "u1"}}).into(),
+                json!({"signature": bogus}).into(),
+            ],
+        )
+        .with_unknown_user(vec![
             json!({"user": {"id": "ghost"}}).into(),
             json!({"signature": bogus}).into(),
-        ]),
-        failure_status: 401,
-        malformed: vec![
+        ])
+        .with_malformed(vec![
             json!({}),
             json!({"signature": "AAAA"}),
             json!({"user": {"name": "alice"}}),
-        ],
-        secrets: vec![],
-    })
+        ]),
+    )
     .await;
 }

@@ -29,7 +29,13 @@ pub const NAME: &str = "token";
 
 builtin_method!(Token);
 
-/// Configuration (`[auth.methods.token]`).
+/// Configuration: the `[auth.method.token]` section of the server's file
+/// (default shown).
+///
+/// ```toml
+/// [auth.method.token]
+/// allow_rescope_scoped_token = true
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenConfig {
@@ -67,10 +73,6 @@ impl Token {
 
 #[async_trait]
 impl AuthMethodHandler for Token {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,
@@ -106,14 +108,14 @@ impl AuthMethodHandler for Token {
         }
         let mut data = ResponseData::for_user(claims.sub.clone())
             .with_expires_at(claims.expires_at())
-            .with_extra("audit_chain_id", json!(claims.audit_chain_id()));
+            .with_extra("audit_chain_id", json!(claims.audit_chain_id()))
+            .with_method_names(claims.methods);
         if !claims.group_ids.is_empty() {
             data = data.with_extra("group_ids", json!(claims.group_ids));
         }
         if let Some(idp) = &claims.idp_id {
             data = data.with_extra("identity_provider", json!(idp));
         }
-        data.method_names = claims.methods;
         Ok(AuthHandlerResponse::success(data))
     }
 }

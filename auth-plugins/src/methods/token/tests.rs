@@ -21,6 +21,15 @@ struct Setup {
 fn setup(config: Value) -> Setup {
     let store = Arc::new(MemoryStore::new());
     store.add_user("u1", "alice");
+    // Validation checks that a token's application credential still exists.
+    store.add_application_credential(auth_core::store::ApplicationCredential::new(
+        "ac1",
+        "ci",
+        "u1",
+        "p1",
+        secrecy::SecretString::from("unused"),
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+    ));
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
     ));
@@ -35,7 +44,8 @@ fn setup(config: Value) -> Setup {
         .stores(
             Stores::new()
                 .with_users(store.clone())
-                .with_revocations(store.clone()),
+                .with_revocations(store.clone())
+                .with_credentials(store.clone()),
         )
         .clock(clock.clone())
         .token_provider(tokens.clone())
@@ -54,6 +64,7 @@ fn claims(s: &Setup) -> TokenClaims {
     TokenClaims {
         sub: "u1".into(),
         iat: now,
+        iat_us: None,
         exp: now + 3600,
         methods: vec!["password".into(), "totp".into()],
         audit_ids: vec!["first-audit".into()],
@@ -108,16 +119,7 @@ async fn bad_expired_and_revoked_tokens_are_404s() {
         404
     );
     s.store
-        .add_revocation(&RevocationEvent {
-            audit_id: Some("first-audit".into()),
-            audit_chain_id: None,
-            user_id: None,
-            project_id: None,
-            domain_id: None,
-            role_id: None,
-            issued_before: s.clock.now(),
-            revoked_at: s.clock.now(),
-        })
+        .add_revocation(&RevocationEvent::at(s.clock.now()).with_audit_id("first-audit"))
         .await
         .unwrap();
     assert_eq!(
@@ -203,21 +205,22 @@ async fn passes_the_conformance_kit() {
             ..claims(&s)
         })
         .unwrap();
-    check(MethodCase {
-        handler: Arc::new(Token::from_config(&PluginConfig::empty(NAME)).unwrap()),
-        stores: Stores::new()
-            .with_users(s.store.clone())
-            .with_revocations(s.store.clone()),
-        clock: Some(s.clock.clone()),
-        tokens: Some(s.tokens.clone()),
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"id": token}).into(),
-        wrong_secret: vec![json!({"id": forged}).into()],
-        unknown_user: Some(vec![json!({"id": ghost}).into()]),
-        failure_status: 404,
-        malformed: vec![json!({}), json!({"token": "x"})],
-        secrets: vec![token, forged],
-    })
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(Token::from_config(&PluginConfig::empty(NAME)).unwrap()),
+            Stores::new()
+                .with_users(s.store.clone())
+                .with_revocations(s.store.clone()),
+            json!({"id": token}),
+            vec![json!({"id": forged}).into()],
+        )
+        .with_clock(s.clock.clone())
+        .with_tokens(s.tokens.clone())
+        .with_unknown_user(vec![json!({"id": ghost}).into()])
+        .with_failure_status(404)
+        .with_malformed(vec![json!({}), json!({"token": "x"})])
+        .with_secrets([token, forged]),
+    )
     .await;
 }

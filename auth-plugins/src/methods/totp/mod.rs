@@ -12,8 +12,10 @@
 //!   valid: every accepted (credential, step) is claimed in the store,
 //!   atomically across nodes;
 //! - wrong and replayed passcodes count towards the account lockout of
-//!   `[security_compliance]`, shared with `password`, and a locked account
-//!   is refused.
+//!   `[security_compliance]`, shared with `password`: each attempt is
+//!   counted before its passcode is checked, so concurrent guesses cannot
+//!   outrun the limit, and a locked account is refused (answered as a wrong
+//!   passcode, after the same work, unless `disclose_lockout`).
 
 mod code;
 
@@ -40,7 +42,14 @@ const MAX_PREVIOUS_WINDOWS: u8 = 10;
 
 builtin_method!(Totp);
 
-/// Configuration (`[auth.methods.totp]`).
+/// Configuration: the `[auth.method.totp]` section of the server's file
+/// (defaults shown; lockout comes from `[security_compliance]`).
+///
+/// ```toml
+/// [auth.method.totp]
+/// included_previous_windows = 1   # earlier 30-second windows still accepted (0 to 10)
+/// credential_type = "totp"        # the credential type holding the secrets
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TotpConfig {
@@ -102,47 +111,59 @@ impl Totp {
     ) -> Result<ResponseData, AuthError> {
         let passwords = ctx.stores().passwords()?;
         let now = ctx.now();
-        let state = self
-            .compliance
-            .ensure_unlocked(passwords, &user, now)
-            .await?;
-        let credentials = ctx.stores().credentials()?;
-        let windows = self.config.included_previous_windows;
-        let mut matched = None;
-        for credential in credentials
-            .list_credentials(&user.id, &self.config.credential_type)
-            .await?
-        {
-            let Some(secret) = decode_secret(credential.blob.expose_secret()) else {
-                continue;
-            };
-            if let Some(step) = matching_step(&secret, passcode.expose_secret(), now, windows) {
-                matched = Some((credential.id, step));
-                break;
+        let Some(attempt) = self.compliance.begin_attempt(passwords, &user, now).await? else {
+            if !self.compliance.disclose_lockout {
+                // The work of a wrong passcode, then its answer.
+                self.matching_credential(&user, passcode, ctx, now).await?;
             }
-        }
-        let accepted = match matched {
+            return Err(self.compliance.locked(&user));
+        };
+        let accepted = match self.matching_credential(&user, passcode, ctx, now).await? {
             Some((credential_id, step)) => {
+                let windows = self.config.included_previous_windows;
                 let valid_until = step_start(step + 1 + i64::from(windows));
-                credentials
+                ctx.stores()
+                    .credentials()?
                     .claim_passcode(&credential_id, step, valid_until)
                     .await?
             }
             None => false,
         };
         if !accepted {
-            self.compliance
-                .record_failure(passwords, &user, now)
-                .await?;
+            // The attempt was counted when it began.
             return Err(AuthError::InvalidCredentials);
         }
         if !user.enabled {
+            attempt.refused(passwords).await?;
             return Err(AuthError::UserDisabled);
         }
-        self.compliance
-            .record_success(passwords, &user, &state, now)
-            .await?;
+        attempt.succeeded(passwords, now).await?;
         Ok(ResponseData::for_loaded_user(user))
+    }
+
+    /// The user's credential `passcode` matches, and its step, if any.
+    async fn matching_credential(
+        &self,
+        user: &User,
+        passcode: &SecretString,
+        ctx: &MethodContext<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, i64)>, AuthError> {
+        let windows = self.config.included_previous_windows;
+        let credentials = ctx
+            .stores()
+            .credentials()?
+            .list_credentials(&user.id, &self.config.credential_type)
+            .await?;
+        for credential in credentials {
+            let Some(secret) = decode_secret(credential.blob.expose_secret()) else {
+                continue;
+            };
+            if let Some(step) = matching_step(&secret, passcode.expose_secret(), now, windows) {
+                return Ok(Some((credential.id, step)));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -155,10 +176,6 @@ fn step_start(step: i64) -> DateTime<Utc> {
 
 #[async_trait]
 impl AuthMethodHandler for Totp {
-    fn name(&self) -> &str {
-        NAME
-    }
-
     async fn authenticate(
         &self,
         payload: &Payload,

@@ -106,9 +106,38 @@ async fn failures_count_towards_the_shared_lockout() {
     let locked = login(&s, json!({"id": "u1"}), &code(&s, 0))
         .await
         .unwrap_err();
-    assert!(matches!(locked, AuthError::AccountLocked));
+    // Answered as a wrong passcode, but known for what it is.
+    assert!(matches!(
+        locked,
+        AuthError::AccountLocked {
+            disclosed: false,
+            ..
+        }
+    ));
+    let wrong = AuthError::InvalidCredentials;
+    assert_eq!(
+        (locked.http_status(), locked.to_string()),
+        (wrong.http_status(), wrong.to_string())
+    );
+    assert_eq!(
+        s.store.auth_state("u1").await.unwrap().failed_auth_count,
+        2,
+        "the right code did not reset the counter"
+    );
     s.clock.advance(Duration::seconds(300));
     assert!(login(&s, json!({"id": "u1"}), &code(&s, 0)).await.is_ok());
+}
+
+#[tokio::test]
+async fn disclose_lockout_says_the_account_is_locked() {
+    let s = setup(json!({"security_compliance": {
+        "lockout_failure_attempts": 1, "disclose_lockout": true}}));
+    assert!(login(&s, json!({"id": "u1"}), "000000").await.is_err());
+    let locked = login(&s, json!({"id": "u1"}), &code(&s, 0))
+        .await
+        .unwrap_err();
+    assert_eq!(locked.http_status(), 401);
+    assert_eq!(locked.to_string(), "The account is locked for user: u1.");
 }
 
 #[tokio::test]
@@ -173,27 +202,26 @@ async fn passes_the_conformance_kit() {
     } else {
         "000000"
     };
-    check(MethodCase {
-        handler: Arc::new(method),
-        stores: Stores::new()
-            .with_users(s.store.clone())
-            .with_passwords(s.store.clone())
-            .with_credentials(s.store.clone()),
-        clock: Some(s.clock.clone()),
-        tokens: None,
-        headers: Default::default(),
-        client_addr: None,
-        valid: json!({"user": {"id": "u1", "passcode": right}}).into(),
-        wrong_secret: vec![json!({"user": {"id": "u1", "passcode": wrong}}).into()],
-        unknown_user: Some(vec![
+    check(
+        MethodCase::new(
+            NAME,
+            Arc::new(method),
+            Stores::new()
+                .with_users(s.store.clone())
+                .with_passwords(s.store.clone())
+                .with_credentials(s.store.clone()),
+            json!({"user": {"id": "u1", "passcode": right}}),
+            vec![json!({"user": {"id": "u1", "passcode": wrong}}).into()],
+        )
+        .with_clock(s.clock.clone())
+        .with_unknown_user(vec![
             json!({"user": {"id": "ghost", "passcode": code(&s, -30)}}).into(),
-        ]),
-        failure_status: 401,
-        malformed: vec![
+        ])
+        .with_malformed(vec![
             json!({"user": {"passcode": "123456"}}),
             json!({"user": {"id": "u1"}}),
-        ],
-        secrets: vec![BLOB.into(), right],
-    })
+        ])
+        .with_secrets([BLOB.to_owned(), right]),
+    )
     .await;
 }

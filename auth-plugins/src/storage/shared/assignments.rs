@@ -72,7 +72,7 @@ macro_rules! assignment_store {
                 }
 
                 async fn delete_role(&self, role_id: &str) -> Result<(), AuthError> {
-                    // Its assignments cascade.
+                    // Its assignments and implied-role rules cascade.
                     self.delete_row(
                         "delete_role",
                         "DELETE FROM roles WHERE id = $1",
@@ -204,9 +204,149 @@ macro_rules! assignment_store {
                     .map(Target::try_from)
                     .collect()
                 }
+
+                async fn create_implied_role(
+                    &self,
+                    prior_role_id: &str,
+                    implied_role_id: &str,
+                ) -> Result<ImpliedRole, AuthError> {
+                    const OPERATION: &str = "create_implied_role";
+                    let mut tx = self.core.begin(OPERATION).await?;
+                    let roles = sqlx::query_as::<_, RoleRow>(
+                        "SELECT id, name, domain_id FROM roles WHERE id IN ($1, $2)",
+                    )
+                    .bind(prior_role_id)
+                    .bind(implied_role_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(failed(OPERATION))?;
+                    let roles: Vec<Role> = roles.into_iter().map(Role::from).collect();
+                    let role = |id: &str| {
+                        roles
+                            .iter()
+                            .find(|r| r.id == id)
+                            .cloned()
+                            .ok_or_else(|| not_found("role", id))
+                    };
+                    let (prior, implied) = (role(prior_role_id)?, role(implied_role_id)?);
+                    // The rule first, then the revision, then the check: the
+                    // order every write takes its locks in (data, then the
+                    // revision row), so no deadlock. Holding the revision
+                    // row serializes rule writers: on PostgreSQL the rules
+                    // read next include every rule committed before this
+                    // one got the row (each statement of a READ COMMITTED
+                    // transaction reads anew); on SQLite `BEGIN IMMEDIATE`
+                    // already did. So two writers cannot close a cycle
+                    // between them: the second sees the first's rule.
+                    sqlx::query(
+                        "INSERT INTO implied_roles (prior_role_id, implied_role_id) \
+                         VALUES ($1, $2)",
+                    )
+                    .bind(prior_role_id)
+                    .bind(implied_role_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(write_failed(OPERATION, "role", || {
+                        format!("implied role: {prior_role_id} implies {implied_role_id}")
+                    }))?;
+                    sqlx::query(BUMP_TOKEN_REVISION)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed(OPERATION))?;
+                    let others = sqlx::query_as::<_, ImpliedRoleRow>(implied_role_select!(
+                        "WHERE NOT (r.prior_role_id = $1 AND r.implied_role_id = $2)"
+                    ))
+                    .bind(prior_role_id)
+                    .bind(implied_role_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(failed(OPERATION))?;
+                    auth_core::implied_roles::RoleGraph::new(
+                        others.into_iter().map(ImpliedRole::from),
+                    )
+                    .check_new_rule(prior_role_id, implied_role_id)?;
+                    tx.commit().await.map_err(failed(OPERATION))?;
+                    Ok(ImpliedRole::new(prior, implied))
+                }
+
+                async fn get_implied_role(
+                    &self,
+                    prior_role_id: &str,
+                    implied_role_id: &str,
+                ) -> Result<ImpliedRole, AuthError> {
+                    sqlx::query_as::<_, ImpliedRoleRow>(implied_role_select!(
+                        "WHERE r.prior_role_id = $1 AND r.implied_role_id = $2"
+                    ))
+                    .bind(prior_role_id)
+                    .bind(implied_role_id)
+                    .fetch_optional(&self.core.read)
+                    .await
+                    .map_err(failed("get_implied_role"))?
+                    .map(ImpliedRole::from)
+                    .ok_or_else(|| no_such_rule(prior_role_id, implied_role_id))
+                }
+
+                async fn delete_implied_role(
+                    &self,
+                    prior_role_id: &str,
+                    implied_role_id: &str,
+                ) -> Result<(), AuthError> {
+                    let done = sqlx::query(
+                        "DELETE FROM implied_roles \
+                         WHERE prior_role_id = $1 AND implied_role_id = $2",
+                    )
+                    .bind(prior_role_id)
+                    .bind(implied_role_id)
+                    .execute_revised(&self.core)
+                    .await
+                    .map_err(failed("delete_implied_role"))?;
+                    found(done.rows_affected(), || {
+                        no_such_rule(prior_role_id, implied_role_id)
+                    })
+                }
+
+                async fn list_implied_roles(
+                    &self,
+                    prior_role_id: &str,
+                ) -> Result<Vec<ImpliedRole>, AuthError> {
+                    let rows = sqlx::query_as::<_, ImpliedRoleRow>(implied_role_select!(
+                        "WHERE r.prior_role_id = $1 ORDER BY i.name, i.id"
+                    ))
+                    .bind(prior_role_id)
+                    .fetch_all(&self.core.read)
+                    .await
+                    .map_err(failed("list_implied_roles"))?;
+                    Ok(rows.into_iter().map(ImpliedRole::from).collect())
+                }
+
+                async fn list_role_inferences(&self) -> Result<Vec<ImpliedRole>, AuthError> {
+                    let rows = sqlx::query_as::<_, ImpliedRoleRow>(implied_role_select!(
+                        "ORDER BY p.name, p.id, i.name, i.id"
+                    ))
+                    .fetch_all(&self.core.read)
+                    .await
+                    .map_err(failed("list_role_inferences"))?;
+                    Ok(rows.into_iter().map(ImpliedRole::from).collect())
+                }
             }
         };
     };
 }
 
+/// A rule and both its roles, from `implied_roles r`, followed by `$rest`
+/// (a `WHERE` on `r`, an `ORDER BY`): the columns of `ImpliedRoleRow`, as
+/// one literal, so that every query using it stays `'static`.
+macro_rules! implied_role_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT p.id AS prior_id, p.name AS prior_name, p.domain_id AS prior_domain_id, \
+             i.id AS implied_id, i.name AS implied_name, i.domain_id AS implied_domain_id \
+             FROM implied_roles r JOIN roles p ON p.id = r.prior_role_id \
+             JOIN roles i ON i.id = r.implied_role_id ",
+            $rest
+        )
+    };
+}
+
 pub(crate) use assignment_store;
+pub(crate) use implied_role_select;

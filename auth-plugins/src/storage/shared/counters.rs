@@ -56,7 +56,7 @@ macro_rules! counter_store {
                             .map_err(failed("list_counters"))?;
                     Ok(rows
                         .into_iter()
-                        .map(|(name, value)| Counter { name, value })
+                        .map(|(name, value)| Counter::new(name, value))
                         .collect())
                 }
             }

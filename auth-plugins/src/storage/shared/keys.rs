@@ -23,9 +23,8 @@ macro_rules! key_store {
                             .fetch_optional(&self.core.read)
                             .await
                             .map_err(failed("load_key_set"))?;
-                    Ok(row.map(|(material, version)| StoredKeySet {
-                        material: SecretString::from(material),
-                        version,
+                    Ok(row.map(|(material, version)| {
+                        StoredKeySet::new(SecretString::from(material), version)
                     }))
                 }
 

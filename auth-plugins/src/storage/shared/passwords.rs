@@ -5,6 +5,11 @@
 //! `UPDATE` locks the user row (PostgreSQL) or runs on the one writer
 //! (SQLite), so concurrent changes of one user's password queue instead of
 //! racing, and a missing user is found before anything is written.
+//!
+//! The lockout claim (`claim_auth_attempt`) is one conditional `UPDATE ...
+//! RETURNING`: it decides whether the account is locked and counts the
+//! attempt in the same statement, so concurrent attempts cannot all read
+//! "not locked" and then all go on to check the secret.
 
 /// Implements `PasswordStore` for a driver type with a `core: SqlCore<$db>`
 /// field, plus the `insert_password` helper `create_user` shares.
@@ -191,6 +196,81 @@ macro_rules! password_store {
                         .await
                         .map_err(failed("reset_auth_failures"))?;
                     found(done.rows_affected(), || not_found("user", user_id))
+                }
+
+                async fn claim_auth_attempt(
+                    &self,
+                    user_id: &str,
+                    limit: u32,
+                    lock_duration: Option<chrono::Duration>,
+                    at: DateTime<Utc>,
+                ) -> Result<Option<UserAuthState>, AuthError> {
+                    // One conditional statement decides and writes: on
+                    // PostgreSQL a concurrent claim waits for this row's
+                    // lock and then re-checks the condition against the
+                    // row as this one left it; on SQLite the one writer
+                    // runs claims one after another. A lock that ran out
+                    // (its last counted attempt at or before `ran_out`,
+                    // NULL when locks never run out) starts a new count.
+                    let at = to_micros(at);
+                    let ran_out = lock_duration
+                        .and_then(|d| d.num_microseconds())
+                        .and_then(|d| at.checked_sub(d));
+                    let claimed = sqlx::query_as::<_, AuthStateRow>(
+                        "UPDATE users SET \
+                         failed_auth_count = CASE WHEN failed_auth_count >= $2 THEN 1 \
+                         ELSE failed_auth_count + 1 END, \
+                         failed_auth_at = $4 \
+                         WHERE id = $1 AND (failed_auth_count < $2 OR failed_auth_at <= $3) \
+                         RETURNING failed_auth_count, failed_auth_at, last_active_at",
+                    )
+                    .bind(user_id)
+                    .bind(i64::from(limit))
+                    .bind(ran_out)
+                    .bind(at)
+                    .fetch_optional(&self.core.write)
+                    .await
+                    .map_err(failed("claim_auth_attempt"))?;
+                    match claimed {
+                        Some(row) => row.try_into().map(Some),
+                        None => {
+                            self.user_exists(user_id, "claim_auth_attempt").await?;
+                            Ok(None)
+                        }
+                    }
+                }
+
+                async fn release_auth_attempt(&self, user_id: &str) -> Result<(), AuthError> {
+                    let done = sqlx::query(
+                        "UPDATE users SET failed_auth_count = failed_auth_count - 1 \
+                         WHERE id = $1 AND failed_auth_count > 0",
+                    )
+                    .bind(user_id)
+                    .execute(&self.core.write)
+                    .await
+                    .map_err(failed("release_auth_attempt"))?;
+                    if done.rows_affected() == 0 {
+                        self.user_exists(user_id, "release_auth_attempt").await?;
+                    }
+                    Ok(())
+                }
+            }
+
+            impl $store {
+                /// `Ok` if the user exists, else [`AuthError::NotFound`]:
+                /// for statements whose zero rows may mean either.
+                async fn user_exists(
+                    &self,
+                    user_id: &str,
+                    operation: &'static str,
+                ) -> Result<(), AuthError> {
+                    sqlx::query("SELECT 1 FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_optional(&self.core.read)
+                        .await
+                        .map_err(failed(operation))?
+                        .map(drop)
+                        .ok_or_else(|| not_found("user", user_id))
                 }
             }
         };

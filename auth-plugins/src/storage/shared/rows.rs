@@ -28,12 +28,9 @@ pub(crate) struct DomainRow {
 
 impl From<DomainRow> for Domain {
     fn from(r: DomainRow) -> Self {
-        Domain {
-            id: r.id,
-            name: r.name,
-            description: r.description,
-            enabled: r.enabled,
-        }
+        Domain::new(r.id, r.name)
+            .with_description(r.description)
+            .with_enabled(r.enabled)
     }
 }
 
@@ -48,13 +45,9 @@ pub(crate) struct ProjectRow {
 
 impl From<ProjectRow> for Project {
     fn from(r: ProjectRow) -> Self {
-        Project {
-            id: r.id,
-            name: r.name,
-            domain_id: r.domain_id,
-            description: r.description,
-            enabled: r.enabled,
-        }
+        Project::new(r.id, r.name, r.domain_id)
+            .with_description(r.description)
+            .with_enabled(r.enabled)
     }
 }
 
@@ -73,15 +66,14 @@ impl TryFrom<UserRow> for User {
     type Error = AuthError;
 
     fn try_from(r: UserRow) -> Result<Self, AuthError> {
-        Ok(User {
-            id: r.id,
-            name: r.name,
-            domain_id: r.domain_id,
-            enabled: r.enabled,
-            default_project_id: r.default_project_id,
-            options: serde_json::from_str(&r.options).map_err(|_| corrupt("user options"))?,
-            extra: serde_json::from_str(&r.extra).map_err(|_| corrupt("user extra attributes"))?,
-        })
+        let mut user = User::new(r.id, r.name, r.domain_id)
+            .with_enabled(r.enabled)
+            .with_options(serde_json::from_str(&r.options).map_err(|_| corrupt("user options"))?)
+            .with_extra(
+                serde_json::from_str(&r.extra).map_err(|_| corrupt("user extra attributes"))?,
+            );
+        user.default_project_id = r.default_project_id;
+        Ok(user)
     }
 }
 
@@ -112,12 +104,13 @@ impl PasswordRow {
         let (Some(hash), Some(created_at)) = (self.hash, self.created_at) else {
             return Ok(None);
         };
-        Ok(Some(PasswordRecord {
-            hash: SecretString::from(hash),
-            created_at: from_micros(created_at, "password creation time")?,
-            expires_at: from_micros_opt(self.expires_at, "password expiry")?,
-            self_service: self.self_service.unwrap_or(false),
-        }))
+        let mut record = PasswordRecord::new(
+            SecretString::from(hash),
+            from_micros(created_at, "password creation time")?,
+        )
+        .with_self_service(self.self_service.unwrap_or(false));
+        record.expires_at = from_micros_opt(self.expires_at, "password expiry")?;
+        Ok(Some(record))
     }
 }
 
@@ -132,11 +125,11 @@ impl TryFrom<AuthStateRow> for UserAuthState {
     type Error = AuthError;
 
     fn try_from(r: AuthStateRow) -> Result<Self, AuthError> {
-        Ok(UserAuthState {
-            failed_auth_count: count(r.failed_auth_count)?,
-            failed_auth_at: from_micros_opt(r.failed_auth_at, "failed authentication time")?,
-            last_active_at: from_micros_opt(r.last_active_at, "last activity time")?,
-        })
+        Ok(UserAuthState::new(
+            count(r.failed_auth_count)?,
+            from_micros_opt(r.failed_auth_at, "failed authentication time")?,
+            from_micros_opt(r.last_active_at, "last activity time")?,
+        ))
     }
 }
 
@@ -155,12 +148,7 @@ pub(crate) struct GroupRow {
 
 impl From<GroupRow> for Group {
     fn from(r: GroupRow) -> Self {
-        Group {
-            id: r.id,
-            name: r.name,
-            domain_id: r.domain_id,
-            description: r.description,
-        }
+        Group::new(r.id, r.name, r.domain_id).with_description(r.description)
     }
 }
 
@@ -173,11 +161,37 @@ pub(crate) struct RoleRow {
 
 impl From<RoleRow> for Role {
     fn from(r: RoleRow) -> Self {
-        Role {
-            id: r.id,
-            name: r.name,
-            domain_id: r.domain_id,
-        }
+        let mut role = Role::new(r.id, r.name);
+        role.domain_id = r.domain_id;
+        role
+    }
+}
+
+/// An implied-role rule joined with both its roles (see
+/// `implied_role_select!`).
+#[derive(FromRow)]
+pub(crate) struct ImpliedRoleRow {
+    prior_id: String,
+    prior_name: String,
+    prior_domain_id: Option<String>,
+    implied_id: String,
+    implied_name: String,
+    implied_domain_id: Option<String>,
+}
+
+impl From<ImpliedRoleRow> for ImpliedRole {
+    fn from(r: ImpliedRoleRow) -> Self {
+        let prior = RoleRow {
+            id: r.prior_id,
+            name: r.prior_name,
+            domain_id: r.prior_domain_id,
+        };
+        let implied = RoleRow {
+            id: r.implied_id,
+            name: r.implied_name,
+            domain_id: r.implied_domain_id,
+        };
+        ImpliedRole::new(prior.into(), implied.into())
     }
 }
 
@@ -230,11 +244,11 @@ impl TryFrom<AssignmentRow> for Assignment {
             "group" => Actor::Group(r.actor_id),
             _ => return Err(corrupt("assignment actor type")),
         };
-        Ok(Assignment {
-            role_id: r.role_id,
+        Ok(Assignment::new(
+            r.role_id,
             actor,
-            target: target_from(&r.target_type, r.target_id)?,
-        })
+            target_from(&r.target_type, r.target_id)?,
+        ))
     }
 }
 
@@ -265,13 +279,9 @@ impl CredentialRow {
     /// The credential with its blob opened.
     pub(crate) fn open(self, keys: &KeyRing) -> Result<Credential, AuthError> {
         let blob = open_blob(keys, &self.id, &self.sealed_blob)?;
-        Ok(Credential {
-            id: self.id,
-            user_id: self.user_id,
-            kind: self.kind,
-            project_id: self.project_id,
-            blob,
-        })
+        let mut credential = Credential::new(self.id, self.user_id, self.kind, blob);
+        credential.project_id = self.project_id;
+        Ok(credential)
     }
 }
 
@@ -316,39 +326,34 @@ pub(crate) fn assemble_app_creds(
         roles_of
             .entry(r.application_credential_id)
             .or_default()
-            .push(RoleRef {
-                id: r.role_id,
-                name: r.role_name,
-            });
+            .push(RoleRef::new(r.role_id, r.role_name));
     }
     let mut rules_of: HashMap<String, Vec<AccessRule>> = HashMap::new();
     for r in rules {
         rules_of
             .entry(r.application_credential_id)
             .or_default()
-            .push(AccessRule {
-                id: r.id,
-                service: r.service,
-                path: r.path,
-                method: r.method,
-            });
+            .push(AccessRule::new(r.id, r.service, r.path, r.method));
     }
     creds
         .into_iter()
         .map(|c| {
-            Ok(ApplicationCredential {
-                roles: roles_of.remove(&c.id).unwrap_or_default(),
-                access_rules: rules_of.remove(&c.id).unwrap_or_default(),
-                expires_at: from_micros_opt(c.expires_at, "application credential expiry")?,
-                created_at: from_micros(c.created_at, "application credential creation time")?,
-                id: c.id,
-                name: c.name,
-                description: c.description,
-                user_id: c.user_id,
-                project_id: c.project_id,
-                secret_hash: SecretString::from(c.secret_hash),
-                unrestricted: c.unrestricted,
-            })
+            let roles = roles_of.remove(&c.id).unwrap_or_default();
+            let access_rules = rules_of.remove(&c.id).unwrap_or_default();
+            let mut credential = ApplicationCredential::new(
+                c.id,
+                c.name,
+                c.user_id,
+                c.project_id,
+                SecretString::from(c.secret_hash),
+                from_micros(c.created_at, "application credential creation time")?,
+            )
+            .with_description(c.description)
+            .with_roles(roles)
+            .with_unrestricted(c.unrestricted)
+            .with_access_rules(access_rules);
+            credential.expires_at = from_micros_opt(c.expires_at, "application credential expiry")?;
+            Ok(credential)
         })
         .collect()
 }
@@ -363,12 +368,7 @@ pub(crate) struct ServiceRow {
 
 impl From<ServiceRow> for Service {
     fn from(r: ServiceRow) -> Self {
-        Service {
-            id: r.id,
-            kind: r.kind,
-            name: r.name,
-            enabled: r.enabled,
-        }
+        Service::new(r.id, r.kind, r.name).with_enabled(r.enabled)
     }
 }
 
@@ -384,14 +384,10 @@ pub(crate) struct EndpointRow {
 
 impl From<EndpointRow> for Endpoint {
     fn from(r: EndpointRow) -> Self {
-        Endpoint {
-            id: r.id,
-            service_id: r.service_id,
-            interface: r.interface,
-            region: r.region,
-            url: r.url,
-            enabled: r.enabled,
-        }
+        let mut endpoint =
+            Endpoint::new(r.id, r.service_id, r.interface, r.url).with_enabled(r.enabled);
+        endpoint.region = r.region;
+        endpoint
     }
 }
 
@@ -411,16 +407,15 @@ impl TryFrom<RevocationRow> for RevocationEvent {
     type Error = AuthError;
 
     fn try_from(r: RevocationRow) -> Result<Self, AuthError> {
-        Ok(RevocationEvent {
-            audit_id: r.audit_id,
-            audit_chain_id: r.audit_chain_id,
-            user_id: r.user_id,
-            project_id: r.project_id,
-            domain_id: r.domain_id,
-            role_id: r.role_id,
-            issued_before: from_micros(r.issued_before, "revocation issued_before")?,
-            revoked_at: from_micros(r.revoked_at, "revocation time")?,
-        })
+        let mut event = RevocationEvent::at(from_micros(r.revoked_at, "revocation time")?)
+            .with_issued_before(from_micros(r.issued_before, "revocation issued_before")?);
+        event.audit_id = r.audit_id;
+        event.audit_chain_id = r.audit_chain_id;
+        event.user_id = r.user_id;
+        event.project_id = r.project_id;
+        event.domain_id = r.domain_id;
+        event.role_id = r.role_id;
+        Ok(event)
     }
 }
 
@@ -461,23 +456,21 @@ impl TryFrom<AuditRow> for AuditRecord {
     type Error = AuthError;
 
     fn try_from(r: AuditRow) -> Result<Self, AuthError> {
-        Ok(AuditRecord {
-            id: r.id,
-            at: from_micros(r.at, "audit time")?,
-            kind: match r.kind.as_str() {
-                "call" => AuditKind::Call,
-                "handler" => AuditKind::Handler,
-                _ => return Err(corrupt("audit kind")),
-            },
-            event: r.event,
-            success: r.success,
-            duration_us: r.duration_us,
-            client_addr: r.client_addr,
-            user_id: r.user_id,
-            project_id: r.project_id,
-            request_id: r.request_id,
-            detail: json_value(&r.detail, "audit detail")?,
-        })
+        let kind = match r.kind.as_str() {
+            "call" => AuditKind::Call,
+            "handler" => AuditKind::Handler,
+            _ => return Err(corrupt("audit kind")),
+        };
+        let mut record =
+            AuditRecord::new(from_micros(r.at, "audit time")?, kind, r.event, r.success)
+                .with_id(r.id)
+                .with_detail(json_value(&r.detail, "audit detail")?);
+        record.duration_us = r.duration_us;
+        record.client_addr = r.client_addr;
+        record.user_id = r.user_id;
+        record.project_id = r.project_id;
+        record.request_id = r.request_id;
+        Ok(record)
     }
 }
 
@@ -513,22 +506,22 @@ impl TryFrom<BindingRow> for HandlerBinding {
     type Error = AuthError;
 
     fn try_from(r: BindingRow) -> Result<Self, AuthError> {
-        Ok(HandlerBinding {
-            id: r.id,
-            name: r.name,
-            events: serde_json::from_str(&r.events).map_err(|_| corrupt("binding events"))?,
-            module: r.module,
-            action: r.action,
-            options: json_value(&r.options, "binding options")?,
-            conditions: json_value(&r.conditions, "binding conditions")?,
-            position: match r.position.as_str() {
-                "pre" => HandlerPosition::Pre,
-                "post" => HandlerPosition::Post,
-                _ => return Err(corrupt("binding position")),
-            },
-            ordering: i32::try_from(r.ordering).map_err(|_| corrupt("binding ordering"))?,
-            active: r.active,
-            abort_on_error: r.abort_on_error,
+        Ok(HandlerBinding::new(
+            r.id,
+            r.name,
+            serde_json::from_str(&r.events).map_err(|_| corrupt("binding events"))?,
+            r.module,
+            r.action,
+        )
+        .with_options(json_value(&r.options, "binding options")?)
+        .with_conditions(json_value(&r.conditions, "binding conditions")?)
+        .with_position(match r.position.as_str() {
+            "pre" => HandlerPosition::Pre,
+            "post" => HandlerPosition::Post,
+            _ => return Err(corrupt("binding position")),
         })
+        .with_ordering(i32::try_from(r.ordering).map_err(|_| corrupt("binding ordering"))?)
+        .with_active(r.active)
+        .with_abort_on_error(r.abort_on_error))
     }
 }

@@ -18,6 +18,7 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use auth_core::token::not_found;
 use auth_core::{AuthError, TokenClaims, TokenProvider};
+use chrono::Duration;
 use jsonwebtoken::{Header, Validation};
 
 pub use keys::{SigningAlgorithm, SigningKeySet};
@@ -25,14 +26,26 @@ pub use keys::{SigningAlgorithm, SigningKeySet};
 /// Signs and verifies JWS tokens with a swappable key set.
 pub struct JwsProvider {
     keys: RwLock<Arc<SigningKeySet>>,
+    max_lifetime: Option<Duration>,
 }
 
 impl JwsProvider {
-    /// A provider using `keys`.
+    /// A provider using `keys`, stating no maximum lifetime.
     pub fn new(keys: SigningKeySet) -> Self {
         Self {
             keys: RwLock::new(Arc::new(keys)),
+            max_lifetime: None,
         }
+    }
+
+    /// States the longest lifetime of the tokens this provider issues (the
+    /// server's `[token] expiration`), so that
+    /// [`auth_core::token::validate`] refuses a token claiming a longer one
+    /// even when its signature is good: a key stolen from a database dump
+    /// cannot mint a token that lasts for years.
+    pub fn with_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = Some(max);
+        self
     }
 
     /// The current key set.
@@ -50,6 +63,7 @@ impl fmt::Debug for JwsProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwsProvider")
             .field("keys", &self.keys())
+            .field("max_lifetime", &self.max_lifetime)
             .finish()
     }
 }
@@ -83,6 +97,10 @@ impl TokenProvider for JwsProvider {
         jsonwebtoken::decode::<TokenClaims>(token, key.decoding(), &validation)
             .map(|data| data.claims)
             .map_err(|_| not_found())
+    }
+
+    fn max_lifetime(&self) -> Option<Duration> {
+        self.max_lifetime
     }
 }
 

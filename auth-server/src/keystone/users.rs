@@ -1,19 +1,24 @@
 //! `/v3/users`: create, get, list, update (including `options`), delete.
+//!
+//! Each handler asks the policy about Keystone's action with the target
+//! Keystone's `keystone/api/users.py` builds, documented beside it.
 
 use auth_core::AuthError;
-use auth_core::store::{DEFAULT_DOMAIN_ID, PasswordRecord, User, UserFilter, UserOptions, new_id};
-use auth_plugins::compliance::PasswordChange;
+use auth_core::store::{DEFAULT_DOMAIN_ID, User, UserFilter, UserOptions, new_id};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, respond};
+use super::{ObjectTarget, PublicBase, targets};
+use crate::error::ServerError;
+use crate::policy::Target;
+use crate::services::users::{self, InitialPassword};
 use crate::state::AppState;
 use crate::token_body::timestamp;
 
@@ -123,85 +128,67 @@ fn password_of(fields: &Map<String, Value>) -> Result<Option<SecretString>, Auth
     }
 }
 
-async fn new_password(
-    state: &AppState,
-    user: &User,
-    password: SecretString,
-    change: PasswordChange,
-) -> Result<PasswordRecord, AuthError> {
-    state
-        .compliance()
-        .new_password(
-            state.hasher(),
-            state.storage().as_ref(),
-            user,
-            password,
-            change,
-            state.clock().now(),
-        )
-        .await
-}
-
-/// `POST /v3/users` (admin).
+/// `POST /v3/users`. Target: `target.user`, the request's user as sent
+/// (its password left out), as Keystone's `UsersResource.post`.
 pub async fn create(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<UserEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("create_user")?;
-        let domain_id = match body.user.get("domain_id") {
-            Some(Value::String(d)) => d.clone(),
-            None => DEFAULT_DOMAIN_ID.to_owned(),
-            Some(_) => {
-                return Err(AuthError::bad_request("'user.domain_id' must be a string").into());
-            }
-        };
-        if !body.user.contains_key("name") {
-            return Err(AuthError::bad_request("'user.name' is required").into());
+) -> Result<impl IntoResponse, ServerError> {
+    let mut sent = body.user.clone();
+    sent.remove("password");
+    let target = Target::new().with_object("target.user", &Value::Object(sent));
+    super::authorize(&state, &caller, "identity:create_user", &target)?;
+    let domain_id = match body.user.get("domain_id") {
+        Some(Value::String(d)) => d.clone(),
+        None => DEFAULT_DOMAIN_ID.to_owned(),
+        Some(_) => {
+            return Err(AuthError::bad_request("'user.domain_id' must be a string").into());
         }
-        state.storage().get_domain(&domain_id).await?;
-        let mut user = User {
-            id: new_id(),
-            name: String::new(),
-            domain_id,
-            enabled: true,
-            default_project_id: None,
-            options: UserOptions::default(),
-            extra: Default::default(),
-        };
-        apply(&mut user, &body.user)?;
-        let password = match password_of(&body.user)? {
-            Some(p) => Some(new_password(&state, &user, p, PasswordChange::Create).await?),
-            None => None,
-        };
-        state
-            .storage()
-            .create_user(&user, password.as_ref())
-            .await?;
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"user": user_json(&state, &user, &base).await})),
-        )
-            .into_response())
-    })
-    .await
+    };
+    if !body.user.contains_key("name") {
+        return Err(AuthError::bad_request("'user.name' is required").into());
+    }
+    let mut user = User::new(new_id(), String::new(), domain_id);
+    apply(&mut user, &body.user)?;
+    let password = match password_of(&body.user)? {
+        Some(p) => InitialPassword::Chosen(p),
+        None => InitialPassword::None,
+    };
+    users::create(&state.services(), &user, password).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"user": user_json(&state, &user, &base).await})),
+    ))
 }
 
-/// `GET /v3/users/{id}` (admin or the user).
+/// The target of a call on one user (Keystone's
+/// `_build_user_target_enforcement`): `user_id` from the path and
+/// `target.user`, the stored user, when there is one. The read's 404 is
+/// deferred (see [`super::deferred`]).
+pub(super) async fn user_target(
+    state: &AppState,
+    user_id: &str,
+) -> Result<ObjectTarget<User>, AuthError> {
+    super::object_target(
+        state.storage().get_user(user_id).await,
+        ("user_id", user_id),
+        ("target.user", targets::user),
+    )
+}
+
+/// `GET /v3/users/{id}`. Target: see `user_target`.
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin_or_self(&id, "get_user")?;
-        let user = state.storage().get_user(&id).await?;
-        Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let (target, user) = user_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:get_user", &target)?;
+    let user = user?;
+    Ok(Json(json!({"user": user_json(&state, &user, &base).await})))
 }
 
 /// `?name=&domain_id=` filters.
@@ -211,71 +198,68 @@ pub struct UserQuery {
     domain_id: Option<String>,
 }
 
-/// `GET /v3/users` (admin).
+/// `GET /v3/users`. Target: for a domain-scoped token, `target.domain_id`
+/// is its domain; the filters under `filter_attr`. As Keystone's
+/// `_list_users`, a domain-scoped token lists its own domain's users only
+/// (its domain is the default filter, and users of any other are dropped).
 pub async fn list(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Query(query): Query<UserQuery>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_users")?;
-        let filter = UserFilter {
-            domain_id: query.domain_id,
-            name: query.name,
-        };
-        let mut users = Vec::new();
-        for user in state.storage().list_users(&filter).await? {
+) -> Result<impl IntoResponse, ServerError> {
+    let mut target = Target::new();
+    if let Some(domain) = caller.domain_scope() {
+        target = target.with("target.domain_id", domain);
+    }
+    let target = targets::with_filters(
+        target,
+        [
+            ("domain_id", query.domain_id.as_deref()),
+            ("name", query.name.as_deref()),
+        ],
+    );
+    super::authorize(&state, &caller, "identity:list_users", &target)?;
+    let scoped = caller.domain_scope();
+    let mut filter = UserFilter::default();
+    filter.domain_id = query.domain_id.or_else(|| scoped.map(str::to_owned));
+    filter.name = query.name;
+    let mut users = Vec::new();
+    for user in state.storage().list_users(&filter).await? {
+        if scoped.is_none_or(|domain| user.domain_id == domain) {
             users.push(user_json(&state, &user, &base).await);
         }
-        let links = super::collection_links(&base, "/v3/users");
-        Ok(Json(json!({"users": users, "links": links})).into_response())
-    })
-    .await
+    }
+    let links = super::collection_links(&base, "/v3/users");
+    Ok(Json(json!({"users": users, "links": links})))
 }
 
-/// `PATCH /v3/users/{id}` (admin).
+/// `PATCH /v3/users/{id}`. Target: see `user_target`.
 pub async fn update(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<UserEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("update_user")?;
-        let mut user = state.storage().get_user(&id).await?;
-        let was_enabled = user.enabled;
-        apply(&mut user, &body.user)?;
-        state.storage().update_user(&user).await?;
-        let new_password = password_of(&body.user)?;
-        let changed_password = new_password.is_some();
-        if let Some(password) = new_password {
-            let record = self::new_password(&state, &user, password, PasswordChange::Reset).await?;
-            state.storage().set_password(&user.id, &record).await?;
-        }
-        // A disabled user or a reset password ends every session.
-        if (was_enabled && !user.enabled) || changed_password {
-            let now = state.clock().now();
-            let event = super::password::revoke_user(&user.id, now);
-            state.storage().add_revocation(&event).await?;
-        }
-        Ok(Json(json!({"user": user_json(&state, &user, &base).await})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let (target, current) = user_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:update_user", &target)?;
+    let current = current?;
+    let mut user = current.clone();
+    apply(&mut user, &body.user)?;
+    let new_password = password_of(&body.user)?;
+    users::update(&state.services(), &current, &user, new_password).await?;
+    Ok(Json(json!({"user": user_json(&state, &user, &base).await})))
 }
 
-/// `DELETE /v3/users/{id}` (admin).
+/// `DELETE /v3/users/{id}`. Target: see `user_target`.
 pub async fn delete(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("delete_user")?;
-        state.storage().delete_user(&id).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let (target, user) = user_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:delete_user", &target)?;
+    users::delete(&state.services(), &user?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,4 +1,8 @@
-//! `/v3/event-handlers`: event-handler bindings, admin only. Each change is
+//! `/v3/event-handlers`: event-handler bindings, under this server's own
+//! actions (`identity:list_event_handlers`, `get_event_handler_schema`,
+//! `create_event_handler`, `get_event_handler`, `update_event_handler`,
+//! `enable_event_handler`, `disable_event_handler`, `delete_event_handler`;
+//! target: `event_handler_id` from the path, if any). Each change is
 //! checked by the dispatcher before it is saved (400 naming the problem),
 //! then every binding is reloaded here; other nodes reload theirs every
 //! `[keys] refresh_interval` seconds. Listings hide secret options.
@@ -11,10 +15,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::PublicBase;
 use super::body::KeystoneJson;
 use super::caller::Caller;
-use super::{PublicBase, respond};
 use crate::error::ServerError;
+use crate::policy::Target;
+use crate::services::event_handlers;
 use crate::state::AppState;
 
 /// `{"event_handler": {...}}`: every field optional, so one type serves
@@ -62,16 +68,14 @@ fn binding_json(state: &AppState, binding: &HandlerBinding, base: &str) -> Value
     shown
 }
 
-/// Checks, saves (create or update) and reloads.
+/// Checks the name and saves (create or update).
 async fn save(state: &AppState, binding: &HandlerBinding, create: bool) -> Result<(), ServerError> {
     super::required_name(Some(binding.name.clone()), 255)?;
-    state.dispatcher().validate(binding)?;
     if create {
-        state.storage().create_binding(binding).await?;
+        event_handlers::create(state, binding).await?;
     } else {
-        state.storage().update_binding(binding).await?;
+        event_handlers::update(state, binding).await?;
     }
-    state.reload_bindings().await?;
     Ok(())
 }
 
@@ -80,32 +84,35 @@ pub async fn list(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("list_event_handlers")?;
-        let bindings: Vec<Value> = state
-            .storage()
-            .list_bindings()
-            .await?
-            .iter()
-            .map(|b| binding_json(&state, b, &base))
-            .collect();
-        Ok(Json(json!({"event_handlers": bindings})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    super::authorize(
+        &state,
+        &caller,
+        "identity:list_event_handlers",
+        &Target::new(),
+    )?;
+    let bindings: Vec<Value> = state
+        .storage()
+        .list_bindings()
+        .await?
+        .iter()
+        .map(|b| binding_json(&state, b, &base))
+        .collect();
+    Ok(Json(json!({"event_handlers": bindings})).into_response())
 }
 
 /// `GET /v3/event-handlers/schema`: modules, actions, options, conditions.
 pub async fn schema(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("get_event_handler_schema")?;
-        Ok(Json(state.dispatcher().schema()).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    super::authorize(
+        &state,
+        &caller,
+        "identity:get_event_handler_schema",
+        &Target::new(),
+    )?;
+    Ok(Json(state.dispatcher().schema()).into_response())
 }
 
 /// `POST /v3/event-handlers`.
@@ -114,31 +121,21 @@ pub async fn create(
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<HandlerEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("create_event_handler")?;
-        let mut binding = HandlerBinding {
-            id: new_id(),
-            name: String::new(),
-            events: Vec::new(),
-            module: String::new(),
-            action: String::new(),
-            options: json!({}),
-            conditions: json!({}),
-            position: HandlerPosition::Post,
-            ordering: 0,
-            active: true,
-            abort_on_error: false,
-        };
-        body.event_handler.apply(&mut binding);
-        save(&state, &binding, true).await?;
-        Ok((
-            StatusCode::CREATED,
-            Json(json!({"event_handler": binding_json(&state, &binding, &base)})),
-        )
-            .into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    super::authorize(
+        &state,
+        &caller,
+        "identity:create_event_handler",
+        &Target::new(),
+    )?;
+    let mut binding = HandlerBinding::new(new_id(), "", Vec::new(), "", "");
+    body.event_handler.apply(&mut binding);
+    save(&state, &binding, true).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"event_handler": binding_json(&state, &binding, &base)})),
+    )
+        .into_response())
 }
 
 /// `GET /v3/event-handlers/{id}`.
@@ -147,13 +144,11 @@ pub async fn get(
     PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("get_event_handler")?;
-        let binding = state.storage().get_binding(&id).await?;
-        Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let target = Target::new().with("event_handler_id", id.as_str());
+    super::authorize(&state, &caller, "identity:get_event_handler", &target)?;
+    let binding = state.storage().get_binding(&id).await?;
+    Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
 }
 
 /// `PATCH /v3/event-handlers/{id}`: the given fields replace the stored
@@ -164,15 +159,13 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<HandlerEnvelope>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("update_event_handler")?;
-        let mut binding = state.storage().get_binding(&id).await?;
-        body.event_handler.apply(&mut binding);
-        save(&state, &binding, false).await?;
-        Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let target = Target::new().with("event_handler_id", id.as_str());
+    super::authorize(&state, &caller, "identity:update_event_handler", &target)?;
+    let mut binding = state.storage().get_binding(&id).await?;
+    body.event_handler.apply(&mut binding);
+    save(&state, &binding, false).await?;
+    Ok(Json(json!({"event_handler": binding_json(&state, &binding, &base)})).into_response())
 }
 
 async fn set_active(
@@ -181,11 +174,13 @@ async fn set_active(
     id: &str,
     active: bool,
 ) -> Result<Response, ServerError> {
-    caller.require_admin(if active {
-        "enable_event_handler"
+    let action = if active {
+        "identity:enable_event_handler"
     } else {
-        "disable_event_handler"
-    })?;
+        "identity:disable_event_handler"
+    };
+    let target = Target::new().with("event_handler_id", id);
+    super::authorize(state, caller, action, &target)?;
     let mut binding = state.storage().get_binding(id).await?;
     binding.active = active;
     save(state, &binding, false).await?;
@@ -195,35 +190,29 @@ async fn set_active(
 /// `POST /v3/event-handlers/{id}/enable`.
 pub async fn enable(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, set_active(&state, &caller, &id, true)).await
+) -> Result<impl IntoResponse, ServerError> {
+    set_active(&state, &caller, &id, true).await
 }
 
 /// `POST /v3/event-handlers/{id}/disable`.
 pub async fn disable(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, set_active(&state, &caller, &id, false)).await
+) -> Result<impl IntoResponse, ServerError> {
+    set_active(&state, &caller, &id, false).await
 }
 
 /// `DELETE /v3/event-handlers/{id}`.
 pub async fn delete(
     State(state): State<AppState>,
-    PublicBase(base): PublicBase,
     caller: Caller,
     Path(id): Path<String>,
-) -> Response {
-    respond(&base, async {
-        caller.require_admin("delete_event_handler")?;
-        state.storage().delete_binding(&id).await?;
-        state.reload_bindings().await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })
-    .await
+) -> Result<impl IntoResponse, ServerError> {
+    let target = Target::new().with("event_handler_id", id.as_str());
+    super::authorize(&state, &caller, "identity:delete_event_handler", &target)?;
+    event_handlers::delete(&state, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,0 +1,325 @@
+//! The Keystone v3 door: Keystone's Identity API, one file per API area.
+//!
+//! A handler only translates: it extracts the caller and the request,
+//! asks the policy, calls a service, and renders Keystone's JSON.
+
+pub mod application_credentials;
+pub mod assignment_names;
+pub mod audit;
+pub mod auth_info;
+pub mod body;
+pub mod caller;
+pub mod credentials;
+pub mod discovery;
+pub mod domains;
+pub mod event_handlers;
+pub mod grants;
+pub mod groups;
+pub mod passwords;
+pub mod projects;
+pub mod role_assignments;
+pub mod roles;
+pub mod targets;
+pub mod tokens;
+pub mod users;
+
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+
+use crate::error::ServerError;
+use crate::policy::Target;
+use crate::routes::ApiRoutes;
+use crate::state::AppState;
+use caller::Caller;
+
+/// The Keystone door's routes, each with its event: Keystone's v3 API as
+/// this server has it.
+pub fn routes(table: ApiRoutes) -> ApiRoutes {
+    let table = table
+        .without_event("/", discovery::root)
+        .without_event("/v3", discovery::v3)
+        .without_event("/v3/", discovery::v3)
+        .post("/v3/auth/tokens", tokens::create, "auth.tokens.create")
+        .get("/v3/auth/tokens", tokens::validate, "auth.token.validate")
+        .delete("/v3/auth/tokens", tokens::revoke, "auth.token.revoke")
+        .get(
+            "/v3/auth/projects",
+            auth_info::projects,
+            "auth.projects.list",
+        )
+        .get("/v3/auth/domains", auth_info::domains, "auth.domains.list")
+        .get("/v3/auth/system", auth_info::system, "auth.system.get")
+        .get("/v3/auth/catalog", auth_info::catalog, "auth.catalog.get")
+        .get("/v3/users", users::list, "user.list")
+        .post("/v3/users", users::create, "user.create")
+        .get("/v3/users/{id}", users::get, "user.get")
+        .patch("/v3/users/{id}", users::update, "user.update")
+        .delete("/v3/users/{id}", users::delete, "user.delete")
+        .post(
+            "/v3/users/{id}/password",
+            passwords::change,
+            "user.password.change",
+        )
+        .get(
+            "/v3/users/{id}/groups",
+            groups::list_for_user,
+            "user.groups.list",
+        )
+        .get(
+            "/v3/users/{id}/projects",
+            projects::list_for_user,
+            "user.projects.list",
+        )
+        .get(
+            "/v3/users/{id}/application_credentials",
+            application_credentials::list,
+            "application_credential.list",
+        )
+        .post(
+            "/v3/users/{id}/application_credentials",
+            application_credentials::create,
+            "application_credential.create",
+        )
+        .get(
+            "/v3/users/{id}/application_credentials/{credential}",
+            application_credentials::get,
+            "application_credential.get",
+        )
+        .delete(
+            "/v3/users/{id}/application_credentials/{credential}",
+            application_credentials::delete,
+            "application_credential.delete",
+        )
+        .get("/v3/groups", groups::list, "group.list")
+        .post("/v3/groups", groups::create, "group.create")
+        .get("/v3/groups/{id}", groups::get, "group.get")
+        .patch("/v3/groups/{id}", groups::update, "group.update")
+        .delete("/v3/groups/{id}", groups::delete, "group.delete")
+        .get(
+            "/v3/groups/{id}/users",
+            groups::list_users,
+            "group.users.list",
+        )
+        .put(
+            "/v3/groups/{group}/users/{user}",
+            groups::add_user,
+            "group.user.add",
+        )
+        .get(
+            "/v3/groups/{group}/users/{user}",
+            groups::check_user,
+            "group.user.check",
+        )
+        .delete(
+            "/v3/groups/{group}/users/{user}",
+            groups::remove_user,
+            "group.user.remove",
+        )
+        .get("/v3/projects", projects::list, "project.list")
+        .post("/v3/projects", projects::create, "project.create")
+        .get("/v3/projects/{id}", projects::get, "project.get")
+        .patch("/v3/projects/{id}", projects::update, "project.update")
+        .delete("/v3/projects/{id}", projects::delete, "project.delete")
+        .get("/v3/domains", domains::list, "domain.list")
+        .post("/v3/domains", domains::create, "domain.create")
+        .get("/v3/domains/{id}", domains::get, "domain.get")
+        .patch("/v3/domains/{id}", domains::update, "domain.update")
+        .delete("/v3/domains/{id}", domains::delete, "domain.delete")
+        .get("/v3/roles", roles::list, "role.list")
+        .post("/v3/roles", roles::create, "role.create")
+        .get("/v3/roles/{id}", roles::get, "role.get")
+        .patch("/v3/roles/{id}", roles::update, "role.update")
+        .delete("/v3/roles/{id}", roles::delete, "role.delete")
+        .get(
+            "/v3/role_assignments",
+            role_assignments::list,
+            "role_assignment.list",
+        )
+        .get("/v3/credentials", credentials::list, "credential.list")
+        .post("/v3/credentials", credentials::create, "credential.create")
+        .get("/v3/credentials/{id}", credentials::get, "credential.get")
+        .delete(
+            "/v3/credentials/{id}",
+            credentials::delete,
+            "credential.delete",
+        )
+        .get(
+            "/v3/event-handlers",
+            event_handlers::list,
+            "event_handler.list",
+        )
+        .post(
+            "/v3/event-handlers",
+            event_handlers::create,
+            "event_handler.create",
+        )
+        .get(
+            "/v3/event-handlers/schema",
+            event_handlers::schema,
+            "event_handler.schema",
+        )
+        .get(
+            "/v3/event-handlers/{id}",
+            event_handlers::get,
+            "event_handler.get",
+        )
+        .patch(
+            "/v3/event-handlers/{id}",
+            event_handlers::update,
+            "event_handler.update",
+        )
+        .delete(
+            "/v3/event-handlers/{id}",
+            event_handlers::delete,
+            "event_handler.delete",
+        )
+        .post(
+            "/v3/event-handlers/{id}/enable",
+            event_handlers::enable,
+            "event_handler.enable",
+        )
+        .post(
+            "/v3/event-handlers/{id}/disable",
+            event_handlers::disable,
+            "event_handler.disable",
+        )
+        .get("/v3/audit", audit::list, "audit.list")
+        .get("/v3/audit/export", audit::export, "audit.export");
+    // Role grants: grant (PUT), check (GET or HEAD, as Keystone), revoke
+    // (DELETE); the route template names the target and the actor (see
+    // grants::GrantPath); and the list of an actor's roles on a target.
+    let table = [
+        "/v3/projects/{project}/users/{user}/roles",
+        "/v3/projects/{project}/groups/{group}/roles",
+        "/v3/domains/{domain}/users/{user}/roles",
+        "/v3/domains/{domain}/groups/{group}/roles",
+        "/v3/system/users/{user}/roles",
+        "/v3/system/groups/{group}/roles",
+    ]
+    .into_iter()
+    .fold(table, |table, path| {
+        table.get(path, grants::list, "role_assignment.roles.list")
+    });
+    [
+        "/v3/projects/{project}/users/{user}/roles/{role}",
+        "/v3/projects/{project}/groups/{group}/roles/{role}",
+        "/v3/domains/{domain}/users/{user}/roles/{role}",
+        "/v3/domains/{domain}/groups/{group}/roles/{role}",
+        "/v3/system/users/{user}/roles/{role}",
+        "/v3/system/groups/{group}/roles/{role}",
+    ]
+    .into_iter()
+    .fold(table, |table, path| {
+        table
+            .put(path, grants::grant, "role_assignment.create")
+            .get(path, grants::check_grant, "role_assignment.check")
+            .delete(path, grants::revoke_grant, "role_assignment.delete")
+    })
+}
+
+/// Asks the policy whether `caller` may do `action` (Keystone's name, such
+/// as `identity:get_user`) on `target`: Keystone's 403 if not. The action
+/// is noted for the call's event (attribute `policy`) and audit row, allowed
+/// or refused, so an operator sees which rule decided a call.
+pub fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    target: &Target,
+) -> Result<(), ServerError> {
+    crate::events::note(|facts| facts.policy = Some(action));
+    state
+        .policy()
+        .enforce(action, caller.credentials(), target)?;
+    Ok(())
+}
+
+/// A read of the object a call acts on, for its policy target, with
+/// Keystone's order: a missing object leaves the target without it (the
+/// policy decides without it) and answers 404 only once the policy has
+/// allowed the call, so a caller learns nothing of what it may not see.
+/// Any other failure is answered at once.
+pub fn deferred<T>(
+    read: Result<T, auth_core::AuthError>,
+) -> Result<Result<T, auth_core::AuthError>, auth_core::AuthError> {
+    match read {
+        Err(e @ auth_core::AuthError::NotFound { .. }) => Ok(Err(e)),
+        Err(e) => Err(e),
+        Ok(found) => Ok(Ok(found)),
+    }
+}
+
+/// A call's policy target, and the object it was built from (or that
+/// object's deferred 404).
+pub type ObjectTarget<T> = (Target, Result<T, auth_core::AuthError>);
+
+/// The target of a call on one object, as Keystone's `build_target`
+/// functions make it: the path argument under Keystone's name (`param`,
+/// e.g. `("user_id", id)`) and, if the object exists, the object under
+/// `key` (e.g. `"target.user"`) as `render` shapes it. The read's 404 is
+/// deferred (see [`deferred`]).
+pub fn object_target<T>(
+    read: Result<T, auth_core::AuthError>,
+    (param, id): (&str, &str),
+    (key, render): (&str, fn(&T) -> serde_json::Value),
+) -> Result<ObjectTarget<T>, auth_core::AuthError> {
+    let found = deferred(read)?;
+    let mut target = Target::new().with(param, id);
+    if let Ok(object) = &found {
+        target = target.with_object(key, &render(object));
+    }
+    Ok((target, found))
+}
+
+/// A required name of 1 to `max` characters, not all blank, as Keystone's
+/// schemas demand of project, domain, role and similar names.
+pub fn required_name(name: Option<String>, max: usize) -> Result<String, auth_core::AuthError> {
+    match name {
+        Some(n) if !n.trim().is_empty() && n.len() <= max => Ok(n),
+        _ => Err(auth_core::AuthError::bad_request(format!(
+            "'name' is required: 1 to {max} characters"
+        ))),
+    }
+}
+
+/// A collection's `links`, as Keystone sends them: `self` (the collection
+/// at `path` under the public `base`), and no paging.
+pub fn collection_links(base: &str, path: &str) -> serde_json::Value {
+    serde_json::json!({"self": format!("{base}{path}"), "previous": null, "next": null})
+}
+
+/// Whether `name` passes a listing's `?name=` filter (exact, as Keystone;
+/// no filter passes everything).
+pub fn name_matches(filter: Option<&str>, name: &str) -> bool {
+    filter.is_none_or(|wanted| wanted == name)
+}
+
+/// The public base URL, as a handler argument.
+#[derive(Debug, Clone)]
+pub struct PublicBase(pub String);
+
+impl FromRequestParts<AppState> for PublicBase {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self(public_base(state, &parts.headers)))
+    }
+}
+
+/// The public base URL: configured, or from the request's `Host`.
+pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    public_base_for_host(state, headers.get(axum::http::header::HOST))
+}
+
+/// [`public_base`] from the request's `Host` header alone (what a
+/// middleware keeps of a request it has passed on).
+pub fn public_base_for_host(state: &AppState, host: Option<&HeaderValue>) -> String {
+    if let Some(url) = &state.config().server.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = host.and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    format!("http://{host}")
+}

@@ -1,0 +1,211 @@
+//! `/v3/auth/tokens`: issue (POST), validate (GET), check (HEAD) and
+//! revoke (DELETE), with Keystone's headers, bodies and statuses.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use auth_core::{AuthError, Continuation, RequestHeaders, token};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::caller::Caller;
+use super::targets;
+use crate::error::ServerError;
+use crate::services::tokens::{self, Login, NewToken, Outcome};
+use crate::state::AppState;
+use crate::token_body::{self, timestamp};
+use crate::validation::Validated;
+
+const SUBJECT_TOKEN: &str = "x-subject-token";
+const RECEIPT: &str = "openstack-auth-receipt";
+
+/// The query flags Keystone honours by presence or value.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenQuery {
+    nocatalog: Option<String>,
+    allow_expired: Option<String>,
+}
+
+impl TokenQuery {
+    fn with_catalog(&self) -> bool {
+        self.nocatalog.is_none()
+    }
+
+    fn allow_expired(&self) -> bool {
+        self.allow_expired
+            .as_deref()
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+}
+
+/// `POST /v3/auth/tokens`.
+pub async fn create(
+    State(state): State<AppState>,
+    Query(query): Query<TokenQuery>,
+    request: Request,
+) -> Result<impl IntoResponse, ServerError> {
+    let (parts, body) = request.into_parts();
+    let limit = state.config().server.body_limit;
+    let bytes: Bytes =
+        axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| AuthError::PayloadTooLarge {
+                size: limit + 1,
+                limit,
+            })?;
+    let mut headers = RequestHeaders::new();
+    for (name, value) in &parts.headers {
+        if let Ok(value) = value.to_str() {
+            headers.insert(name.as_str(), value);
+        }
+    }
+    let login = Login {
+        body: &bytes,
+        headers,
+        client_addr: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip()),
+        receipt: header(&parts.headers, RECEIPT),
+    };
+    match tokens::issue(&state, login).await? {
+        Outcome::Token(new) => {
+            let NewToken {
+                issued,
+                user,
+                password_expiry,
+            } = *new;
+            let body = token_body::render(
+                &state,
+                &issued.claims,
+                &user,
+                (&issued.scope, &issued.roles),
+                password_expiry,
+                query.with_catalog(),
+            )
+            .await?;
+            Ok(with_subject(
+                StatusCode::CREATED,
+                &issued.token,
+                Json(body).into_response(),
+            ))
+        }
+        Outcome::Continue(more) => Ok(receipt_response(&state, *more).await),
+    }
+}
+
+fn with_subject(status: StatusCode, token: &str, mut response: Response) -> Response {
+    *response.status_mut() = status;
+    if let Ok(value) = HeaderValue::from_str(token) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(SUBJECT_TOKEN), value);
+    }
+    response
+}
+
+/// 401 with the receipt, shaped exactly as keystoneauth1 parses it (no
+/// `error`, no `WWW-Authenticate`). A login that only got a challenge
+/// (no method passed yet) answers with Keystone's "additional
+/// authentication steps" error, carrying the challenges, and the receipt.
+async fn receipt_response(state: &AppState, more: Continuation) -> Response {
+    let body = match &more.user {
+        Some(user) => {
+            let domain = state.storage().get_domain(&user.domain_id).await.ok();
+            json!({
+                "receipt": {
+                    "methods": more.methods,
+                    "user": {
+                        "id": user.id,
+                        "name": user.name,
+                        "domain": {"id": user.domain_id, "name": domain.map(|d| d.name)},
+                    },
+                    "expires_at": timestamp(more.expires_at),
+                    "issued_at": timestamp(more.issued_at),
+                },
+                "required_auth_methods": more.required_auth_methods,
+            })
+        }
+        None => {
+            let mut identity = json!({"methods": more.challenges.keys().collect::<Vec<_>>()});
+            for (method, challenge) in &more.challenges {
+                identity[method] = challenge.clone();
+            }
+            json!({"error": {"code": 401, "title": "Unauthorized",
+                   "message": "Additional authentications steps required.", "identity": identity}})
+        }
+    };
+    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&more.receipt) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(RECEIPT), value);
+    }
+    response
+}
+
+/// The subject token, validated, once the policy allowed `action` on it.
+/// Order and target as Keystone's: the caller's token first (401), then
+/// the subject token (404 if it does not validate), then the policy, whose
+/// target is `target.token` (see [`targets::token`]: the subject's user
+/// and its domain).
+async fn authorize_subject(
+    state: &AppState,
+    headers: &HeaderMap,
+    action: &'static str,
+    allow_expired: bool,
+) -> Result<Arc<Validated>, ServerError> {
+    let caller = Caller::from_headers(state, headers).await?;
+    let subject_token =
+        header(headers, SUBJECT_TOKEN).ok_or_else(|| ServerError::from(token::not_found()))?;
+    let subject = tokens::validate(state, subject_token, allow_expired).await?;
+    super::authorize(state, &caller, action, &targets::token(&subject))?;
+    Ok(subject)
+}
+
+/// `GET /v3/auth/tokens` (`identity:validate_token`) and `HEAD`
+/// (`identity:check_token`; axum answers it with the GET handler, without
+/// the body).
+pub async fn validate(
+    State(state): State<AppState>,
+    method: Method,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ServerError> {
+    let action = if method == Method::HEAD {
+        "identity:check_token"
+    } else {
+        "identity:validate_token"
+    };
+    let subject = authorize_subject(&state, &headers, action, query.allow_expired()).await?;
+    let body = subject.body(&state, query.with_catalog()).await?;
+    let token = header(&headers, SUBJECT_TOKEN).unwrap_or_default();
+    let json = (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    );
+    Ok(with_subject(StatusCode::OK, token, json.into_response()))
+}
+
+/// `DELETE /v3/auth/tokens`: records a revocation event for the token.
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ServerError> {
+    let subject = authorize_subject(&state, &headers, "identity:revoke_token", false).await?;
+    tokens::revoke(&state, &subject).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,22 @@
+//! Credentials (TOTP seeds and other secrets, encrypted at rest by the
+//! store).
+
+use auth_core::AuthError;
+use auth_core::store::Credential;
+
+use super::{Context, note_user};
+
+/// Stores `credential` for its user (404 if the user does not exist).
+pub async fn create(cx: &Context<'_>, credential: &Credential) -> Result<(), AuthError> {
+    let user = cx.storage().get_user(&credential.user_id).await?;
+    cx.storage().create_credential(credential).await?;
+    note_user(&user.id, &user.domain_id);
+    Ok(())
+}
+
+/// Deletes `credential`.
+pub async fn delete(cx: &Context<'_>, credential: &Credential) -> Result<(), AuthError> {
+    cx.storage().delete_credential(&credential.id).await?;
+    crate::events::note(|facts| facts.user_id = Some(credential.user_id.clone()));
+    Ok(())
+}

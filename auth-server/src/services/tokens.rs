@@ -1,0 +1,145 @@
+//! Tokens: issue (a login through the engine), validate, revoke.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use auth_core::request::UserSelector;
+use auth_core::store::{User, UserStore};
+use auth_core::{AuthAttempt, AuthError, AuthOutcome, Continuation, RequestHeaders};
+use chrono::Duration;
+use serde::Deserialize;
+
+use super::revocations;
+use crate::state::AppState;
+use crate::token_body::{self, Issued, PasswordExpiry};
+use crate::validation::{self, Validated};
+
+/// A login as a door received it.
+#[derive(Debug)]
+pub struct Login<'a> {
+    /// The request body: Keystone's `{"auth": …}` (size-limited already).
+    pub body: &'a [u8],
+    /// The request headers (each method sees only those it declares).
+    pub headers: RequestHeaders,
+    /// The client's address.
+    pub client_addr: Option<IpAddr>,
+    /// The receipt of a login under way (`Openstack-Auth-Receipt`).
+    pub receipt: Option<&'a str>,
+}
+
+/// What a login comes to.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A signed token.
+    Token(Box<NewToken>),
+    /// More is needed: a receipt, challenges, the rules still to meet.
+    Continue(Box<Continuation>),
+}
+
+/// A token just issued, with what its body needs.
+#[derive(Debug)]
+pub struct NewToken {
+    /// The token, its claims, scope and roles.
+    pub issued: Issued,
+    /// Its user.
+    pub user: User,
+    /// The user's password expiry, if the login found it out.
+    pub password_expiry: PasswordExpiry,
+}
+
+/// Runs a login through the engine and, once authenticated, authorizes its
+/// scope and signs a token. A failed login notes the user the request
+/// named (by id, or by name and domain, under any method) for the call's
+/// event, as privacyIDEA's events carry the user of the request.
+pub async fn issue(state: &AppState, login: Login<'_>) -> Result<Outcome, AuthError> {
+    let mut attempt = AuthAttempt::new(login.body).headers(login.headers);
+    if let Some(addr) = login.client_addr {
+        attempt = attempt.client_addr(addr);
+    }
+    if let Some(receipt) = login.receipt {
+        attempt = attempt.receipt(receipt);
+    }
+    let outcome = match state.engine().authenticate(attempt).await {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            note_named_user(state, login.body).await;
+            return Err(error);
+        }
+    };
+    match outcome {
+        AuthOutcome::Authenticated(done) => {
+            let issued = token_body::issue(state, &done).await?;
+            Ok(Outcome::Token(Box::new(NewToken {
+                issued,
+                password_expiry: PasswordExpiry::from_extras(&done.identity.extras),
+                user: done.user,
+            })))
+        }
+        AuthOutcome::Continue(more) => Ok(Outcome::Continue(Box::new(more))),
+    }
+}
+
+/// The user a failed login's request names, noted for its event. Only on
+/// failure, so a success costs nothing.
+async fn note_named_user(state: &AppState, body: &[u8]) {
+    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    let identity = &request["auth"]["identity"];
+    let Some(user) = identity["methods"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str())
+        .map(|m| &identity[m]["user"])
+        .find(|u| u.is_object())
+    else {
+        return;
+    };
+    let Ok(selector) = UserSelector::deserialize(user) else {
+        return;
+    };
+    let users: &dyn UserStore = state.storage().as_ref();
+    let found = selector.find(users, "user").await.ok().flatten();
+    if let Some(user) = found {
+        crate::events::note(|facts| {
+            if facts.user_id.is_none() {
+                facts.user_id = Some(user.id);
+                facts.domain_id = Some(user.domain_id);
+            }
+        });
+    }
+}
+
+/// Validates `token` (Keystone's 404 for any failure of the token itself);
+/// with `allow_expired`, a token expired less than `[token]
+/// allow_expired_window` ago still validates.
+pub async fn validate(
+    state: &AppState,
+    token: &str,
+    allow_expired: bool,
+) -> Result<Arc<Validated>, AuthError> {
+    let window = if allow_expired {
+        Duration::seconds(state.config().token.allow_expired_window)
+    } else {
+        Duration::zero()
+    };
+    validation::validate(state, token, window).await
+}
+
+/// Revokes the validated token `subject` (only it: tokens rescoped from it
+/// carry their own audit id).
+pub async fn revoke(state: &AppState, subject: &Validated) -> Result<(), AuthError> {
+    let Some(audit_id) = subject.claims.audit_id() else {
+        // An event with no audit id would match every token.
+        return Err(AuthError::Internal(
+            "a token without an audit id cannot be revoked alone".into(),
+        ));
+    };
+    revocations::audit_id(&state.services(), audit_id).await?;
+    crate::events::note(|facts| {
+        facts.user_id = Some(subject.user.id.clone());
+        facts.domain_id = Some(subject.user.domain_id.clone());
+    });
+    Ok(())
+}
