@@ -93,12 +93,7 @@ mod tests {
     use super::*;
 
     fn rule(service: &str, method: &str, path: &str) -> AccessRule {
-        AccessRule {
-            id: "r".into(),
-            service: service.into(),
-            method: method.into(),
-            path: path.into(),
-        }
+        AccessRule::new("r", service, path, method)
     }
 
     #[test]

@@ -7,7 +7,9 @@
 use auth_core::AuthError;
 use auth_core::implied_roles::RoleGraph;
 use auth_core::request::{ProjectRef, ScopeRequest};
-use auth_core::store::{AssignmentStore, Domain, DomainRef, Project, Role, RoleRef, Storage, Target, User};
+use auth_core::store::{
+    AssignmentStore, Domain, DomainRef, Project, Role, RoleRef, Storage, Target, User,
+};
 
 use crate::state::AppState;
 

@@ -1,6 +1,7 @@
 //! Issuing tokens and rendering Keystone's token body.
 
-use auth_core::store::{Role, RoleRef, User};
+use auth_core::request::ScopeRequest;
+use auth_core::store::{ApplicationCredential, Role, RoleRef, User};
 use auth_core::{AuthError, Authenticated, TokenClaims, TokenProvider};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -43,8 +44,16 @@ pub struct Issued {
 pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, AuthError> {
     let identity = &done.identity;
     let bound = identity.project_id.as_deref();
-    let (scope, mut roles) = scope::resolve(state, &done.user, &done.scope, bound).await?;
-    if identity.extras.contains_key("application_credential") {
+    let from_app_cred = identity.extras.contains_key("application_credential");
+    // An application credential bound to no project gives unscoped tokens,
+    // never the user's default project.
+    let requested = if from_app_cred && bound.is_none() {
+        &ScopeRequest::Unscoped
+    } else {
+        &done.scope
+    };
+    let (scope, mut roles) = scope::resolve(state, &done.user, requested, bound).await?;
+    if from_app_cred {
         let delegated: Vec<RoleRef> = identity
             .extras
             .get("application_credential_roles")
@@ -125,18 +134,43 @@ pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, Aut
     })
 }
 
+/// What a token stands for now: its scope, the roles it carries there and
+/// the application credential it came from.
+#[derive(Debug)]
+pub struct CurrentScope {
+    /// The scope, enabled.
+    pub scope: Scope,
+    /// The roles the token carries (empty when unscoped).
+    pub roles: Vec<Role>,
+    /// The application credential the token came from, as stored now.
+    pub application_credential: Option<ApplicationCredential>,
+}
+
 /// The scope a token's claims name, with the roles the user holds there
 /// now and the roles they imply (roles are recomputed at every validation,
-/// so a removed role or rule takes effect at once). A scoped token whose
-/// user has no role left is invalid. `revision` is the token revision the
-/// caller read before starting (`None`: not known), which the kept
-/// implied-role rules are checked against.
+/// so a removed role or rule takes effect at once); for a token from an
+/// application credential, only the credential's roles the user still
+/// holds, and what they imply. A scoped token left with no role is
+/// invalid, and so is one whose application credential is gone.
+/// `revision` is the token revision the caller read before starting
+/// (`None`: not known), which the kept implied-role rules are checked
+/// against.
 pub async fn current_scope(
     state: &AppState,
     claims: &TokenClaims,
     revision: Option<i64>,
-) -> Result<(Scope, Vec<Role>), AuthError> {
+) -> Result<CurrentScope, AuthError> {
     let storage = state.storage();
+    let application_credential =
+        match &claims.app_cred_id {
+            Some(id) => Some(storage.get_application_credential(id).await.map_err(
+                |e| match e {
+                    AuthError::NotFound { .. } => auth_core::token::not_found(),
+                    other => other,
+                },
+            )?),
+            None => None,
+        };
     let scope = if let Some(project_id) = &claims.project_id {
         let project = storage
             .get_project(project_id)
@@ -159,30 +193,28 @@ pub async fn current_scope(
     } else if claims.system.is_some() {
         Scope::System
     } else {
-        return Ok((Scope::Unscoped, Vec::new()));
+        Scope::Unscoped
     };
     let Some(target) = scope.target() else {
-        return Ok((scope, Vec::new()));
+        return Ok(CurrentScope {
+            scope,
+            roles: Vec::new(),
+            application_credential,
+        });
     };
     let rules = state.validations().role_graph_at(state, revision).await?;
     let mut roles = scope::token_roles(storage.as_ref(), &rules, &claims.sub, &target).await?;
-    if let Some(id) = &claims.app_cred_id {
-        // The token carries only the credential's roles that the user
-        // still holds, and what they imply (token::validate has already
-        // refused a token whose credential is gone or expired).
-        let credential = storage
-            .get_application_credential(id)
-            .await
-            .map_err(|e| match e {
-                AuthError::NotFound { .. } => auth_core::token::not_found(),
-                other => other,
-            })?;
+    if let Some(credential) = &application_credential {
         roles = rules.expand(scope::delegated_roles(roles, &credential.roles));
     }
     if roles.is_empty() {
         return Err(auth_core::token::not_found());
     }
-    Ok((scope, roles))
+    Ok(CurrentScope {
+        scope,
+        roles,
+        application_credential,
+    })
 }
 
 /// When the user's password expires, for the token body's

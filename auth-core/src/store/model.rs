@@ -619,8 +619,10 @@ pub struct ApplicationCredential {
     pub description: String,
     /// The owner.
     pub user_id: String,
-    /// The project every token from it is scoped to.
-    pub project_id: String,
+    /// The project every token from it is scoped to; `None` for one made
+    /// with an unscoped token (Keystone allows it), whose tokens are
+    /// unscoped.
+    pub project_id: Option<String>,
     /// The secret's PHC hash.
     pub secret_hash: SecretString,
     /// When it stops working (`None`: never).
@@ -652,7 +654,7 @@ impl ApplicationCredential {
             name: name.into(),
             description: String::new(),
             user_id: user_id.into(),
-            project_id: project_id.into(),
+            project_id: Some(project_id.into()),
             secret_hash,
             expires_at: None,
             roles: Vec::new(),
@@ -665,6 +667,12 @@ impl ApplicationCredential {
     /// Sets the description.
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = description.into();
+        self
+    }
+
+    /// Binds it to no project: its tokens are unscoped.
+    pub fn without_project(mut self) -> Self {
+        self.project_id = None;
         self
     }
 

@@ -9,7 +9,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,6 +17,7 @@ use super::body::KeystoneJson;
 use super::caller::Caller;
 use super::{PublicBase, deferred, targets};
 use crate::error::ServerError;
+use crate::expiry::parse_expiration_date;
 use crate::policy::Target;
 use crate::scope::Scope;
 use crate::services::application_credentials::{self, NewApplicationCredential, RoleChoice};
@@ -38,8 +38,9 @@ struct AppCredBody {
     description: Option<String>,
     #[serde(default)]
     secret: Option<SecretString>,
+    /// ISO 8601, with or without a zone (see [`parse_expiration_date`]).
     #[serde(default)]
-    expires_at: Option<DateTime<Utc>>,
+    expires_at: Option<String>,
     #[serde(default)]
     roles: Option<Vec<RoleName>>,
     #[serde(default)]
@@ -74,8 +75,9 @@ fn app_cred_json(c: &ApplicationCredential, base: &str, secret: Option<&SecretSt
 }
 
 /// `POST /v3/users/{id}/application_credentials`: by the user itself, with
-/// a project-scoped token that does not come from an application
-/// credential. Target: `user_id` from the path (Keystone's
+/// a project-scoped (or unscoped) token that does not come from a
+/// restricted application credential; `expires_at` must not have passed.
+/// Target: `user_id` from the path (Keystone's
 /// `UserAppCredListCreateResource.post` passes none).
 pub async fn create(
     State(state): State<AppState>,
@@ -98,13 +100,23 @@ pub async fn create(
         )
         .into());
     }
-    if caller.claims().app_cred_id.is_some() {
-        return Err(
-            AuthError::Forbidden("an application credential cannot create another".into()).into(),
-        );
-    }
-    let Scope::Project(project, _) = caller.scope() else {
-        return Err(AuthError::Forbidden("a project-scoped token is needed".into()).into());
+    refuse_restricted(&caller)?;
+    // Bound to the token's project; an unscoped token (which the policy
+    // counts as project-scoped, as oslo.policy does) makes a credential
+    // bound to no project, as Keystone's.
+    let project_id = match caller.scope() {
+        Scope::Project(project, _) => Some(project.id.as_str()),
+        Scope::Unscoped => None,
+        Scope::Domain(_) | Scope::System => {
+            return Err(AuthError::Forbidden(
+                "an application credential is made with a project-scoped token".into(),
+            )
+            .into());
+        }
+    };
+    let expires_at = match &body.expires_at {
+        Some(text) => Some(parse_expiration_date(text, state.clock().now())?),
+        None => None,
     };
     let mut access_rules = Vec::new();
     for rule in &body.access_rules {
@@ -125,7 +137,7 @@ pub async fn create(
         name: body.name,
         description: body.description.unwrap_or_default(),
         secret: body.secret,
-        expires_at: body.expires_at,
+        expires_at,
         roles: body.roles.map(|roles| {
             roles
                 .into_iter()
@@ -141,7 +153,7 @@ pub async fn create(
     let (credential, secret) = application_credentials::create(
         &state.services(),
         &user_id,
-        &project.id,
+        project_id,
         caller.roles(),
         new,
     )
@@ -152,6 +164,22 @@ pub async fn create(
         Json(json!({"application_credential": json})),
     )
         .into_response())
+}
+
+/// Keystone's `_check_unrestricted_application_credential`: a token from
+/// a restricted application credential may neither create nor delete one,
+/// so a leaked secret cannot be turned into others.
+fn refuse_restricted(caller: &Caller) -> Result<(), ServerError> {
+    if caller.is_restricted() {
+        return Err(AuthError::Forbidden(
+            "You are not authorized to perform the requested action: Using method \
+             'application_credential' is not allowed for managing additional application \
+             credentials."
+                .into(),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `?name=` filter.
@@ -245,6 +273,7 @@ pub async fn delete(
 ) -> Result<impl IntoResponse, ServerError> {
     let action = "identity:delete_application_credential";
     let credential = authorize_on(&state, &caller, action, (&user_id, &id)).await?;
+    refuse_restricted(&caller)?;
     application_credentials::delete(&state.services(), &credential).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use auth_core::store::{Role, User};
+use auth_core::store::{ApplicationCredential, Role, User};
 use auth_core::{AuthError, TokenClaims};
 use axum::extract::FromRequestParts;
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
 use chrono::Duration;
 
+use crate::access_rules;
 use crate::error::ServerError;
 use crate::policy::{CallerScope, Credentials};
 use crate::scope::Scope;
@@ -25,7 +26,30 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The caller from `X-Auth-Token`, or 401.
+    /// The caller of `method` `path` from `X-Auth-Token`, or 401: no token,
+    /// a token that does not validate, or a token from an application
+    /// credential whose access rules do not allow this request (as
+    /// keystonemiddleware refuses it for any service, this one being
+    /// `identity`; see [`access_rules`](crate::access_rules)).
+    pub async fn for_request(
+        state: &AppState,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Result<Self, ServerError> {
+        let caller = Self::from_headers(state, headers).await?;
+        let rules = caller
+            .application_credential()
+            .map_or(&[][..], |c| c.access_rules.as_slice());
+        if !access_rules::allows(rules, access_rules::IDENTITY, method.as_str(), path) {
+            return Err(ServerError::MissingToken);
+        }
+        Ok(caller)
+    }
+
+    /// The caller from `X-Auth-Token`, or 401, whatever the request; doors
+    /// other than this server's own API use it and apply access rules for
+    /// their own service type.
     pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Self, ServerError> {
         let token = headers
             .get("x-auth-token")
@@ -72,6 +96,19 @@ impl Caller {
         &self.validated.roles
     }
 
+    /// The application credential the caller's token came from.
+    pub fn application_credential(&self) -> Option<&ApplicationCredential> {
+        self.validated.application_credential.as_ref()
+    }
+
+    /// Whether the token came from a restricted application credential,
+    /// which Keystone lets create or delete no application credential (nor
+    /// trust): a leaked secret cannot mint longer-lived ones.
+    pub fn is_restricted(&self) -> bool {
+        self.application_credential()
+            .is_some_and(|c| !c.unrestricted)
+    }
+
     /// The domain a domain-scoped token is scoped to: Keystone confines
     /// what such a caller lists to that domain.
     pub fn domain_scope(&self) -> Option<&str> {
@@ -114,6 +151,6 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ServerError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServerError> {
-        Self::from_headers(state, &parts.headers).await
+        Self::for_request(state, &parts.method, parts.uri.path(), &parts.headers).await
     }
 }

@@ -162,18 +162,42 @@ async fn receipt_response(state: &AppState, more: Continuation) -> Response {
 /// the subject token (404 if it does not validate), then the policy, whose
 /// target is `target.token` (see [`targets::token`]: the subject's user
 /// and its domain).
+///
+/// A subject token from an application credential with access rules is a
+/// 404 unless the caller says it enforces them
+/// (`OpenStack-Identity-Access-Rules: 1.0` or later, which
+/// keystonemiddleware sends): a service that would ignore the rules must
+/// not accept such a token at all, as Keystone decides.
 async fn authorize_subject(
     state: &AppState,
+    method: &Method,
     headers: &HeaderMap,
     action: &'static str,
     allow_expired: bool,
 ) -> Result<Arc<Validated>, ServerError> {
-    let caller = Caller::from_headers(state, headers).await?;
+    let caller = Caller::for_request(state, method, "/v3/auth/tokens", headers).await?;
     let subject_token =
         header(headers, SUBJECT_TOKEN).ok_or_else(|| ServerError::from(token::not_found()))?;
     let subject = tokens::validate(state, subject_token, allow_expired).await?;
+    let restricted = subject
+        .application_credential
+        .as_ref()
+        .is_some_and(|c| !c.access_rules.is_empty());
+    if restricted && !enforces_access_rules(headers) {
+        return Err(token::not_found().into());
+    }
     super::authorize(state, &caller, action, &targets::token(&subject))?;
     Ok(subject)
+}
+
+/// The version of access rules Keystone first served them in.
+const ACCESS_RULES_MIN_VERSION: f64 = 1.0;
+
+/// Whether the validating service declares it enforces access rules.
+fn enforces_access_rules(headers: &HeaderMap) -> bool {
+    header(headers, "openstack-identity-access-rules")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .is_some_and(|version| version >= ACCESS_RULES_MIN_VERSION)
 }
 
 /// `GET /v3/auth/tokens` (`identity:validate_token`) and `HEAD`
@@ -190,7 +214,8 @@ pub async fn validate(
     } else {
         "identity:validate_token"
     };
-    let subject = authorize_subject(&state, &headers, action, query.allow_expired()).await?;
+    let subject =
+        authorize_subject(&state, &method, &headers, action, query.allow_expired()).await?;
     let body = subject.body(&state, query.with_catalog()).await?;
     let token = header(&headers, SUBJECT_TOKEN).unwrap_or_default();
     let json = (
@@ -205,7 +230,8 @@ pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ServerError> {
-    let subject = authorize_subject(&state, &headers, "identity:revoke_token", false).await?;
+    let action = "identity:revoke_token";
+    let subject = authorize_subject(&state, &Method::DELETE, &headers, action, false).await?;
     tokens::revoke(&state, &subject).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -44,13 +44,15 @@ pub struct NewApplicationCredential {
     pub access_rules: Vec<AccessRule>,
 }
 
-/// Creates an application credential for `user_id` on `project_id`, where
-/// the owner holds `held` (the roles of the token asking). Returns it with
-/// its secret, which is shown once and stored only as a hash.
+/// Creates an application credential for `user_id` on `project_id` (none:
+/// made with an unscoped token, as Keystone allows; its tokens are
+/// unscoped), where the owner holds `held` (the roles of the token
+/// asking). Returns it with its secret, which is shown once and stored only
+/// as a hash.
 pub async fn create(
     cx: &Context<'_>,
     user_id: &str,
-    project_id: &str,
+    project_id: Option<&str>,
     held: &[Role],
     new: NewApplicationCredential,
 ) -> Result<(ApplicationCredential, SecretString), AuthError> {
@@ -88,7 +90,7 @@ pub async fn create(
         new_id(),
         new.name,
         user_id,
-        project_id,
+        project_id.unwrap_or_default(),
         cx.hasher().hash_async(secret.clone()).await?,
         cx.now(),
     )
@@ -97,6 +99,9 @@ pub async fn create(
     .with_unrestricted(new.unrestricted)
     .with_access_rules(new.access_rules);
     credential.expires_at = new.expires_at;
+    if project_id.is_none() {
+        credential = credential.without_project();
+    }
     cx.storage()
         .create_application_credential(&credential)
         .await?;
@@ -124,7 +129,7 @@ pub(super) async fn delete_for_user_on_project(
 ) -> Result<(), AuthError> {
     let storage = cx.storage();
     for credential in storage.list_application_credentials(user_id).await? {
-        if credential.project_id != project_id {
+        if credential.project_id.as_deref() != Some(project_id) {
             continue;
         }
         match storage.delete_application_credential(&credential.id).await {
@@ -138,5 +143,7 @@ pub(super) async fn delete_for_user_on_project(
 
 fn note(credential: &ApplicationCredential) {
     crate::events::note(|facts| facts.user_id = Some(credential.user_id.clone()));
-    note_project(&credential.project_id);
+    if let Some(project_id) = &credential.project_id {
+        note_project(project_id);
+    }
 }

@@ -30,7 +30,7 @@ mod revision;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use auth_core::implied_roles::RoleGraph;
-use auth_core::store::{Role, User};
+use auth_core::store::{ApplicationCredential, Role, User};
 use auth_core::{AuthError, TokenClaims, token};
 use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
@@ -55,8 +55,12 @@ pub struct Validated {
     /// Its scope, enabled.
     pub scope: Scope,
     /// The user's roles on that scope, with the roles they imply (empty
-    /// when unscoped).
+    /// when unscoped); for a token from an application credential, only
+    /// the credential's roles the user still holds, and what they imply.
     pub roles: Vec<Role>,
+    /// The application credential the token came from: its restriction
+    /// and access rules bound what the token may call.
+    pub application_credential: Option<ApplicationCredential>,
     /// The revision it was computed under (`None`: not cacheable).
     revision: Option<i64>,
     /// When it was computed.
@@ -252,12 +256,13 @@ async fn compute(
     let stores = state.engine().stores();
     let (claims, user) =
         token::validate(state.tokens().as_ref(), stores, token, now, expired_window).await?;
-    let (scope, roles) = token_body::current_scope(state, &claims, revision).await?;
+    let current = token_body::current_scope(state, &claims, revision).await?;
     Ok(Arc::new(Validated {
         claims,
         user,
-        scope,
-        roles,
+        scope: current.scope,
+        roles: current.roles,
+        application_credential: current.application_credential,
         revision,
         computed_at: now,
         bodies: [OnceCell::new(), OnceCell::new()],

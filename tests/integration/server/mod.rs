@@ -1,7 +1,7 @@
 //! auth-server over real HTTP on a loopback port: Keystone's token API.
 
 mod admin;
-mod application_credential_roles;
+mod application_credential_tokens;
 mod application_credentials;
 mod cache;
 mod connections;

@@ -139,8 +139,13 @@ impl AuthMethodHandler for ApplicationCredentialMethod {
                 "application credentials cannot request a scope; the token is scoped to the credential's project".into(),
             ));
         }
-        let mut data = ResponseData::for_user(credential.user_id.clone())
-            .with_project(credential.project_id.clone())
+        // A credential bound to no project gives unscoped tokens (the
+        // server reads the `application_credential` extra for that).
+        let mut data = ResponseData::for_user(credential.user_id.clone());
+        if let Some(project_id) = &credential.project_id {
+            data = data.with_project(project_id.clone());
+        }
+        let mut data = data
             .with_extra(
                 "application_credential",
                 json!({

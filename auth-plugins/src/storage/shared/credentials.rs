@@ -221,7 +221,7 @@ macro_rules! credential_store {
                     .bind(&credential.name)
                     .bind(&credential.description)
                     .bind(&credential.user_id)
-                    .bind(&credential.project_id)
+                    .bind(credential.project_id.as_deref().unwrap_or(NO_PROJECT))
                     .bind(credential.secret_hash.expose_secret())
                     .bind(to_micros_opt(credential.expires_at))
                     .bind(credential.unrestricted)

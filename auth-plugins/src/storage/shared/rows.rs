@@ -285,6 +285,11 @@ impl CredentialRow {
     }
 }
 
+/// What the `project_id` column holds for an application credential bound
+/// to no project (made with an unscoped token): the column is `NOT NULL` in
+/// the first schema, and no project id is empty.
+pub(crate) const NO_PROJECT: &str = "";
+
 #[derive(FromRow)]
 pub(crate) struct AppCredRow {
     id: String,
@@ -340,6 +345,7 @@ pub(crate) fn assemble_app_creds(
         .map(|c| {
             let roles = roles_of.remove(&c.id).unwrap_or_default();
             let access_rules = rules_of.remove(&c.id).unwrap_or_default();
+            let bound = c.project_id != NO_PROJECT;
             let mut credential = ApplicationCredential::new(
                 c.id,
                 c.name,
@@ -353,6 +359,9 @@ pub(crate) fn assemble_app_creds(
             .with_unrestricted(c.unrestricted)
             .with_access_rules(access_rules);
             credential.expires_at = from_micros_opt(c.expires_at, "application credential expiry")?;
+            if !bound {
+                credential = credential.without_project();
+            }
             Ok(credential)
         })
         .collect()
