@@ -23,6 +23,8 @@ pub(crate) struct TestServer {
     config: Config,
     stop: Option<oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
+    /// Declared last: the schema is dropped after the server stops.
+    _schema: Option<crate::store::harness::Cleanup>,
 }
 
 impl TestServer {
@@ -33,6 +35,21 @@ impl TestServer {
     /// A server whose configuration adds `extra` (TOML) to the default
     /// test configuration.
     pub(crate) async fn start_with(extra: &str) -> Self {
+        Self::start_on(None, extra).await
+    }
+
+    /// A server on a fresh schema of the PostgreSQL that
+    /// `AUTH_TEST_POSTGRES_URL` names, or `None` when it is unset and not
+    /// required (see the store harness).
+    pub(crate) async fn start_postgres(extra: &str) -> Option<Self> {
+        let (url, schema) = crate::store::harness::postgres_schema().await?;
+        let mut server = Self::start_on(Some(url), extra).await;
+        server._schema = Some(schema);
+        Some(server)
+    }
+
+    /// A server on `database` (a URL), or a new SQLite file.
+    async fn start_on(database: Option<String>, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::from_toml(&format!(
             r#"
@@ -46,7 +63,8 @@ impl TestServer {
             "#
         ))
         .unwrap();
-        config.database.url = format!("sqlite://{}/auth.db", dir.path().display());
+        config.database.url =
+            database.unwrap_or_else(|| format!("sqlite://{}/auth.db", dir.path().display()));
         config.keys.dir = dir.path().join("keys");
         let clock = Arc::new(ManualClock::starting_now());
         let state = AppState::build_with_clock(config.clone(), clock.clone())
@@ -106,6 +124,7 @@ impl TestServer {
             config,
             stop: Some(stop),
             _dir: None,
+            _schema: None,
         }
     }
 

@@ -15,6 +15,7 @@ mod lockout;
 mod operations;
 mod policy;
 mod policy_file;
+mod policy_matrix;
 mod revocation;
 mod routes;
 mod tokens;

@@ -35,7 +35,8 @@ enum Raw {
     Postgres(sqlx::PgPool),
 }
 
-enum Cleanup {
+/// What to remove when a test's database goes.
+pub(crate) enum Cleanup {
     TempDir(#[allow(dead_code)] tempfile::TempDir),
     Schema { admin_url: String, schema: String },
 }
@@ -100,24 +101,7 @@ impl Fixture {
     /// A new schema in the PostgreSQL named by `AUTH_TEST_POSTGRES_URL`, or
     /// `None` (with a line saying so) when it is unset and not required.
     pub(crate) async fn postgres() -> Option<Self> {
-        let Some(admin_url) = postgres_url() else {
-            eprintln!("skipping a PostgreSQL test: {POSTGRES_URL_VAR} is not set");
-            return None;
-        };
-        let schema = format!("auth_test_{}", new_id());
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|_| panic!("cannot connect to {POSTGRES_URL_VAR}"));
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&mut admin)
-            .await
-            .expect("create the test schema");
-        let cleanup = Cleanup::Schema {
-            admin_url: admin_url.clone(),
-            schema: schema.clone(),
-        };
-        let separator = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
+        let (url, cleanup) = postgres_schema().await?;
         let keys = Arc::new(KeyRing::new(KeySet::generate()));
         let storage = open(&url, keys.clone()).await;
         let raw = sqlx::PgPool::connect(&url).await.expect("raw postgres");
@@ -155,6 +139,28 @@ impl Fixture {
         }
         .unwrap();
     }
+}
+
+/// A new, empty schema in the PostgreSQL named by `AUTH_TEST_POSTGRES_URL`
+/// and a URL whose connections use it, or `None` (with a line saying so)
+/// when it is unset and not required. The schema is dropped with the
+/// returned [`Cleanup`].
+pub(crate) async fn postgres_schema() -> Option<(String, Cleanup)> {
+    let Some(admin_url) = postgres_url() else {
+        eprintln!("skipping a PostgreSQL test: {POSTGRES_URL_VAR} is not set");
+        return None;
+    };
+    let schema = format!("auth_test_{}", new_id());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|_| panic!("cannot connect to {POSTGRES_URL_VAR}"));
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut admin)
+        .await
+        .expect("create the test schema");
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{separator}options=-c%20search_path%3D{schema}");
+    Some((url, Cleanup::Schema { admin_url, schema }))
 }
 
 /// `AUTH_TEST_POSTGRES_URL`, or `None` when it is unset and PostgreSQL is
