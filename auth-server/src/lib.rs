@@ -34,8 +34,6 @@
 //! - [`scope`], [`token_body`] and [`validation`]: scopes, roles, Keystone's
 //!   token body, and cached token validation.
 //! - [`bootstrap`]: what `keystone-manage bootstrap` creates.
-//! - [`roles_implied`]: implied-role rules as the API serves them, and
-//!   implied roles in effective role assignments.
 //! - [`operations`]: the CLI's user management and `doctor`.
 //! - [`access_rules`] and [`expiry`]: application credentials' access
 //!   rules and expiry dates, as Keystone reads them.
@@ -52,7 +50,6 @@ mod listener;
 pub mod metrics;
 pub mod operations;
 pub mod policy;
-pub mod roles_implied;
 pub mod routes;
 pub mod scope;
 pub mod services;

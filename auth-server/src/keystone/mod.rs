@@ -15,6 +15,7 @@ pub mod domains;
 pub mod event_handlers;
 pub mod grants;
 pub mod groups;
+pub mod implied_roles;
 pub mod passwords;
 pub mod projects;
 pub mod role_assignments;
@@ -133,6 +134,31 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
         .get("/v3/roles/{id}", roles::get, "role.get")
         .patch("/v3/roles/{id}", roles::update, "role.update")
         .delete("/v3/roles/{id}", roles::delete, "role.delete")
+        .get(
+            "/v3/roles/{id}/implies",
+            implied_roles::list,
+            "implied_role.list",
+        )
+        .put(
+            "/v3/roles/{id}/implies/{implied}",
+            implied_roles::create,
+            "implied_role.create",
+        )
+        .get(
+            "/v3/roles/{id}/implies/{implied}",
+            implied_roles::get,
+            "implied_role.get",
+        )
+        .delete(
+            "/v3/roles/{id}/implies/{implied}",
+            implied_roles::delete,
+            "implied_role.delete",
+        )
+        .get(
+            "/v3/role_inferences",
+            implied_roles::list_inferences,
+            "role_inference.list",
+        )
         .get(
             "/v3/role_assignments",
             role_assignments::list,

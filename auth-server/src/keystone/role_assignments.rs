@@ -16,6 +16,7 @@ use super::caller::Caller;
 use super::{PublicBase, targets};
 use crate::error::ServerError;
 use crate::policy::Target as PolicyTarget;
+use crate::services::implied_roles;
 use crate::state::AppState;
 
 /// `GET /v3/role_assignments` filters, with Keystone's dotted names, and
@@ -41,7 +42,9 @@ pub struct AssignmentQuery {
 /// `GET /v3/role_assignments`, Keystone-shaped, each with its
 /// `links.assignment`. With `effective` (Keystone's flag: present, with
 /// any value but `0`), a group's assignments become one user assignment
-/// per member, with `links.membership`: what the users really hold.
+/// per member, with `links.membership`, and every role an assignment's
+/// role implies is listed after it, with `links.prior_role`: what the
+/// users really hold.
 ///
 /// Target: for a domain-scoped token, `target.domain_id` is its domain;
 /// the filters under `filter_attr` (`filter_attr.user.id`, …), as Keystone's
@@ -99,7 +102,12 @@ pub async fn list(
         }
     }
     let mut filter = AssignmentFilter::default();
-    filter.role_id = query.role;
+    // An effective listing finds an implied role through the role that
+    // implies it, so the role filter applies after the expansion.
+    let role_filter = query.role;
+    if !effective {
+        filter.role_id.clone_from(&role_filter);
+    }
     filter.actor = match (query.user, query.group) {
         (Some(user), _) => Some(Actor::User(user)),
         (None, Some(group)) => Some(Actor::Group(group)),
@@ -121,10 +129,27 @@ pub async fn list(
     if let Some(domain) = scoped {
         listed = in_domain(storage, listed, domain).await?;
     }
-    let mut assignments: Vec<Value> = listed
-        .iter()
-        .map(|(a, member)| assignment_json(a, member.as_deref(), &base))
-        .collect();
+    let mut assignments: Vec<Value> = if effective {
+        let rules = state.validations().role_graph(&state).await?;
+        let entries =
+            implied_roles::with_implied_roles(storage, &rules, listed, role_filter.as_deref())
+                .await?;
+        entries
+            .iter()
+            .map(|entry| {
+                let mut json = assignment_json(&entry.assignment, entry.member.as_deref(), &base);
+                if let Some(implied) = &entry.implied {
+                    super::implied_roles::show_implied(&mut json, implied, &base);
+                }
+                json
+            })
+            .collect()
+    } else {
+        listed
+            .iter()
+            .map(|(a, member)| assignment_json(a, member.as_deref(), &base))
+            .collect()
+    };
     if query.include_names.as_deref().is_some_and(|v| v != "0") {
         let mut names = super::assignment_names::Names::new(storage);
         for entry in &mut assignments {

@@ -528,20 +528,30 @@ async fn role_assignments_show_group_grants_and_expand_them_when_effective() {
     let by_group = a.get(&format!("/v3/role_assignments?group.id={ops}")).await;
     assert_eq!(by_group["role_assignments"], json!([group_entry]));
 
-    // Effective: one user assignment per member, linked to the membership;
-    // an empty group contributes nothing.
+    // Effective: one user assignment per member, linked to the membership,
+    // each followed by the role it implies (member implies reader, linked
+    // to its prior role as Keystone links it); an empty group contributes
+    // nothing.
     let via_group = |user: &str| {
         json!({"user": {"id": user}, "role": {"id": member}, "scope": scope,
                "links": {"assignment": s.url(&group_grant),
                          "membership": s.url(&format!("/v3/groups/{ops}/users/{user}"))}})
     };
+    let implied_via_group = |user: &str| {
+        json!({"user": {"id": user}, "role": {"id": reader}, "scope": scope,
+               "links": {"assignment": s.url(&group_grant),
+                         "membership": s.url(&format!("/v3/groups/{ops}/users/{user}")),
+                         "prior_role": s.url(&format!("/v3/prior_role/{reader}/implies/{member}"))}})
+    };
     for query in ["&effective", "&effective=true", "&effective=1"] {
         let effective = a.get(&on_project(query)).await;
         let entries = effective["role_assignments"].as_array().unwrap();
-        assert_eq!(entries.len(), 3, "{query}: {effective}");
+        assert_eq!(entries.len(), 5, "{query}: {effective}");
         assert!(entries.contains(&alice_entry), "{effective}");
-        assert!(entries.contains(&via_group(&alice)), "{effective}");
-        assert!(entries.contains(&via_group(&bob)), "{effective}");
+        for user in [&alice, &bob] {
+            assert!(entries.contains(&via_group(user)), "{effective}");
+            assert!(entries.contains(&implied_via_group(user)), "{effective}");
+        }
         assert!(entries.iter().all(|e| e.get("group").is_none()));
     }
     assert_eq!(
@@ -552,15 +562,22 @@ async fn role_assignments_show_group_grants_and_expand_them_when_effective() {
     let bobs = a
         .get(&format!("/v3/role_assignments?user.id={bob}&effective"))
         .await;
-    assert_eq!(bobs["role_assignments"], json!([via_group(&bob)]));
+    assert_eq!(
+        bobs["role_assignments"],
+        json!([via_group(&bob), implied_via_group(&bob)])
+    );
     let bobs_direct = a.get(&format!("/v3/role_assignments?user.id={bob}")).await;
     assert_eq!(bobs_direct["role_assignments"], json!([]));
+    // The role filter finds an implied role through the grant implying it.
     let readers = a
         .get(&format!(
             "/v3/role_assignments?user.id={alice}&role.id={reader}&effective"
         ))
         .await;
-    assert_eq!(readers["role_assignments"], json!([alice_entry]));
+    assert_eq!(
+        readers["role_assignments"],
+        json!([alice_entry, implied_via_group(&alice)])
+    );
 
     // Keystone refuses effective with a group filter.
     let refused = a

@@ -1,6 +1,6 @@
 //! Implied roles end to end: what bootstrap creates, what tokens carry at
-//! issue and at validation, on every node, the operations the routes will
-//! call, and effective role assignments.
+//! issue and at validation, on every node, the API and the operations
+//! behind it, and effective role assignments.
 
 use std::sync::Arc;
 
@@ -8,7 +8,8 @@ use auth_core::AuthError;
 use auth_core::implied_roles::RoleGraph;
 use auth_core::store::{Actor, Assignment, DEFAULT_DOMAIN_ID, Role, Storage, Target, new_id};
 use auth_server::bootstrap::{self, Bootstrap};
-use auth_server::{operations, roles_implied};
+use auth_server::operations;
+use auth_server::services::implied_roles;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -23,6 +24,17 @@ fn role_names(body: &Value) -> Vec<String> {
         .iter()
         .map(|r| r["name"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Adds the rule through the service, as `PUT /v3/roles/{p}/implies/{i}`
+/// does after its policy check.
+async fn add_rule(
+    state: &auth_server::AppState,
+    prior: &str,
+    implied: &str,
+) -> Result<auth_core::store::ImpliedRole, auth_core::AuthError> {
+    let prohibited = &state.config().assignment.prohibited_implied_role;
+    implied_roles::create(&state.services(), prior, implied, prohibited).await
 }
 
 /// Creates user `name` (password `<name>-pass`) holding `roles` on the
@@ -129,9 +141,7 @@ async fn rule_changes_reach_every_nodes_next_validation() {
         assert_eq!(role_names(&body), ["member", "reader"]);
     }
 
-    roles_implied::create(&b.state, &member.id, &auditor.id)
-        .await
-        .unwrap();
+    add_rule(&b.state, &member.id, &auditor.id).await.unwrap();
     let (_, body) = validate(&a, &admin, &carol).await;
     assert_eq!(
         role_names(&body),
@@ -145,7 +155,7 @@ async fn rule_changes_reach_every_nodes_next_validation() {
         "at issue"
     );
 
-    roles_implied::delete(&b.state, &member.id, &auditor.id)
+    implied_roles::delete(&b.state.services(), &member.id, &auditor.id)
         .await
         .unwrap();
     let (_, body) = validate(&a, &admin, &carol).await;
@@ -193,9 +203,7 @@ async fn a_domain_specific_role_grants_only_what_it_implies() {
     // Holding only a domain-specific role that implies nothing is no role.
     assert_eq!(login(&s, "dora").await.status(), 401);
 
-    roles_implied::create(&s.state, &local.id, &operator.id)
-        .await
-        .unwrap();
+    add_rule(&s.state, &local.id, &operator.id).await.unwrap();
     let issued = login(&s, "dora").await;
     assert_eq!(issued.status(), 201);
     let token = subject(&issued);
@@ -229,48 +237,49 @@ async fn the_operations_answer_as_keystone() {
     let spare = new_role(&s, "spare", None).await;
     let local = new_role(&s, "local", Some(DEFAULT_DOMAIN_ID)).await;
 
-    let made = roles_implied::create(st, &reader.id, &extra.id)
-        .await
-        .unwrap();
+    let made = add_rule(st, &reader.id, &extra.id).await.unwrap();
     assert_eq!(
         (made.prior.name.as_str(), made.implied.name.as_str()),
         ("reader", "extra")
     );
     let refused = [
-        (roles_implied::create(st, "ghost", &extra.id).await, 404),
-        (roles_implied::create(st, &reader.id, "ghost").await, 404),
-        (roles_implied::create(st, &spare.id, &admin.id).await, 403),
-        (roles_implied::create(st, &member.id, &root.id).await, 403),
-        (roles_implied::create(st, &member.id, &local.id).await, 403),
-        (roles_implied::create(st, &reader.id, &extra.id).await, 409),
-        (roles_implied::create(st, &extra.id, &manager.id).await, 403),
+        (add_rule(st, "ghost", &extra.id).await, 404),
+        (add_rule(st, &reader.id, "ghost").await, 404),
+        (add_rule(st, &spare.id, &admin.id).await, 403),
+        (add_rule(st, &member.id, &root.id).await, 403),
+        (add_rule(st, &member.id, &local.id).await, 403),
+        (add_rule(st, &reader.id, &extra.id).await, 409),
+        (add_rule(st, &extra.id, &manager.id).await, 403),
     ];
     for (i, (result, expected)) in refused.into_iter().enumerate() {
         assert_eq!(code(result), expected, "case {i}");
     }
     // A domain-specific role may imply a global one.
-    roles_implied::create(st, &local.id, &reader.id)
-        .await
-        .unwrap();
+    add_rule(st, &local.id, &reader.id).await.unwrap();
 
-    let got = roles_implied::get(st, &manager.id, &member.id)
+    let got = implied_roles::get(&st.services(), &manager.id, &member.id)
         .await
         .unwrap();
     assert_eq!(got.implied, member);
     assert_eq!(
-        code(roles_implied::get(st, &member.id, &manager.id).await),
+        code(implied_roles::get(&st.services(), &member.id, &manager.id).await),
         404
     );
     assert_eq!(
-        code(roles_implied::get(st, "ghost", &manager.id).await),
+        code(implied_roles::get(&st.services(), "ghost", &manager.id).await),
         404
     );
 
-    let (prior, rules) = roles_implied::list_for_prior(st, &reader.id).await.unwrap();
+    let (prior, rules) = implied_roles::list_for_prior(&st.services(), &reader.id)
+        .await
+        .unwrap();
     assert_eq!(prior, reader);
     assert_eq!(rules.len(), 1);
-    assert_eq!(code(roles_implied::list_for_prior(st, "ghost").await), 404);
-    let all = roles_implied::list_all(st).await.unwrap();
+    assert_eq!(
+        code(implied_roles::list_for_prior(&st.services(), "ghost").await),
+        404
+    );
+    let all = implied_roles::list_all(&st.services()).await.unwrap();
     let pairs: Vec<(&str, &str)> = all
         .iter()
         .map(|r| (r.prior.name.as_str(), r.implied.name.as_str()))
@@ -285,18 +294,18 @@ async fn the_operations_answer_as_keystone() {
             ("reader", "extra"),
         ]
     );
-    let body = roles_implied::role_inferences_body(&all, &s.base);
+    let body = auth_server::keystone::implied_roles::role_inferences_body(&all, &s.base);
     assert_eq!(body["role_inferences"].as_array().unwrap().len(), 5);
 
-    roles_implied::delete(st, &reader.id, &extra.id)
+    implied_roles::delete(&st.services(), &reader.id, &extra.id)
         .await
         .unwrap();
     assert_eq!(
-        code(roles_implied::delete(st, &reader.id, &extra.id).await),
+        code(implied_roles::delete(&st.services(), &reader.id, &extra.id).await),
         404
     );
     assert_eq!(
-        code(roles_implied::delete(st, &reader.id, "ghost").await),
+        code(implied_roles::delete(&st.services(), &reader.id, "ghost").await),
         404
     );
 }
@@ -375,9 +384,7 @@ async fn effective_assignments_list_implied_roles_as_keystone() {
         role(&s, "reader").await,
     ];
     let local = new_role(&s, "local", Some(DEFAULT_DOMAIN_ID)).await;
-    roles_implied::create(&s.state, &local.id, &reader.id)
-        .await
-        .unwrap();
+    add_rule(&s.state, &local.id, &reader.id).await.unwrap();
     let user = user_with(&s, "erin", &[&manager, &local]).await;
     let listed: Vec<(Assignment, Option<String>)> = storage
         .list_assignments(
@@ -389,7 +396,7 @@ async fn effective_assignments_list_implied_roles_as_keystone() {
         .map(|a| (a, None))
         .collect();
     let rules = s.state.validations().role_graph(&s.state).await.unwrap();
-    let entries = roles_implied::with_implied_roles(storage, &rules, listed.clone(), None)
+    let entries = implied_roles::with_implied_roles(storage, &rules, listed.clone(), None)
         .await
         .unwrap();
     let shown: Vec<(&str, Option<&str>, &str)> = entries
@@ -416,9 +423,96 @@ async fn effective_assignments_list_implied_roles_as_keystone() {
     assert_eq!(shown_sorted, expected);
 
     // A role filter finds implied roles, not only granted ones.
-    let readers = roles_implied::with_implied_roles(storage, &rules, listed, Some(&reader.id))
+    let readers = implied_roles::with_implied_roles(storage, &rules, listed, Some(&reader.id))
         .await
         .unwrap();
     assert_eq!(readers.len(), 2);
     assert!(readers.iter().all(|e| e.role_id() == reader.id));
+}
+
+/// A call with `token`: its status and JSON body (`null` when empty).
+async fn call(s: &TestServer, method: Method, path: &str, token: &str) -> (u16, Value) {
+    let response = s.call(method, path, token).send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_implied_role_api_answers_as_keystone() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let (member, reader) = (role(&s, "member").await, role(&s, "reader").await);
+    let auditor = new_role(&s, "auditor", None).await;
+    let rule = format!("/v3/roles/{}/implies/{}", member.id, auditor.id);
+
+    let (status, made) = call(&s, Method::PUT, &rule, &admin).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["role_inference"]["prior_role"]["id"], member.id);
+    assert_eq!(made["role_inference"]["implies"]["name"], "auditor");
+    assert!(made["links"]["self"].as_str().unwrap().ends_with(&rule));
+    assert_eq!(call(&s, Method::PUT, &rule, &admin).await.0, 409);
+    assert_eq!(call(&s, Method::GET, &rule, &admin).await, (200, made));
+    assert_eq!(call(&s, Method::HEAD, &rule, &admin).await.0, 204);
+
+    let listed = call(
+        &s,
+        Method::GET,
+        &format!("/v3/roles/{}/implies", member.id),
+        &admin,
+    )
+    .await;
+    let mut implies: Vec<&str> = listed.1["role_inference"]["implies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    implies.sort_unstable();
+    assert_eq!((listed.0, implies), (200, vec!["auditor", "reader"]));
+    let (status, all) = call(&s, Method::GET, "/v3/role_inferences", &admin).await;
+    assert_eq!(status, 200);
+    // Grouped by prior role: admin, manager and member (bootstrap's
+    // three rules and the new one).
+    assert_eq!(all["role_inferences"].as_array().unwrap().len(), 3, "{all}");
+
+    // An effective listing shows each implied role after the grant that
+    // implies it, with Keystone's prior_role link.
+    let path = format!(
+        "/v3/role_assignments?effective&user.id={}&scope.project.id={}",
+        s.admin.user.id, s.admin.project.id
+    );
+    let (status, listing) = call(&s, Method::GET, &path, &admin).await;
+    assert_eq!(status, 200);
+    let shown: Vec<&str> = listing["role_assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["role"]["id"].as_str().unwrap())
+        .collect();
+    assert!(shown.contains(&reader.id.as_str()), "{listing}");
+    assert!(
+        listing["role_assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["links"].get("prior_role").is_some()),
+        "{listing}"
+    );
+
+    // A project member may do none of it; a missing role is a 404 first.
+    user_with(&s, "mia", &[&member]).await;
+    let mia = login(&s, "mia").await;
+    assert_eq!(mia.status(), 201);
+    let mia = subject(&mia);
+    assert_eq!(call(&s, Method::DELETE, &rule, &mia).await.0, 403);
+    assert_eq!(
+        call(&s, Method::GET, "/v3/role_inferences", &mia).await.0,
+        403
+    );
+    let ghost = format!("/v3/roles/ghost/implies/{}", auditor.id);
+    assert_eq!(call(&s, Method::PUT, &ghost, &mia).await.0, 404);
+
+    assert_eq!(call(&s, Method::DELETE, &rule, &admin).await.0, 204);
+    assert_eq!(call(&s, Method::GET, &rule, &admin).await.0, 404);
 }

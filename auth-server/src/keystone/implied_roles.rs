@@ -1,105 +1,123 @@
-//! Implied roles as the API serves them: the operations behind
+//! Implied roles through the Keystone door:
 //! `PUT/GET/HEAD/DELETE /v3/roles/{prior}/implies/{implied}`,
-//! `GET /v3/roles/{prior}/implies` and `GET /v3/role_inferences`, Keystone's
-//! JSON for each, and the expansion of an effective `role_assignments`
-//! listing.
-//!
-//! The routes call these after authorizing (Keystone's actions:
-//! `identity:create_implied_role`, `get_implied_role`,
-//! `check_implied_role`, `delete_implied_role`, `list_implied_roles`,
-//! `list_role_inference_rules`). Each operation owns its side effects: the
-//! store moves the token revision with every rule change, which is all a
-//! rule change needs (roles are recomputed at every validation, and every
-//! node's kept rules and validations follow the revision); Keystone writes
-//! no revocation event for it either.
-//!
-//! Errors, in Keystone's order: a missing role is 404 (Keystone looks both
-//! up to build the policy target before anything else), then a prohibited
-//! or global-to-domain-specific rule is 403 (`InvalidImpliedRole`), a
-//! repeated rule 409, a cycle or too deep a chain 403
-//! ([`RoleGraph::check_new_rule`]), a missing rule 404
-//! (`ImpliedRoleNotFound`).
+//! `GET /v3/roles/{prior}/implies` and `GET /v3/role_inferences`, each
+//! asking the policy with the target Keystone's `keystone/api/roles.py`
+//! builds (`_build_enforcement_target_ref`: both roles, read first, so a
+//! missing role is a 404 whoever asks), and Keystone's JSON for each.
 
-use std::collections::HashSet;
-
-use auth_core::AuthError;
-use auth_core::implied_roles::{Implication, RoleGraph, validate_rule};
-use auth_core::store::{Assignment, AssignmentStore, ImpliedRole, Role};
+use auth_core::implied_roles::Implication;
+use auth_core::store::{ImpliedRole, Role};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::caller::Caller;
+use super::{PublicBase, targets};
+use crate::error::ServerError;
+use crate::policy::Target;
+use crate::services::implied_roles;
 use crate::state::AppState;
 
-/// Both roles of a rule, 404 for the first missing (the prior first), as
-/// Keystone's policy target is built.
-async fn both_roles(
-    store: &dyn AssignmentStore,
+/// The target of a call on `prior`'s rules (and on the rule to `implied`):
+/// the path's ids and `target.prior_role` / `target.implied_role`.
+async fn authorize_rule(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
     prior_role_id: &str,
-    implied_role_id: &str,
-) -> Result<(Role, Role), AuthError> {
-    let prior = store.get_role(prior_role_id).await?;
-    let implied = store.get_role(implied_role_id).await?;
-    Ok((prior, implied))
+    implied_role_id: Option<&str>,
+) -> Result<(), ServerError> {
+    let storage = state.storage();
+    let prior = storage.get_role(prior_role_id).await?;
+    let mut target = Target::new()
+        .with("prior_role_id", prior_role_id)
+        .with_object("target.prior_role", &targets::role(&prior));
+    if let Some(implied_role_id) = implied_role_id {
+        let implied = storage.get_role(implied_role_id).await?;
+        target = target
+            .with("implied_role_id", implied_role_id)
+            .with_object("target.implied_role", &targets::role(&implied));
+    }
+    super::authorize(state, caller, action, &target)
 }
 
-/// `PUT /v3/roles/{prior}/implies/{implied}` (201): adds the rule after
-/// Keystone's checks and the store's ([`AssignmentStore::create_implied_role`]).
+/// `PUT /v3/roles/{prior}/implies/{implied}` (`identity:create_implied_role`):
+/// 201 with the rule.
 pub async fn create(
-    state: &AppState,
-    prior_role_id: &str,
-    implied_role_id: &str,
-) -> Result<ImpliedRole, AuthError> {
-    let store = state.storage().as_ref();
-    let (prior, implied) = both_roles(store, prior_role_id, implied_role_id).await?;
-    validate_rule(
-        &prior,
-        &implied,
-        &state.config().assignment.prohibited_implied_role,
-    )?;
-    store
-        .create_implied_role(prior_role_id, implied_role_id)
-        .await
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ServerError> {
+    let action = "identity:create_implied_role";
+    authorize_rule(&state, &caller, action, &prior, Some(&implied)).await?;
+    let prohibited = &state.config().assignment.prohibited_implied_role;
+    let rule = implied_roles::create(&state.services(), &prior, &implied, prohibited).await?;
+    Ok((StatusCode::CREATED, Json(rule_body(&rule, &base))))
 }
 
-/// `GET /v3/roles/{prior}/implies/{implied}` (200), and its `HEAD` (204):
-/// the rule, 404 if either role or the rule is missing.
+/// `GET /v3/roles/{prior}/implies/{implied}` (`identity:get_implied_role`):
+/// the rule; and its `HEAD`, which Keystone answers 204 after checking
+/// `identity:check_implied_role` and then `get_implied_role`.
 pub async fn get(
-    state: &AppState,
-    prior_role_id: &str,
-    implied_role_id: &str,
-) -> Result<ImpliedRole, AuthError> {
-    let store = state.storage().as_ref();
-    both_roles(store, prior_role_id, implied_role_id).await?;
-    store.get_implied_role(prior_role_id, implied_role_id).await
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    method: Method,
+    caller: Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> Result<Response, ServerError> {
+    if method == Method::HEAD {
+        let action = "identity:check_implied_role";
+        authorize_rule(&state, &caller, action, &prior, Some(&implied)).await?;
+    }
+    let action = "identity:get_implied_role";
+    authorize_rule(&state, &caller, action, &prior, Some(&implied)).await?;
+    let rule = implied_roles::get(&state.services(), &prior, &implied).await?;
+    if method == Method::HEAD {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Json(rule_body(&rule, &base)).into_response())
 }
 
-/// `DELETE /v3/roles/{prior}/implies/{implied}` (204).
+/// `DELETE /v3/roles/{prior}/implies/{implied}`
+/// (`identity:delete_implied_role`): 204.
 pub async fn delete(
-    state: &AppState,
-    prior_role_id: &str,
-    implied_role_id: &str,
-) -> Result<(), AuthError> {
-    let store = state.storage().as_ref();
-    both_roles(store, prior_role_id, implied_role_id).await?;
-    store
-        .delete_implied_role(prior_role_id, implied_role_id)
-        .await
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((prior, implied)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ServerError> {
+    let action = "identity:delete_implied_role";
+    authorize_rule(&state, &caller, action, &prior, Some(&implied)).await?;
+    implied_roles::delete(&state.services(), &prior, &implied).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v3/roles/{prior}/implies` (200): the prior role (404 if missing)
-/// and the rules it is the prior of.
-pub async fn list_for_prior(
-    state: &AppState,
-    prior_role_id: &str,
-) -> Result<(Role, Vec<ImpliedRole>), AuthError> {
-    let store = state.storage().as_ref();
-    let prior = store.get_role(prior_role_id).await?;
-    let rules = store.list_implied_roles(prior_role_id).await?;
-    Ok((prior, rules))
+/// `GET /v3/roles/{prior}/implies` (`identity:list_implied_roles`): the
+/// roles `prior` implies directly.
+pub async fn list(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(prior): Path<String>,
+) -> Result<impl IntoResponse, ServerError> {
+    authorize_rule(&state, &caller, "identity:list_implied_roles", &prior, None).await?;
+    let (prior, rules) = implied_roles::list_for_prior(&state.services(), &prior).await?;
+    Ok(Json(implied_roles_body(&prior, &rules, &base)))
 }
 
-/// `GET /v3/role_inferences` (200): every rule.
-pub async fn list_all(state: &AppState) -> Result<Vec<ImpliedRole>, AuthError> {
-    state.storage().list_role_inferences().await
+/// `GET /v3/role_inferences` (`identity:list_role_inference_rules`): every
+/// rule, grouped by prior role. Target: none.
+pub async fn list_inferences(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+) -> Result<impl IntoResponse, ServerError> {
+    let action = "identity:list_role_inference_rules";
+    super::authorize(&state, &caller, action, &Target::new())?;
+    let rules = implied_roles::list_all(&state.services()).await?;
+    Ok(Json(role_inferences_body(&rules, &base)))
 }
 
 /// A prior or implied role as Keystone shows it in these bodies: id,
@@ -160,89 +178,6 @@ pub fn role_inferences_body(rules: &[ImpliedRole], base: &str) -> Value {
         .map(|(prior, implies)| json!({"prior_role": role_ref(prior, base), "implies": implies}))
         .collect();
     json!({ "role_inferences": inferences })
-}
-
-/// One entry of an effective `role_assignments` listing after
-/// [`with_implied_roles`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EffectiveEntry {
-    /// The assignment the entry's `links.assignment` names. For an implied
-    /// role its role is the prior role that implied it (Keystone's link
-    /// names `indirect.role_id`, the nearer prior, even when that role was
-    /// itself implied).
-    pub assignment: Assignment,
-    /// For a group's grant listed for one member: that member.
-    pub member: Option<String>,
-    /// For an implied role: the role shown and its prior.
-    pub implied: Option<Implication>,
-}
-
-impl EffectiveEntry {
-    /// The role the entry shows (`role.id`).
-    pub fn role_id(&self) -> &str {
-        self.implied
-            .as_ref()
-            .map_or(&self.assignment.role_id, |i| &i.role.id)
-    }
-}
-
-/// Keystone's effective listing, implied roles included
-/// (`_list_effective_role_assignments`): every entry of `listed` (direct
-/// grants, and group grants already replaced by one per member), each
-/// followed by one entry per role it implies ([`RoleGraph::implications`]),
-/// then without entries showing a domain-specific role (Keystone strips
-/// them after expansion), then only those showing `role_filter` if given.
-///
-/// How the `role_assignments` route uses it when `effective` is set:
-///
-/// 1. list as today but **without** the `role.id` filter (an implied role
-///    must be found through the role that implies it), replacing group
-///    grants by members;
-/// 2. `let rules = state.validations().role_graph(&state).await?;`
-///    `let entries = with_implied_roles(storage, &rules, listed, query.role.as_deref()).await?;`
-/// 3. render each entry as today from `entry.assignment` and
-///    `entry.member`, then, if `entry.implied` is set, call
-///    [`show_implied`] on the JSON.
-pub async fn with_implied_roles(
-    store: &dyn AssignmentStore,
-    rules: &RoleGraph,
-    listed: Vec<(Assignment, Option<String>)>,
-    role_filter: Option<&str>,
-) -> Result<Vec<EffectiveEntry>, AuthError> {
-    let mut entries: Vec<EffectiveEntry> = Vec::with_capacity(listed.len());
-    for (assignment, member) in listed {
-        let implications = rules.implications(&assignment.role_id);
-        entries.push(EffectiveEntry {
-            assignment: assignment.clone(),
-            member: member.clone(),
-            implied: None,
-        });
-        for implied in implications {
-            entries.push(EffectiveEntry {
-                assignment: Assignment::new(
-                    implied.prior_role_id.clone(),
-                    assignment.actor.clone(),
-                    assignment.target.clone(),
-                ),
-                member: member.clone(),
-                implied: Some(implied),
-            });
-        }
-    }
-    if entries.is_empty() {
-        return Ok(entries);
-    }
-    let domain_specific: HashSet<String> = store
-        .list_roles()
-        .await?
-        .into_iter()
-        .filter(|r| r.domain_id.is_some())
-        .map(|r| r.id)
-        .collect();
-    entries.retain(|e| {
-        !domain_specific.contains(e.role_id()) && role_filter.is_none_or(|r| r == e.role_id())
-    });
-    Ok(entries)
 }
 
 /// Turns the JSON of an assignment entry rendered from
