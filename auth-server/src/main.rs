@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use auth_core::SystemClock;
 use auth_server::bootstrap::{self, Bootstrap};
 use auth_server::config::LogFormat;
 use auth_server::policy::Policy;
@@ -180,7 +181,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             };
             let hasher = auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?;
             let compliance = config.compliance()?;
-            let cx = Context::new(storage.as_ref(), &hasher, &compliance, chrono::Utc::now());
+            let cx = Context::new(storage.as_ref(), &hasher, &compliance, &SystemClock);
             let done = bootstrap::run(&cx, &plan).await?;
             println!(
                 "bootstrapped: user {} ({}), project {} ({})",
@@ -236,7 +237,7 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
     let storage = state::connect(config).await?;
     let hasher = auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?;
     let compliance = config.compliance()?;
-    let cx = Context::new(storage.as_ref(), &hasher, &compliance, chrono::Utc::now());
+    let cx = Context::new(storage.as_ref(), &hasher, &compliance, &SystemClock);
     match command {
         UserCommand::Create {
             name,

@@ -171,7 +171,7 @@ impl AppState {
             self.storage().as_ref(),
             self.hasher(),
             self.compliance(),
-            self.clock().now(),
+            self.clock(),
         )
     }
 

@@ -40,8 +40,21 @@ pub struct Issued {
     pub roles: Vec<Role>,
 }
 
-/// Authorizes the scope of a completed authentication and signs a token.
-pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, AuthError> {
+/// Authorizes the scope of a completed authentication and signs a token
+/// issued at `started`, when the authentication began (read from the
+/// clock before any credential was checked).
+///
+/// Dating the token from the start, not from its signing, is what makes
+/// revocation exact under concurrency: a login that checked a password
+/// just before an administrator changed it, and signs its token just after
+/// the change's revocation event, still carries an issue time before the
+/// event, and is refused (see `services::revocations`, which stamps events
+/// after the write that causes them).
+pub async fn issue(
+    state: &AppState,
+    done: &Authenticated,
+    started: DateTime<Utc>,
+) -> Result<Issued, AuthError> {
     let identity = &done.identity;
     let bound = identity.project_id.as_deref();
     let from_app_cred = identity.extras.contains_key("application_credential");
@@ -67,7 +80,7 @@ pub async fn issue(state: &AppState, done: &Authenticated) -> Result<Issued, Aut
             ));
         }
     }
-    let now = state.clock().now();
+    let now = started;
     let lifetime = now + Duration::seconds(state.config().token.expiration);
     let expires = identity
         .expires_at

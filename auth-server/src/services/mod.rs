@@ -40,15 +40,18 @@ mod revocations;
 
 use std::fmt;
 
+use auth_core::Clock;
 use auth_core::store::Storage;
 use auth_plugins::compliance::SecurityCompliance;
 use auth_plugins::hashing::PasswordHasher;
 use chrono::{DateTime, Utc};
 
 /// What an operation needs: the store, the hasher and the security
-/// compliance rules for passwords and secrets, and the instant the
-/// operation happens at (read once from the injected clock, so every
-/// record and revocation event of one operation carries the same time).
+/// compliance rules for passwords and secrets, and the injected clock.
+/// The operation's records carry the instant it began ([`Context::now`]);
+/// its revocation events are stamped when they are written, after the
+/// change that causes them ([`Context::clock`]), so that no token issued
+/// against the old state can carry a later issue time.
 ///
 /// A door takes one from [`AppState::services`](crate::AppState::services);
 /// the CLI, which runs without a server, builds one with [`Context::new`].
@@ -57,22 +60,25 @@ pub struct Context<'a> {
     storage: &'a dyn Storage,
     hasher: &'a PasswordHasher,
     compliance: &'a SecurityCompliance,
+    clock: &'a dyn Clock,
     now: DateTime<Utc>,
 }
 
 impl<'a> Context<'a> {
-    /// A context over these parts, at `now`.
+    /// A context over these parts; the operation begins at the clock's
+    /// now.
     pub fn new(
         storage: &'a dyn Storage,
         hasher: &'a PasswordHasher,
         compliance: &'a SecurityCompliance,
-        now: DateTime<Utc>,
+        clock: &'a dyn Clock,
     ) -> Self {
         Self {
             storage,
             hasher,
             compliance,
-            now,
+            clock,
+            now: clock.now(),
         }
     }
 
@@ -91,9 +97,14 @@ impl<'a> Context<'a> {
         self.compliance
     }
 
-    /// The instant of the operation.
+    /// The instant the operation began.
     pub fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    /// The injected clock, for what must be stamped when it happens.
+    pub fn clock(&self) -> &'a dyn Clock {
+        self.clock
     }
 }
 

@@ -1,5 +1,10 @@
 //! The one place that writes revocation events.
 //!
+//! Each event is stamped with the clock when it is written, which every
+//! operation does after the change that causes it: a token issued (dated
+//! from the start of its login, see `token_body::issue`) against the state
+//! before the change is therefore always older than the event.
+//!
 //! Private to [`crate::services`]: a door cannot revoke anything by itself,
 //! it calls the operation that has revocation as a consequence. The store
 //! call is also on `auth-server/clippy.toml`'s `disallowed-methods`, so a
@@ -13,7 +18,7 @@ use super::Context;
 
 /// Every token `user_id` holds now.
 pub(super) async fn user(cx: &Context<'_>, user_id: &str) -> Result<(), AuthError> {
-    record(cx, RevocationEvent::at(cx.now()).with_user(user_id)).await
+    record(cx, RevocationEvent::at(cx.clock().now()).with_user(user_id)).await
 }
 
 /// Every token `user_id` holds now on one project or domain (both `None`:
@@ -25,7 +30,7 @@ pub(super) async fn user_on(
     project_id: Option<&str>,
     domain_id: Option<&str>,
 ) -> Result<(), AuthError> {
-    let mut event = RevocationEvent::at(cx.now()).with_user(user_id);
+    let mut event = RevocationEvent::at(cx.clock().now()).with_user(user_id);
     event.project_id = project_id.map(str::to_owned);
     event.domain_id = domain_id.map(str::to_owned);
     record(cx, event).await
@@ -33,17 +38,29 @@ pub(super) async fn user_on(
 
 /// Every token scoped to `project_id` now.
 pub(super) async fn project(cx: &Context<'_>, project_id: &str) -> Result<(), AuthError> {
-    record(cx, RevocationEvent::at(cx.now()).with_project(project_id)).await
+    record(
+        cx,
+        RevocationEvent::at(cx.clock().now()).with_project(project_id),
+    )
+    .await
 }
 
 /// Every token scoped to `domain_id` now.
 pub(super) async fn domain(cx: &Context<'_>, domain_id: &str) -> Result<(), AuthError> {
-    record(cx, RevocationEvent::at(cx.now()).with_domain(domain_id)).await
+    record(
+        cx,
+        RevocationEvent::at(cx.clock().now()).with_domain(domain_id),
+    )
+    .await
 }
 
 /// One token, by its audit id.
 pub(super) async fn audit_id(cx: &Context<'_>, audit_id: &str) -> Result<(), AuthError> {
-    record(cx, RevocationEvent::at(cx.now()).with_audit_id(audit_id)).await
+    record(
+        cx,
+        RevocationEvent::at(cx.clock().now()).with_audit_id(audit_id),
+    )
+    .await
 }
 
 #[expect(

@@ -59,6 +59,9 @@ pub async fn issue(state: &AppState, login: Login<'_>) -> Result<Outcome, AuthEr
     if let Some(receipt) = login.receipt {
         attempt = attempt.receipt(receipt);
     }
+    // Before any credential is checked: the token's issue time (see
+    // token_body::issue).
+    let started = state.clock().now();
     let outcome = match state.engine().authenticate(attempt).await {
         Ok(outcome) => outcome,
         Err(error) => {
@@ -68,7 +71,7 @@ pub async fn issue(state: &AppState, login: Login<'_>) -> Result<Outcome, AuthEr
     };
     match outcome {
         AuthOutcome::Authenticated(done) => {
-            let issued = token_body::issue(state, &done).await?;
+            let issued = token_body::issue(state, &done, started).await?;
             Ok(Outcome::Token(Box::new(NewToken {
                 issued,
                 password_expiry: PasswordExpiry::from_extras(&done.identity.extras),

@@ -242,3 +242,42 @@ async fn revoking_a_token_spares_the_next_one_issued_in_the_same_second() {
     assert_eq!(validate(&s, &admin, &same_instant).await, 200);
     assert_eq!(validate(&s, &admin, &next_second).await, 200);
 }
+
+/// The race that exactness must survive: a login checks the old password,
+/// an administrator resets it (its revocation event is written), and only
+/// then does the login sign its token. The token is dated from the start
+/// of its login, so the event refuses it whenever it is signed.
+#[tokio::test]
+async fn a_login_that_checked_the_old_password_is_refused_whenever_it_signs() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let id = user(&s, &admin, "gus", "gus-pass-1").await;
+
+    // The login begins, and checks the password, at T0...
+    let started = s.clock.now();
+    let body = password_body("gus", "gus-pass-1", None).to_string();
+    let outcome = s
+        .state
+        .engine()
+        .authenticate(auth_core::AuthAttempt::new(body.as_bytes()))
+        .await
+        .unwrap();
+    let auth_core::AuthOutcome::Authenticated(done) = outcome else {
+        panic!("a one-step login");
+    };
+    // ...the administrator resets it at T0 + 1 µs...
+    s.clock.advance(Duration::microseconds(1));
+    let reset = s
+        .call(Method::PATCH, &format!("/v3/users/{id}"), &admin)
+        .json(&json!({"user": {"password": "gus-pass-2"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), 200);
+    // ...and the login signs its token at T0 + 2 µs.
+    s.clock.advance(Duration::microseconds(1));
+    let issued = auth_server::token_body::issue(&s.state, &done, started)
+        .await
+        .unwrap();
+    assert_eq!(validate(&s, &admin, &issued.token).await, 404);
+}
