@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use auth_core::ManualClock;
 use auth_core::store::Storage;
+use auth_core::{ManualClock, TokenClaims};
 use auth_server::bootstrap::{self, Bootstrap, Bootstrapped};
 use auth_server::{AppState, Config};
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -238,4 +239,25 @@ pub(crate) fn subject(response: &reqwest::Response) -> String {
         .to_str()
         .unwrap()
         .to_owned()
+}
+
+/// Claims of an admin token on the admin project, issued at `iat` and
+/// expiring at `exp`, for tests that sign tokens themselves.
+pub(crate) fn admin_claims(s: &TestServer, iat: DateTime<Utc>, exp: DateTime<Utc>) -> TokenClaims {
+    let mut claims = TokenClaims {
+        sub: s.admin.user.id.clone(),
+        iat: 0,
+        iat_us: None,
+        exp: exp.timestamp(),
+        methods: vec!["password".into()],
+        audit_ids: vec!["forged-audit-id-0000000".into()],
+        project_id: Some(s.admin.project.id.clone()),
+        domain_id: None,
+        system: None,
+        app_cred_id: None,
+        group_ids: vec![],
+        idp_id: None,
+    };
+    claims.set_issued_at(iat);
+    claims
 }

@@ -5,15 +5,15 @@
 //! nodes.
 
 use auth_core::store::Storage;
-use auth_core::{Clock, KeySet, TokenClaims, TokenProvider};
+use auth_core::{Clock, KeySet, TokenProvider};
 use auth_plugins::tokens::jws::{JwsProvider, SigningAlgorithm, SigningKeySet};
 use auth_server::keys::{self, RECEIPT_KEYS, SEALED_PURPOSES, SIGNING_KEYS};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::harness::TestServer;
+use super::harness::{TestServer, admin_claims};
 
 /// `GET /v3/auth/tokens` of `token` on `node`, as `caller`.
 async fn validate(node: &TestServer, caller: &str, token: &str) -> u16 {
@@ -54,26 +54,6 @@ fn keys_dir_with(from: &TestServer, kek: Option<&KeySet>) -> tempfile::TempDir {
         .unwrap();
     }
     dir
-}
-
-/// Admin claims for a token issued at `iat` that expires at `exp`.
-fn admin_claims(s: &TestServer, iat: DateTime<Utc>, exp: DateTime<Utc>) -> TokenClaims {
-    let mut claims = TokenClaims {
-        sub: s.admin.user.id.clone(),
-        iat: 0,
-        iat_us: None,
-        exp: exp.timestamp(),
-        methods: vec!["password".into()],
-        audit_ids: vec!["forged-audit-id-0000000".into()],
-        project_id: Some(s.admin.project.id.clone()),
-        domain_id: None,
-        system: None,
-        app_cred_id: None,
-        group_ids: vec![],
-        idp_id: None,
-    };
-    claims.set_issued_at(iat);
-    claims
 }
 
 #[tokio::test]

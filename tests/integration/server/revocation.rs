@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::harness::{TestServer, password_body, subject};
+use super::harness::{TestServer, admin_claims, password_body, subject};
 
 /// `GET /v3/auth/tokens` of `token` on `node`, as `caller`.
 async fn validate(node: &TestServer, caller: &str, token: &str) -> u16 {
@@ -21,26 +21,6 @@ async fn validate(node: &TestServer, caller: &str, token: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
-}
-
-/// Admin claims for a token issued at `iat` that expires at `exp`.
-fn admin_claims(s: &TestServer, iat: DateTime<Utc>, exp: DateTime<Utc>) -> TokenClaims {
-    let mut claims = TokenClaims {
-        sub: s.admin.user.id.clone(),
-        iat: 0,
-        iat_us: None,
-        exp: exp.timestamp(),
-        methods: vec!["password".into()],
-        audit_ids: vec!["forged-audit-id-0000000".into()],
-        project_id: Some(s.admin.project.id.clone()),
-        domain_id: None,
-        system: None,
-        app_cred_id: None,
-        group_ids: vec![],
-        idp_id: None,
-    };
-    claims.set_issued_at(iat);
-    claims
 }
 
 #[tokio::test]
