@@ -241,6 +241,19 @@ mod tests {
         let mut system = get(Level::System, None, None);
         system.uri = Some("/studies");
         assert!(!decide_for_share(&system, &shared));
+        let bound_to_system = SharedResource {
+            level: Level::System,
+            orthanc_id: Some(STUDY_ID.into()),
+            dicom_uid: None,
+            url: None,
+        };
+        assert!(
+            !decide_for_share(
+                &get(Level::System, Some(STUDY_ID), None),
+                &[bound_to_system]
+            ),
+            "not even a resource built by hand at the system level"
+        );
     }
 
     #[test]
