@@ -258,8 +258,26 @@ async fn a_verified_service_credential_is_forgotten_when_the_user_changes() {
     let d = Deployment::start("").await;
     let body = json!({"token-key": "", "token-value": ""});
     let call = || d.send(Method::POST, "/user/get-profile", Some(body.clone()));
-    assert_eq!(call().await.0, 200);
-    assert_eq!(call().await.0, 200, "kept");
+    let passwords_checked = || async {
+        let metrics = d.s.client.get(d.s.url("/metrics")).send().await.unwrap();
+        let text = metrics.text().await.unwrap();
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(
+                    "auth_method_results_total{method=\"password\",result=\"success\"} ",
+                )
+            })
+            .map_or(0, |n| n.parse::<u32>().unwrap())
+    };
+    let before = passwords_checked().await;
+    for _ in 0..5 {
+        assert_eq!(call().await.0, 200);
+    }
+    assert_eq!(
+        passwords_checked().await,
+        before + 1,
+        "one password check for five calls"
+    );
     let users: Value =
         d.s.call(Method::GET, "/v3/users?name=orthanc", &d.admin)
             .send()
