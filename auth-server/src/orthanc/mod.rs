@@ -37,6 +37,7 @@
 //! URLs outright (nothing checked there). With the default (every level
 //! checked) a study share opens nothing, which fails closed.
 
+mod facts;
 pub mod profile;
 pub mod service_caller;
 pub mod settings;

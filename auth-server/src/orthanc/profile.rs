@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::service_caller::ServiceCaller;
-use super::validate::{note_bearer, share_id};
+use super::facts::{note_bearer, share_id};
+use super::service_caller::{ServiceCaller, check_server_id};
 use super::wire::{Profile, ProfileRequest};
 use crate::error::ServerError;
 use crate::events::{self, REQUEST};
@@ -23,7 +23,7 @@ pub async fn get_profile(
     caller: ServiceCaller,
     KeystoneJson(request): KeystoneJson<ProfileRequest>,
 ) -> Result<Response, ServerError> {
-    super::settings::check_server_id(&state, request.server.get())?;
+    check_server_id(&state, request.server.get())?;
     let max = state.config().orthanc.max_validity.max(1);
     if let Some(user_id) = &request.user_id {
         return Ok(Json(user_lookup(&state, user_id, max).await?).into_response());

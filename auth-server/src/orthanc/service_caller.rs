@@ -253,6 +253,19 @@ async fn holds_service_role(
     Ok(false)
 }
 
+/// With `[orthanc] server_ids` set, only those Orthanc servers may call.
+pub fn check_server_id(state: &AppState, server_id: Option<&str>) -> Result<(), ServerError> {
+    let allowed = &state.config().orthanc.server_ids;
+    if allowed.is_empty() || server_id.is_some_and(|id| allowed.iter().any(|a| a == id)) {
+        Ok(())
+    } else {
+        Err(auth_core::AuthError::Forbidden(
+            "this server-id may not call the Orthanc authorization service".into(),
+        )
+        .into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,12 @@
 //! `GET|PUT settings/roles`: the role → permissions map, in Orthanc's
-//! shape; and the optional `server-id` restriction.
+//! shape.
 
 use auth_core::imaging::RoleMap;
 use axum::Json;
 use axum::extract::State;
 use serde_json::Value;
 
-use super::service_caller::ServiceCaller;
+use super::service_caller::{ServiceCaller, check_server_id};
 use crate::error::ServerError;
 use crate::keystone::body::KeystoneJson;
 use crate::services::imaging as service;
@@ -41,17 +41,4 @@ pub async fn put_roles(
         .map_err(|e| ServerError::BadRequest(format!("invalid role map: {e}")))?;
     service::set_role_map(&state.services(), &map).await?;
     Ok(Json(map))
-}
-
-/// With `[orthanc] server_ids` set, only those Orthanc servers may call.
-pub fn check_server_id(state: &AppState, server_id: Option<&str>) -> Result<(), ServerError> {
-    let allowed = &state.config().orthanc.server_ids;
-    if allowed.is_empty() || server_id.is_some_and(|id| allowed.iter().any(|a| a == id)) {
-        Ok(())
-    } else {
-        Err(auth_core::AuthError::Forbidden(
-            "this server-id may not call the Orthanc authorization service".into(),
-        )
-        .into())
-    }
 }

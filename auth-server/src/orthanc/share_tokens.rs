@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use super::service_caller::ServiceCaller;
+use super::service_caller::{ServiceCaller, check_server_id};
 use super::wire::{CreateShareRequest, DecodeRequest};
 use crate::error::ServerError;
 use crate::events::{self, REQUEST};
@@ -37,7 +37,7 @@ pub async fn create(
             auth_core::payload::describe_without_values(&e)
         ))
     })?;
-    super::settings::check_server_id(&state, request.server.get())?;
+    check_server_id(&state, request.server.get())?;
     if token_type.is_empty()
         || token_type.len() > MAX_TYPE_LEN
         || !token_type

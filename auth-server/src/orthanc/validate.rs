@@ -6,11 +6,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::service_caller::ServiceCaller;
+use super::facts::{note_bearer, share_id};
+use super::service_caller::{ServiceCaller, check_server_id};
 use super::wire::{ValidateRequest, ValidateResponse};
 use crate::error::ServerError;
 use crate::events::{self, REQUEST, Refused};
-use crate::imaging::{self, Bearer, BearerKind};
+use crate::imaging::{self, Bearer};
 use crate::keystone::body::KeystoneJson;
 use crate::state::AppState;
 
@@ -23,7 +24,7 @@ pub async fn validate(
     KeystoneJson(request): KeystoneJson<ValidateRequest>,
 ) -> Result<Response, ServerError> {
     let access = request.access()?;
-    super::settings::check_server_id(&state, request.server.get())?;
+    check_server_id(&state, request.server.get())?;
     let bearer = imaging::bearer(&state, request.token_value.token(), caller.revision).await?;
     let granted = bearer.may(&access);
     let validity = if granted {
@@ -59,27 +60,4 @@ fn note(bearer: &Bearer, request: &ValidateRequest, granted: bool) {
             }),
         );
     });
-}
-
-/// Notes the bearer's user, domain and project for the call's event.
-pub(super) fn note_bearer(facts: &mut events::Facts, bearer: &Bearer) {
-    if let BearerKind::User {
-        user_id,
-        domain_id,
-        project_id,
-        ..
-    } = &bearer.kind
-    {
-        facts.user_id = Some(user_id.clone());
-        facts.domain_id = Some(domain_id.clone());
-        facts.project_id.clone_from(project_id);
-    }
-}
-
-/// The share token's id, if the bearer is one.
-pub(super) fn share_id(bearer: &Bearer) -> Option<&str> {
-    match &bearer.kind {
-        BearerKind::Share { id, .. } => Some(id),
-        _ => None,
-    }
 }

@@ -780,3 +780,19 @@ async fn share_tokens_revoke_across_nodes_on_postgresql() {
     assert_eq!(status, 204);
     assert!(!granted(&d.validate(&share, "study", "get", STUDY).await));
 }
+
+#[tokio::test]
+async fn with_server_ids_set_only_those_orthancs_may_call() {
+    let d = Deployment::start("[orthanc]\nserver_ids = [\"pacs-1\"]").await;
+    let ask = |server_id: Value| {
+        d.send(
+            Method::POST,
+            "/user/get-profile",
+            Some(json!({"token-key": "", "token-value": "", "server-id": server_id})),
+        )
+    };
+    assert_eq!(ask(json!("pacs-1")).await.0, 200);
+    let (status, answer) = ask(json!("pacs-2")).await;
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(ask(Value::Null).await.0, 403, "an Orthanc without an id");
+}
