@@ -27,6 +27,8 @@
 //! - [`events`]: the typed [`AuthEvent`]s the engine emits to an
 //!   [`EventSink`].
 //! - [`store`]: the storage traits drivers implement, and [`Stores`].
+//! - [`imaging`]: the authorization decision for Orthanc's authorization
+//!   plugin: imaging permissions, the role map, user and share tokens.
 //! - [`implied_roles`]: expanding held roles through Keystone's implied-role
 //!   rules, and the checks a new rule must pass.
 //! - [`token`]: [`TokenClaims`], the [`TokenProvider`] trait and the one
@@ -84,6 +86,7 @@ pub mod error;
 pub mod events;
 pub mod handlers;
 pub mod identity;
+pub mod imaging;
 pub mod implied_roles;
 pub mod keys;
 pub mod method;

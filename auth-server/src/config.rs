@@ -82,6 +82,122 @@ pub struct Config {
     pub policy: PolicySection,
     /// Keystone's `[assignment]`: which roles no rule may imply.
     pub assignment: AssignmentSection,
+    /// The Orthanc authorization web service.
+    pub orthanc: OrthancSection,
+}
+
+/// `[orthanc]`: the Orthanc authorization web service (see
+/// [`crate::orthanc`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrthancSection {
+    /// Whether the service is served at all (default `true`).
+    pub enabled: bool,
+    /// Where on the main listener (default `/orthanc`, so Orthanc's
+    /// `WebServiceRootUrl` is `http://<server>/orthanc/`).
+    pub prefix: String,
+    /// The role a user must hold (on any project, domain or the system) to
+    /// call the service with basic auth, as OpenStack services hold
+    /// `service` (default `service`).
+    pub service_role: String,
+    /// The domain of the service users' names (default `default`).
+    pub service_domain: String,
+    /// The longest `validity` answered, in seconds (default 60): how long
+    /// Orthanc may keep a decision or a profile. Never more than the
+    /// token's remaining life.
+    pub max_validity: u64,
+    /// How long a verified service credential is kept, in seconds (default
+    /// 300); any change to users or roles forgets it sooner.
+    pub credential_cache_ttl: u64,
+    /// The role whose permissions the anonymous profile (a request without
+    /// a token) gets; none by default, so anonymous requests are refused.
+    pub anonymous_role: Option<String>,
+    /// The `url` of a created share token: a template whose `{token}` is
+    /// replaced by the token (e.g. a viewer's address); `null` when unset.
+    pub share_url: Option<String>,
+    /// How long a share token created without an expiry lives, in seconds
+    /// (default 7 days).
+    pub share_default_validity: u64,
+    /// Only these `server-id`s may call, when set (default: any).
+    pub server_ids: Vec<String>,
+    /// The role map used while the database holds none (`PUT
+    /// settings/roles` stores one, which every node then uses). By default
+    /// [`RoleMap::recommended`](auth_core::imaging::RoleMap::recommended).
+    pub roles: Option<std::collections::BTreeMap<String, OrthancRole>>,
+}
+
+/// One role of `[orthanc.roles.<name>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrthancRole {
+    /// Orthanc's permission names (`view`, `download`, …; `all` for every
+    /// one).
+    pub permissions: Vec<String>,
+    /// The labels its holders may see (`*` for all; ignored before Orthanc
+    /// 1.12).
+    #[serde(default)]
+    pub authorized_labels: Vec<String>,
+}
+
+impl Default for OrthancSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prefix: "/orthanc".to_owned(),
+            service_role: "service".to_owned(),
+            service_domain: "default".to_owned(),
+            max_validity: 60,
+            credential_cache_ttl: 300,
+            anonymous_role: None,
+            share_url: None,
+            share_default_validity: 7 * 24 * 3600,
+            server_ids: Vec::new(),
+            roles: None,
+        }
+    }
+}
+
+impl OrthancSection {
+    /// The prefix routes are nested under: checked, without a trailing
+    /// `/`.
+    pub fn checked_prefix(&self) -> Result<&str, ServerError> {
+        let prefix = self.prefix.trim_end_matches('/');
+        let valid = prefix.starts_with('/')
+            && prefix.len() > 1
+            && !prefix.contains(['{', '}', '*', '?', '#', ' ']);
+        if valid {
+            Ok(prefix)
+        } else {
+            Err(ServerError::Config(format!(
+                "[orthanc] prefix must be a path such as \"/orthanc\", not {:?}",
+                self.prefix
+            )))
+        }
+    }
+
+    /// The configured role map, or the recommended one.
+    pub fn role_map(&self) -> Result<auth_core::imaging::RoleMap, ServerError> {
+        let Some(roles) = &self.roles else {
+            return Ok(auth_core::imaging::RoleMap::recommended());
+        };
+        let mut map = auth_core::imaging::RoleMap::default();
+        for (name, role) in roles {
+            let permissions = role
+                .permissions
+                .iter()
+                .map(|p| p.parse())
+                .collect::<Result<_, _>>()
+                .map_err(|e| ServerError::Config(format!("[orthanc.roles.{name}]: {e}")))?;
+            map.roles.insert(
+                name.clone(),
+                auth_core::imaging::RoleGrant {
+                    permissions,
+                    authorized_labels: role.authorized_labels.clone(),
+                },
+            );
+        }
+        Ok(map)
+    }
 }
 
 /// `[policy]`.
@@ -223,7 +339,11 @@ impl Default for AuditSection {
         Self {
             queue: auth_core::audit::AuditLogConfig::default(),
             retention_days: 90,
-            skip_successful: vec!["auth.token.validate".to_owned()],
+            skip_successful: vec![
+                "auth.token.validate".to_owned(),
+                "orthanc.validate".to_owned(),
+                "orthanc.profile".to_owned(),
+            ],
         }
     }
 }

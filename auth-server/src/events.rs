@@ -59,7 +59,22 @@ pub struct Facts {
     /// The policy action the call was checked against (`identity:…`),
     /// allowed or refused.
     pub policy: Option<&'static str>,
+    /// What a door adds about the call (the resource level and method of
+    /// an imaging decision, the `server-id` asking, a share token's id),
+    /// kept in the event's attributes and so visible to conditions.
+    pub attributes: serde_json::Map<String, Value>,
 }
+
+/// The attribute under which a door notes what was asked (an object; see
+/// [`Facts::attributes`]), copied into the call's audit row. Never a
+/// secret: no token, no password.
+pub const REQUEST: &str = "request";
+
+/// The mark on a successful response whose call decided *no*: an Orthanc
+/// `{"granted": false}` is an HTTP 200, but its event is a failure (never
+/// left out of the audit log, and what a binding on refusals sees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused;
 
 tokio::task_local! {
     static CALL: Arc<Mutex<Facts>>;
@@ -107,11 +122,14 @@ pub async fn around_call(State(calls): State<Calls>, request: Request, next: Nex
         .map(|c| c.0.ip());
     let dispatcher = state.dispatcher();
     if !dispatcher.wants(name) && skips_successes(&state, name) {
-        // The hot path (token validation): nothing bound, and a success
-        // leaves no row; only a failure is worth an event.
-        let response = next.run(request).await;
-        if !response.status().is_success() {
-            fill(&mut event, Facts::default(), &response);
+        // The hot path (token validation, imaging decisions): nothing
+        // bound, and a success leaves no row; only a failure is worth an
+        // event.
+        let facts = Arc::new(Mutex::new(Facts::default()));
+        let response = CALL.scope(facts.clone(), next.run(request)).await;
+        if !succeeded(&response) {
+            let facts = std::mem::take(&mut *facts.lock().unwrap_or_else(PoisonError::into_inner));
+            fill(&mut event, facts, &response);
             event.elapsed_us = u64::try_from(started.elapsed().as_micros()).ok();
             audit_call(dispatcher, &event, &response);
         }
@@ -156,6 +174,11 @@ pub async fn around_call(State(calls): State<Calls>, request: Request, next: Nex
     response
 }
 
+/// Whether a response is a success: a 2xx not marked [`Refused`].
+fn succeeded(response: &Response) -> bool {
+    response.status().is_success() && response.extensions().get::<Refused>().is_none()
+}
+
 /// Whether successful calls of `name` get no audit row (`[audit]
 /// skip_successful`).
 fn skips_successes(state: &AppState, name: &str) -> bool {
@@ -177,6 +200,9 @@ fn audit_call(dispatcher: &Dispatcher, event: &AuthEvent, response: &Response) {
     if let Some(action) = event.attributes.get("policy") {
         row.detail["policy"] = action.clone();
     }
+    if let Some(request) = event.attributes.get(REQUEST) {
+        row.detail[REQUEST] = request.clone();
+    }
     dispatcher.audit().record(row);
 }
 
@@ -189,10 +215,12 @@ fn fill(event: &mut AuthEvent, facts: Facts, response: &Response) {
         methods,
         error,
         policy,
+        attributes,
     } = facts;
     if let Some(action) = policy {
         event.attributes.insert("policy".into(), json!(action));
     }
+    event.attributes.extend(attributes);
     if user_id.is_some() {
         event.user_id = user_id;
     }
@@ -201,7 +229,7 @@ fn fill(event: &mut AuthEvent, facts: Facts, response: &Response) {
     event.methods = methods;
     let status = response.status();
     event.error = error.or_else(|| response.extensions().get::<EventError>().cloned());
-    event.result = Some(if status.is_success() {
+    event.result = Some(if succeeded(response) {
         EventResult::Success
     } else if response.headers().contains_key("openstack-auth-receipt") {
         EventResult::Continue

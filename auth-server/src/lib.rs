@@ -20,6 +20,10 @@
 //! - [`keystone`]: the Keystone v3 door, one file per API area; the caller
 //!   ([`keystone::caller`]) and each call's policy target
 //!   ([`keystone::targets`]).
+//! - [`orthanc`]: the Orthanc door, Orthanc's authorization web service
+//!   under `[orthanc] prefix`.
+//! - [`imaging`]: who a token's bearer is for the imaging doors, and the
+//!   one imaging decision (role map, share tokens).
 //! - [`policy`]: may this caller do that; every door asks here.
 //! - [`services`]: one function per operation, owning its side effects
 //!   (revocation events, cascades, the event's facts); every door and the
@@ -44,11 +48,13 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod expiry;
+pub mod imaging;
 pub mod keys;
 pub mod keystone;
 mod listener;
 pub mod metrics;
 pub mod operations;
+pub mod orthanc;
 pub mod policy;
 pub mod routes;
 pub mod scope;
@@ -76,9 +82,20 @@ pub use state::AppState;
 /// Every route of the server, each with its event: the Keystone door's
 /// and the server's own (`/healthz`, `/metrics`).
 pub fn routes() -> ApiRoutes {
-    keystone::routes(ApiRoutes::new())
+    routes_for(&Config::default())
+}
+
+/// [`routes`] as `config` has them: the Orthanc service under its prefix,
+/// or not at all.
+pub fn routes_for(config: &Config) -> ApiRoutes {
+    let table = keystone::routes(ApiRoutes::new())
         .without_event("/healthz", healthz)
-        .without_event("/metrics", metrics_text)
+        .without_event("/metrics", metrics_text);
+    match config.orthanc.checked_prefix() {
+        Ok(prefix) if config.orthanc.enabled => table.nest(prefix, orthanc::routes()),
+        // A bad prefix stops `AppState::build`; no server gets here.
+        _ => table,
+    }
 }
 
 /// The routes and middleware, ready to serve.
@@ -86,7 +103,7 @@ pub fn router(state: AppState) -> Router {
     let limits = &state.config().server;
     let body_limit = limits.body_limit;
     let timeout = Duration::from_secs(limits.request_timeout_secs);
-    let (routes, events) = routes().into_parts();
+    let (routes, events) = routes_for(state.config()).into_parts();
     routes
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
@@ -189,8 +206,9 @@ pub async fn serve(
 /// What a node does besides answering: every `[keys] refresh_interval`
 /// seconds it reloads the shared keys and the event-handler bindings (so a
 /// rotation or a binding changed on another node reaches it without a
-/// restart), and hourly it deletes audit rows past `[audit]
-/// retention_days`. A failed step is logged and retried at the next tick.
+/// restart), and hourly (unless `[audit] retention_days` is 0) it deletes
+/// audit rows past that age and share tokens expired over a week ago. A
+/// failed step is logged and retried at the next tick.
 async fn housekeeping(state: AppState) {
     let period = Duration::from_secs(state.config().keys.refresh_interval.max(1));
     let mut ticks = tokio::time::interval(period);
@@ -213,6 +231,12 @@ async fn housekeeping(state: AppState) {
             let before = state.clock().now() - chrono::Duration::days(i64::from(days));
             if let Err(error) = state.storage().prune_audit(before).await {
                 tracing::warn!(%error, "pruning the audit log failed");
+            }
+            // Expired share tokens are kept a week, so that decoding one
+            // says "expired" rather than "unknown" for a while.
+            let week_ago = state.clock().now() - chrono::Duration::days(7);
+            if let Err(error) = state.storage().prune_share_tokens(week_ago).await {
+                tracing::warn!(%error, "pruning expired share tokens failed");
             }
         }
     }

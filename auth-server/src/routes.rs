@@ -11,6 +11,7 @@
 //! `HEAD` is answered by a path's `GET` handler (axum does that) and raises
 //! the `GET`'s event.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -26,8 +27,9 @@ use crate::state::AppState;
 pub struct Call {
     /// The HTTP method.
     pub method: Method,
-    /// The route template, e.g. `/v3/users/{id}`.
-    pub path: &'static str,
+    /// The route template, e.g. `/v3/users/{id}`: static, or built at
+    /// start-up under a configured prefix ([`ApiRoutes::nest`]).
+    pub path: Cow<'static, str>,
     /// The event its calls raise; `None` for what is not an API call.
     pub event: Option<&'static str>,
 }
@@ -131,9 +133,21 @@ impl ApiRoutes {
         self.router = self.router.route(path, on(filter, handler));
         self.calls.push(Call {
             method,
-            path,
+            path: Cow::Borrowed(path),
             event,
         });
+        self
+    }
+
+    /// Serves `inner`'s routes under `prefix` (e.g. `/orthanc`, from the
+    /// configuration), their events with them. `prefix` starts with `/`
+    /// and does not end with one (the configuration checks it).
+    pub fn nest(mut self, prefix: &str, inner: ApiRoutes) -> Self {
+        self.router = self.router.nest(prefix, inner.router);
+        self.calls.extend(inner.calls.into_iter().map(|call| Call {
+            path: Cow::Owned(format!("{prefix}{}", call.path)),
+            ..call
+        }));
         self
     }
 
@@ -145,7 +159,7 @@ impl ApiRoutes {
     /// The router, and the events its calls raise (for the events
     /// middleware).
     pub fn into_parts(self) -> (Router<AppState>, Arc<EventNames>) {
-        let mut by_path: HashMap<&'static str, Vec<(Method, Option<&'static str>)>> =
+        let mut by_path: HashMap<Cow<'static, str>, Vec<(Method, Option<&'static str>)>> =
             HashMap::new();
         for call in self.calls {
             by_path
@@ -160,7 +174,7 @@ impl ApiRoutes {
 /// The event of each routed call, by route template and method.
 #[derive(Debug, Default)]
 pub struct EventNames {
-    by_path: HashMap<&'static str, Vec<(Method, Option<&'static str>)>>,
+    by_path: HashMap<Cow<'static, str>, Vec<(Method, Option<&'static str>)>>,
 }
 
 impl EventNames {
@@ -219,7 +233,7 @@ mod tests {
         let mut without: Vec<String> = Vec::new();
         for call in table.calls() {
             assert!(
-                seen.insert((call.method.clone(), call.path)),
+                seen.insert((call.method.clone(), call.path.clone())),
                 "{} {} is registered twice",
                 call.method,
                 call.path

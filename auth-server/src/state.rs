@@ -16,6 +16,7 @@ use chrono::Duration;
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::events::EngineSink;
+use crate::imaging::Imaging;
 use crate::keys;
 use crate::metrics::Metrics;
 use crate::policy::Policy;
@@ -43,6 +44,7 @@ struct Inner {
     key_versions: keys::LoadedVersions,
     dispatcher: Dispatcher,
     policy: Policy,
+    imaging: Imaging,
 }
 
 impl AppState {
@@ -62,6 +64,8 @@ impl AppState {
         // First, so that a bad policy file stops start-up before anything
         // is opened.
         let policy = Policy::from_config(&config.policy)?;
+        let imaging = Imaging::from_config(&config.orthanc)?;
+        config.orthanc.checked_prefix()?;
         let storage = connect(&config).await?;
         let kek = keys::kek(&config.keys.dir, storage.as_ref()).await?;
         let receipt_keys = keys::receipt_keys(storage.as_ref(), &kek).await?;
@@ -116,6 +120,7 @@ impl AppState {
                 key_versions: keys::LoadedVersions::default(),
                 dispatcher,
                 policy,
+                imaging,
             }),
         };
         // Records the versions just loaded (a set rotated in between is
@@ -173,6 +178,12 @@ impl AppState {
             self.compliance(),
             self.clock(),
         )
+    }
+
+    /// What the imaging doors keep: the role maps and share-token
+    /// lookups.
+    pub fn imaging(&self) -> &Imaging {
+        &self.inner.imaging
     }
 
     /// The policy every door asks.

@@ -27,6 +27,7 @@ pub trait Storage:
     + AuditStore
     + HandlerStore
     + CounterStore
+    + ImagingStore
 {
     /// The backend's name (`sqlite`, `postgres`), for logs and `doctor`.
     fn backend(&self) -> &'static str;

@@ -1198,6 +1198,97 @@ impl std::fmt::Debug for HandlerBinding {
     }
 }
 
+/// A share token of the imaging door: a link that lets whoever holds it
+/// view the resources it names, as Orthanc's authorization plugin asks.
+///
+/// The store keeps only the SHA-256 digest of the token string (which
+/// starts `shr_`), so a database dump grants nothing; the string is shown
+/// once, when the token is created. Its `Debug` shows the digest's first
+/// 8 hex digits only: enough to tell tokens apart in a log, too little to
+/// look one up.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShareToken {
+    /// Stable identifier (what the admin routes name it by).
+    pub id: String,
+    /// The SHA-256 digest of the token string; unique.
+    pub digest: [u8; 32],
+    /// The kind the plugin asked for (`PUT tokens/{type}`), e.g.
+    /// `ohif-viewer-publication`.
+    pub token_type: String,
+    /// The resources it grants, in the plugin's shape (a JSON list of
+    /// `{level, orthanc-id, dicom-uid, url}`).
+    pub resources: Value,
+    /// The Orthanc server it was created for, if the plugin said.
+    pub server_id: Option<String>,
+    /// The user (or service) that created it.
+    pub created_by: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl ShareToken {
+    /// A token of `token_type` for `resources`, created at `created_at`,
+    /// with no server, no creator and no expiry.
+    pub fn new(
+        id: impl Into<String>,
+        digest: [u8; 32],
+        token_type: impl Into<String>,
+        resources: Value,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            digest,
+            token_type: token_type.into(),
+            resources,
+            server_id: None,
+            created_by: None,
+            created_at,
+            expires_at: None,
+        }
+    }
+
+    /// Sets the Orthanc server it was created for.
+    pub fn with_server_id(mut self, server_id: impl Into<String>) -> Self {
+        self.server_id = Some(server_id.into());
+        self
+    }
+
+    /// Sets who created it.
+    pub fn with_created_by(mut self, created_by: impl Into<String>) -> Self {
+        self.created_by = Some(created_by.into());
+        self
+    }
+
+    /// Sets when it stops working.
+    pub fn with_expires_at(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+}
+
+impl std::fmt::Debug for ShareToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let prefix: String = self.digest[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        f.debug_struct("ShareToken")
+            .field("id", &self.id)
+            .field("digest", &format_args!("{prefix}…"))
+            .field("token_type", &self.token_type)
+            .field("resources", &self.resources)
+            .field("server_id", &self.server_id)
+            .field("created_by", &self.created_by)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1220,5 +1311,24 @@ mod tests {
         let shown = format!("{binding:?}");
         assert!(shown.contains("WebHook") && shown.contains("failure"));
         assert!(!shown.contains("hook-secret"));
+    }
+
+    #[test]
+    fn a_share_tokens_debug_output_shows_only_a_digest_prefix() {
+        let digest: [u8; 32] = std::array::from_fn(|i| 0xa0 + i as u8);
+        let full: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let token = ShareToken::new(
+            "t1",
+            digest,
+            "viewer",
+            serde_json::json!([{"level": "study", "dicom-uid": "1.2.3"}]),
+            DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        );
+        let shown = format!("{token:?}");
+        assert!(
+            shown.contains("a0a1a2a3…") && shown.contains("1.2.3"),
+            "{shown}"
+        );
+        assert!(!shown.contains(&full[..10]), "{shown}");
     }
 }

@@ -511,9 +511,10 @@ pub trait RevocationStore: Send + Sync + std::fmt::Debug {
     /// The token revision: a number that moves, in the same transaction,
     /// with every write that can change a token validation's outcome or
     /// body (revocation events; users, projects and domains changed or
-    /// deleted; role grants; group membership; the catalog). A node may
-    /// serve a cached validation only while this still equals the value
-    /// read when the entry was computed.
+    /// deleted; role grants; group membership; the catalog; imaging
+    /// settings and share token deletions). A node may serve a cached
+    /// validation only while this still equals the value read when the
+    /// entry was computed.
     ///
     /// `None` means the store cannot tell, and validations are not cached.
     async fn token_revision(&self) -> Result<Option<i64>, AuthError> {
@@ -595,6 +596,79 @@ pub trait CounterStore: Send + Sync + std::fmt::Debug {
 
     /// Every counter, by name.
     async fn list_counters(&self) -> Result<Vec<Counter>, AuthError>;
+}
+
+/// Imaging settings (the Orthanc role map) and share tokens: what the
+/// Orthanc authorization door keeps, so that every node on one database
+/// answers the plugin alike.
+///
+/// The defaults are those of a store with no imaging data: reads find
+/// nothing and writes are refused, so an embedder's own
+/// [`Storage`](super::Storage) needs only an empty
+/// `impl ImagingStore for … {}`.
+#[async_trait]
+pub trait ImagingStore: Send + Sync + std::fmt::Debug {
+    /// The JSON value saved under `key` (e.g. the role map), if any.
+    async fn get_setting(&self, key: &str) -> Result<Option<serde_json::Value>, AuthError> {
+        let _ = key;
+        Ok(None)
+    }
+
+    /// Replaces the value, moving the token revision in the same
+    /// transaction: the role map decides what tokens may do, so a node
+    /// must not keep answering from what it read before.
+    async fn put_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), AuthError> {
+        let _ = (key, value, at);
+        Err(read_only("put_setting"))
+    }
+
+    /// Adds a share token; [`AuthError::Conflict`] on a taken id or digest.
+    async fn create_share_token(&self, token: &ShareToken) -> Result<(), AuthError> {
+        let _ = token;
+        Err(read_only("create_share_token"))
+    }
+
+    /// The share token whose token string has this SHA-256 digest;
+    /// [`AuthError::NotFound`] when absent. Expired tokens are found too
+    /// (until pruned): the caller checks `expires_at`.
+    async fn find_share_token(&self, digest: &[u8; 32]) -> Result<ShareToken, AuthError> {
+        let _ = digest;
+        Err(AuthError::NotFound {
+            what: "share token".to_owned(),
+        })
+    }
+
+    /// The share token with this id; [`AuthError::NotFound`] when absent.
+    async fn get_share_token(&self, id: &str) -> Result<ShareToken, AuthError> {
+        Err(AuthError::NotFound {
+            what: format!("share token: {id}"),
+        })
+    }
+
+    /// Every share token, oldest first (by creation time, then id).
+    async fn list_share_tokens(&self) -> Result<Vec<ShareToken>, AuthError> {
+        Ok(Vec::new())
+    }
+
+    /// Deletes a share token; [`AuthError::NotFound`] when absent. Moves
+    /// the token revision in the same transaction, so no node keeps
+    /// honouring it from a cache.
+    async fn delete_share_token(&self, id: &str) -> Result<(), AuthError> {
+        let _ = id;
+        Err(read_only("delete_share_token"))
+    }
+
+    /// Deletes the tokens that expired before `before` (never those without
+    /// an expiry); returns how many.
+    async fn prune_share_tokens(&self, before: DateTime<Utc>) -> Result<u64, AuthError> {
+        let _ = before;
+        Ok(0)
+    }
 }
 
 /// The error of a write the store does not support (a read-only

@@ -20,6 +20,7 @@ pub mod passwords;
 pub mod projects;
 pub mod role_assignments;
 pub mod roles;
+pub mod share_tokens;
 pub mod targets;
 pub mod tokens;
 pub mod users;
@@ -213,7 +214,17 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "event_handler.disable",
         )
         .get("/v3/audit", audit::list, "audit.list")
-        .get("/v3/audit/export", audit::export, "audit.export");
+        .get("/v3/audit/export", audit::export, "audit.export")
+        .get(
+            "/v3/imaging/share-tokens",
+            share_tokens::list,
+            "imaging.share_token.list",
+        )
+        .delete(
+            "/v3/imaging/share-tokens/{id}",
+            share_tokens::revoke,
+            "imaging.share_token.revoke",
+        );
     // Role grants: grant (PUT), check (GET or HEAD, as Keystone), revoke
     // (DELETE); the route template names the target and the actor (see
     // grants::GrantPath); and the list of an actor's roles on a target.

@@ -99,6 +99,16 @@ const SERVER_RULES: &[(&str, &str, &str)] = &[
         SERVER_READ,
         "Export audit-log records.",
     ),
+    (
+        "identity:list_share_tokens",
+        SERVER_READ,
+        "List imaging share tokens.",
+    ),
+    (
+        "identity:revoke_share_token",
+        SERVER_WRITE,
+        "Revoke an imaging share token.",
+    ),
 ];
 
 /// Every default rule: Keystone's, then this server's.

@@ -38,7 +38,7 @@ fn config_error(result: Result<Policy, ServerError>) -> String {
 #[test]
 fn every_default_parses_and_is_listed() {
     let policy = Policy::keystone_defaults();
-    assert_eq!(policy.rules().count(), 203 + 10);
+    assert_eq!(policy.rules().count(), 203 + 12);
     assert!(policy.rules().all(|r| !r.source().from_file()));
     let rule = policy
         .rule("identity:create_application_credential")
@@ -283,7 +283,7 @@ fn a_missing_target_key_makes_a_check_false_not_an_error() {
 #[test]
 fn debug_shows_counts_only() {
     let shown = format!("{:?}", Policy::keystone_defaults());
-    assert_eq!(shown, "Policy { rules: 213, from_file: 0 }");
+    assert_eq!(shown, "Policy { rules: 215, from_file: 0 }");
 }
 
 #[test]
@@ -296,7 +296,7 @@ fn the_listing_shows_scope_types_sources_and_overrides() {
     let listing = policy.listing();
     let lines: Vec<&str> = listing.lines().collect();
     assert_eq!(lines[0], "name\tscope_types\tsource\tcheck_str");
-    assert_eq!(lines.len(), 1 + 213 + 1);
+    assert_eq!(lines.len(), 1 + 215 + 1);
     assert!(lines.contains(&"identity:list_users\tsystem,domain,project\tfile\trole:reader"));
     assert!(lines.contains(&"mine\tany\tfile-only\t@"));
     assert!(lines.contains(&"identity:get_auth_catalog\tany\tkeystone\t\"\""));

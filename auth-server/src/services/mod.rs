@@ -29,6 +29,7 @@ pub mod domains;
 pub mod event_handlers;
 pub mod grants;
 pub mod groups;
+pub mod imaging;
 pub mod implied_roles;
 pub mod passwords;
 pub mod projects;

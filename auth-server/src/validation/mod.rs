@@ -25,9 +25,10 @@
 //! them (or to a role's name) moves the revision, and a login or a
 //! validation reads them only after such a change, not once per request.
 
+mod kept;
 mod revision;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use auth_core::implied_roles::RoleGraph;
 use auth_core::store::{ApplicationCredential, Role, User};
@@ -39,6 +40,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
+pub(crate) use kept::Kept;
 pub use revision::RevisionGate;
 
 use crate::scope::Scope;
@@ -105,9 +107,9 @@ pub struct ValidationCache {
     gate: RevisionGate,
     max_age: Duration,
     /// The catalog and the revision it was read under.
-    catalog: Mutex<Option<(i64, Value)>>,
+    catalog: Kept<Value>,
     /// The implied-role rules and the revision they were read under.
-    role_graph: Mutex<Option<(i64, Arc<RoleGraph>)>>,
+    role_graph: Kept<RoleGraph>,
 }
 
 impl ValidationCache {
@@ -118,8 +120,19 @@ impl ValidationCache {
             entries: (capacity > 0).then(|| Cache::new(capacity)),
             gate,
             max_age,
-            catalog: Mutex::new(None),
-            role_graph: Mutex::new(None),
+            catalog: Kept::default(),
+            role_graph: Kept::default(),
+        }
+    }
+
+    /// The token revision as a read that started after this call did saw
+    /// it: what a kept answer must still be tagged with to be served.
+    /// `None` when caching is off (a capacity of 0) or the store cannot
+    /// tell, so nothing is kept.
+    pub async fn revision(&self) -> Result<Option<i64>, AuthError> {
+        match self.entries {
+            Some(_) => self.gate.current().await,
+            None => Ok(None),
         }
     }
 
@@ -127,24 +140,12 @@ impl ValidationCache {
     /// since it was read, otherwise read again (and kept). With caching off
     /// (a capacity of 0) it is read every time.
     pub async fn catalog(&self, state: &AppState) -> Result<Value, AuthError> {
-        if self.entries.is_none() {
-            return token_body::catalog(state).await;
-        }
-        let Some(revision) = self.gate.current().await? else {
-            return token_body::catalog(state).await;
-        };
-        if let Some((kept_at, catalog)) = &*self.kept_catalog()
-            && *kept_at == revision
-        {
-            return Ok(catalog.clone());
-        }
-        let catalog = token_body::catalog(state).await?;
-        *self.kept_catalog() = Some((revision, catalog.clone()));
-        Ok(catalog)
-    }
-
-    fn kept_catalog(&self) -> std::sync::MutexGuard<'_, Option<(i64, Value)>> {
-        self.catalog.lock().unwrap_or_else(PoisonError::into_inner)
+        let revision = self.revision().await?;
+        let catalog = self
+            .catalog
+            .get_or_read(revision, || token_body::catalog(state))
+            .await?;
+        Ok(Value::clone(&catalog))
     }
 
     /// The implied-role rules, as a [`RoleGraph`]: the kept graph while the
@@ -152,52 +153,24 @@ impl ValidationCache {
     /// kept). With caching off (a capacity of 0) they are read every time.
     /// What token issue expands roles with.
     pub async fn role_graph(&self, state: &AppState) -> Result<Arc<RoleGraph>, AuthError> {
-        let revision = match self.entries {
-            Some(_) => self.gate.current().await?,
-            None => None,
-        };
+        let revision = self.revision().await?;
         self.role_graph_at(state, revision).await
     }
 
     /// [`ValidationCache::role_graph`] for a caller that has already read
     /// the revision (`None`: caching is off or the store cannot tell, so
-    /// the rules are read now). The revision must come from a read that
-    /// started before the rules are read, as the gate's do: then a graph is
-    /// never tagged with a revision newer than its rules.
+    /// the rules are read now); see [`Kept::get_or_read`].
     pub(crate) async fn role_graph_at(
         &self,
         state: &AppState,
         revision: Option<i64>,
     ) -> Result<Arc<RoleGraph>, AuthError> {
-        let read = || async {
-            let rules = state.storage().list_role_inferences().await?;
-            Ok::<_, AuthError>(Arc::new(RoleGraph::new(rules)))
-        };
-        let Some(revision) = revision else {
-            return read().await;
-        };
-        if let Some((kept_at, graph)) = &*self.kept_role_graph()
-            && *kept_at == revision
-        {
-            return Ok(graph.clone());
-        }
-        let graph = read().await?;
-        // A slower reader of an older revision does not replace a newer
-        // graph, which would cost the next request another read.
-        let mut kept = self.kept_role_graph();
-        if kept
-            .as_ref()
-            .is_none_or(|(kept_at, _)| *kept_at <= revision)
-        {
-            *kept = Some((revision, graph.clone()));
-        }
-        Ok(graph)
-    }
-
-    fn kept_role_graph(&self) -> std::sync::MutexGuard<'_, Option<(i64, Arc<RoleGraph>)>> {
         self.role_graph
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_read(revision, || async {
+                let rules = state.storage().list_role_inferences().await?;
+                Ok(RoleGraph::new(rules))
+            })
+            .await
     }
 
     /// Forgets every entry (after the signing keys changed).
@@ -205,8 +178,8 @@ impl ValidationCache {
         if let Some(entries) = &self.entries {
             entries.clear();
         }
-        *self.kept_catalog() = None;
-        *self.kept_role_graph() = None;
+        self.catalog.clear();
+        self.role_graph.clear();
     }
 }
 
@@ -219,12 +192,24 @@ pub async fn validate(
     token: &str,
     expired_window: Duration,
 ) -> Result<Arc<Validated>, AuthError> {
+    let revision = state.validations().revision().await?;
+    validate_at(state, token, expired_window, revision).await
+}
+
+/// [`validate`] for a caller that has already read the revision with
+/// [`ValidationCache::revision`] (a door that also keeps other things under
+/// it pays one read per request, not one per thing).
+pub async fn validate_at(
+    state: &AppState,
+    token: &str,
+    expired_window: Duration,
+    revision: Option<i64>,
+) -> Result<Arc<Validated>, AuthError> {
     let cache = state.validations();
     let now = state.clock().now();
     let Some(entries) = &cache.entries else {
         return compute(state, token, expired_window, None, now).await;
     };
-    let revision = cache.gate.current().await?;
     let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     if let Some(hit) = entries.get(&key)
         && revision.is_some()

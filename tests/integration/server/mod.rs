@@ -13,6 +13,7 @@ mod implied;
 mod keys;
 mod lockout;
 mod operations;
+mod orthanc;
 mod policy;
 mod policy_file;
 mod policy_matrix;

@@ -40,7 +40,7 @@ async fn every_routed_call_raises_the_event_its_route_names_and_only_that() {
     for call in table.calls() {
         let before = newest_row(&s).await.map(|r| r.id);
         let method = Method::from_bytes(call.method.as_str().as_bytes()).unwrap();
-        let path = filled(call.path);
+        let path = filled(&call.path);
         let mut request = s.call(method.clone(), &path, &admin);
         if [Method::POST, Method::PUT, Method::PATCH].contains(&method) {
             request = request

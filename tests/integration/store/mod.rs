@@ -10,6 +10,7 @@ mod crash;
 mod credentials;
 mod drivers;
 pub(crate) mod harness;
+mod imaging;
 mod implied;
 mod lockout;
 mod passwords;
@@ -87,4 +88,8 @@ conformance! {
     counters::counters_adjust_reset_and_list,
     counters::concurrent_counter_increments_add_exactly_n,
     counters::user_extra_attributes_round_trip,
+    imaging::settings_are_replaced_whole_and_move_the_revision,
+    imaging::share_tokens_round_trip_with_typed_errors,
+    imaging::share_tokens_are_pruned_by_expiry_only,
+    imaging::share_token_deletes_move_the_revision_and_creates_do_not,
 }

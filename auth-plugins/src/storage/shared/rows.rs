@@ -442,7 +442,8 @@ pub(crate) fn json_text(value: &serde_json::Value) -> String {
     value.to_string()
 }
 
-fn json_value(text: &str, field: &'static str) -> Result<serde_json::Value, AuthError> {
+/// A stored JSON value; `field` names it if it does not parse.
+pub(crate) fn json_value(text: &str, field: &'static str) -> Result<serde_json::Value, AuthError> {
     serde_json::from_str(text).map_err(|_| corrupt(field))
 }
 
@@ -532,5 +533,42 @@ impl TryFrom<BindingRow> for HandlerBinding {
         .with_ordering(i32::try_from(r.ordering).map_err(|_| corrupt("binding ordering"))?)
         .with_active(r.active)
         .with_abort_on_error(r.abort_on_error))
+    }
+}
+
+/// A share token's digest as stored: 64 lowercase hex digits.
+pub(crate) fn digest_hex(digest: &[u8; 32]) -> String {
+    hex::encode(digest)
+}
+
+#[derive(FromRow)]
+pub(crate) struct ShareTokenRow {
+    id: String,
+    digest: String,
+    token_type: String,
+    resources: String,
+    server_id: Option<String>,
+    created_by: Option<String>,
+    created_at: i64,
+    expires_at: Option<i64>,
+}
+
+impl TryFrom<ShareTokenRow> for ShareToken {
+    type Error = AuthError;
+
+    fn try_from(r: ShareTokenRow) -> Result<Self, AuthError> {
+        let mut digest = [0u8; 32];
+        hex::decode_to_slice(&r.digest, &mut digest).map_err(|_| corrupt("share token digest"))?;
+        let mut token = ShareToken::new(
+            r.id,
+            digest,
+            r.token_type,
+            json_value(&r.resources, "share token resources")?,
+            from_micros(r.created_at, "share token creation time")?,
+        );
+        token.server_id = r.server_id;
+        token.created_by = r.created_by;
+        token.expires_at = from_micros_opt(r.expires_at, "share token expiry")?;
+        Ok(token)
     }
 }
