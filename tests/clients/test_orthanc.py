@@ -7,11 +7,13 @@ service user (role `service` on project `service`) that Orthanc calls the
 door as, `viewer` (reader) and `uploader` (member) on project `imaging`,
 and uploads pydicom's CT_small and MR_small: two studies.
 
-Two caches of the plugin bound how fast a revocation shows: answers of
+The plugin's caches bound how fast a revocation shows: answers of
 tokens/validate and profiles live for the validity the door answers (at
-most max_validity), but the plugin keeps the result of a profile's
-permission check for 10 s whatever the validity (CachedAuthorizationService,
-"don't cache for more than 10 seconds").
+most max_validity). It also keeps a profile's permission checks for 10 s,
+keyed by the token, but only a profile it could fetch carries the token:
+once the profile lapses and the door refuses it, those entries no longer
+match, so max_validity is the bound for user tokens too (observed: under
+2 s with max_validity = 2).
 """
 
 import json
@@ -24,7 +26,6 @@ from conftest import ADMIN_PASSWORD, free_port, running_server
 from orthanc_harness import Keystone, Orthanc, fresh_study, plugin_dir, require_orthanc, sample
 
 MAX_VALIDITY = 2
-PERMISSION_CACHE = 10
 SERVICE_PASSWORD = "orthanc-service-password"
 VIEWER_PASSWORD = "viewer-password"
 UPLOADER_PASSWORD = "uploader-password"
@@ -260,7 +261,8 @@ def test_revoked_user_token_is_refused_after_its_validity(world):
     path = f"/studies/{world.ct.study_id}"
     expect(o, o.request("GET", path, token), 200)
     world.keystone.revoke(token)
-    wait_for_status(o, 403, PERMISSION_CACHE + MAX_VALIDITY + 3, "GET", path, token)
+    waited = wait_for_status(o, 403, MAX_VALIDITY + 3, "GET", path, token)
+    assert waited <= MAX_VALIDITY + 1, waited
     expect(o, o.request("GET", f"/instances/{world.ct.instance_id}/file", token), 403)
     expect(o, o.request("GET", "/studies", token, "bearer"), 403)
 
@@ -290,7 +292,7 @@ def test_decode_through_orthanc(world):
     assert good["ResourcesOrthancIds"] == [ct.study_id], good
 
     unknown = decode(world, "shr_" + "0" * 43)
-    assert unknown.get("ErrorCode") in ("unknown", "invalid"), unknown
+    assert unknown.get("ErrorCode") == "unknown", unknown
     assert unknown["ResourcesDicomIds"] == [] and unknown["ResourcesOrthancIds"] == [], unknown
 
     short = share(world, ct, validity=1)
