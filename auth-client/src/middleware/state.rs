@@ -114,11 +114,12 @@ impl Logins {
     }
 
     /// The margin before expiry, or half the remaining life when that is
-    /// shorter (a five-minute token is not renewed on every request).
+    /// shorter (a five-minute token is not renewed on every request). A
+    /// session already expired by this clock (skew) is renewed at once.
     fn renew_at(&self, session: &Session) -> Option<DateTime<Utc>> {
         let expires_at = session.expires_at()?;
-        let life = expires_at - self.clock.now();
-        Some(expires_at - self.margin.min(life / 2))
+        let half_life = ((expires_at - self.clock.now()) / 2).max(chrono::Duration::zero());
+        Some(expires_at - self.margin.min(half_life))
     }
 
     fn due(&self, current: &Current) -> bool {

@@ -317,3 +317,21 @@ async fn a_short_session_is_renewed_at_half_its_life_not_every_time() {
     assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
     assert_eq!(service.logins.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_session_already_past_its_expiry_by_our_clock_is_renewed_at_next_use() {
+    let (base, service) = service().await;
+    let start = Utc::now();
+    // The server's clock is behind ours: it hands out a session that has
+    // already expired by our clock.
+    *service.expires_at.lock().unwrap() = Some(start - chrono::Duration::seconds(5));
+    let clock = Arc::new(TestClock(Mutex::new(start)));
+    let middleware = AuthMiddleware::builder(strategy(&base, "pw"))
+        .clock(clock)
+        .build();
+    let client = client(middleware);
+    let url = format!("{base}/data");
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+    assert_eq!(service.logins.load(Ordering::SeqCst), 2);
+}

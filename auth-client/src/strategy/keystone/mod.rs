@@ -94,7 +94,7 @@ impl DomainRef {
 
 /// The tokens endpoint under `auth_url`, which may be the server's root or
 /// its `/v3` (both are what Keystone clients are given).
-fn tokens_url(auth_url: &Url) -> Result<Url, LoginError> {
+fn tokens_url(auth_url: &Url) -> Url {
     let mut url = auth_url.clone();
     let path = url.path().trim_end_matches('/').to_owned();
     let tokens = if path.ends_with("/v3") {
@@ -103,7 +103,7 @@ fn tokens_url(auth_url: &Url) -> Result<Url, LoginError> {
         format!("{path}/v3/auth/tokens")
     };
     url.set_path(&tokens);
-    Ok(url)
+    url
 }
 
 /// One Keystone login: `identity` first, then as many further factors as
@@ -116,7 +116,7 @@ async fn issue(
     next: Option<&dyn NextFactor>,
     placement: &Placement,
 ) -> Result<Session, LoginError> {
-    let url = tokens_url(auth_url)?;
+    let url = tokens_url(auth_url);
     let body = |identity: Value| {
         let mut body = json!({"auth": {"identity": identity}});
         if let Some(scope) = scope {
@@ -224,15 +224,13 @@ mod tests {
             "http://k:5000/v3/",
         ] {
             assert_eq!(
-                tokens_url(&base.parse().unwrap()).unwrap().as_str(),
+                tokens_url(&base.parse().unwrap()).as_str(),
                 "http://k:5000/v3/auth/tokens",
                 "{base}"
             );
         }
         assert_eq!(
-            tokens_url(&"http://k/identity".parse().unwrap())
-                .unwrap()
-                .as_str(),
+            tokens_url(&"http://k/identity".parse().unwrap()).as_str(),
             "http://k/identity/v3/auth/tokens"
         );
     }
