@@ -236,6 +236,27 @@ mod tests {
     }
 
     #[test]
+    fn debug_hides_passwords_secrets_and_passcodes() {
+        let url: Url = "http://k:5000/v3".parse().unwrap();
+        let user = UserRef::named("alice", DomainRef::Id("default".into()));
+        let password = KeystonePassword::new(
+            url.clone(),
+            user.clone(),
+            SecretString::from("pw-1x".to_owned()),
+        )
+        .next_factor(|_| async { None });
+        let by_id =
+            ApplicationCredential::by_id(url.clone(), "id", SecretString::from("ac-2y".to_owned()));
+        let by_name =
+            ApplicationCredential::by_name(url, "ci", user, SecretString::from("ac-3z".to_owned()));
+        let factor = Factor::totp(SecretString::from("123456".to_owned()));
+        let shown = format!("{password:?} {by_id:?} {by_name:?} {factor:?}");
+        for secret in ["pw-1x", "ac-2y", "ac-3z", "123456"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
     fn a_receipt_body_becomes_a_challenge() {
         let challenge = challenge(json!({
             "receipt": {"methods": ["password"], "user": {"id": "u1"}},
