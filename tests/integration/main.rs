@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test binary: panicking is how it fails
 
+mod client;
 mod config_docs;
 mod handlers;
 mod publickey_flow;

@@ -8,7 +8,7 @@ mod connections;
 mod domains;
 mod events;
 mod groups;
-mod harness;
+pub(crate) mod harness;
 mod implied;
 mod keys;
 mod lockout;
