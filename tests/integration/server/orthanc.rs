@@ -201,6 +201,31 @@ impl Deployment {
     }
 }
 
+/// `GET /v3/imaging/share-tokens` as the admin.
+async fn listed_share_tokens(d: &Deployment) -> Value {
+    d.s.call(Method::GET, "/v3/imaging/share-tokens", &d.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `DELETE /v3/imaging/share-tokens/{id}` on `node` as `caller`.
+async fn revoke_share(node: &TestServer, id: &str, caller: &str) -> u16 {
+    node.call(
+        Method::DELETE,
+        &format!("/v3/imaging/share-tokens/{id}"),
+        caller,
+    )
+    .send()
+    .await
+    .unwrap()
+    .status()
+    .as_u16()
+}
+
 fn granted(answer: &Value) -> bool {
     answer["granted"].as_bool().unwrap()
 }
@@ -546,14 +571,7 @@ async fn a_share_token_opens_its_study_only_until_revoked() {
 
     // A second node sees the revocation at its next call.
     let other = d.s.second_node().await;
-    let listed: Value =
-        d.s.call(Method::GET, "/v3/imaging/share-tokens", &d.admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let listed = listed_share_tokens(&d).await;
     let tokens = listed["share_tokens"].as_array().unwrap();
     assert_eq!(tokens.len(), 1);
     assert!(
@@ -562,27 +580,12 @@ async fn a_share_token_opens_its_study_only_until_revoked() {
     );
     let id = tokens[0]["id"].as_str().unwrap();
     let viewer = d.token("viewer").await;
-    let status =
-        d.s.call(
-            Method::DELETE,
-            &format!("/v3/imaging/share-tokens/{id}"),
-            &viewer,
-        )
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 403, "only an admin revokes");
-    let status = other
-        .call(
-            Method::DELETE,
-            &format!("/v3/imaging/share-tokens/{id}"),
-            &d.admin,
-        )
-        .send()
-        .await
-        .unwrap()
-        .status();
+    assert_eq!(
+        revoke_share(&d.s, id, &viewer).await,
+        403,
+        "only an admin revokes"
+    );
+    let status = revoke_share(&other, id, &d.admin).await;
     assert_eq!(status, 204);
     assert!(!granted(&d.validate(&share, "study", "get", STUDY).await));
     let (_, decoded) = d
@@ -757,26 +760,10 @@ async fn share_tokens_revoke_across_nodes_on_postgresql() {
     let d = Deployment::on(s).await;
     let share = d.share(STUDY, json!({"validity-duration": 3600})).await;
     assert!(granted(&d.validate(&share, "study", "get", STUDY).await));
-    let listed: Value =
-        d.s.call(Method::GET, "/v3/imaging/share-tokens", &d.admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let listed = listed_share_tokens(&d).await;
     let id = listed["share_tokens"][0]["id"].as_str().unwrap();
     let other = d.s.second_node().await;
-    let status = other
-        .call(
-            Method::DELETE,
-            &format!("/v3/imaging/share-tokens/{id}"),
-            &d.admin,
-        )
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let status = revoke_share(&other, id, &d.admin).await;
     assert_eq!(status, 204);
     assert!(!granted(&d.validate(&share, "study", "get", STUDY).await));
 }
