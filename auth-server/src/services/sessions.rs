@@ -129,9 +129,11 @@ pub async fn renew_if_due(
     token: &str,
     revision: Option<i64>,
 ) -> Result<Option<String>, AuthError> {
+    // Read before the session is validated, so that a logout after the
+    // validation revokes the renewed token too (see `token_body::issue`).
+    let started = state.clock().now();
     let validated = validation::validate_at(state, token, Duration::zero(), revision).await?;
     let claims = &validated.claims;
-    let started = state.clock().now();
     if !is_due(started, claims.issued_at(), claims.expires_at()) {
         return Ok(None);
     }
