@@ -704,3 +704,85 @@ async fn an_unreachable_upstream_is_a_502() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], 502);
 }
+
+#[tokio::test]
+async fn a_user_whose_rules_need_totp_is_told_and_logs_in_with_x_passcode() {
+    use auth_core::store::{Credential, new_id};
+    use auth_plugins::methods::totp;
+    let g = Gateway::start().await;
+    let reader = g.role("reader").await;
+    let id = g.user("careful", Some(&reader)).await;
+    let status =
+        g.s.call(Method::PATCH, &format!("/v3/users/{id}"), &g.admin)
+            .json(&json!({"user": {"options": {
+                "multi_factor_auth_enabled": true,
+                "multi_factor_auth_rules": [["password", "totp"]]
+            }}}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+    assert_eq!(status, 200);
+    let blob = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    g.s.storage()
+        .create_credential(&Credential::new(
+            new_id(),
+            id,
+            "totp",
+            secrecy::SecretString::from(blob.to_owned()),
+        ))
+        .await
+        .unwrap();
+    let response = g
+        .login("careful", "careful-password", "DefaultSystemRealm")
+        .await;
+    assert_eq!(response.status(), 401);
+    assert!(!response.headers().contains_key("set-cookie"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["missing_auth_methods"], json!([["totp"]]));
+    let passcode = totp::passcode_at(&totp::decode_secret(blob).unwrap(), g.s.clock.now());
+    let response =
+        g.s.client
+            .post(g.url("/login"))
+            .header("X-Userid", "careful")
+            .header("X-Password", "careful-password")
+            .header("X-Realm", "DefaultSystemRealm")
+            .header("X-Passcode", passcode)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = cookie_of(&response);
+    assert_eq!(g.get("/studies", ("Cookie", &cookie)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn an_upstream_too_slow_to_answer_is_a_504() {
+    let slow = axum::Router::new().fallback(|| async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        "late"
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, slow).await });
+    let s = TestServer::start_with(&format!(
+        "[gateway]\nupstream = \"http://{addr}\"\nresponse_timeout_secs = 1"
+    ))
+    .await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(auth_server::gateway::serve(
+        listener,
+        s.state.clone(),
+        std::future::pending(),
+    ));
+    let admin = s.admin_token().await;
+    let response = s
+        .client
+        .get(format!("{base}/studies"))
+        .header("X-Auth-Token", admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 504);
+}
