@@ -786,3 +786,25 @@ async fn an_upstream_too_slow_to_answer_is_a_504() {
         .unwrap();
     assert_eq!(response.status(), 504);
 }
+
+#[tokio::test]
+async fn skipping_successes_keeps_every_refusal_in_the_audit() {
+    let g = Gateway::start_with("[audit]\nskip_successful = [\"gateway.request\"]").await;
+    let looker = g.session("looker").await;
+    assert_eq!(
+        g.get("/dicom-web/studies", ("X-Auth-Token", &looker))
+            .await
+            .status(),
+        200
+    );
+    let refused = format!("/dicom-web/studies/{STUDY_UID}");
+    assert_eq!(
+        g.get(&refused, ("X-Auth-Token", &looker)).await.status(),
+        403
+    );
+    let rows = g.gateway_audit().await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(!rows[0].success);
+    assert_eq!(rows[0].detail["request"]["path"], refused.as_str());
+    assert_eq!(rows[0].detail["request"]["status"], 403);
+}
