@@ -125,8 +125,8 @@ pub struct GatewaySection {
     /// and sets `X-Forwarded-Proto: https`.
     pub public_url: Option<String>,
     /// `X-Realm` values and the domain (id) each logs users into; by
-    /// default `DefaultSystemRealm` -> `default`. An unknown realm fails
-    /// like a wrong password.
+    /// default `DefaultSystemRealm` -> `default` (a configured map
+    /// replaces it). An unknown realm fails like a wrong password.
     pub realms: std::collections::BTreeMap<String, String>,
     /// The largest request body forwarded, in bytes (default 1 GiB); a
     /// larger declared one is a 413, a larger streamed one is cut.
@@ -920,6 +920,38 @@ mod tests {
             .to_string();
         assert!(e.contains("[auth.method.<name>]"), "{e}");
         assert!(Config::from_toml("[auth]\nmethods = [\"password\", 7]\n").is_err());
+    }
+
+    #[test]
+    fn the_gateway_is_off_by_default_and_its_password_stays_hidden() {
+        let c = Config::default();
+        assert!(!c.gateway.enabled());
+        assert_eq!(
+            (
+                c.gateway.login_path.as_str(),
+                c.gateway.logout_path.as_str()
+            ),
+            ("/login", "/logout")
+        );
+        assert_eq!(c.gateway.cookie_name, "session");
+        assert_eq!(c.gateway.realms["DefaultSystemRealm"], "default");
+        let c = Config::from_toml(
+            r#"
+            [gateway]
+            listen = "127.0.0.1:8080"
+            upstream = "http://127.0.0.1:8042"
+            upstream_user = "orthanc"
+            upstream_password = "upstream-secret"
+            public_url = "https://pacs.example"
+            [gateway.realms]
+            Radiology = "rad"
+            "#,
+        )
+        .unwrap();
+        assert!(c.gateway.enabled() && c.gateway.is_https());
+        assert_eq!(c.gateway.realms["Radiology"], "rad");
+        assert!(!c.gateway.realms.contains_key("DefaultSystemRealm"));
+        assert!(!format!("{c:?}").contains("upstream-secret"));
     }
 
     #[test]
