@@ -181,15 +181,17 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::seconds(60);
 /// before the event is revoked, one issued 1 µs after is not, whatever the
 /// second. A token issued in the event's very microsecond counts as issued
 /// after it (a login right after a password change, on a clock that has not
-/// moved since), except for an event naming the token by audit id: that
-/// token exists, so it was issued no later than the event.
+/// moved since), except for an event naming the token or its chain by
+/// audit id: those tokens exist, so they were issued no later than the
+/// event (a session ended in the microsecond it was renewed ends with the
+/// renewal).
 pub fn is_revoked_by(claims: &TokenClaims, roles: &[String], event: &RevocationEvent) -> bool {
     let matches = |wanted: &Option<String>, actual: Option<&str>| {
         wanted.as_deref().is_none_or(|w| actual == Some(w))
     };
     let issued = claims.issued_at_micros();
     let event_at = event.issued_before.timestamp_micros();
-    let in_time = if event.audit_id.is_some() {
+    let in_time = if event.audit_id.is_some() || event.audit_chain_id.is_some() {
         issued <= event_at
     } else {
         issued < event_at
@@ -394,6 +396,13 @@ mod tests {
             "the named token existed at its revocation"
         );
         assert!(!is_revoked_by(&c, &[], &by_audit(issued - 1)));
+        // A chain by its audit id, likewise (a session ended as it slid).
+        let by_chain = |micros: i64| RevocationEvent {
+            audit_chain_id: Some("parent".into()),
+            ..RevocationEvent::at(at_micros(micros))
+        };
+        assert!(is_revoked_by(&c, &[], &by_chain(issued)));
+        assert!(!is_revoked_by(&c, &[], &by_chain(issued - 1)));
     }
 
     #[test]

@@ -84,6 +84,100 @@ pub struct Config {
     pub assignment: AssignmentSection,
     /// The Orthanc authorization web service.
     pub orthanc: OrthancSection,
+    /// The authenticating gateway in front of an imaging web service.
+    pub gateway: GatewaySection,
+}
+
+/// `[gateway]`: a second listener that logs users in the way imaging
+/// clients expect (header login, a session cookie) and forwards what the
+/// imaging decision allows to one upstream (see [`crate::gateway`]). Off
+/// unless `listen` and `upstream` are both set.
+///
+/// ```toml
+/// [gateway]
+/// listen = "127.0.0.1:8080"
+/// upstream = "http://127.0.0.1:8042"
+/// upstream_user = "gateway"          # optional basic auth to the upstream
+/// upstream_password = "…"
+/// public_url = "https://pacs.example.com"   # https adds `Secure` to the cookie
+/// [gateway.realms]
+/// DefaultSystemRealm = "default"     # X-Realm -> domain id
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySection {
+    /// Where the gateway listens; none (the default) serves no gateway.
+    pub listen: Option<SocketAddr>,
+    /// The upstream's base URL (`http://host:port[/base]`); every path the
+    /// gateway receives is forwarded under it.
+    pub upstream: Option<String>,
+    /// The user of the upstream's own basic auth, if it has one.
+    pub upstream_user: Option<String>,
+    /// Its password (never shown in `Debug`).
+    pub upstream_password: Option<secrecy::SecretString>,
+    /// Where a header login is posted (default `/login`).
+    pub login_path: String,
+    /// Where a session is ended (default `/logout`).
+    pub logout_path: String,
+    /// The session cookie's name (default `session`).
+    pub cookie_name: String,
+    /// The gateway's public URL; an `https` one makes the cookie `Secure`
+    /// and sets `X-Forwarded-Proto: https`.
+    pub public_url: Option<String>,
+    /// `X-Realm` values and the domain (id) each logs users into; by
+    /// default `DefaultSystemRealm` -> `default` (a configured map
+    /// replaces it). An unknown realm fails like a wrong password.
+    pub realms: std::collections::BTreeMap<String, String>,
+    /// The largest request body forwarded, in bytes (default 1 GiB); a
+    /// larger declared one is a 413, a larger streamed one is cut.
+    pub max_upload_bytes: u64,
+    /// How long connecting to the upstream may take, in seconds (default 5).
+    pub connect_timeout_secs: u64,
+    /// How long the upstream may take to start its answer, in seconds
+    /// (default 300); the body then streams for as long as it takes.
+    pub response_timeout_secs: u64,
+    /// The most client connections open at once (default 1024, lowered to
+    /// the open-file limit as `[server] max_connections` is).
+    pub max_connections: usize,
+    /// How long an idle pooled upstream connection is kept, in seconds
+    /// (default 90).
+    pub pool_idle_timeout_secs: u64,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            upstream: None,
+            upstream_user: None,
+            upstream_password: None,
+            login_path: "/login".to_owned(),
+            logout_path: "/logout".to_owned(),
+            cookie_name: "session".to_owned(),
+            public_url: None,
+            realms: [("DefaultSystemRealm".to_owned(), "default".to_owned())].into(),
+            max_upload_bytes: 1 << 30,
+            connect_timeout_secs: 5,
+            response_timeout_secs: 300,
+            max_connections: 1024,
+            pool_idle_timeout_secs: 90,
+        }
+    }
+}
+
+impl GatewaySection {
+    /// Whether a gateway is configured (both `listen` and `upstream`).
+    pub fn enabled(&self) -> bool {
+        self.listen.is_some() && self.upstream.is_some()
+    }
+
+    /// Whether the public URL is https (the cookie is then `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|url| {
+            url.get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        })
+    }
 }
 
 /// `[orthanc]`: the Orthanc authorization web service (see
@@ -826,6 +920,38 @@ mod tests {
             .to_string();
         assert!(e.contains("[auth.method.<name>]"), "{e}");
         assert!(Config::from_toml("[auth]\nmethods = [\"password\", 7]\n").is_err());
+    }
+
+    #[test]
+    fn the_gateway_is_off_by_default_and_its_password_stays_hidden() {
+        let c = Config::default();
+        assert!(!c.gateway.enabled());
+        assert_eq!(
+            (
+                c.gateway.login_path.as_str(),
+                c.gateway.logout_path.as_str()
+            ),
+            ("/login", "/logout")
+        );
+        assert_eq!(c.gateway.cookie_name, "session");
+        assert_eq!(c.gateway.realms["DefaultSystemRealm"], "default");
+        let c = Config::from_toml(
+            r#"
+            [gateway]
+            listen = "127.0.0.1:8080"
+            upstream = "http://127.0.0.1:8042"
+            upstream_user = "orthanc"
+            upstream_password = "upstream-secret"
+            public_url = "https://pacs.example"
+            [gateway.realms]
+            Radiology = "rad"
+            "#,
+        )
+        .unwrap();
+        assert!(c.gateway.enabled() && c.gateway.is_https());
+        assert_eq!(c.gateway.realms["Radiology"], "rad");
+        assert!(!c.gateway.realms.contains_key("DefaultSystemRealm"));
+        assert!(!format!("{c:?}").contains("upstream-secret"));
     }
 
     #[test]

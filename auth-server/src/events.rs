@@ -86,6 +86,16 @@ pub fn note(fill: impl FnOnce(&mut Facts)) {
     let _ = CALL.try_with(|facts| fill(&mut facts.lock().unwrap_or_else(PoisonError::into_inner)));
 }
 
+/// Runs `call` as a call of its own, and gives what it noted with its
+/// output: for a door that raises its event itself (the gateway, whose
+/// answers stream long after the handler returns).
+pub async fn collect<T>(call: impl std::future::Future<Output = T>) -> (T, Facts) {
+    let facts = Arc::new(Mutex::new(Facts::default()));
+    let output = CALL.scope(facts.clone(), call).await;
+    let facts = std::mem::take(&mut *facts.lock().unwrap_or_else(PoisonError::into_inner));
+    (output, facts)
+}
+
 /// What [`around_call`] needs: the state, and the event of each routed
 /// call, as the route table ([`crate::routes`](mod@crate::routes)) names
 /// them.
@@ -168,7 +178,9 @@ pub async fn around_call(State(calls): State<Calls>, request: Request, next: Nex
     if event.result != Some(EventResult::Success) || !skips_successes(&state, name) {
         audit_call(dispatcher, &event, &response);
     }
-    if name == "auth.tokens.create" && event.result == Some(EventResult::Failure) {
+    if matches!(name, "auth.tokens.create" | "gateway.login")
+        && event.result == Some(EventResult::Failure)
+    {
         locked_out(&state, &event).await;
     }
     response
@@ -181,7 +193,7 @@ fn succeeded(response: &Response) -> bool {
 
 /// Whether successful calls of `name` get no audit row (`[audit]
 /// skip_successful`).
-fn skips_successes(state: &AppState, name: &str) -> bool {
+pub(crate) fn skips_successes(state: &AppState, name: &str) -> bool {
     state
         .config()
         .audit
@@ -192,8 +204,13 @@ fn skips_successes(state: &AppState, name: &str) -> bool {
 
 /// The call's audit row: the event, its HTTP status and error kind.
 fn audit_call(dispatcher: &Dispatcher, event: &AuthEvent, response: &Response) {
+    audit_status(dispatcher, event, response.status().as_u16());
+}
+
+/// The audit row of `event`, whose call ended with `status`.
+pub(crate) fn audit_status(dispatcher: &Dispatcher, event: &AuthEvent, status: u16) {
     let mut row = record_for(event, AuditKind::Call, event.name.clone());
-    row.detail = json!({"status": response.status().as_u16()});
+    row.detail = json!({"status": status});
     if let Some(error) = &event.error {
         row.detail["error"] = json!(error.kind);
     }
@@ -207,7 +224,7 @@ fn audit_call(dispatcher: &Dispatcher, event: &AuthEvent, response: &Response) {
 }
 
 /// Completes the event from the call's facts and its response.
-fn fill(event: &mut AuthEvent, facts: Facts, response: &Response) {
+pub(crate) fn fill(event: &mut AuthEvent, facts: Facts, response: &Response) {
     let Facts {
         user_id,
         domain_id,

@@ -22,6 +22,8 @@
 //!   ([`keystone::targets`]).
 //! - [`orthanc`]: the Orthanc door, Orthanc's authorization web service
 //!   under `[orthanc] prefix`.
+//! - [`gateway`]: the gateway door, its own listener in front of an
+//!   imaging web service: header login, sessions, the reverse proxy.
 //! - [`imaging`]: who a token's bearer is for the imaging doors, and the
 //!   one imaging decision (role map, share tokens).
 //! - [`policy`]: may this caller do that; every door asks here.
@@ -48,6 +50,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod expiry;
+pub mod gateway;
 pub mod imaging;
 pub mod keys;
 pub mod keystone;

@@ -155,9 +155,49 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let listener = TcpListener::bind(config.server.listen).await?;
+            let gateway = match config.gateway.listen {
+                Some(address) if config.gateway.enabled() => {
+                    // A bad upstream stops the start, not just the gateway.
+                    auth_server::gateway::proxy::Upstream::from_config(&config.gateway)?;
+                    Some(TcpListener::bind(address).await?)
+                }
+                Some(_) => {
+                    return Err(ServerError::Config(
+                        "[gateway] listen is set but upstream is not".into(),
+                    ));
+                }
+                None => None,
+            };
             let state = AppState::build(config).await?;
             tracing::info!(address = %listener.local_addr()?, "serving");
-            auth_server::serve(listener, state, shutdown_signal()).await
+            let (stop, stopping) = tokio::sync::watch::channel(false);
+            let gateway = match gateway {
+                Some(gateway) => {
+                    tracing::info!(address = %gateway.local_addr()?, "serving the gateway");
+                    let mut stopping = stopping.clone();
+                    Some(tokio::spawn(auth_server::gateway::serve(
+                        gateway,
+                        state.clone(),
+                        async move {
+                            let _ = stopping.wait_for(|stop| *stop).await;
+                        },
+                    )))
+                }
+                None => None,
+            };
+            let served = auth_server::serve(listener, state, async move {
+                shutdown_signal().await;
+                let _ = stop.send(true);
+            })
+            .await;
+            drop(stopping);
+            if let Some(gateway) = gateway {
+                match gateway.await {
+                    Ok(result) => result?,
+                    Err(e) => return Err(ServerError::Config(format!("the gateway stopped: {e}"))),
+                }
+            }
+            served
         }
         Command::Migrate => {
             state::connect(&config).await?.migrate().await?;

@@ -108,6 +108,22 @@ impl ApiRoutes {
         )
     }
 
+    /// Routes `POST` on `path`, a path from the configuration (the
+    /// gateway's login path, say), to `handler`; its calls raise `event`.
+    pub fn post_at<H, T>(mut self, path: String, handler: H, event: &'static str) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.router = self.router.route(&path, on(MethodFilter::POST, handler));
+        self.calls.push(Call {
+            method: Method::POST,
+            path: Cow::Owned(path),
+            event: Some(event),
+        });
+        self
+    }
+
     /// Routes `GET` on `path` to `handler`, which is not an API call
     /// (discovery, health, metrics): no event, no audit row, no binding.
     pub fn without_event<H, T>(self, path: &'static str, handler: H) -> Self

@@ -36,6 +36,17 @@ pub struct Authenticated {
 }
 
 impl Authenticated {
+    /// An authentication completed outside the engine's methods: a
+    /// server renewing a session it validated (the user, what the
+    /// session's methods were, its audit chain) for the same scope.
+    pub fn new(user: User, identity: Identity, scope: ScopeRequest) -> Self {
+        Self {
+            user,
+            identity,
+            scope,
+        }
+    }
+
     /// Every method counted as used.
     pub fn methods(&self) -> &[String] {
         &self.identity.methods

@@ -34,6 +34,7 @@ pub mod implied_roles;
 pub mod passwords;
 pub mod projects;
 pub mod roles;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

@@ -63,6 +63,14 @@ pub(super) async fn audit_id(cx: &Context<'_>, audit_id: &str) -> Result<(), Aut
     .await
 }
 
+/// Every token of one audit chain: a token and every token renewed or
+/// rescoped from it.
+pub(super) async fn audit_chain(cx: &Context<'_>, chain_id: &str) -> Result<(), AuthError> {
+    let mut event = RevocationEvent::at(cx.clock().now());
+    event.audit_chain_id = Some(chain_id.to_owned());
+    record(cx, event).await
+}
+
 #[expect(
     clippy::disallowed_methods,
     reason = "the one writer of revocation events"

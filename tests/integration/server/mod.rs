@@ -7,6 +7,7 @@ mod cache;
 mod connections;
 mod domains;
 mod events;
+mod gateway;
 mod groups;
 pub(crate) mod harness;
 mod implied;

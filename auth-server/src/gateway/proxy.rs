@@ -1,0 +1,340 @@
+//! Forwarding to the upstream: hyper's pooled client, bodies streamed in
+//! both directions (neither is ever held whole: WADO-RS answers can be
+//! gigabytes), hop-by-hop headers dropped, end-to-end ones (such as
+//! `Content-Encoding`) kept.
+//!
+//! What identifies the caller to this server never reaches the upstream:
+//! `X-Auth-Token`, `Authorization` (replaced by the upstream's own basic
+//! auth when configured), the share token's header and `?token=`, and the
+//! session cookie (other cookies pass). `X-Forwarded-For`, `-Proto` and
+//! `-Host` are set by the gateway, replacing whatever the caller sent.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::uri::{Authority, Scheme};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use http_body_util::Limited;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use super::credentials::{TOKEN_ARG, TOKEN_HEADER};
+use super::session;
+use crate::config::GatewaySection;
+use crate::error::ServerError;
+
+/// Headers that describe one connection, not the message (RFC 9110
+/// §7.6.1), dropped both ways.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The upstream and the pooled client that reaches it.
+#[derive(Debug)]
+pub struct Upstream {
+    client: Client<HttpConnector, Body>,
+    scheme: Scheme,
+    authority: Authority,
+    /// The upstream's base path, without a trailing `/` (`""` for the
+    /// root).
+    base_path: String,
+    authorization: Option<HeaderValue>,
+    response_timeout: Duration,
+    max_upload: u64,
+    forwarded_proto: &'static str,
+    cookie_name: String,
+}
+
+impl Upstream {
+    /// The upstream `[gateway]` names; a configuration error when it has
+    /// none or an unusable URL (only `http://` is supported).
+    pub fn from_config(section: &GatewaySection) -> Result<Self, ServerError> {
+        let bad = |why: &str| ServerError::Config(format!("[gateway] upstream: {why}"));
+        let url = section.upstream.as_deref().ok_or_else(|| bad("not set"))?;
+        let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
+        if uri.scheme() != Some(&Scheme::HTTP) {
+            return Err(bad("must be an http:// URL"));
+        }
+        let authority = uri.authority().cloned().ok_or_else(|| bad("no host"))?;
+        if uri.query().is_some() {
+            return Err(bad("must not have a query"));
+        }
+        let authorization = match (&section.upstream_user, &section.upstream_password) {
+            (Some(user), Some(password)) => {
+                let pair = format!("{user}:{}", password.expose_secret());
+                let mut value = HeaderValue::from_str(&format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                ))
+                .map_err(|_| bad("the basic-auth user is not a header value"))?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            (None, None) => None,
+            _ => return Err(bad("upstream_user and upstream_password go together")),
+        };
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(Duration::from_secs(
+            section.connect_timeout_secs.max(1),
+        )));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(section.pool_idle_timeout_secs))
+            .build(connector);
+        Ok(Self {
+            client,
+            scheme: Scheme::HTTP,
+            authority,
+            base_path: uri.path().trim_end_matches('/').to_owned(),
+            authorization,
+            response_timeout: Duration::from_secs(section.response_timeout_secs.max(1)),
+            max_upload: section.max_upload_bytes,
+            forwarded_proto: if section.is_https() { "https" } else { "http" },
+            cookie_name: section.cookie_name.clone(),
+        })
+    }
+
+    /// Forwards `request` (already authorized) and streams the answer
+    /// back: the upstream's response, or a JSON 413, 502 or 504.
+    pub async fn forward(&self, request: Request, client: Option<IpAddr>) -> Response {
+        let (mut parts, body) = request.into_parts();
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > self.max_upload) {
+            return failure(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The request body is too large.",
+            );
+        }
+        let Ok(uri) = self.upstream_uri(&parts.uri) else {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                "The request URL cannot be forwarded.",
+            );
+        };
+        let host = parts.headers.get(header::HOST).cloned();
+        self.request_headers(&mut parts.headers, client, host);
+        parts.uri = uri;
+        parts.version = axum::http::Version::HTTP_11;
+        let limit = usize::try_from(self.max_upload).unwrap_or(usize::MAX);
+        let upstream_request = Request::from_parts(parts, Body::new(Limited::new(body, limit)));
+        let answer =
+            tokio::time::timeout(self.response_timeout, self.client.request(upstream_request));
+        match answer.await {
+            Err(_) => failure(
+                StatusCode::GATEWAY_TIMEOUT,
+                "The imaging service did not answer in time.",
+            ),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "the upstream request failed");
+                let status = if is_timeout(&error) {
+                    StatusCode::GATEWAY_TIMEOUT
+                } else {
+                    StatusCode::BAD_GATEWAY
+                };
+                failure(status, "The imaging service could not be reached.")
+            }
+            Ok(Ok(response)) => {
+                let (mut parts, body) = response.into_parts();
+                drop_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, Body::new(body))
+            }
+        }
+    }
+
+    /// The upstream URL of `uri`: under the base path, without `token=`.
+    fn upstream_uri(&self, uri: &Uri) -> Result<Uri, axum::http::Error> {
+        let query = uri.query().map(|query| {
+            query
+                .split('&')
+                .filter(|pair| pair.split_once('=').map_or(*pair, |(name, _)| name) != TOKEN_ARG)
+                .collect::<Vec<_>>()
+                .join("&")
+        });
+        let path_and_query = match query.filter(|q| !q.is_empty()) {
+            Some(query) => format!("{}{}?{query}", self.base_path, uri.path()),
+            None => format!("{}{}", self.base_path, uri.path()),
+        };
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+    }
+
+    /// The caller's headers as the upstream gets them.
+    fn request_headers(
+        &self,
+        headers: &mut HeaderMap,
+        client: Option<IpAddr>,
+        host: Option<HeaderValue>,
+    ) {
+        drop_hop_by_hop(headers);
+        for name in [
+            header::HOST.as_str(),
+            header::AUTHORIZATION.as_str(),
+            "x-auth-token",
+            TOKEN_HEADER,
+            "x-forwarded-for",
+            "x-forwarded-proto",
+            "x-forwarded-host",
+            "forwarded",
+        ] {
+            headers.remove(name);
+        }
+        let cookies: Vec<String> = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| session::without_session(v, &self.cookie_name))
+            .collect();
+        headers.remove(header::COOKIE);
+        if !cookies.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&cookies.join("; "))
+        {
+            headers.insert(header::COOKIE, value);
+        }
+        if let Some(value) = &self.authorization {
+            headers.insert(header::AUTHORIZATION, value.clone());
+        }
+        if let Some(ip) = client
+            && let Ok(value) = HeaderValue::from_str(&ip.to_string())
+        {
+            headers.insert(HeaderName::from_static("x-forwarded-for"), value);
+        }
+        headers.insert(
+            HeaderName::from_static("x-forwarded-proto"),
+            HeaderValue::from_static(self.forwarded_proto),
+        );
+        if let Some(host) = host {
+            headers.insert(HeaderName::from_static("x-forwarded-host"), host);
+        }
+    }
+}
+
+/// Removes the hop-by-hop headers and those `Connection` names.
+fn drop_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .collect();
+    for name in named.iter().map(String::as_str).chain(HOP_BY_HOP) {
+        headers.remove(name);
+    }
+}
+
+/// Whether the client's error is a timeout (connecting, say).
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(error) = source {
+        if error
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+            || error.to_string().contains("timed out")
+        {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}
+
+/// A gateway error answered in the server's JSON error shape.
+pub fn failure(status: StatusCode, message: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    (
+        status,
+        axum::Json(json!({"error": {"code": status.as_u16(), "title": title, "message": message}})),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream(url: &str) -> Result<Upstream, ServerError> {
+        let section = GatewaySection {
+            upstream: Some(url.into()),
+            upstream_user: Some("orthanc".into()),
+            upstream_password: Some("pw".to_owned().into()),
+            ..GatewaySection::default()
+        };
+        Upstream::from_config(&section)
+    }
+
+    #[tokio::test]
+    async fn urls_go_under_the_base_without_the_token_argument() {
+        let up = upstream("http://127.0.0.1:8042/orthanc/").unwrap();
+        let uri: Uri = "/dicom-web/studies?token=abc&limit=2".parse().unwrap();
+        assert_eq!(
+            up.upstream_uri(&uri).unwrap().to_string(),
+            "http://127.0.0.1:8042/orthanc/dicom-web/studies?limit=2"
+        );
+        let uri: Uri = "/studies?token=abc".parse().unwrap();
+        assert_eq!(
+            up.upstream_uri(&uri).unwrap().to_string(),
+            "http://127.0.0.1:8042/orthanc/studies"
+        );
+        assert!(upstream("https://x").is_err());
+        assert!(upstream("nothing").is_err());
+        assert!(!format!("{up:?}").contains("pw"));
+    }
+
+    #[tokio::test]
+    async fn credentials_and_hop_by_hop_headers_stay_here() {
+        let up = upstream("http://127.0.0.1:8042").unwrap();
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("authorization", "Bearer t"),
+            ("x-auth-token", "t"),
+            ("token", "t"),
+            ("cookie", "a=1; session=t"),
+            ("connection", "keep-alive, x-custom"),
+            ("x-custom", "1"),
+            ("keep-alive", "timeout=5"),
+            ("accept-encoding", "gzip"),
+            ("x-forwarded-for", "10.9.9.9"),
+        ] {
+            headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        up.request_headers(
+            &mut headers,
+            Some("127.0.0.2".parse().unwrap()),
+            Some(HeaderValue::from_static("pacs:8080")),
+        );
+        assert!(headers.get("x-auth-token").is_none() && headers.get("token").is_none());
+        assert!(headers.get("x-custom").is_none() && headers.get("keep-alive").is_none());
+        assert_eq!(headers["cookie"], "a=1");
+        assert_eq!(headers["authorization"], "Basic b3J0aGFuYzpwdw==");
+        assert_eq!(headers["accept-encoding"], "gzip");
+        assert_eq!(headers["x-forwarded-for"], "127.0.0.2");
+        assert_eq!(headers["x-forwarded-proto"], "http");
+        assert_eq!(headers["x-forwarded-host"], "pacs:8080");
+    }
+}
