@@ -808,3 +808,88 @@ async fn skipping_successes_keeps_every_refusal_in_the_audit() {
     assert_eq!(rows[0].detail["request"]["path"], refused.as_str());
     assert_eq!(rows[0].detail["request"]["status"], 403);
 }
+
+/// Successful password checks so far, from `/metrics`.
+async fn logins(g: &Gateway) -> u32 {
+    let text =
+        g.s.client
+            .get(g.s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix("auth_method_results_total{method=\"password\",result=\"success\"} ")
+        })
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// `auth-client`'s header login against the real gateway: it logs in on
+/// first use, and when the session is revoked mid-run (the user disabled
+/// and enabled again, which revokes every token issued before) it logs in
+/// once more and the retry, carrying only the new session, gets through.
+#[tokio::test]
+async fn the_rust_client_logs_in_through_the_gateway_and_again_after_a_revocation() {
+    let g = Gateway::start().await;
+    let login = auth_client::HeaderLogin::new(
+        g.url("/login").parse().unwrap(),
+        "reader",
+        secrecy::SecretString::from("reader-password".to_owned()),
+    )
+    .cookie("session");
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(auth_client::AuthMiddleware::new(login))
+        .build();
+    let first = client.get(g.url("/studies")).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    // The injected clock stands still: the revocation comes a second after
+    // the session was issued.
+    g.s.clock.advance(chrono::Duration::seconds(1));
+
+    let users: Value =
+        g.s.call(Method::GET, "/v3/users?name=reader", &g.admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let id = users["users"][0]["id"].as_str().unwrap();
+    for enabled in [false, true] {
+        let status =
+            g.s.call(Method::PATCH, &format!("/v3/users/{id}"), &g.admin)
+                .json(&json!({"user": {"enabled": enabled}}))
+                .send()
+                .await
+                .unwrap()
+                .status();
+        assert_eq!(status, 200);
+    }
+    let logins_before = logins(&g).await;
+    let second = client.get(g.url("/studies")).send().await.unwrap();
+    assert_eq!(second.status(), 200, "logged in again and retried once");
+    let studies: Vec<Seen> =
+        g.up.seen()
+            .into_iter()
+            .filter(|seen| seen.uri == "/studies")
+            .collect();
+    assert_eq!(
+        studies.len(),
+        2,
+        "the refused attempt never reached the upstream"
+    );
+    assert!(
+        studies
+            .iter()
+            .all(|seen| !seen.headers.contains_key("cookie")),
+        "the session cookie stays at the gateway"
+    );
+    assert_eq!(
+        logins(&g).await,
+        logins_before + 1,
+        "one more login, after the revoked session's 401"
+    );
+}
