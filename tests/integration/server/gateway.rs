@@ -172,17 +172,8 @@ impl Gateway {
     }
 
     async fn role(&self, name: &str) -> String {
-        let found: Value = self
-            .s
-            .call(Method::GET, &format!("/v3/roles?name={name}"), &self.admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(id) = found["roles"][0]["id"].as_str() {
-            return id.to_owned();
+        if let Some(id) = self.s.role_id(&self.admin, name).await {
+            return id;
         }
         let created: Value = self
             .s
@@ -198,32 +189,10 @@ impl Gateway {
     }
 
     async fn user(&self, name: &str, role: Option<&str>) -> String {
-        let response = self
-            .s
-            .call(Method::POST, "/v3/users", &self.admin)
-            .json(&json!({"user": {"name": name, "password": format!("{name}-password"), "domain_id": "default"}}))
-            .send()
+        let password = format!("{name}-password");
+        self.s
+            .create_user_with_role(&self.admin, name, &password, role)
             .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let body: Value = response.json().await.unwrap();
-        let id = body["user"]["id"].as_str().unwrap().to_owned();
-        if let Some(role) = role {
-            let project = &self.s.admin.project.id;
-            let status = self
-                .s
-                .call(
-                    Method::PUT,
-                    &format!("/v3/projects/{project}/users/{id}/roles/{role}"),
-                    &self.admin,
-                )
-                .send()
-                .await
-                .unwrap()
-                .status();
-            assert_eq!(status, 204);
-        }
-        id
     }
 
     fn url(&self, path: &str) -> String {

@@ -217,6 +217,60 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// The id of the role named `name`, if there is one.
+    pub(crate) async fn role_id(&self, admin: &str, name: &str) -> Option<String> {
+        let found: Value = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v3/roles?name={name}"),
+                admin,
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        found["roles"][0]["id"].as_str().map(str::to_owned)
+    }
+
+    /// Creates the user `name` with `password` in the default domain and,
+    /// given a role id, grants it that role on the admin project; its id.
+    pub(crate) async fn create_user_with_role(
+        &self,
+        admin: &str,
+        name: &str,
+        password: &str,
+        role: Option<&str>,
+    ) -> String {
+        let response = self
+            .call(reqwest::Method::POST, "/v3/users", admin)
+            .json(&json!({"user": {"name": name, "password": password, "domain_id": "default"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        let id = body["user"]["id"].as_str().unwrap().to_owned();
+        if let Some(role) = role {
+            let project = &self.admin.project.id;
+            let status = self
+                .call(
+                    reqwest::Method::PUT,
+                    &format!("/v3/projects/{project}/users/{id}/roles/{role}"),
+                    admin,
+                )
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, 204);
+        }
+        id
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {

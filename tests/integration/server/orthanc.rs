@@ -59,45 +59,13 @@ impl Deployment {
     }
 
     async fn role_id(&self, name: &str) -> String {
-        let body: Value = self
-            .s
-            .call(Method::GET, &format!("/v3/roles?name={name}"), &self.admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["roles"][0]["id"].as_str().unwrap().to_owned()
+        self.s.role_id(&self.admin, name).await.unwrap()
     }
 
     async fn create_user(&self, name: &str, password: &str, role: Option<&str>) -> String {
-        let response = self
-            .s
-            .call(Method::POST, "/v3/users", &self.admin)
-            .json(&json!({"user": {"name": name, "password": password, "domain_id": "default"}}))
-            .send()
+        self.s
+            .create_user_with_role(&self.admin, name, password, role)
             .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let body: Value = response.json().await.unwrap();
-        let id = body["user"]["id"].as_str().unwrap().to_owned();
-        if let Some(role) = role {
-            let project = &self.s.admin.project.id;
-            let status = self
-                .s
-                .call(
-                    Method::PUT,
-                    &format!("/v3/projects/{project}/users/{id}/roles/{role}"),
-                    &self.admin,
-                )
-                .send()
-                .await
-                .unwrap()
-                .status();
-            assert_eq!(status, 204);
-        }
-        id
     }
 
     /// A token of `user` scoped to the admin project.
