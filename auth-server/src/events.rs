@@ -191,6 +191,13 @@ fn succeeded(response: &Response) -> bool {
     response.status().is_success() && response.extensions().get::<Refused>().is_none()
 }
 
+/// Whether a successful call of `name` is observed at all: a binding
+/// wants it, or it gets an audit row. When not, a hot handler need not
+/// build the details of its success (see [`Facts::attributes`]).
+pub fn success_is_recorded(state: &AppState, name: &str) -> bool {
+    state.dispatcher().wants(name) || !skips_successes(state, name)
+}
+
 /// Whether successful calls of `name` get no audit row (`[audit]
 /// skip_successful`).
 pub(crate) fn skips_successes(state: &AppState, name: &str) -> bool {

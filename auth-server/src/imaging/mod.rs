@@ -201,11 +201,7 @@ pub async fn bearer(
         let Some(found) = imaging.share_tokens.find(state, token, revision).await? else {
             return Ok(Bearer::invalid());
         };
-        if found
-            .record
-            .expires_at
-            .is_some_and(|at| at <= state.clock().now())
-        {
+        if found.is_expired(state.clock().now()) {
             return Ok(Bearer::invalid());
         }
         return Ok(Bearer {

@@ -14,6 +14,7 @@ use auth_core::imaging::SharedResource;
 use auth_core::store::ShareToken;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use quick_cache::sync::Cache;
 use rand::RngCore;
 use secrecy::SecretString;
@@ -57,6 +58,14 @@ pub struct Found {
     pub record: ShareToken,
     /// The resources it opens.
     pub resources: Arc<[SharedResource]>,
+}
+
+impl Found {
+    /// Whether it has expired at `now` (the store keeps expired tokens a
+    /// while, so that decoding one can say so).
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.record.expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 /// Lookups kept under the revision they were made at.

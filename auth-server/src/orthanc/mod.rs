@@ -50,8 +50,8 @@ use crate::routes::ApiRoutes;
 /// The service's routes, relative to the prefix, each with its event.
 pub fn routes() -> ApiRoutes {
     ApiRoutes::new()
-        .post("/tokens/validate", validate::validate, "orthanc.validate")
-        .post("/user/get-profile", profile::get_profile, "orthanc.profile")
+        .post("/tokens/validate", validate::validate, validate::EVENT)
+        .post("/user/get-profile", profile::get_profile, profile::EVENT)
         .post(
             "/tokens/decode",
             share_tokens::decode,

@@ -15,6 +15,9 @@ use crate::imaging::{self, BearerKind};
 use crate::keystone::body::KeystoneJson;
 use crate::state::AppState;
 
+/// The event every answer raises (named where the route is registered).
+pub(super) const EVENT: &str = "orthanc.profile";
+
 /// The profile, valid for as long as the token and `[orthanc]
 /// max_validity` allow, and never for 0 seconds (which the plugin would
 /// keep forever): at least 1.
@@ -36,17 +39,20 @@ pub async fn get_profile(
         BearerKind::Anonymous => ("anonymous".to_owned(), None),
         BearerKind::Invalid => (String::new(), None),
     };
-    events::note(|facts| {
-        note_bearer(facts, &bearer);
-        facts.attributes.insert(
-            REQUEST.into(),
-            json!({
-                "server_id": request.server.get(),
-                "bearer": bearer.kind.word(),
-                "share_token_id": share_id(&bearer),
-            }),
-        );
-    });
+    // A profile is always a success; its details only if they are read.
+    if events::success_is_recorded(&state, EVENT) {
+        events::note(|facts| {
+            note_bearer(facts, &bearer);
+            facts.attributes.insert(
+                REQUEST.into(),
+                json!({
+                    "server_id": request.server.get(),
+                    "bearer": bearer.kind.word(),
+                    "share_token_id": share_id(&bearer),
+                }),
+            );
+        });
+    }
     Ok(Json(Profile {
         name,
         user_id,

@@ -48,7 +48,9 @@ pub struct ServiceCaller {
 /// The verified credentials, by keyed digest.
 #[derive(Debug)]
 pub struct VerifiedCredentials {
-    key: [u8; 32],
+    /// HMAC-SHA256 keyed once with a random key: each call clones it
+    /// rather than deriving the key's pads again.
+    keyed: Hmac<Sha256>,
     entries: Cache<[u8; 32], Verified>,
 }
 
@@ -64,7 +66,9 @@ impl Default for VerifiedCredentials {
         let mut key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut key);
         Self {
-            key,
+            // HMAC accepts a key of any length; this cannot fail.
+            keyed: <Hmac<Sha256> as Mac>::new_from_slice(&key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length")),
             entries: Cache::new(KEPT),
         }
     }
@@ -72,9 +76,7 @@ impl Default for VerifiedCredentials {
 
 impl VerifiedCredentials {
     fn digest(&self, authorization: &[u8]) -> [u8; 32] {
-        // HMAC accepts a key of any length; this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut mac = self.keyed.clone();
         mac.update(authorization);
         mac.finalize().into_bytes().into()
     }

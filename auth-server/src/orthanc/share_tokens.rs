@@ -59,13 +59,14 @@ pub async fn create(
     };
     let (token, _) = service::create_share_token(&state.services(), new).await?;
     let token = token.expose_secret();
-    let url = state
-        .config()
-        .orthanc
-        .share_url
-        .as_ref()
-        .map(|template| template.replace("{token}", token));
+    let url = share_url(&state, token);
     Ok(Json(json!({"token": token, "url": url, "request": body})))
+}
+
+/// `[orthanc] share_url` for `token`, if one is configured.
+fn share_url(state: &AppState, token: &str) -> Option<String> {
+    let template = state.config().orthanc.share_url.as_ref()?;
+    Some(template.replace("{token}", token))
 }
 
 /// When a new token expires: `validity-duration` seconds from now, or
@@ -145,11 +146,7 @@ pub async fn decode(
     else {
         return Ok(refused("unknown"));
     };
-    if found
-        .record
-        .expires_at
-        .is_some_and(|at| at <= state.clock().now())
-    {
+    if found.is_expired(state.clock().now()) {
         return Ok(refused("expired"));
     }
     let token_type = &found.record.token_type;
@@ -159,12 +156,7 @@ pub async fn decode(
             json!({"share_token_id": found.record.id, "token_type": token_type}),
         );
     });
-    let redirect = state
-        .config()
-        .orthanc
-        .share_url
-        .as_ref()
-        .map(|template| template.replace("{token}", token));
+    let redirect = share_url(&state, token);
     Ok(Json(json!({
         "token-type": token_type,
         "redirect-url": redirect,

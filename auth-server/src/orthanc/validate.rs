@@ -15,6 +15,9 @@ use crate::imaging::{self, Bearer};
 use crate::keystone::body::KeystoneJson;
 use crate::state::AppState;
 
+/// The event every answer raises (named where the route is registered).
+pub(super) const EVENT: &str = "orthanc.validate";
+
 /// The decision, for as long as the token and `[orthanc] max_validity`
 /// allow; a refusal is kept by no one (validity 0), so a permission granted
 /// a moment later is seen at once.
@@ -32,7 +35,11 @@ pub async fn validate(
     } else {
         0
     };
-    note(&bearer, &request, granted);
+    // A grant's details are built only if something will read them: this
+    // is Orthanc's hot path.
+    if !granted || events::success_is_recorded(&state, EVENT) {
+        note(&bearer, &request, granted);
+    }
     let mut response = Json(ValidateResponse { granted, validity }).into_response();
     if !granted {
         response.extensions_mut().insert(Refused);
