@@ -26,14 +26,26 @@ impl fmt::Debug for TokenValue {
     }
 }
 
+/// The scheme of an `Authorization: Bearer …` header.
+const BEARER: &str = "bearer";
+
 impl TokenValue {
     /// The token itself: without the `Bearer ` of an `Authorization`
     /// header, `None` when empty (an anonymous request).
     pub fn token(&self) -> Option<&str> {
         let value = self.0.trim();
-        let value = match value.split_once(char::is_whitespace) {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim_start(),
-            None if value.eq_ignore_ascii_case("bearer") => "",
+        // Only the first seven bytes are looked at: this runs on every call
+        // Orthanc makes, and a token is a few hundred bytes long.
+        let value = match value.get(..BEARER.len()) {
+            Some(scheme)
+                if scheme.eq_ignore_ascii_case(BEARER)
+                    && value[BEARER.len()..]
+                        .chars()
+                        .next()
+                        .is_none_or(char::is_whitespace) =>
+            {
+                value[BEARER.len()..].trim_start()
+            }
             _ => value,
         };
         (!value.is_empty()).then_some(value)
@@ -198,6 +210,11 @@ mod tests {
         assert_eq!(value("abc").token(), Some("abc"));
         assert_eq!(value("").token(), None);
         assert_eq!(value("Bearer ").token(), None);
+        assert_eq!(value("BEARER").token(), None);
+        assert_eq!(value("Bearer\tabc").token(), Some("abc"));
+        // Not the scheme: a token that starts with the same letters.
+        assert_eq!(value("bearerabc").token(), Some("bearerabc"));
+        assert_eq!(value("beareé abc").token(), Some("beareé abc"));
         assert_eq!(format!("{:?}", value("secret")), "[redacted]");
     }
 

@@ -6,13 +6,19 @@ use auth_core::store::*;
 use super::credentials::app_cred;
 use super::harness::{Fixture, at, password, project, user};
 
-/// The revision now.
+/// The revision now, as the awaited read and the in-place reader (where
+/// the store has one) both see it.
 async fn revision(f: &Fixture) -> i64 {
-    f.storage
+    let awaited = f
+        .storage
         .token_revision()
         .await
         .unwrap()
-        .expect("SQL stores report a revision")
+        .expect("SQL stores report a revision");
+    if let Some(reader) = f.storage.revision_reader() {
+        assert_eq!(reader.read().unwrap(), awaited, "the in-place reader lags");
+    }
+    awaited
 }
 
 /// Asserts that `write` moved the revision, and returns the new value.
@@ -39,6 +45,12 @@ pub(crate) async fn the_token_revision_follows_validation_relevant_writes(f: &Fi
         role.id.clone(),
         Actor::User(alice.id.clone()),
         Target::Project(dev.id.clone()),
+    );
+
+    assert_eq!(
+        s.revision_reader().is_some(),
+        s.backend() == "sqlite",
+        "SQLite on a file reads the revision in place, a network database does not"
     );
 
     // The login path writes without moving it: caches stay warm under load.

@@ -34,7 +34,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use auth_core::store::{ConnectFuture, Storage};
+use auth_core::store::{ConnectFuture, RevisionReader, Storage};
 use auth_core::{AuthError, KeyRing};
 use sqlx::{Database, Pool, Transaction};
 
@@ -87,6 +87,9 @@ pub(crate) struct SqlCore<DB: Database> {
     pub(crate) begin_write: &'static str,
     /// Seals and opens credential blobs.
     pub(crate) credential_keys: Arc<KeyRing>,
+    /// Reads the token revision in place, where the driver can (SQLite
+    /// on a file).
+    pub(crate) revision_reader: Option<Arc<dyn RevisionReader>>,
 }
 
 impl<DB: Database> SqlCore<DB> {
@@ -102,7 +105,15 @@ impl<DB: Database> SqlCore<DB> {
             write,
             begin_write,
             credential_keys,
+            revision_reader: None,
         }
+    }
+
+    /// The same core, with `reader` answering
+    /// [`RevocationStore::revision_reader`](auth_core::store::RevocationStore::revision_reader).
+    pub(crate) fn with_revision_reader(mut self, reader: Option<Arc<dyn RevisionReader>>) -> Self {
+        self.revision_reader = reader;
+        self
     }
 
     /// Opens a write transaction; dropping it without `commit` rolls back,

@@ -55,6 +55,10 @@ macro_rules! revocation_store {
                         .map_err(failed("token_revision"))
                 }
 
+                fn revision_reader(&self) -> Option<std::sync::Arc<dyn RevisionReader>> {
+                    self.core.revision_reader.clone()
+                }
+
                 async fn prune_revocations(&self, before: DateTime<Utc>) -> Result<u64, AuthError> {
                     let done = sqlx::query("DELETE FROM revocation_events WHERE revoked_at < $1")
                         .bind(to_micros(before))

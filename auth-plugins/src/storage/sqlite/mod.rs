@@ -8,17 +8,23 @@
 //!
 //! Writes go through a pool of exactly one connection (SQLite allows one
 //! writer; queueing in the pool is cheaper and fairer than retrying on
-//! `SQLITE_BUSY`), reads through a separate pool of read-only connections.
+//! `SQLITE_BUSY`), reads through a separate pool of read-only connections,
+//! and the token revision, read once per validation, on the caller's thread
+//! ([`revision`]).
+
+mod revision;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::AuthError;
-use auth_core::store::{Storage, StorageConfig};
+use auth_core::store::{RevisionReader, Storage, StorageConfig};
 use secrecy::ExposeSecret;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use self::revision::FileRevisionReader;
 use super::shared::{SqlCore, boxed, failed, sql_store};
 
 /// How long a statement waits for another process's write lock.
@@ -77,16 +83,39 @@ impl SqliteStore {
             .max_connections(config.max_connections.max(1))
             .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options.read_only(true))
+            .connect_with(options.clone().read_only(true))
             .await
             .map_err(failed("connect to the sqlite database"))?;
+        let revision_reader = in_place_revision_reader(&config, options.get_filename());
         let store = Self {
-            core: SqlCore::new(read, write, "BEGIN IMMEDIATE", config.credential_keys),
+            core: SqlCore::new(read, write, "BEGIN IMMEDIATE", config.credential_keys)
+                .with_revision_reader(revision_reader),
         };
         if config.migrate {
             store.migrate().await?;
         }
         Ok(store)
+    }
+}
+
+/// The in-place reader of the token revision ([`revision`]) for a database
+/// file; none for an in-memory database, which no other connection can
+/// open, nor when the file cannot be opened a second time (then every
+/// revision read is awaited, which is only slower).
+fn in_place_revision_reader(
+    config: &StorageConfig,
+    file: &std::path::Path,
+) -> Option<Arc<dyn RevisionReader>> {
+    let url = config.url.expose_secret();
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    match FileRevisionReader::open(file) {
+        Ok(reader) => Some(Arc::new(reader)),
+        Err(error) => {
+            tracing::warn!(%error, "the token revision will be read through the pool");
+            None
+        }
     }
 }
 
