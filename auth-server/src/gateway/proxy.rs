@@ -19,7 +19,7 @@ use axum::http::uri::{Authority, Scheme};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use http_body_util::Limited;
+use http_body_util::{LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -143,6 +143,10 @@ impl Upstream {
                 StatusCode::GATEWAY_TIMEOUT,
                 "The imaging service did not answer in time.",
             ),
+            Ok(Err(error)) if is_over_limit(&error) => failure(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The request body is too large.",
+            ),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "the upstream request failed");
                 let status = if is_timeout(&error) {
@@ -243,6 +247,21 @@ fn drop_hop_by_hop(headers: &mut HeaderMap) {
     for name in named.iter().map(String::as_str).chain(HOP_BY_HOP) {
         headers.remove(name);
     }
+}
+
+/// Whether the client's error is the upload cut at `max_upload_bytes`: a
+/// body without a `Content-Length` is only found too large while it
+/// streams, after the upstream got its start (never its whole). The
+/// caller sent too much, so it is their 413, not the upstream's 502.
+fn is_over_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(error) = source {
+        if error.is::<LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Whether the client's error is a timeout (connecting, say).

@@ -145,16 +145,7 @@ impl Gateway {
             "#
         ))
         .await;
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(auth_server::gateway::serve(
-            listener,
-            s.state.clone(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let (base, stop) = serve_gateway(&s).await;
         let admin = s.admin_token().await;
         let g = Self {
             s,
@@ -244,6 +235,21 @@ impl Gateway {
             .await
             .unwrap()
     }
+}
+
+/// The gateway of `node` on 127.0.0.1:0: its base URL, and what stops it.
+async fn serve_gateway(node: &TestServer) -> (String, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(auth_server::gateway::serve(
+        listener,
+        node.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (base, stop)
 }
 
 fn cookie_of(response: &reqwest::Response) -> String {
@@ -471,19 +477,105 @@ async fn bodies_stream_both_ways() {
     );
 }
 
+/// A gateway with `max_upload_bytes = cap` whose upstream is a bare
+/// listener nobody accepts on: whether the gateway ever connected, and
+/// what it sent, are then read straight from the socket (a connection the
+/// gateway opened is in the backlog as soon as its connect returned).
+async fn gateway_before_a_bare_upstream(
+    cap: usize,
+) -> (
+    TestServer,
+    String,
+    String,
+    std::net::TcpListener,
+    oneshot::Sender<()>,
+) {
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    upstream.set_nonblocking(true).unwrap();
+    let s = TestServer::start_with(&format!(
+        "[gateway]\nupstream = \"http://{}\"\nmax_upload_bytes = {cap}",
+        upstream.local_addr().unwrap()
+    ))
+    .await;
+    let (base, stop) = serve_gateway(&s).await;
+    let admin = s.admin_token().await;
+    (s, base, admin, upstream, stop)
+}
+
 #[tokio::test]
-async fn uploads_over_the_limit_are_refused() {
-    let g = Gateway::start_with("max_upload_bytes = 1000").await;
-    let response =
-        g.s.client
-            .post(g.url("/instances"))
-            .header("X-Auth-Token", g.admin.as_str())
-            .body(vec![0u8; 1001])
-            .send()
-            .await
-            .unwrap();
+async fn an_upload_declared_over_the_limit_is_refused_before_reaching_the_upstream() {
+    let (s, base, admin, upstream, _stop) = gateway_before_a_bare_upstream(1000).await;
+    let response = s
+        .client
+        .post(format!("{base}/instances"))
+        .header("X-Auth-Token", admin.as_str())
+        .body(vec![0u8; 1001])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 413);
-    assert!(g.up.seen().is_empty());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 413);
+    let accepted = upstream.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the gateway connected to the upstream: {accepted:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_upload_over_the_limit_is_cut_and_refused_with_413() {
+    const CAP: usize = 64 * 1024;
+    const SENT: usize = 4 * 1024 * 1024;
+    let (s, base, admin, upstream, _stop) = gateway_before_a_bare_upstream(CAP).await;
+    // No Content-Length: the size is only known as the body streams.
+    let body = futures_util::stream::iter(0..SENT / CHUNK)
+        .map(|_| Ok::<_, std::io::Error>(vec![b'u'; CHUNK]));
+    let response = s
+        .client
+        .post(format!("{base}/instances"))
+        .header("X-Auth-Token", admin.as_str())
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], 413);
+    // The upstream got the request's start, chunk-encoded, and then the
+    // connection closed: never more than the cap of its body.
+    let (stream, _) = upstream.accept().expect("the upload reached the upstream");
+    let mut stream = tokio::net::TcpStream::from_std({
+        stream.set_nonblocking(true).unwrap();
+        stream
+    })
+    .unwrap();
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut received),
+    )
+    .await
+    .expect("the gateway closed the upstream connection");
+    assert!(read.is_ok() || !received.is_empty(), "{read:?}");
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        text.starts_with("POST /instances HTTP/1.1\r\n"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+    );
+    let head_end = text.find("\r\n\r\n").expect("the request's head") + 4;
+    let body_bytes = received[head_end..].iter().filter(|b| **b == b'u').count();
+    assert!(body_bytes > 0, "the body started streaming");
+    assert!(
+        body_bytes <= CAP,
+        "{body_bytes} bytes of the body reached the upstream"
+    );
+    assert!(!text.ends_with("0\r\n\r\n"), "the body was never ended");
 }
 
 #[tokio::test]
