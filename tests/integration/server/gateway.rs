@@ -689,6 +689,40 @@ async fn sessions_slide_in_their_second_half_and_logout_ends_every_one() {
 }
 
 #[tokio::test]
+async fn a_session_opened_on_one_node_works_on_another_until_logout_on_the_first() {
+    let g = Gateway::start().await;
+    let other = g.s.second_node().await;
+    let (other_base, _stop) = serve_gateway(&other).await;
+    let response = g
+        .login("reader", "reader-password", "DefaultSystemRealm")
+        .await;
+    let cookie = cookie_of(&response);
+    let on_other = || async {
+        g.s.client
+            .get(format!("{other_base}/studies"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(on_other().await, 200);
+    assert_eq!(g.get("/studies", ("Cookie", &cookie)).await.status(), 200);
+    let response =
+        g.s.client
+            .post(g.url("/logout"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(response.status(), 204);
+    // The other node validated the session a moment ago (and may keep the
+    // answer in its cache); the revocation reaches it at the next request.
+    assert_eq!(on_other().await, 401);
+    assert_eq!(g.up.seen().len(), 2, "the refused request never reached it");
+}
+
+#[tokio::test]
 async fn a_share_token_opens_its_study_only_and_never_lists() {
     let g = Gateway::start().await;
     let resource: SharedResource = serde_json::from_value(json!({
