@@ -881,6 +881,25 @@ async fn an_upstream_too_slow_to_answer_is_a_504() {
 }
 
 #[tokio::test]
+async fn requests_over_the_upstream_connection_limit_wait_then_get_a_503() {
+    let g = Gateway::start_with("upstream_max_connections = 1\nconnect_timeout_secs = 1").await;
+    // The one slot, held while the answer streams.
+    let mut streaming = g.get("/stream", ("X-Auth-Token", &g.admin)).await;
+    assert_eq!(streaming.status(), 200);
+    assert!(!streaming.chunk().await.unwrap().unwrap().is_empty());
+    let busy = g.get("/studies", ("X-Auth-Token", &g.admin)).await;
+    assert_eq!(busy.status(), 503);
+    let body: Value = busy.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 503);
+    assert_eq!(g.up.seen().len(), 1, "the refused request never reached it");
+    // Once the answer has streamed, the slot is free again.
+    g.up.go_on.notify_one();
+    while streaming.chunk().await.unwrap().is_some() {}
+    let response = g.get("/studies", ("X-Auth-Token", &g.admin)).await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
 async fn skipping_successes_keeps_every_refusal_in_the_audit() {
     let g = Gateway::start_with("[audit]\nskip_successful = [\"gateway.request\"]").await;
     let looker = g.session("looker").await;
