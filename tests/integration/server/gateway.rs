@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 
-use super::harness::TestServer;
+use super::harness::{TestServer, password_body};
 
 const STUDY_ID: &str = "6e2c0ec2-5d99c8ca-c1c21cee-79a09605-68391d12";
 const STUDY_UID: &str = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322";
@@ -639,6 +639,34 @@ async fn header_login_gives_a_session_cookie_that_is_a_token_of_this_server() {
             .unwrap();
     assert_eq!(logins.iter().filter(|r| r.success).count(), 1, "{logins:?}");
     assert_eq!(logins.iter().filter(|r| !r.success).count(), 3);
+}
+
+#[tokio::test]
+async fn header_logins_count_toward_the_lockout_of_every_password_login() {
+    let g = Gateway::start_with(
+        "[security_compliance]\nlockout_failure_attempts = 2\nlockout_duration = 600",
+    )
+    .await;
+    for _ in 0..2 {
+        let response = g.login("reader", "wrong", "DefaultSystemRealm").await;
+        assert_eq!(response.status(), 401);
+    }
+    // Locked: the right password gets the same 401, at the gateway and at
+    // the Keystone API (one counter), until the lockout lapses.
+    let right = g
+        .login("reader", "reader-password", "DefaultSystemRealm")
+        .await;
+    assert_eq!(right.status(), 401);
+    assert!(!right.headers().contains_key("set-cookie"));
+    let keystone =
+        g.s.issue(&password_body("reader", "reader-password", None), None)
+            .await;
+    assert_eq!(keystone.status(), 401);
+    g.s.clock.advance(chrono::Duration::seconds(601));
+    let right = g
+        .login("reader", "reader-password", "DefaultSystemRealm")
+        .await;
+    assert_eq!(right.status(), 200);
 }
 
 #[tokio::test]
