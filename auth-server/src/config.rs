@@ -142,6 +142,12 @@ pub struct GatewaySection {
     /// How long an idle pooled upstream connection is kept, in seconds
     /// (default 90).
     pub pool_idle_timeout_secs: u64,
+    /// The most requests in flight to the upstream at once, so the most
+    /// connections open to it (default 256; an imaging server serves a
+    /// bounded number of requests at a time, Orthanc 50 by default). A
+    /// request that finds none free waits up to `connect_timeout_secs`,
+    /// then is a 503.
+    pub upstream_max_connections: usize,
 }
 
 impl Default for GatewaySection {
@@ -161,6 +167,7 @@ impl Default for GatewaySection {
             response_timeout_secs: 300,
             max_connections: 1024,
             pool_idle_timeout_secs: 90,
+            upstream_max_connections: 256,
         }
     }
 }

@@ -18,9 +18,11 @@
 //!   the upstream, and are refused.
 //! - **Bulk retrieval** (see [`Target::Resources`]) needs `download` (or
 //!   `all`) as well; a share token opens no bulk retrieval.
-//! - A user whose roles restrict the labels they may see is refused every
-//!   resource: labels live in the upstream, and the gateway cannot check
-//!   them without asking it (fail closed).
+//! - A user whose roles restrict the labels they may see is refused
+//!   everything: labels live in the upstream, and the gateway cannot check
+//!   them without asking it (fail closed). That includes listings and
+//!   searches (`GET /dicom-web/studies`, `POST /tools/find`), which would
+//!   show every study whatever its labels: refused, not filtered.
 
 use auth_core::imaging::{ALL_LABELS, Access, Level, Method, Permission};
 
@@ -29,6 +31,10 @@ use crate::imaging::{Bearer, BearerKind};
 
 /// The decision for `method` on `path` (`target` parsed from it).
 pub fn allows(bearer: &Bearer, method: Method, path: &str, target: &Target<'_>) -> bool {
+    let is_user = matches!(bearer.kind, BearerKind::Anonymous | BearerKind::User { .. });
+    if is_user && !sees_every_label(bearer) {
+        return false;
+    }
     let system = |uri: &str| {
         bearer.may(&Access {
             level: Level::System,
@@ -64,17 +70,19 @@ pub fn allows(bearer: &Bearer, method: Method, path: &str, target: &Target<'_>) 
                 BearerKind::Invalid => false,
                 BearerKind::Anonymous | BearerKind::User { .. } => {
                     let all = bearer.permissions.contains(Permission::All);
-                    let labels_ok = all || bearer.authorized_labels.iter().any(|l| l == ALL_LABELS);
                     let download_ok =
                         !bulk || all || bearer.permissions.contains(Permission::Download);
-                    labels_ok
-                        && download_ok
-                        && (*by_query || system(path))
-                        && chain.iter().all(level)
+                    download_ok && (*by_query || system(path)) && chain.iter().all(level)
                 }
             }
         }
     }
+}
+
+/// Whether the bearer's roles cover every label (`all` does).
+fn sees_every_label(bearer: &Bearer) -> bool {
+    bearer.permissions.contains(Permission::All)
+        || bearer.authorized_labels.iter().any(|l| l == ALL_LABELS)
 }
 
 #[cfg(test)]
@@ -178,11 +186,21 @@ mod tests {
     }
 
     #[test]
-    fn restricted_labels_open_no_resource() {
+    fn restricted_labels_open_no_resource_and_no_listing() {
         let mut labelled = user(&[Permission::View]);
         labelled.authorized_labels = vec!["research".into()];
         assert!(!get(&labelled, &format!("/studies/{STUDY_ID}")));
         assert!(!get(&labelled, "/dicom-web/studies/1.2/metadata"));
+        // A listing or a search would show studies of every label.
+        for path in ["/dicom-web/studies", "/dicom-web/series", "/studies"] {
+            assert!(!get(&labelled, path), "{path}");
+        }
+        let target = parse("/tools/find", None, false).unwrap();
+        assert!(!allows(&labelled, Method::Post, "/tools/find", &target));
+        let mut unrestricted = labelled.clone();
+        unrestricted.authorized_labels = vec![ALL_LABELS.to_owned()];
+        assert!(get(&unrestricted, "/dicom-web/studies"));
+        assert!(allows(&unrestricted, Method::Post, "/tools/find", &target));
     }
 
     #[test]

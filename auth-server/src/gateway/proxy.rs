@@ -8,8 +8,17 @@
 //! auth when configured), the share token's header and `?token=`, and the
 //! session cookie (other cookies pass). `X-Forwarded-For`, `-Proto` and
 //! `-Host` are set by the gateway, replacing whatever the caller sent.
+//!
+//! At most `upstream_max_connections` requests are in flight to the
+//! upstream, each holding its slot until its answer's body has streamed: a
+//! burst of downloads queues here, for `connect_timeout_secs` at most (then
+//! a 503), instead of opening a connection each on an upstream that serves
+//! a bounded number at once.
 
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -19,12 +28,13 @@ use axum::http::uri::{Authority, Scheme};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use http_body_util::Limited;
+use http_body_util::{LengthLimitError, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use secrecy::ExposeSecret;
 use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::credentials::{TOKEN_ARG, TOKEN_HEADER};
 use super::session;
@@ -55,6 +65,10 @@ pub struct Upstream {
     base_path: String,
     authorization: Option<HeaderValue>,
     response_timeout: Duration,
+    /// One permit per request in flight to the upstream.
+    slots: Arc<Semaphore>,
+    /// How long a request waits for a slot.
+    slot_wait: Duration,
     max_upload: u64,
     forwarded_proto: &'static str,
     cookie_name: String,
@@ -88,13 +102,14 @@ impl Upstream {
             (None, None) => None,
             _ => return Err(bad("upstream_user and upstream_password go together")),
         };
+        let connect_timeout = Duration::from_secs(section.connect_timeout_secs.max(1));
         let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(Duration::from_secs(
-            section.connect_timeout_secs.max(1),
-        )));
+        connector.set_connect_timeout(Some(connect_timeout));
         connector.set_nodelay(true);
+        let slots = section.upstream_max_connections.max(1);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(section.pool_idle_timeout_secs))
+            .pool_max_idle_per_host(slots)
             .build(connector);
         Ok(Self {
             client,
@@ -103,6 +118,8 @@ impl Upstream {
             base_path: uri.path().trim_end_matches('/').to_owned(),
             authorization,
             response_timeout: Duration::from_secs(section.response_timeout_secs.max(1)),
+            slots: Arc::new(Semaphore::new(slots)),
+            slot_wait: connect_timeout,
             max_upload: section.max_upload_bytes,
             forwarded_proto: if section.is_https() { "https" } else { "http" },
             cookie_name: section.cookie_name.clone(),
@@ -110,7 +127,7 @@ impl Upstream {
     }
 
     /// Forwards `request` (already authorized) and streams the answer
-    /// back: the upstream's response, or a JSON 413, 502 or 504.
+    /// back: the upstream's response, or a JSON 413, 502, 503 or 504.
     pub async fn forward(&self, request: Request, client: Option<IpAddr>) -> Response {
         let (mut parts, body) = request.into_parts();
         let declared = parts
@@ -130,6 +147,14 @@ impl Upstream {
                 "The request URL cannot be forwarded.",
             );
         };
+        let Ok(Ok(slot)) =
+            tokio::time::timeout(self.slot_wait, self.slots.clone().acquire_owned()).await
+        else {
+            return failure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The imaging service is busy; try again.",
+            );
+        };
         let host = parts.headers.get(header::HOST).cloned();
         self.request_headers(&mut parts.headers, client, host);
         parts.uri = uri;
@@ -143,6 +168,10 @@ impl Upstream {
                 StatusCode::GATEWAY_TIMEOUT,
                 "The imaging service did not answer in time.",
             ),
+            Ok(Err(error)) if is_over_limit(&error) => failure(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The request body is too large.",
+            ),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "the upstream request failed");
                 let status = if is_timeout(&error) {
@@ -155,7 +184,7 @@ impl Upstream {
             Ok(Ok(response)) => {
                 let (mut parts, body) = response.into_parts();
                 drop_hop_by_hop(&mut parts.headers);
-                Response::from_parts(parts, Body::new(body))
+                Response::from_parts(parts, Body::new(Slotted { body, _slot: slot }))
             }
         }
     }
@@ -230,6 +259,33 @@ impl Upstream {
     }
 }
 
+/// The upstream's answer, holding its request's slot until the body has
+/// streamed or been dropped.
+struct Slotted<B> {
+    body: B,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for Slotted<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// Removes the hop-by-hop headers and those `Connection` names.
 fn drop_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<String> = headers
@@ -243,6 +299,21 @@ fn drop_hop_by_hop(headers: &mut HeaderMap) {
     for name in named.iter().map(String::as_str).chain(HOP_BY_HOP) {
         headers.remove(name);
     }
+}
+
+/// Whether the client's error is the upload cut at `max_upload_bytes`: a
+/// body without a `Content-Length` is only found too large while it
+/// streams, after the upstream got its start (never its whole). The
+/// caller sent too much, so it is their 413, not the upstream's 502.
+fn is_over_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(error) = source {
+        if error.is::<LengthLimitError>() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// Whether the client's error is a timeout (connecting, say).

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 
-use super::harness::TestServer;
+use super::harness::{TestServer, password_body};
 
 const STUDY_ID: &str = "6e2c0ec2-5d99c8ca-c1c21cee-79a09605-68391d12";
 const STUDY_UID: &str = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322";
@@ -145,16 +145,7 @@ impl Gateway {
             "#
         ))
         .await;
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(auth_server::gateway::serve(
-            listener,
-            s.state.clone(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let (base, stop) = serve_gateway(&s).await;
         let admin = s.admin_token().await;
         let g = Self {
             s,
@@ -244,6 +235,21 @@ impl Gateway {
             .await
             .unwrap()
     }
+}
+
+/// The gateway of `node` on 127.0.0.1:0: its base URL, and what stops it.
+async fn serve_gateway(node: &TestServer) -> (String, oneshot::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(auth_server::gateway::serve(
+        listener,
+        node.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (base, stop)
 }
 
 fn cookie_of(response: &reqwest::Response) -> String {
@@ -471,19 +477,105 @@ async fn bodies_stream_both_ways() {
     );
 }
 
+/// A gateway with `max_upload_bytes = cap` whose upstream is a bare
+/// listener nobody accepts on: whether the gateway ever connected, and
+/// what it sent, are then read straight from the socket (a connection the
+/// gateway opened is in the backlog as soon as its connect returned).
+async fn gateway_before_a_bare_upstream(
+    cap: usize,
+) -> (
+    TestServer,
+    String,
+    String,
+    std::net::TcpListener,
+    oneshot::Sender<()>,
+) {
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    upstream.set_nonblocking(true).unwrap();
+    let s = TestServer::start_with(&format!(
+        "[gateway]\nupstream = \"http://{}\"\nmax_upload_bytes = {cap}",
+        upstream.local_addr().unwrap()
+    ))
+    .await;
+    let (base, stop) = serve_gateway(&s).await;
+    let admin = s.admin_token().await;
+    (s, base, admin, upstream, stop)
+}
+
 #[tokio::test]
-async fn uploads_over_the_limit_are_refused() {
-    let g = Gateway::start_with("max_upload_bytes = 1000").await;
-    let response =
-        g.s.client
-            .post(g.url("/instances"))
-            .header("X-Auth-Token", g.admin.as_str())
-            .body(vec![0u8; 1001])
-            .send()
-            .await
-            .unwrap();
+async fn an_upload_declared_over_the_limit_is_refused_before_reaching_the_upstream() {
+    let (s, base, admin, upstream, _stop) = gateway_before_a_bare_upstream(1000).await;
+    let response = s
+        .client
+        .post(format!("{base}/instances"))
+        .header("X-Auth-Token", admin.as_str())
+        .body(vec![0u8; 1001])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 413);
-    assert!(g.up.seen().is_empty());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 413);
+    let accepted = upstream.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the gateway connected to the upstream: {accepted:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_upload_over_the_limit_is_cut_and_refused_with_413() {
+    const CAP: usize = 64 * 1024;
+    const SENT: usize = 4 * 1024 * 1024;
+    let (s, base, admin, upstream, _stop) = gateway_before_a_bare_upstream(CAP).await;
+    // No Content-Length: the size is only known as the body streams.
+    let body = futures_util::stream::iter(0..SENT / CHUNK)
+        .map(|_| Ok::<_, std::io::Error>(vec![b'u'; CHUNK]));
+    let response = s
+        .client
+        .post(format!("{base}/instances"))
+        .header("X-Auth-Token", admin.as_str())
+        .body(reqwest::Body::wrap_stream(body))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], 413);
+    // The upstream got the request's start, chunk-encoded, and then the
+    // connection closed: never more than the cap of its body.
+    let (stream, _) = upstream.accept().expect("the upload reached the upstream");
+    let mut stream = tokio::net::TcpStream::from_std({
+        stream.set_nonblocking(true).unwrap();
+        stream
+    })
+    .unwrap();
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut received),
+    )
+    .await
+    .expect("the gateway closed the upstream connection");
+    assert!(read.is_ok() || !received.is_empty(), "{read:?}");
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        text.starts_with("POST /instances HTTP/1.1\r\n"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+    );
+    let head_end = text.find("\r\n\r\n").expect("the request's head") + 4;
+    let body_bytes = received[head_end..].iter().filter(|b| **b == b'u').count();
+    assert!(body_bytes > 0, "the body started streaming");
+    assert!(
+        body_bytes <= CAP,
+        "{body_bytes} bytes of the body reached the upstream"
+    );
+    assert!(!text.ends_with("0\r\n\r\n"), "the body was never ended");
 }
 
 #[tokio::test]
@@ -550,6 +642,34 @@ async fn header_login_gives_a_session_cookie_that_is_a_token_of_this_server() {
 }
 
 #[tokio::test]
+async fn header_logins_count_toward_the_lockout_of_every_password_login() {
+    let g = Gateway::start_with(
+        "[security_compliance]\nlockout_failure_attempts = 2\nlockout_duration = 600",
+    )
+    .await;
+    for _ in 0..2 {
+        let response = g.login("reader", "wrong", "DefaultSystemRealm").await;
+        assert_eq!(response.status(), 401);
+    }
+    // Locked: the right password gets the same 401, at the gateway and at
+    // the Keystone API (one counter), until the lockout lapses.
+    let right = g
+        .login("reader", "reader-password", "DefaultSystemRealm")
+        .await;
+    assert_eq!(right.status(), 401);
+    assert!(!right.headers().contains_key("set-cookie"));
+    let keystone =
+        g.s.issue(&password_body("reader", "reader-password", None), None)
+            .await;
+    assert_eq!(keystone.status(), 401);
+    g.s.clock.advance(chrono::Duration::seconds(601));
+    let right = g
+        .login("reader", "reader-password", "DefaultSystemRealm")
+        .await;
+    assert_eq!(right.status(), 200);
+}
+
+#[tokio::test]
 async fn sessions_slide_in_their_second_half_and_logout_ends_every_one() {
     let g = Gateway::start().await;
     let response = g
@@ -594,6 +714,40 @@ async fn sessions_slide_in_their_second_half_and_logout_ends_every_one() {
     );
     assert_eq!(g.get("/studies", ("Cookie", &third)).await.status(), 401);
     assert_eq!(g.get("/studies", ("Cookie", &second)).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_session_opened_on_one_node_works_on_another_until_logout_on_the_first() {
+    let g = Gateway::start().await;
+    let other = g.s.second_node().await;
+    let (other_base, _stop) = serve_gateway(&other).await;
+    let response = g
+        .login("reader", "reader-password", "DefaultSystemRealm")
+        .await;
+    let cookie = cookie_of(&response);
+    let on_other = || async {
+        g.s.client
+            .get(format!("{other_base}/studies"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(on_other().await, 200);
+    assert_eq!(g.get("/studies", ("Cookie", &cookie)).await.status(), 200);
+    let response =
+        g.s.client
+            .post(g.url("/logout"))
+            .header("Cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(response.status(), 204);
+    // The other node validated the session a moment ago (and may keep the
+    // answer in its cache); the revocation reaches it at the next request.
+    assert_eq!(on_other().await, 401);
+    assert_eq!(g.up.seen().len(), 2, "the refused request never reached it");
 }
 
 #[tokio::test]
@@ -727,10 +881,8 @@ async fn a_user_whose_rules_need_totp_is_told_and_logs_in_with_x_passcode() {
 
 #[tokio::test]
 async fn an_upstream_too_slow_to_answer_is_a_504() {
-    let slow = axum::Router::new().fallback(|| async {
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        "late"
-    });
+    // An upstream that never answers: the gateway's timeout alone ends it.
+    let slow = axum::Router::new().fallback(std::future::pending::<&str>);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, slow).await });
@@ -754,6 +906,25 @@ async fn an_upstream_too_slow_to_answer_is_a_504() {
         .await
         .unwrap();
     assert_eq!(response.status(), 504);
+}
+
+#[tokio::test]
+async fn requests_over_the_upstream_connection_limit_wait_then_get_a_503() {
+    let g = Gateway::start_with("upstream_max_connections = 1\nconnect_timeout_secs = 1").await;
+    // The one slot, held while the answer streams.
+    let mut streaming = g.get("/stream", ("X-Auth-Token", &g.admin)).await;
+    assert_eq!(streaming.status(), 200);
+    assert!(!streaming.chunk().await.unwrap().unwrap().is_empty());
+    let busy = g.get("/studies", ("X-Auth-Token", &g.admin)).await;
+    assert_eq!(busy.status(), 503);
+    let body: Value = busy.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 503);
+    assert_eq!(g.up.seen().len(), 1, "the refused request never reached it");
+    // Once the answer has streamed, the slot is free again.
+    g.up.go_on.notify_one();
+    while streaming.chunk().await.unwrap().is_some() {}
+    let response = g.get("/studies", ("X-Auth-Token", &g.admin)).await;
+    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
