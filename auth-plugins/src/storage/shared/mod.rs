@@ -111,6 +111,7 @@ impl<DB: Database> SqlCore<DB> {
 
     /// The same core, with `reader` answering
     /// [`RevocationStore::revision_reader`](auth_core::store::RevocationStore::revision_reader).
+    #[cfg(feature = "sqlite")]
     pub(crate) fn with_revision_reader(mut self, reader: Option<Arc<dyn RevisionReader>>) -> Self {
         self.revision_reader = reader;
         self
