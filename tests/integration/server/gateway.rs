@@ -213,6 +213,17 @@ impl Gateway {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// A logout with the session `cookie` (a `Cookie` header value).
+    async fn logout(&self, cookie: &str) -> reqwest::Response {
+        self.s
+            .client
+            .post(self.url("/logout"))
+            .header("Cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, path: &str, header: (&str, &str)) -> reqwest::Response {
         self.s
             .client
@@ -698,13 +709,7 @@ async fn sessions_slide_in_their_second_half_and_logout_ends_every_one() {
         let response = g.get("/studies", ("Cookie", &second)).await;
         cookie_of(&response)
     };
-    let response =
-        g.s.client
-            .post(g.url("/logout"))
-            .header("Cookie", &third)
-            .send()
-            .await
-            .unwrap();
+    let response = g.logout(&third).await;
     assert_eq!(response.status(), 204);
     assert!(
         response.headers()["set-cookie"]
@@ -736,13 +741,7 @@ async fn a_session_opened_on_one_node_works_on_another_until_logout_on_the_first
     };
     assert_eq!(on_other().await, 200);
     assert_eq!(g.get("/studies", ("Cookie", &cookie)).await.status(), 200);
-    let response =
-        g.s.client
-            .post(g.url("/logout"))
-            .header("Cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+    let response = g.logout(&cookie).await;
     assert_eq!(response.status(), 204);
     // The other node validated the session a moment ago (and may keep the
     // answer in its cache); the revocation reaches it at the next request.
