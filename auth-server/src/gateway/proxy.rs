@@ -7,7 +7,10 @@
 //! `X-Auth-Token`, `Authorization` (replaced by the upstream's own basic
 //! auth when configured), the share token's header and `?token=`, and the
 //! session cookie (other cookies pass). `X-Forwarded-For`, `-Proto` and
-//! `-Host` are set by the gateway, replacing whatever the caller sent.
+//! `-Host` are set by the gateway, replacing whatever the caller sent. The
+//! other way, the upstream may not set or clear the session cookie (a
+//! `Set-Cookie` of that name is dropped from its answers); its own cookies
+//! pass.
 //!
 //! At most `upstream_max_connections` requests are in flight to the
 //! upstream, each holding its slot until its answer's body has streamed: a
@@ -184,6 +187,7 @@ impl Upstream {
             Ok(Ok(response)) => {
                 let (mut parts, body) = response.into_parts();
                 drop_hop_by_hop(&mut parts.headers);
+                self.drop_session_cookie_writes(&mut parts.headers);
                 Response::from_parts(parts, Body::new(Slotted { body, _slot: slot }))
             }
         }
@@ -207,6 +211,24 @@ impl Upstream {
             .authority(self.authority.clone())
             .path_and_query(path_and_query)
             .build()
+    }
+
+    /// Removes every `Set-Cookie` of the upstream's answer that would set
+    /// (or clear) the gateway's session cookie: the session is this
+    /// server's alone, and an upstream that could set it could log the
+    /// browser into a session of its choosing (session fixation) or out of
+    /// its own. Its other cookies pass.
+    fn drop_session_cookie_writes(&self, headers: &mut HeaderMap) {
+        let kept: Vec<HeaderValue> = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter(|value| !sets_cookie(value, &self.cookie_name))
+            .cloned()
+            .collect();
+        headers.remove(header::SET_COOKIE);
+        for value in kept {
+            headers.append(header::SET_COOKIE, value);
+        }
     }
 
     /// The caller's headers as the upstream gets them.
@@ -284,6 +306,18 @@ impl<B: http_body::Body + Unpin> http_body::Body for Slotted<B> {
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
     }
+}
+
+/// Whether a `Set-Cookie` value sets the cookie `name` (names compare as
+/// browsers do: exactly, after trimming; a value that is not text is
+/// treated as setting it, and dropped).
+fn sets_cookie(value: &HeaderValue, name: &str) -> bool {
+    let Ok(value) = value.to_str() else {
+        return true;
+    };
+    let pair = value.split(';').next().unwrap_or_default();
+    let set = pair.split_once('=').map_or(pair, |(set, _)| set);
+    set.trim() == name
 }
 
 /// Removes the hop-by-hop headers and those `Connection` names.
@@ -372,6 +406,30 @@ mod tests {
         assert!(upstream("https://x").is_err());
         assert!(upstream("nothing").is_err());
         assert!(!format!("{up:?}").contains("pw"));
+    }
+
+    #[tokio::test]
+    async fn the_upstream_cannot_set_or_clear_the_session_cookie() {
+        let up = upstream("http://127.0.0.1:8042").unwrap();
+        let mut headers = HeaderMap::new();
+        for value in [
+            "session=chosen-by-upstream; Path=/",
+            " session =x",
+            "session",
+            "sessionid=1; Path=/",
+            "other=2; HttpOnly",
+        ] {
+            headers.append(header::SET_COOKIE, HeaderValue::from_static(value));
+        }
+        headers.append(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        up.drop_session_cookie_writes(&mut headers);
+        let left: Vec<_> = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(left, ["sessionid=1; Path=/", "other=2; HttpOnly"]);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/plain");
     }
 
     #[tokio::test]

@@ -91,11 +91,18 @@ async fn upstream_handler(
         });
         return axum::response::Response::new(Body::from_stream(chunks));
     }
-    axum::response::Response::builder()
+    let mut answer = axum::response::Response::builder()
         .header("content-type", "application/dicom+json")
         .header("content-encoding", "gzip-not-really")
         .header("connection", "x-upstream-private")
-        .header("x-upstream-private", "hop")
+        .header("x-upstream-private", "hop");
+    if parts.headers.contains_key("x-test-set-cookies") {
+        // The session cookie is the gateway's: an upstream may not set it.
+        answer = answer
+            .header("set-cookie", "session=chosen-by-upstream; Path=/")
+            .header("set-cookie", "upstream-preference=1; Path=/");
+    }
+    answer
         .body(Body::from(format!(
             "{{\"path\":\"{path}\",\"received\":{body_bytes}}}"
         )))
@@ -384,6 +391,7 @@ async fn credentials_stay_here_and_forwarded_headers_are_set() {
             .header("Cookie", format!("session={reader}; theme=dark"))
             .header("X-Forwarded-For", "10.6.6.6")
             .header("Accept-Encoding", "gzip")
+            .header("X-Test-Set-Cookies", "1")
             .send()
             .await
             .unwrap();
@@ -391,6 +399,8 @@ async fn credentials_stay_here_and_forwarded_headers_are_set() {
     // End-to-end headers of the answer pass, hop-by-hop ones do not.
     assert_eq!(response.headers()["content-encoding"], "gzip-not-really");
     assert!(!response.headers().contains_key("x-upstream-private"));
+    let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(cookies, ["upstream-preference=1; Path=/"]);
     let seen = g.up.seen();
     let seen = &seen[0];
     assert_eq!(seen.uri, "/dicom-web/studies?limit=1");
