@@ -73,8 +73,13 @@ struct Seen {
     revision: i64,
 }
 
-/// Read-only connections to the database file, one per core, so that the
-/// runtime's worker threads rarely meet on one.
+/// Most connections a reader opens: a read holds one for microseconds, and
+/// only while the header has moved, so a few serve any number of cores.
+const MAX_CONNECTIONS: usize = 4;
+
+/// Read-only connections to the database file, one per core up to
+/// [`MAX_CONNECTIONS`], so that the runtime's worker threads rarely meet on
+/// one; and the WAL-index header they last read under.
 pub(crate) struct FileRevisionReader {
     file: PathBuf,
     connections: Vec<Mutex<Connection>>,
@@ -93,7 +98,9 @@ pub(crate) struct FileRevisionReader {
 impl FileRevisionReader {
     /// Readers of `file`, which must exist (the writer created it).
     pub(crate) fn open(file: &Path) -> Result<Self, AuthError> {
-        let count = std::thread::available_parallelism().map_or(1, usize::from);
+        let count = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_CONNECTIONS);
         let connections = (0..count)
             .map(|_| open_connection(file).map(Mutex::new))
             .collect::<Result<_, _>>()?;
