@@ -5,24 +5,39 @@
 //! checks that the database opens, passes an integrity check and holds every
 //! user printed: a printed id is a promise that the commit was durable.
 //!
-//! Usage: `store-writer PATH`.
+//! With `--revoke`, it instead records one revocation event (which moves
+//! the token revision) and exits: the other process of the test that a
+//! node's in-place revision reader sees another process's commits.
+//!
+//! Usage: `store-writer PATH [--revoke]`.
 
 use std::io::Write;
 use std::sync::Arc;
 
-use auth_core::store::{PasswordRecord, StorageConfig, User, new_id};
+use auth_core::store::{PasswordRecord, RevocationEvent, StorageConfig, User, new_id};
 use auth_core::{KeyRing, KeySet, Registry};
 use chrono::Utc;
 use secrecy::SecretString;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: store-writer PATH")?;
+    let mut args = std::env::args().skip(1);
+    let path = args.next().ok_or("usage: store-writer PATH [--revoke]")?;
+    let revoke_once = match args.next().as_deref() {
+        None => false,
+        Some("--revoke") => true,
+        Some(_) => return Err("usage: store-writer PATH [--revoke]".into()),
+    };
     auth_plugins::link();
     let drivers = Registry::from_inventory()?;
     let keys = Arc::new(KeyRing::new(KeySet::generate()));
     let config = StorageConfig::new(format!("sqlite://{path}"), keys);
     let storage = auth_core::store::connect(&drivers, config).await?;
+    if revoke_once {
+        let event = RevocationEvent::at(Utc::now()).with_user(new_id());
+        storage.add_revocation(&event).await?;
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
     for n in 0_u64.. {
         let user = User::new(

@@ -1,10 +1,15 @@
 //! Conformance: the token revision moves with every write that can change
-//! a token validation, and stands still on the login path.
+//! a token validation, and stands still on the login path; and SQLite's
+//! in-place reader sees another process's commit at its next read.
+
+use std::process::Command;
+use std::sync::Arc;
 
 use auth_core::store::*;
+use auth_core::{KeyRing, KeySet};
 
 use super::credentials::app_cred;
-use super::harness::{Fixture, at, password, project, user};
+use super::harness::{Fixture, at, open, password, project, user};
 
 /// The revision now, as the awaited read and the in-place reader (where
 /// the store has one) both see it.
@@ -133,4 +138,35 @@ pub(crate) async fn group_memberships_move_the_revision_and_renames_do_not(f: &F
         s.remove_user_from_group(&alice.id, &ops.id)
     );
     moves!(f, r, "delete_group", s.delete_group(&ops.id));
+}
+
+/// SQLite's in-place reader (which answers from the WAL-index header while
+/// nothing commits) sees a commit another process made, at its next read.
+#[tokio::test]
+async fn the_in_place_reader_sees_another_processs_commit_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("revision").join("auth.db");
+    let url = format!("sqlite://{}", path.display());
+    let storage = open(&url, Arc::new(KeyRing::new(KeySet::generate()))).await;
+    let reader = storage
+        .revision_reader()
+        .expect("SQLite on a file reads in place");
+    // Several reads: the reader pairs a header with a revision, then
+    // answers from the header.
+    let mut seen = reader.read().unwrap();
+    for _ in 0..3 {
+        assert_eq!(reader.read().unwrap(), seen);
+    }
+    for _ in 0..2 {
+        let status = Command::new(env!("CARGO_BIN_EXE_store-writer"))
+            .arg(&path)
+            .arg("--revoke")
+            .status()
+            .unwrap();
+        assert!(status.success(), "the other process failed");
+        let now = reader.read().unwrap();
+        assert!(now > seen, "the reader missed another process's commit");
+        assert_eq!(Some(now), storage.token_revision().await.unwrap());
+        seen = now;
+    }
 }

@@ -284,47 +284,6 @@ mod tests {
         assert_eq!(reader.read().expect("read"), 8);
     }
 
-    /// The database [`bumps_in_another_process`] writes to.
-    const OTHER_PROCESS_DB: &str = "AUTH_REVISION_TEST_DB";
-
-    #[test]
-    fn sees_a_commit_another_process_made() {
-        let dir = tempfile::tempdir().expect("dir");
-        let (file, _writer) = database(dir.path());
-        let reader = FileRevisionReader::open(&file).expect("open");
-        for _ in 0..3 {
-            assert_eq!(reader.read().expect("read"), 7);
-        }
-        for expected in [8, 9] {
-            let status = std::process::Command::new(std::env::current_exe().expect("exe"))
-                .args([
-                    "--exact",
-                    "storage::sqlite::revision::tests::bumps_in_another_process",
-                ])
-                .args(["--ignored", "--quiet", "--test-threads=1"])
-                .env(OTHER_PROCESS_DB, &file)
-                .stdout(std::process::Stdio::null())
-                .status()
-                .expect("spawn");
-            assert!(status.success(), "the other process failed");
-            assert_eq!(reader.read().expect("read"), expected);
-        }
-    }
-
-    #[test]
-    #[ignore = "the other process of sees_a_commit_another_process_made"]
-    fn bumps_in_another_process() {
-        let file = std::env::var_os(OTHER_PROCESS_DB).expect("run by another test");
-        Connection::open(file)
-            .and_then(|c| {
-                c.execute(
-                    "UPDATE token_revision SET value = value + 1 WHERE id = 1",
-                    [],
-                )
-            })
-            .expect("bump");
-    }
-
     #[test]
     fn refuses_a_missing_file_or_table() {
         let dir = tempfile::tempdir().expect("dir");
