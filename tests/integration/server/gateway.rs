@@ -242,16 +242,7 @@ impl Gateway {
     }
 
     async fn gateway_audit(&self) -> Vec<auth_core::store::AuditRecord> {
-        self.s.state.dispatcher().audit().flush().await;
-        self.s
-            .storage()
-            .query_audit(&{
-                let mut query = auth_core::store::AuditQuery::new(100);
-                query.event = Some("gateway.request".into());
-                query
-            })
-            .await
-            .unwrap()
+        self.s.audit_of("gateway.request").await
     }
 }
 
@@ -648,16 +639,7 @@ async fn header_login_gives_a_session_cookie_that_is_a_token_of_this_server() {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], 401);
     }
-    g.s.state.dispatcher().audit().flush().await;
-    let logins =
-        g.s.storage()
-            .query_audit(&{
-                let mut query = auth_core::store::AuditQuery::new(100);
-                query.event = Some("gateway.login".into());
-                query
-            })
-            .await
-            .unwrap();
+    let logins = g.s.audit_of("gateway.login").await;
     assert_eq!(logins.iter().filter(|r| r.success).count(), 1, "{logins:?}");
     assert_eq!(logins.iter().filter(|r| !r.success).count(), 3);
 }
@@ -817,13 +799,7 @@ async fn an_unreachable_upstream_is_a_502() {
     let addr = closed.local_addr().unwrap();
     drop(closed);
     let s = TestServer::start_with(&format!("[gateway]\nupstream = \"http://{addr}\"")).await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(auth_server::gateway::serve(
-        listener,
-        s.state.clone(),
-        std::future::pending(),
-    ));
+    let (base, _stop) = serve_gateway(&s).await;
     let admin = s.admin_token().await;
     let response = s
         .client
@@ -899,13 +875,7 @@ async fn an_upstream_too_slow_to_answer_is_a_504() {
         "[gateway]\nupstream = \"http://{addr}\"\nresponse_timeout_secs = 1"
     ))
     .await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(auth_server::gateway::serve(
-        listener,
-        s.state.clone(),
-        std::future::pending(),
-    ));
+    let (base, _stop) = serve_gateway(&s).await;
     let admin = s.admin_token().await;
     let response = s
         .client

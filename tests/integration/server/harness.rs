@@ -215,6 +215,15 @@ impl TestServer {
         assert_eq!(response.status(), 201);
         subject(&response)
     }
+
+    /// The audit rows of `event` (at most 100), once the pending batch is
+    /// written.
+    pub(crate) async fn audit_of(&self, event: &str) -> Vec<auth_core::store::AuditRecord> {
+        self.state.dispatcher().audit().flush().await;
+        let mut query = auth_core::store::AuditQuery::new(100);
+        query.event = Some(event.into());
+        self.storage().query_audit(&query).await.unwrap()
+    }
 }
 
 impl TestServer {

@@ -698,16 +698,7 @@ async fn refusals_are_audited_and_grants_are_not_by_default() {
     assert!(!granted(
         &d.validate(&viewer, "study", "delete", STUDY).await
     ));
-    d.s.state.dispatcher().audit().flush().await;
-    let rows =
-        d.s.storage()
-            .query_audit(&{
-                let mut query = auth_core::store::AuditQuery::new(100);
-                query.event = Some("orthanc.validate".into());
-                query
-            })
-            .await
-            .unwrap();
+    let rows = d.s.audit_of("orthanc.validate").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     let row = &rows[0];
     assert!(!row.success);
