@@ -47,7 +47,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError, TryLockError};
+use std::sync::{Mutex, PoisonError, TryLockError};
 use std::time::Duration;
 
 use auth_core::AuthError;
@@ -85,9 +85,9 @@ pub(crate) struct FileRevisionReader {
     connections: Vec<Mutex<Connection>>,
     /// Where the next reader starts looking for a free connection.
     next: AtomicUsize,
-    /// The `-shm` file, opened after the first read (`None`: the database
-    /// has no WAL index to look at, and every call reads).
-    shm: OnceLock<Option<File>>,
+    /// The `-shm` file (`None`: the database has no WAL index to look at,
+    /// and every call reads).
+    shm: Option<File>,
     /// The last header and the revision read after it.
     seen: Mutex<Option<Seen>>,
     /// How many times the table was read (the rest were answered from the
@@ -97,6 +97,10 @@ pub(crate) struct FileRevisionReader {
 
 impl FileRevisionReader {
     /// Readers of `file`, which must exist (the writer created it).
+    ///
+    /// Every file it needs is opened here, at start-up (each connection
+    /// reads once, which opens its `-wal` and maps `-shm`), not on a
+    /// request's path, where descriptors may be scarce.
     pub(crate) fn open(file: &Path) -> Result<Self, AuthError> {
         let count = std::thread::available_parallelism()
             .map_or(1, usize::from)
@@ -108,7 +112,7 @@ impl FileRevisionReader {
             file: file.to_owned(),
             connections,
             next: AtomicUsize::new(0),
-            shm: OnceLock::new(),
+            shm: open_shm(file),
             seen: Mutex::new(None),
             reads: AtomicU64::new(0),
         })
@@ -116,24 +120,10 @@ impl FileRevisionReader {
 
     /// The WAL-index header now, if there is one to look at.
     fn header(&self) -> Option<[u8; HEADER_LEN]> {
-        let shm = self.shm.get()?.as_ref()?;
+        let shm = self.shm.as_ref()?;
         let mut header = [0; HEADER_LEN];
         shm.read_exact_at(&mut header, 0).ok()?;
         Some(header)
-    }
-
-    /// Opens the `-shm` file, once a connection of this reader has read
-    /// (so that it exists, and exists as long as the reader does).
-    fn open_shm(&self) {
-        self.shm.get_or_init(|| {
-            let mut name = self.file.clone().into_os_string();
-            name.push("-shm");
-            let shm = File::open(name).ok()?;
-            let mut header = [0; HEADER_LEN];
-            shm.read_exact_at(&mut header, 0).ok()?;
-            let version = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]);
-            (version == WAL_INDEX_VERSION && header[IS_INIT] == 1).then_some(shm)
-        });
     }
 
     /// Reads the table.
@@ -183,15 +173,27 @@ impl RevisionReader for FileRevisionReader {
             return Ok(seen.revision);
         }
         let revision = self.read_table()?;
-        match header {
-            Some(header) => *self.seen() = Some(Seen { header, revision }),
-            None => self.open_shm(),
+        if let Some(header) = header {
+            *self.seen() = Some(Seen { header, revision });
         }
         Ok(revision)
     }
 }
 
-/// A read-only connection that never waits for a lock.
+/// The `-shm` file of `file`, if the database has a WAL index: opened after
+/// a connection of the reader has read (so that it exists, and exists as
+/// long as the reader does), and only if its header is a WAL-index header.
+fn open_shm(file: &Path) -> Option<File> {
+    let mut name = file.to_owned().into_os_string();
+    name.push("-shm");
+    let shm = File::open(name).ok()?;
+    let mut header = [0; HEADER_LEN];
+    shm.read_exact_at(&mut header, 0).ok()?;
+    let version = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]);
+    (version == WAL_INDEX_VERSION && header[IS_INIT] == 1).then_some(shm)
+}
+
+/// A read-only connection that never waits for a lock, with its files open.
 fn open_connection(file: &Path) -> Result<Connection, AuthError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(file, flags).map_err(|e| {
@@ -202,6 +204,12 @@ fn open_connection(file: &Path) -> Result<Connection, AuthError> {
     connection.busy_timeout(Duration::ZERO).map_err(|e| {
         AuthError::StoreUnavailable(format!("setting the revision reader's busy timeout: {e}"))
     })?;
+    // A read transaction opens the -wal file and maps -shm now.
+    connection
+        .query_row("PRAGMA schema_version", [], |row| row.get::<_, i64>(0))
+        .map_err(|e| {
+            AuthError::StoreUnavailable(format!("a first read of the sqlite database: {e}"))
+        })?;
     Ok(connection)
 }
 
@@ -257,9 +265,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let (file, writer) = database(dir.path());
         let reader = FileRevisionReader::open(&file).expect("open");
-        // The first read opens the -shm file, the second pairs a header
-        // with a revision; from then on an unchanged header answers.
-        assert_eq!(reader.read().expect("read"), 7);
+        // The first read pairs a header with a revision; from then on an
+        // unchanged header answers.
         assert_eq!(reader.read().expect("read"), 7);
         let reads = reader.reads.load(Ordering::Relaxed);
         for _ in 0..100 {
