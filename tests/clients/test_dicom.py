@@ -512,18 +512,29 @@ def test_associations_and_commands_are_audited_with_the_user_and_the_decision(gu
     release(assoc)
     rejected_with(associate(guard.port, password("viewer", "wrong"), calling=calling), DEFAULT_REJECT)
 
-    def by_viewer_from(row):
-        return row.get("user_id") == viewer and calling in str(request_of(row))
+    def from_audit_scu(row):
+        return request_of(row).get("calling_ae_title") == calling
 
     accepted = wait_for_audit(
-        guard, "dicom.associate", lambda r: by_viewer_from(r) and r["success"], "accepting the viewer"
+        guard,
+        "dicom.associate",
+        lambda r: from_audit_scu(r) and r["success"] and r.get("user_id") == viewer,
+        "accepting the viewer",
     )
-    assert accepted["detail"]["request"]["identity_type"] == 2, accepted
-    wait_for_audit(guard, "dicom.associate", lambda r: calling in str(request_of(r)) and not r["success"], "refusing")
+    assert request_of(accepted)["identity_type"] == 2, accepted
+    assert request_of(accepted)["called_ae_title"] == AE_TITLE, accepted
+    assert request_of(accepted)["outcome"] == "accepted", accepted
+    refused = wait_for_audit(
+        guard, "dicom.associate", lambda r: from_audit_scu(r) and not r["success"], "refusing the wrong password"
+    )
+    assert request_of(refused)["outcome"] == "rejected", refused
+    assert request_of(refused)["identity_type"] == 2, refused
+    assert request_of(refused).get("reject") == list(DEFAULT_REJECT), refused
 
     def command(name, allowed):
         return lambda r: (
             r.get("user_id") == viewer
+            and from_audit_scu(r)
             and request_of(r).get("command") == name
             and request_of(r).get("allowed") is allowed
         )
