@@ -55,6 +55,9 @@ pub struct Guard {
     pub calling_ae_title: String,
     /// The peer.
     pub peer: SocketAddr,
+    /// The request id of the association's `dicom.associate` event, which
+    /// each command's event names.
+    pub association_id: String,
 }
 
 impl Guard {
@@ -73,6 +76,7 @@ impl Guard {
         let command = Command::from_field(request.field);
         let mut event = AuthEvent::new(EVENT, self.state.clock().now());
         event.client_addr = Some(self.peer.ip());
+        event.request_id = Some(format!("req-{}", uuid::Uuid::new_v4()));
         let (decision, facts) = events::collect(self.decide_quietly(command)).await;
         let allowed = decision == Decision::Allowed;
         let mut noted = json!({
@@ -80,6 +84,7 @@ impl Guard {
             "sop_class": request.sop_class,
             "message_id": request.message_id,
             "calling_ae_title": self.calling_ae_title,
+            "association": self.association_id,
             "allowed": allowed,
         });
         if let Decision::Refused { status, .. } = &decision {

@@ -163,8 +163,10 @@ impl Connection {
             }
         };
         let item = association::identity(&request, &frame);
+        let association_id = format!("req-{}", uuid::Uuid::new_v4());
         let mut event = AuthEvent::new(EVENT, self.state.clock().now());
         event.client_addr = Some(self.peer.ip());
+        event.request_id = Some(association_id.clone());
         let (negotiated, facts) =
             events::collect(self.negotiate(&request, item.as_ref(), &event)).await;
         let mut noted = json!({
@@ -210,6 +212,7 @@ impl Connection {
             principal,
             calling_ae_title: request.calling_ae_title.clone(),
             peer: self.peer,
+            association_id,
         };
         let ending = match upstream {
             Some(upstream) => relay::run(&guard, reader, writer, *upstream, cap).await,
