@@ -549,6 +549,83 @@ async fn a_token_of_this_server_gets_a_session_token_in_the_server_response() {
 }
 
 #[tokio::test]
+async fn a_jwt_of_an_external_issuer_goes_to_the_jwt_method() {
+    let testdata = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../auth-plugins/src/methods/jwt/testdata"
+    );
+    let door = Door::start_custom(
+        &format!(
+            "[[auth.method.jwt.issuers]]\nissuer = \"https://idp.test\"\naudiences = [\"pacs\"]\n\
+             jwks_file = \"{testdata}/jwks.json\"\n[auth.method.jwt.issuers.mapping]\n\
+             user_claim = \"preferred_username\""
+        ),
+        |config| config.auth.methods.push("jwt".into()),
+        None,
+    )
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    let sign = |username: &str| {
+        let claims = json!({"iss": "https://idp.test", "aud": "pacs", "sub": "0001",
+            "preferred_username": username, "iat": now, "exp": now + 300});
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("ec-1".into());
+        let key = std::fs::read(format!("{testdata}/ec.pem")).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(&key).unwrap();
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    };
+    let (answer, client) = door
+        .associate(rq(
+            "MODALITY",
+            Some((5, true, sign("admin").into_bytes(), Vec::new())),
+        ))
+        .await;
+    let ac = answer.accepted();
+    client.unwrap().release().await;
+    assert!(server_response(&ac).is_some());
+    let associated = door.server.audit_of("dicom.associate").await;
+    assert_eq!(
+        associated[0].user_id.as_deref(),
+        Some(door.server.admin.user.id.as_str())
+    );
+    // Signed for a user that does not exist: refused.
+    let (answer, _) = door
+        .associate(rq(
+            "MODALITY",
+            Some((5, true, sign("nobody").into_bytes(), Vec::new())),
+        ))
+        .await;
+    assert_eq!(answer.rejection(), [2, 2, 1]);
+}
+
+#[tokio::test]
+async fn a_user_whose_mfa_rules_need_another_factor_is_refused() {
+    let door = Door::start("").await;
+    let admin = door.server.admin_token().await;
+    let user = door
+        .server
+        .create_user_with_role(&admin, "careful", "a-long-password", None)
+        .await;
+    let updated = door
+        .server
+        .call(reqwest::Method::PATCH, &format!("/v3/users/{user}"), &admin)
+        .json(&json!({"user": {"options": {"multi_factor_auth_rules": [["password", "totp"]]}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), 200);
+    let (answer, _) = door
+        .associate(rq("MODALITY", password("careful", "a-long-password")))
+        .await;
+    assert_eq!(answer.rejection(), [2, 2, 1]);
+    let rows = door.server.audit_of("dicom.associate").await;
+    assert_eq!(
+        rows[0].detail["request"]["reason"],
+        "multi-factor rules need another method"
+    );
+}
+
+#[tokio::test]
 async fn an_asserted_user_is_believed_from_a_trusted_ae_title_only() {
     let door = Door::start_custom(
         "[auth.method.dicom_asserted]\nae_titles = [\"TRUSTED\"]\nnetworks = [\"127.0.0.1/32\"]",
