@@ -27,6 +27,7 @@ pub struct MethodContext<'a> {
     pub(crate) resolved: &'a Identity,
     pub(crate) continuation: Option<&'a Value>,
     pub(crate) request_id: Option<&'a str>,
+    pub(crate) door: Option<&'a str>,
     pub(crate) clock: &'a dyn Clock,
     pub(crate) stores: &'a Stores,
     pub(crate) tokens: Option<&'a dyn TokenProvider>,
@@ -51,6 +52,16 @@ impl<'a> MethodContext<'a> {
     /// The client's address, as the server saw it.
     pub fn client_addr(&self) -> Option<IpAddr> {
         self.client_addr
+    }
+
+    /// The door the attempt came through, as the server named it
+    /// ([`AuthAttempt::door`](crate::AuthAttempt::door)); `None` for the
+    /// HTTP API. A method whose credential only one door can vouch for (a
+    /// user name a DICOM peer asserts, trusted by its AE title and network)
+    /// refuses attempts from any other: there, the same payload is just
+    /// something a client wrote.
+    pub fn door(&self) -> Option<&str> {
+        self.door
     }
 
     /// A request header, if this method declared it
@@ -113,6 +124,7 @@ impl fmt::Debug for MethodContext<'_> {
             .field("resolved", &self.resolved)
             .field("has_continuation", &self.continuation.is_some())
             .field("request_id", &self.request_id)
+            .field("door", &self.door)
             .finish_non_exhaustive()
     }
 }

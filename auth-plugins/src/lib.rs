@@ -96,6 +96,7 @@ mod tests {
                     "application_credential",
                     cfg!(feature = "application_credential")
                 ),
+                ("dicom_asserted", cfg!(feature = "dicom_asserted")),
                 ("external", cfg!(feature = "external")),
                 ("jwt", cfg!(feature = "jwt")),
                 ("password", cfg!(feature = "password")),

@@ -86,6 +86,8 @@ pub struct Config {
     pub orthanc: OrthancSection,
     /// The authenticating gateway in front of an imaging web service.
     pub gateway: GatewaySection,
+    /// The DICOM listener (User Identity Negotiation, a PACS guarded).
+    pub dicom: crate::dicom::config::DicomSection,
 }
 
 /// `[gateway]`: a second listener that logs users in the way imaging

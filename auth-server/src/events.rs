@@ -232,6 +232,63 @@ pub(crate) fn audit_status(dispatcher: &Dispatcher, event: &AuthEvent, status: u
 
 /// Completes the event from the call's facts and its response.
 pub(crate) fn fill(event: &mut AuthEvent, facts: Facts, response: &Response) {
+    fill_facts(event, facts);
+    let status = response.status();
+    if event.error.is_none() {
+        event.error = response.extensions().get::<EventError>().cloned();
+    }
+    event.result = Some(if succeeded(response) {
+        EventResult::Success
+    } else if response.headers().contains_key("openstack-auth-receipt") {
+        EventResult::Continue
+    } else {
+        EventResult::Failure
+    });
+    event
+        .attributes
+        .insert("status".into(), json!(status.as_u16()));
+}
+
+/// Raises the event of a door that speaks no HTTP (the DICOM listener):
+/// completes `event` from `facts` with `result`, records its audit row
+/// (unless it is a success of an event `[audit] skip_successful` lists)
+/// and runs its `post` bindings in a task of their own (there is no
+/// response for them to change, and the door's answer does not wait for
+/// them). `detail` is the row's detail (what the door answered, in its
+/// protocol's terms).
+pub(crate) fn raise(
+    state: &AppState,
+    mut event: AuthEvent,
+    facts: Facts,
+    result: EventResult,
+    detail: Value,
+) {
+    fill_facts(&mut event, facts);
+    event.result = Some(result);
+    let dispatcher = state.dispatcher();
+    let skip = result == EventResult::Success && skips_successes(state, &event.name);
+    if !skip {
+        let mut row = record_for(&event, AuditKind::Call, event.name.clone());
+        row.detail = detail;
+        if let Some(error) = &event.error {
+            row.detail["error"] = json!(error.kind);
+        }
+        if let Some(request) = event.attributes.get(REQUEST) {
+            row.detail[REQUEST] = request.clone();
+        }
+        dispatcher.audit().record(row);
+    }
+    if dispatcher.wants_at(&event.name, HandlerPosition::Post) {
+        let dispatcher = dispatcher.clone();
+        tokio::spawn(async move {
+            let mut no_body = Value::Null;
+            let _ = dispatcher.post(&event, &mut no_body).await;
+        });
+    }
+}
+
+/// Copies what a call noted into its event.
+fn fill_facts(event: &mut AuthEvent, facts: Facts) {
     let Facts {
         user_id,
         domain_id,
@@ -251,18 +308,7 @@ pub(crate) fn fill(event: &mut AuthEvent, facts: Facts, response: &Response) {
     event.domain_id = domain_id;
     event.project_id = project_id;
     event.methods = methods;
-    let status = response.status();
-    event.error = error.or_else(|| response.extensions().get::<EventError>().cloned());
-    event.result = Some(if succeeded(response) {
-        EventResult::Success
-    } else if response.headers().contains_key("openstack-auth-receipt") {
-        EventResult::Continue
-    } else {
-        EventResult::Failure
-    });
-    event
-        .attributes
-        .insert("status".into(), json!(status.as_u16()));
+    event.error = error;
 }
 
 /// Runs the post bindings with the JSON response, and answers with the

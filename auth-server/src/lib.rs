@@ -22,6 +22,9 @@
 //!   ([`keystone::targets`]).
 //! - [`orthanc`]: the Orthanc door, Orthanc's authorization web service
 //!   under `[orthanc] prefix`.
+//! - [`dicom`]: the DICOM door, its own listener: User Identity
+//!   Negotiation authenticated by the engine, a PACS's DICOM port guarded
+//!   command by command.
 //! - [`gateway`]: the gateway door, its own listener in front of an
 //!   imaging web service: header login, sessions, the reverse proxy.
 //! - [`imaging`]: who a token's bearer is for the imaging doors, and the
@@ -47,6 +50,7 @@
 pub mod access_rules;
 pub mod bootstrap;
 pub mod config;
+pub mod dicom;
 pub mod error;
 pub mod events;
 pub mod expiry;

@@ -168,6 +168,14 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 }
                 None => None,
             };
+            let dicom = match config.dicom.listen {
+                Some(address) => {
+                    // A bad [dicom] section stops the start, not just the listener.
+                    config.dicom.check(&config.auth.methods)?;
+                    Some(TcpListener::bind(address).await?)
+                }
+                None => None,
+            };
             let state = AppState::build(config).await?;
             tracing::info!(address = %listener.local_addr()?, "serving");
             let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -177,6 +185,20 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                     let mut stopping = stopping.clone();
                     Some(tokio::spawn(auth_server::gateway::serve(
                         gateway,
+                        state.clone(),
+                        async move {
+                            let _ = stopping.wait_for(|stop| *stop).await;
+                        },
+                    )))
+                }
+                None => None,
+            };
+            let dicom = match dicom {
+                Some(dicom) => {
+                    tracing::info!(address = %dicom.local_addr()?, "serving DICOM");
+                    let mut stopping = stopping.clone();
+                    Some(tokio::spawn(auth_server::dicom::serve(
+                        dicom,
                         state.clone(),
                         async move {
                             let _ = stopping.wait_for(|stop| *stop).await;
@@ -195,6 +217,16 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 match gateway.await {
                     Ok(result) => result?,
                     Err(e) => return Err(ServerError::Config(format!("the gateway stopped: {e}"))),
+                }
+            }
+            if let Some(dicom) = dicom {
+                match dicom.await {
+                    Ok(result) => result?,
+                    Err(e) => {
+                        return Err(ServerError::Config(format!(
+                            "the DICOM listener stopped: {e}"
+                        )));
+                    }
                 }
             }
             served

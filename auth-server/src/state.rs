@@ -61,6 +61,20 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ServerError> {
         auth_plugins::link();
+        let registry = Registry::<MethodRegistration>::from_inventory()?;
+        Self::build_with_methods(config, clock, registry).await
+    }
+
+    /// [`AppState::build_with_clock`] whose methods come from `registry`
+    /// rather than from every registration linked in: for a program that
+    /// embeds the server with methods of its own, registered explicitly
+    /// (`Registry::builder().with_inventory().register(…)`).
+    pub async fn build_with_methods(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        registry: Registry<MethodRegistration>,
+    ) -> Result<Self, ServerError> {
+        auth_plugins::link();
         // First, so that a bad policy file stops start-up before anything
         // is opened.
         let policy = Policy::from_config(&config.policy)?;
@@ -77,7 +91,7 @@ impl AppState {
             JwsProvider::new(signing_keys)
                 .with_max_lifetime(Duration::seconds(config.token.expiration)),
         );
-        let methods = Registry::<MethodRegistration>::from_inventory()?.instantiate_with_shared(
+        let methods = registry.instantiate_with_shared(
             &config.auth.methods,
             &config.auth.sections,
             &config.shared_sections(),

@@ -10,6 +10,7 @@ use serde_json::{Map, json};
 /// here, on purpose.
 const BUILT_IN_METHODS: &[&str] = &[
     "application_credential",
+    "dicom_asserted",
     "external",
     "jwt",
     "password",

@@ -15,6 +15,7 @@ pub struct AuthAttempt<'a> {
     pub(crate) client_addr: Option<IpAddr>,
     pub(crate) headers: RequestHeaders,
     pub(crate) request_id: Option<&'a str>,
+    pub(crate) door: Option<&'a str>,
 }
 
 pub(crate) enum Body<'a> {
@@ -41,6 +42,7 @@ impl<'a> AuthAttempt<'a> {
             client_addr: None,
             headers: RequestHeaders::new(),
             request_id: None,
+            door: None,
         }
     }
 
@@ -68,6 +70,15 @@ impl<'a> AuthAttempt<'a> {
         self.request_id = Some(id);
         self
     }
+
+    /// The door the attempt came through when it is not the HTTP API (the
+    /// server's DICOM listener says `"dicom"`). Only the server sets it,
+    /// never a request, so a method can believe what only one door vouches
+    /// for (see [`MethodContext::door`](crate::MethodContext::door)).
+    pub fn door(mut self, door: &'a str) -> Self {
+        self.door = Some(door);
+        self
+    }
 }
 
 impl fmt::Debug for AuthAttempt<'_> {
@@ -78,6 +89,7 @@ impl fmt::Debug for AuthAttempt<'_> {
             .field("client_addr", &self.client_addr)
             .field("headers", &self.headers)
             .field("request_id", &self.request_id)
+            .field("door", &self.door)
             .finish_non_exhaustive()
     }
 }

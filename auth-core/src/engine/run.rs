@@ -167,6 +167,7 @@ impl Engine {
                 resolved: &identity,
                 continuation: continuation.as_ref(),
                 request_id: attempt.request_id,
+                door: attempt.door,
                 clock: self.clock.as_ref(),
                 stores: &self.stores,
                 tokens: self.tokens.as_deref(),

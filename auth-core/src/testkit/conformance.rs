@@ -101,6 +101,10 @@ pub struct MethodCase {
     pub headers: RequestHeaders,
     /// The client address to send with every request.
     pub client_addr: Option<IpAddr>,
+    /// The door every request comes through
+    /// ([`AuthAttempt::door`](crate::AuthAttempt::door)); `None`: the HTTP
+    /// API.
+    pub door: Option<String>,
     /// A payload that authenticates or starts a challenge.
     pub valid: Round,
     /// The same user with a wrong credential. Several rounds for a
@@ -140,6 +144,7 @@ impl MethodCase {
             tokens: None,
             headers: RequestHeaders::new(),
             client_addr: None,
+            door: None,
             valid: valid.into(),
             wrong_secret: wrong_secret.into_iter().collect(),
             unknown_user: None,
@@ -170,6 +175,13 @@ impl MethodCase {
     /// The client address of every round.
     pub fn with_client_addr(mut self, addr: IpAddr) -> Self {
         self.client_addr = Some(addr);
+        self
+    }
+
+    /// The door every request comes through (a method believed from one
+    /// door only, such as the DICOM listener's asserted identities).
+    pub fn with_door(mut self, door: impl Into<String>) -> Self {
+        self.door = Some(door.into());
         self
     }
 
@@ -232,6 +244,9 @@ impl Runner<'_> {
         }
         if let Some(receipt) = receipt {
             attempt = attempt.receipt(receipt);
+        }
+        if let Some(door) = &self.case.door {
+            attempt = attempt.door(door);
         }
         let result = self.engine.authenticate(attempt).await;
         self.assert_no_secret(&result);

@@ -18,6 +18,8 @@ macro_rules! builtin_method {
 
 #[cfg(feature = "application_credential")]
 pub mod application_credential;
+#[cfg(feature = "dicom_asserted")]
+pub mod dicom_asserted;
 #[cfg(feature = "external")]
 pub mod external;
 #[cfg(feature = "jwt")]
@@ -36,6 +38,8 @@ pub mod totp;
 pub(crate) const ANCHORS: &[fn()] = &[
     #[cfg(feature = "application_credential")]
     application_credential::anchor,
+    #[cfg(feature = "dicom_asserted")]
+    dicom_asserted::anchor,
     #[cfg(feature = "external")]
     external::anchor,
     #[cfg(feature = "jwt")]

@@ -24,7 +24,7 @@
 //!   searches (`GET /dicom-web/studies`, `POST /tools/find`), which would
 //!   show every study whatever its labels: refused, not filtered.
 
-use auth_core::imaging::{ALL_LABELS, Access, Level, Method, Permission};
+use auth_core::imaging::{Access, Level, Method, Permission};
 
 use super::resource::{Id, Target};
 use crate::imaging::{Bearer, BearerKind};
@@ -32,7 +32,7 @@ use crate::imaging::{Bearer, BearerKind};
 /// The decision for `method` on `path` (`target` parsed from it).
 pub fn allows(bearer: &Bearer, method: Method, path: &str, target: &Target<'_>) -> bool {
     let is_user = matches!(bearer.kind, BearerKind::Anonymous | BearerKind::User { .. });
-    if is_user && !sees_every_label(bearer) {
+    if is_user && !bearer.sees_every_label() {
         return false;
     }
     let system = |uri: &str| {
@@ -69,9 +69,7 @@ pub fn allows(bearer: &Bearer, method: Method, path: &str, target: &Target<'_>) 
                 BearerKind::Share { .. } => !bulk && chain.iter().any(level),
                 BearerKind::Invalid => false,
                 BearerKind::Anonymous | BearerKind::User { .. } => {
-                    let all = bearer.permissions.contains(Permission::All);
-                    let download_ok =
-                        !bulk || all || bearer.permissions.contains(Permission::Download);
+                    let download_ok = !bulk || bearer.holds(Permission::Download);
                     download_ok && (*by_query || system(path)) && chain.iter().all(level)
                 }
             }
@@ -79,17 +77,11 @@ pub fn allows(bearer: &Bearer, method: Method, path: &str, target: &Target<'_>) 
     }
 }
 
-/// Whether the bearer's roles cover every label (`all` does).
-fn sees_every_label(bearer: &Bearer) -> bool {
-    bearer.permissions.contains(Permission::All)
-        || bearer.authorized_labels.iter().any(|l| l == ALL_LABELS)
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use auth_core::imaging::{Permissions, SharedResource};
+    use auth_core::imaging::{ALL_LABELS, Permissions, SharedResource};
     use serde_json::json;
 
     use super::*;

@@ -26,7 +26,9 @@ pub mod share_tokens;
 use std::sync::Arc;
 
 use auth_core::AuthError;
-use auth_core::imaging::{Access, Permissions, SharedResource, decide_for_share, decide_for_user};
+use auth_core::imaging::{
+    ALL_LABELS, Access, Permission, Permissions, SharedResource, decide_for_share, decide_for_user,
+};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::OrthancSection;
@@ -158,6 +160,21 @@ impl Bearer {
         }
     }
 
+    /// Whether the bearer's permissions give `permission` (`all` gives
+    /// every one). Nothing for a share token or a token that does not
+    /// hold: they have no permissions.
+    pub fn holds(&self, permission: Permission) -> bool {
+        self.permissions.contains(Permission::All) || self.permissions.contains(permission)
+    }
+
+    /// Whether the bearer's roles cover every label (`all` does). A door
+    /// that cannot check the labels of what it lets through (the gateway's
+    /// listings, every DICOM command) refuses a bearer restricted to some.
+    pub fn sees_every_label(&self) -> bool {
+        self.permissions.contains(Permission::All)
+            || self.authorized_labels.iter().any(|l| l == ALL_LABELS)
+    }
+
     /// How long a door's client may keep an answer about this bearer, in
     /// seconds: at most `max`, and never past the bearer's expiry.
     pub fn validity(&self, now: DateTime<Utc>, max: u64) -> u64 {
@@ -167,6 +184,29 @@ impl Bearer {
         let left = (expires_at - now).num_seconds().max(0);
         u64::try_from(left).unwrap_or(0).min(max)
     }
+}
+
+/// The anonymous bearer of a door: what `role` holds in the role map as of
+/// `revision`, or nothing without a role.
+pub async fn anonymous(
+    state: &AppState,
+    role: Option<&str>,
+    revision: Option<i64>,
+) -> Result<Bearer, AuthError> {
+    let Some(role) = role else {
+        return Ok(Bearer::holding(
+            BearerKind::Anonymous,
+            Permissions::default(),
+            Vec::new(),
+        ));
+    };
+    let roles = state.imaging().role_maps.current(state, revision).await?;
+    let grant = roles.profile([role]);
+    Ok(Bearer::holding(
+        BearerKind::Anonymous,
+        grant.permissions,
+        grant.authorized_labels,
+    ))
 }
 
 /// The bearer of `token` (`None` or empty: anonymous), as of `revision`
@@ -181,22 +221,11 @@ pub async fn bearer(
     revision: Option<i64>,
 ) -> Result<Bearer, AuthError> {
     let imaging = state.imaging();
-    let roles = imaging.role_maps.current(state, revision).await?;
     let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
-        let Some(role) = &state.config().orthanc.anonymous_role else {
-            return Ok(Bearer::holding(
-                BearerKind::Anonymous,
-                Permissions::default(),
-                Vec::new(),
-            ));
-        };
-        let grant = roles.profile([role.as_str()]);
-        return Ok(Bearer::holding(
-            BearerKind::Anonymous,
-            grant.permissions,
-            grant.authorized_labels,
-        ));
+        let role = state.config().orthanc.anonymous_role.as_deref();
+        return anonymous(state, role, revision).await;
     };
+    let roles = imaging.role_maps.current(state, revision).await?;
     if share_tokens::is_share_token(token) {
         let Some(found) = imaging.share_tokens.find(state, token, revision).await? else {
             return Ok(Bearer::invalid());

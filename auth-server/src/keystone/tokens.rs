@@ -17,7 +17,7 @@ use serde_json::json;
 use super::caller::Caller;
 use super::targets;
 use crate::error::ServerError;
-use crate::services::tokens::{self, Login, NewToken, Outcome};
+use crate::services::tokens::{self, Login, LoginScope, NewToken, Outcome};
 use crate::state::AppState;
 use crate::token_body::{self, timestamp};
 use crate::validation::Validated;
@@ -80,6 +80,8 @@ pub async fn create(
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip()),
         receipt: header(&parts.headers, RECEIPT),
+        door: None,
+        scope: LoginScope::Requested,
     };
     match tokens::issue(&state, login).await? {
         Outcome::Token(new) => {

@@ -9,7 +9,7 @@
 //! new token's scope and roles are authorized afresh.
 
 use auth_core::request::{ProjectRef, ScopeRequest};
-use auth_core::store::DomainRef;
+use auth_core::store::{DomainRef, User};
 use auth_core::{AuthError, Authenticated, Identity};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -48,14 +48,8 @@ impl std::fmt::Debug for HeaderLogin<'_> {
 /// Opens a session: the credentials go through the engine as the
 /// password method (and `totp` with a passcode), so lockout, expiry,
 /// MFA rules, events and audit apply as to any login. The session is
-/// scoped to the user's default project when they hold a role there, else
-/// to the first project by name in the domain on which they hold one,
-/// else unscoped (it then opens nothing).
+/// scoped as [`scope_for`] says.
 pub async fn open(state: &AppState, login: HeaderLogin<'_>) -> Result<Outcome, AuthError> {
-    let scope = match session_project(state, login.user, login.domain_id).await? {
-        Some(project_id) => json!({"project": {"id": project_id}}),
-        None => json!("unscoped"),
-    };
     let user = json!({"name": login.user, "domain": {"id": login.domain_id}});
     let mut identity = json!({
         "methods": ["password"],
@@ -66,52 +60,63 @@ pub async fn open(state: &AppState, login: HeaderLogin<'_>) -> Result<Outcome, A
         identity["totp"] =
             json!({"user": {"name": user["name"], "domain": user["domain"], "passcode": passcode}});
     }
-    let body = serde_json::to_vec(&json!({"auth": {"identity": identity, "scope": scope}}))
+    open_identity(state, &identity, login.client_addr, None).await
+}
+
+/// Opens a session for `identity` (Keystone's `auth.identity` object,
+/// which a door writes from what its protocol carries) through the engine,
+/// as any login: lockout, expiry, MFA rules, events and audit apply. `door`
+/// names the door when it is not the HTTP API, for methods believed from
+/// one door only. The session is scoped as [`scope_for`] says.
+pub async fn open_identity(
+    state: &AppState,
+    identity: &serde_json::Value,
+    client_addr: Option<std::net::IpAddr>,
+    door: Option<&str>,
+) -> Result<Outcome, AuthError> {
+    let body = serde_json::to_vec(&json!({"auth": {"identity": identity}}))
         .map_err(|e| AuthError::Internal(e.to_string()))?;
     tokens::issue(
         state,
         tokens::Login {
             body: &body,
             headers: auth_core::RequestHeaders::new(),
-            client_addr: login.client_addr,
+            client_addr,
             receipt: None,
+            door,
+            scope: tokens::LoginScope::Session,
         },
     )
     .await
 }
 
-/// The project a session of `name` in `domain_id` is scoped to (see
-/// [`open`]); `None` for an unknown user, who then fails the login.
-async fn session_project(
-    state: &AppState,
-    name: &str,
-    domain_id: &str,
-) -> Result<Option<String>, AuthError> {
+/// The scope of a session of `user`: their default project when they
+/// hold a role there, else the first project by name in their domain on
+/// which they hold one, else unscoped (the session then opens nothing).
+pub async fn scope_for(state: &AppState, user: &User) -> Result<ScopeRequest, AuthError> {
     let storage = state.storage();
-    let user = match storage.find_user_by_name(domain_id, name).await {
-        Ok(user) => user,
-        Err(AuthError::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(e),
-    };
     let mut held = Vec::new();
     for target in storage.targets_for_user(&user.id).await? {
         let auth_core::store::Target::Project(id) = target else {
             continue;
         };
         match storage.get_project(&id).await {
-            Ok(project) if project.enabled && project.domain_id == domain_id => held.push(project),
+            Ok(project) if project.enabled && project.domain_id == user.domain_id => {
+                held.push(project);
+            }
             _ => {}
         }
     }
-    if let Some(default) = &user.default_project_id
-        && held.iter().any(|p| &p.id == default)
-    {
-        return Ok(Some(default.clone()));
-    }
-    Ok(held
-        .into_iter()
-        .min_by(|a, b| a.name.cmp(&b.name))
-        .map(|p| p.id))
+    let chosen = match &user.default_project_id {
+        Some(default) if held.iter().any(|p| &p.id == default) => Some(default.clone()),
+        _ => held
+            .into_iter()
+            .min_by(|a, b| a.name.cmp(&b.name))
+            .map(|p| p.id),
+    };
+    Ok(chosen.map_or(ScopeRequest::Unscoped, |id| {
+        ScopeRequest::Project(ProjectRef::Id(id))
+    }))
 }
 
 /// Whether a session issued at `issued_at` and ending at `expires_at` is

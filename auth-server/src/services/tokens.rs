@@ -25,6 +25,20 @@ pub struct Login<'a> {
     pub client_addr: Option<IpAddr>,
     /// The receipt of a login under way (`Openstack-Auth-Receipt`).
     pub receipt: Option<&'a str>,
+    /// The door, when not the HTTP API (see `AuthAttempt::door`).
+    pub door: Option<&'a str>,
+    /// What the token is scoped to.
+    pub scope: LoginScope,
+}
+
+/// What a login's token is scoped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginScope {
+    /// What the request's `scope` asks (Keystone's API).
+    Requested,
+    /// A session's scope, chosen for the user once authenticated (see
+    /// `services::sessions`): for doors whose protocol names no scope.
+    Session,
 }
 
 /// What a login comes to.
@@ -59,6 +73,9 @@ pub async fn issue(state: &AppState, login: Login<'_>) -> Result<Outcome, AuthEr
     if let Some(receipt) = login.receipt {
         attempt = attempt.receipt(receipt);
     }
+    if let Some(door) = login.door {
+        attempt = attempt.door(door);
+    }
     // Before any credential is checked: the token's issue time (see
     // token_body::issue).
     let started = state.clock().now();
@@ -70,7 +87,10 @@ pub async fn issue(state: &AppState, login: Login<'_>) -> Result<Outcome, AuthEr
         }
     };
     match outcome {
-        AuthOutcome::Authenticated(done) => {
+        AuthOutcome::Authenticated(mut done) => {
+            if login.scope == LoginScope::Session {
+                done.scope = super::sessions::scope_for(state, &done.user).await?;
+            }
             let issued = token_body::issue(state, &done, started).await?;
             Ok(Outcome::Token(Box::new(NewToken {
                 issued,

@@ -51,6 +51,19 @@ impl TestServer {
 
     /// A server on `database` (a URL), or a new SQLite file.
     async fn start_on(database: Option<String>, extra: &str) -> Self {
+        Self::start_custom(database, extra, |_| {}, None).await
+    }
+
+    /// A server whose configuration `configure` changes last (for what
+    /// `extra` cannot redefine, such as `[auth] methods`), with the
+    /// methods of `methods` when given (else every registration linked
+    /// in).
+    pub(crate) async fn start_custom(
+        database: Option<String>,
+        extra: &str,
+        configure: impl FnOnce(&mut Config),
+        methods: Option<auth_core::Registry<auth_core::MethodRegistration>>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::from_toml(&format!(
             r#"
@@ -67,10 +80,15 @@ impl TestServer {
         config.database.url =
             database.unwrap_or_else(|| format!("sqlite://{}/auth.db", dir.path().display()));
         config.keys.dir = dir.path().join("keys");
+        configure(&mut config);
         let clock = Arc::new(ManualClock::starting_now());
-        let state = AppState::build_with_clock(config.clone(), clock.clone())
-            .await
-            .unwrap();
+        let state = match methods {
+            Some(methods) => {
+                AppState::build_with_methods(config.clone(), clock.clone(), methods).await
+            }
+            None => AppState::build_with_clock(config.clone(), clock.clone()).await,
+        }
+        .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let plan = Bootstrap {

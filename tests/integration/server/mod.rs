@@ -5,6 +5,7 @@ mod application_credential_tokens;
 mod application_credentials;
 mod cache;
 mod connections;
+mod dicom;
 mod domains;
 mod events;
 mod gateway;
