@@ -10,8 +10,10 @@ member: view, download and upload).
 - `door`: required mode, no upstream (the server answers C-ECHO itself),
   type 1 believed from calling AE MODALITY_A on 127.0.0.1/32;
 - `lenient`: supports mode (anonymous role reader), reject = (1, 2, 2),
-  type 1 believed from MODALITY_A but only from 10.0.0.0/8 (so not from
-  here), and a lockout after two failures;
+  only calling AE titles ANCHOR_SCU and MODALITY_A, type 1 believed from
+  MODALITY_A but only from 10.0.0.0/8 (so not from here), a lockout after
+  two failures, and two more called AE titles: OPEN_SCP (not_supported)
+  and STRICT_SCP (required);
 - `guard`: required mode, upstream = a plain Orthanc (shared
   start-orthanc.sh) holding pydicom's three sample studies.
 
@@ -47,6 +49,9 @@ except ImportError:  # pragma: no cover - reported by the fixtures
     AE = None
 
 AE_TITLE = "AUTH_SCP"
+# More called AE titles of the lenient server, each with its own mode.
+OPEN_AE = "OPEN_SCP"
+STRICT_AE = "STRICT_SCP"
 CALLING = "ANCHOR_SCU"
 MODALITY = "MODALITY_A"
 PASSWORDS = {"viewer": "viewer-password", "uploader": "uploader-password", "locked": "locked-password"}
@@ -145,8 +150,11 @@ def established(outcome):
 
 
 def rejected_with(outcome, triple):
-    assert outcome.assoc.is_rejected, outcome.describe()
-    assert outcome.rejection == triple, outcome.describe()
+    description = outcome.describe()
+    if outcome.assoc.is_established:
+        outcome.assoc.abort()  # not left open when the assertion fails
+    assert outcome.assoc.is_rejected, description
+    assert outcome.rejection == triple, description
     assert not outcome.assoc.is_alive()
 
 
@@ -208,8 +216,15 @@ def lenient():
     require_pynetdicom()
     keys = f"""mode = "supports"
 anonymous_role = "reader"
-reject = [{LENIENT_REJECT[0]}, {LENIENT_REJECT[1]}, {LENIENT_REJECT[2]}]"""
+reject = [{LENIENT_REJECT[0]}, {LENIENT_REJECT[1]}, {LENIENT_REJECT[2]}]
+calling_ae_titles = ["{CALLING}", "{MODALITY}"]"""
     sections = f"""
+[dicom.called.{OPEN_AE}]
+mode = "not_supported"
+
+[dicom.called.{STRICT_AE}]
+mode = "required"
+
 [auth.method.dicom_asserted]
 ae_titles = ["{MODALITY}"]
 networks = ["10.0.0.0/8"]
@@ -418,6 +433,24 @@ def test_supports_mode_accepts_an_association_without_identity(lenient):
 
 def test_a_wrong_called_ae_title_is_rejected_as_not_recognized(door):
     rejected_with(associate(door.port, password("viewer"), called="NOT_AUTH_SCP"), CALLED_AE_NOT_RECOGNIZED)
+
+
+def test_a_calling_ae_title_not_listed_is_rejected_as_not_recognized(lenient):
+    outcome = associate(lenient.port, password("viewer"), calling="STRANGER_SCU")
+    rejected_with(outcome, CALLING_AE_NOT_RECOGNIZED)
+
+
+def test_each_called_ae_title_has_its_own_mode(lenient):
+    # not_supported: the identity item is ignored, even a wrong password.
+    for item in (password("viewer", "wrong"), None):
+        assoc = established(associate(lenient.port, item, called=OPEN_AE))
+        echo_ok(assoc)
+        release(assoc)
+    # required on the same listener whose own title is in supports mode.
+    rejected_with(associate(lenient.port, called=STRICT_AE), LENIENT_REJECT)
+    assoc = established(associate(lenient.port, password("viewer"), called=STRICT_AE))
+    echo_ok(assoc)
+    release(assoc)
 
 
 def test_failed_associations_count_toward_the_lockout(lenient):
