@@ -82,16 +82,18 @@ class Door:
 
 @dataclass
 class Outcome:
-    """An association attempt: pynetdicom's Association and the A-ASSOCIATE
-    primitives it received (an AC's or an RJ's fields)."""
+    """An association attempt: pynetdicom's Association, the A-ASSOCIATE
+    primitives its ACSE received (an AC's or an RJ's fields), and those its
+    DUL decoded but the ACSE never took (`raced`, see `associate`)."""
 
     assoc: object
     received: list = field(default_factory=list)
+    raced: list = field(default_factory=list)
 
     @property
     def rejection(self):
         """(result, source, reason) of the RJ, or None."""
-        for primitive in self.received:
+        for primitive in self.received + self.raced:
             if primitive.result not in (None, 0):
                 return (primitive.result, primitive.result_source, primitive.diagnostic)
         return None
@@ -100,7 +102,7 @@ class Outcome:
         a = self.assoc
         return (
             f"established={a.is_established} rejected={a.is_rejected} aborted={a.is_aborted} "
-            f"rejection={self.rejection}"
+            f"rejection={self.rejection} raced={bool(self.raced)}"
         )
 
 
@@ -141,7 +143,21 @@ def associate(port, user_identity=None, calling=CALLING, called=AE_TITLE, contex
         ext_neg=[user_identity] if user_identity is not None else None,
         evt_handlers=[(evt.EVT_ACSE_RECV, on_acse)],
     )
-    return Outcome(assoc, received)
+    raced = []
+    if not assoc.is_established and not assoc.is_rejected and assoc.dul is not None:
+        # pynetdicom 3.0.4's requestor races a fast A-ASSOCIATE-RJ: its DUL
+        # thread decodes the RJ, queues the primitive and closes the socket
+        # (AE-4), and when that happens before the ACSE thread, back from
+        # sending the request, checks `socket._is_connected`, the ACSE
+        # takes it for a failed connection and aborts (acse.py,
+        # _negotiate_as_requestor), leaving the RJ in the DUL's queue. Seen
+        # in about 1 % of the rejections of this server, never against a
+        # raw socket. The RJ was on the wire all the same: read it there.
+        while not assoc.dul.to_user_queue.empty():
+            primitive = assoc.dul.to_user_queue.get_nowait()
+            if isinstance(primitive, A_ASSOCIATE):
+                raced.append(primitive)
+    return Outcome(assoc, received, raced)
 
 
 def established(outcome):
@@ -153,7 +169,7 @@ def rejected_with(outcome, triple):
     description = outcome.describe()
     if outcome.assoc.is_established:
         outcome.assoc.abort()  # not left open when the assertion fails
-    assert outcome.assoc.is_rejected, description
+    assert outcome.assoc.is_rejected or outcome.raced, description
     assert outcome.rejection == triple, description
     assert not outcome.assoc.is_alive()
 
