@@ -12,13 +12,15 @@ member: view, download and upload).
 - `lenient`: supports mode (anonymous role reader), reject = (1, 2, 2),
   only calling AE titles ANCHOR_SCU and MODALITY_A, type 1 believed from
   MODALITY_A but only from 10.0.0.0/8 (so not from here), a lockout after
-  two failures, and two more called AE titles: OPEN_SCP (not_supported)
-  and STRICT_SCP (required);
+  two failures, at most two associations at once, and two more called AE
+  titles: OPEN_SCP (not_supported) and STRICT_SCP (required);
 - `guard`: required mode, upstream = a plain Orthanc (shared
   start-orthanc.sh) holding pydicom's three sample studies.
 
 The A-ASSOCIATE-RJ fields are read from the primitive pynetdicom hands to an
-EVT_ACSE_RECV handler (the association object does not keep them).
+EVT_ACSE_RECV handler (the association object does not keep them), or,
+when pynetdicom's requestor races the RJ, from its DUL's queue (see
+`associate`).
 """
 
 import contextlib
@@ -63,6 +65,8 @@ DEFAULT_REJECT = (2, 2, 1)
 LENIENT_REJECT = (1, 2, 2)
 CALLING_AE_NOT_RECOGNIZED = (1, 1, 3)
 CALLED_AE_NOT_RECOGNIZED = (1, 1, 7)
+LOCAL_LIMIT_EXCEEDED = (2, 3, 2)
+LENIENT_MAX_ASSOCIATIONS = 2
 # Type 1 (the dicom_asserted method) must be enabled; the rest are the defaults.
 METHODS = '["password", "token", "totp", "application_credential", "dicom_asserted"]'
 
@@ -233,7 +237,8 @@ def lenient():
     keys = f"""mode = "supports"
 anonymous_role = "reader"
 reject = [{LENIENT_REJECT[0]}, {LENIENT_REJECT[1]}, {LENIENT_REJECT[2]}]
-calling_ae_titles = ["{CALLING}", "{MODALITY}"]"""
+calling_ae_titles = ["{CALLING}", "{MODALITY}"]
+max_associations = {LENIENT_MAX_ASSOCIATIONS}"""
     sections = f"""
 [dicom.called.{OPEN_AE}]
 mode = "not_supported"
@@ -454,6 +459,22 @@ def test_a_wrong_called_ae_title_is_rejected_as_not_recognized(door):
 def test_a_calling_ae_title_not_listed_is_rejected_as_not_recognized(lenient):
     outcome = associate(lenient.port, password("viewer"), calling="STRANGER_SCU")
     rejected_with(outcome, CALLING_AE_NOT_RECOGNIZED)
+
+
+def test_associations_beyond_the_limit_are_rejected_until_one_ends(lenient):
+    held = [established(associate(lenient.port, password("viewer"))) for _ in range(LENIENT_MAX_ASSOCIATIONS)]
+    try:
+        rejected_with(associate(lenient.port, password("viewer")), LOCAL_LIMIT_EXCEEDED)
+        release(held.pop())
+        assoc = established(associate(lenient.port, password("viewer")))
+        held.append(assoc)
+        for each in held:
+            echo_ok(each)
+            release(each)
+    finally:
+        for each in held:
+            if each.is_established:
+                each.abort()
 
 
 def test_each_called_ae_title_has_its_own_mode(lenient):
