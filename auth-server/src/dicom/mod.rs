@@ -47,7 +47,6 @@ use auth_core::{AuthEvent, EventResult};
 use dicom_ul::Pdu;
 use dicom_ul::pdu::{AssociationAC, AssociationRJ, AssociationRQ};
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -158,7 +157,7 @@ impl Connection {
             Ok(Pdu::AssociationRQ(request)) => request,
             _ => {
                 let _ = wire::write(&mut writer, &wire::abort()).await;
-                let _ = writer.shutdown().await;
+                reader.linger(self.settings.artim_timeout).await;
                 return;
             }
         };
@@ -199,7 +198,7 @@ impl Connection {
             ..
         } = negotiated
         else {
-            let _ = writer.shutdown().await;
+            reader.linger(self.settings.artim_timeout).await;
             return;
         };
         drop(negotiating);

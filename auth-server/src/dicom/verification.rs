@@ -24,6 +24,7 @@ pub async fn run(
     cap: u32,
 ) -> &'static str {
     let ending = serve(guard, &mut client, &mut writer, cap).await;
+    let artim = guard.settings.artim_timeout;
     let word = match &ending {
         Ok(word) => word,
         Err(Broken::Closed) => "client gone",
@@ -33,6 +34,9 @@ pub async fn run(
             "aborted by the listener"
         }
     };
+    if matches!(word, "released" | "aborted by the listener") {
+        client.linger(artim).await;
+    }
     let _ = writer.shutdown().await;
     word
 }

@@ -122,6 +122,21 @@ impl<R: AsyncRead + Unpin> PduReader<R> {
     }
 }
 
+impl<R: AsyncRead + Unpin> PduReader<R> {
+    /// After the listener sent an A-ASSOCIATE-RJ, A-RELEASE-RP or A-ABORT:
+    /// waits, at most `artim`, for the peer to close the connection, as
+    /// PS3.8 has the acceptor do (state Sta13), reading and dropping
+    /// anything it still sends. Closing first could cut the answer short
+    /// for a peer still reading it.
+    pub async fn linger(&mut self, artim: std::time::Duration) {
+        let drain = async {
+            let mut sink = [0u8; 1024];
+            while matches!(self.stream.read(&mut sink).await, Ok(n) if n > 0) {}
+        };
+        let _ = tokio::time::timeout(artim, drain).await;
+    }
+}
+
 /// Encodes `pdu` with `dicom-ul` and writes it.
 pub async fn write<W: AsyncWrite + Unpin>(stream: &mut W, pdu: &Pdu) -> Result<(), Broken> {
     let mut bytes = Vec::with_capacity(256);
