@@ -10,8 +10,8 @@
 //!
 //! `associate`: `--clients` tasks, for `--seconds`, each in a loop:
 //! associate (with the User Identity item of a type 5 JWT, or type 2, or
-//! none), C-ECHO, release. Prints associations/s, the p50 and p99 of a
-//! loop, and the failures (with the first error).
+//! none), C-ECHO, release. Prints associations/s, the mean, p50 and p99
+//! of a loop, and the failures (with the first error).
 //!
 //! `store`: one association; C-STORE of the instance in `--file` (a DICOM
 //! file, sent in its own transfer syntax, the data set bytes as they are in
@@ -322,15 +322,20 @@ async fn associate_mode(args: &Args) -> Result<()> {
     let rate = ok as f64 / elapsed;
     let p50 = percentile_ms(&all.latencies, 50);
     let p99 = percentile_ms(&all.latencies, 99);
+    let mean = if ok == 0 {
+        0.0
+    } else {
+        all.latencies.iter().sum::<Duration>().as_secs_f64() * 1000.0 / ok as f64
+    };
     println!(
-        "{} clients, {:.1} s: {ok} associations ({rate:.1}/s), p50 {p50:.2} ms, p99 {p99:.2} ms, {} failures",
+        "{} clients, {:.1} s: {ok} associations ({rate:.1}/s), mean {mean:.2} ms, p50 {p50:.2} ms, p99 {p99:.2} ms, {} failures",
         args.clients, elapsed, all.failures
     );
     if let Some(error) = &all.first_error {
         println!("first failure: {error}");
     }
     println!(
-        "RESULT mode=associate clients={} seconds={elapsed:.3} ok={ok} rate={rate:.2} p50_ms={p50:.3} p99_ms={p99:.3} failures={}",
+        "RESULT mode=associate clients={} seconds={elapsed:.3} ok={ok} rate={rate:.2} mean_ms={mean:.3} p50_ms={p50:.3} p99_ms={p99:.3} failures={}",
         args.clients, all.failures
     );
     if ok == 0 {
