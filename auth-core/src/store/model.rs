@@ -713,6 +713,10 @@ pub struct Service {
     pub name: String,
     /// Whether it is listed in catalogs.
     pub enabled: bool,
+    /// Keystone's free-form attributes (`description`, anything a client
+    /// sent), shown with the service.
+    #[serde(default)]
+    pub extra: Map<String, Value>,
 }
 
 impl Service {
@@ -723,7 +727,14 @@ impl Service {
             kind: kind.into(),
             name: name.into(),
             enabled: true,
+            extra: Map::new(),
         }
+    }
+
+    /// Sets the free-form attributes.
+    pub fn with_extra(mut self, extra: Map<String, Value>) -> Self {
+        self.extra = extra;
+        self
     }
 
     /// Enables or disables it.
@@ -749,6 +760,9 @@ pub struct Endpoint {
     pub url: String,
     /// Whether it is listed in catalogs.
     pub enabled: bool,
+    /// Keystone's free-form attributes, shown with the endpoint.
+    #[serde(default)]
+    pub extra: Map<String, Value>,
 }
 
 impl Endpoint {
@@ -766,7 +780,14 @@ impl Endpoint {
             region: None,
             url: url.into(),
             enabled: true,
+            extra: Map::new(),
         }
+    }
+
+    /// Sets the free-form attributes.
+    pub fn with_extra(mut self, extra: Map<String, Value>) -> Self {
+        self.extra = extra;
+        self
     }
 
     /// Sets the region.
@@ -779,6 +800,169 @@ impl Endpoint {
     pub fn with_enabled(mut self, enabled: bool) -> Self {
         self.enabled = enabled;
         self
+    }
+}
+
+/// A catalog region, possibly inside a parent region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Region {
+    /// Chosen by the caller, or generated.
+    pub id: String,
+    /// Free text (empty when not given, as Keystone stores it).
+    pub description: String,
+    /// The region it is in.
+    pub parent_region_id: Option<String>,
+    /// Keystone's free-form attributes.
+    #[serde(default)]
+    pub extra: Map<String, Value>,
+}
+
+impl Region {
+    /// A top-level region without a description.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            description: String::new(),
+            parent_region_id: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Sets the parent region.
+    pub fn with_parent(mut self, parent_region_id: Option<String>) -> Self {
+        self.parent_region_id = parent_region_id;
+        self
+    }
+
+    /// Sets the free-form attributes.
+    pub fn with_extra(mut self, extra: Map<String, Value>) -> Self {
+        self.extra = extra;
+        self
+    }
+}
+
+/// Checks that `region_id` may have `parent` as its parent among
+/// `regions`: the parent exists (a `NotFound` naming it otherwise) and is
+/// not the region itself or below it (Keystone's circular region
+/// hierarchy error, a `BadRequest`).
+pub fn check_region_parent(
+    regions: &[Region],
+    region_id: &str,
+    parent: &str,
+) -> Result<(), crate::AuthError> {
+    let circular = || {
+        crate::AuthError::bad_request(format!(
+            "The specified parent region {parent} would create a circular region hierarchy."
+        ))
+    };
+    let mut next = Some(parent.to_owned());
+    let mut steps = 0;
+    while let Some(id) = next {
+        if id == region_id || steps > regions.len() {
+            return Err(circular());
+        }
+        let Some(found) = regions.iter().find(|r| r.id == id) else {
+            return Err(crate::AuthError::NotFound {
+                what: format!("region: {id}"),
+            });
+        };
+        next = found.parent_region_id.clone();
+        steps += 1;
+    }
+    Ok(())
+}
+
+/// `region_id` and every region below it among `regions`, parents first.
+pub fn region_subtree(regions: &[Region], region_id: &str) -> Vec<String> {
+    let mut subtree = vec![region_id.to_owned()];
+    let mut at = 0;
+    while let Some(id) = subtree.get(at).cloned() {
+        for child in regions
+            .iter()
+            .filter(|r| r.parent_region_id.as_deref() == Some(id.as_str()))
+        {
+            if !subtree.contains(&child.id) {
+                subtree.push(child.id.clone());
+            }
+        }
+        at += 1;
+    }
+    subtree
+}
+
+/// An OS-EP-FILTER endpoint group: the endpoints whose attributes equal
+/// every one of its filters (`service_id`, `region_id`, `interface`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EndpointGroup {
+    /// Stable identifier.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Attribute name to the value an endpoint must have.
+    pub filters: Map<String, Value>,
+}
+
+impl EndpointGroup {
+    /// A group without a description.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, filters: Map<String, Value>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            description: None,
+            filters,
+        }
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: Option<String>) -> Self {
+        self.description = description;
+        self
+    }
+
+    /// Whether `endpoint` is in the group (Keystone compares each filter
+    /// with the endpoint's attribute of that name).
+    pub fn matches(&self, endpoint: &Endpoint) -> bool {
+        self.filters.iter().all(|(key, value)| {
+            let actual = match key.as_str() {
+                "service_id" => Value::from(endpoint.service_id.as_str()),
+                "interface" => Value::from(endpoint.interface.as_str()),
+                "region_id" => endpoint.region.as_deref().map_or(Value::Null, Value::from),
+                "enabled" => Value::from(endpoint.enabled),
+                _ => return false,
+            };
+            &actual == value
+        })
+    }
+}
+
+/// What OS-EP-FILTER associates with a project: an endpoint, or an
+/// endpoint group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ProjectAssociation {
+    /// The endpoint's or the group's id.
+    pub id: String,
+    /// The project.
+    pub project_id: String,
+}
+
+impl ProjectAssociation {
+    /// `id` (an endpoint or an endpoint group) with `project_id`.
+    pub fn new(id: impl Into<String>, project_id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            project_id: project_id.into(),
+        }
     }
 }
 

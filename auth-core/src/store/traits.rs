@@ -493,6 +493,88 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
 
     /// Every endpoint.
     async fn list_endpoints(&self) -> Result<Vec<Endpoint>, AuthError>;
+
+    /// The service with this id.
+    async fn get_service(&self, id: &str) -> Result<Service, AuthError>;
+
+    /// Replaces a service's type, name, enabled flag and attributes.
+    async fn update_service(&self, service: &Service) -> Result<(), AuthError>;
+
+    /// Deletes a service and its endpoints.
+    async fn delete_service(&self, id: &str) -> Result<(), AuthError>;
+
+    /// The endpoint with this id.
+    async fn get_endpoint(&self, id: &str) -> Result<Endpoint, AuthError>;
+
+    /// Replaces an endpoint's fields. As at creation, its service and its
+    /// region (when it names one) must exist: otherwise a `NotFound`
+    /// naming `service` or `region`.
+    async fn update_endpoint(&self, endpoint: &Endpoint) -> Result<(), AuthError>;
+
+    /// Deletes an endpoint and its project associations.
+    async fn delete_endpoint(&self, id: &str) -> Result<(), AuthError>;
+
+    /// Adds a region: a taken id is a `Conflict`, a missing parent a
+    /// `NotFound` naming the parent.
+    async fn create_region(&self, region: &Region) -> Result<(), AuthError>;
+
+    /// The region with this id.
+    async fn get_region(&self, id: &str) -> Result<Region, AuthError>;
+
+    /// Every region.
+    async fn list_regions(&self) -> Result<Vec<Region>, AuthError>;
+
+    /// Replaces a region's description, parent and attributes: a missing
+    /// parent is a `NotFound`, a parent that would close a cycle a
+    /// `BadRequest` (Keystone's circular region hierarchy error).
+    async fn update_region(&self, region: &Region) -> Result<(), AuthError>;
+
+    /// Deletes a region and the regions below it, as Keystone does; if any
+    /// of them has endpoints, nothing is deleted and the answer is a
+    /// `Forbidden`.
+    async fn delete_region(&self, id: &str) -> Result<(), AuthError>;
+
+    /// Associates an endpoint with a project (OS-EP-FILTER): a `Conflict`
+    /// if it already is, a `NotFound` if either is missing.
+    async fn add_project_endpoint(&self, link: &ProjectAssociation) -> Result<(), AuthError>;
+
+    /// Removes an endpoint's association with a project (`NotFound` if
+    /// there is none).
+    async fn remove_project_endpoint(&self, link: &ProjectAssociation)
+    -> Result<(), AuthError>;
+
+    /// Every endpoint-project association (`id` is the endpoint's).
+    async fn list_project_endpoints(&self) -> Result<Vec<ProjectAssociation>, AuthError>;
+
+    /// Adds an endpoint group.
+    async fn create_endpoint_group(&self, group: &EndpointGroup) -> Result<(), AuthError>;
+
+    /// The endpoint group with this id.
+    async fn get_endpoint_group(&self, id: &str) -> Result<EndpointGroup, AuthError>;
+
+    /// Every endpoint group.
+    async fn list_endpoint_groups(&self) -> Result<Vec<EndpointGroup>, AuthError>;
+
+    /// Replaces an endpoint group's name, description and filters.
+    async fn update_endpoint_group(&self, group: &EndpointGroup) -> Result<(), AuthError>;
+
+    /// Deletes an endpoint group and its project associations.
+    async fn delete_endpoint_group(&self, id: &str) -> Result<(), AuthError>;
+
+    /// Associates an endpoint group with a project: a `Conflict` if it
+    /// already is, a `NotFound` if either is missing.
+    async fn add_project_endpoint_group(&self, link: &ProjectAssociation)
+    -> Result<(), AuthError>;
+
+    /// Removes an endpoint group's association with a project (`NotFound`
+    /// if there is none).
+    async fn remove_project_endpoint_group(
+        &self,
+        link: &ProjectAssociation,
+    ) -> Result<(), AuthError>;
+
+    /// Every endpoint-group-project association (`id` is the group's).
+    async fn list_project_endpoint_groups(&self) -> Result<Vec<ProjectAssociation>, AuthError>;
 }
 
 /// Token revocation events.

@@ -373,11 +373,23 @@ pub(crate) struct ServiceRow {
     kind: String,
     name: String,
     enabled: bool,
+    extra: String,
 }
 
-impl From<ServiceRow> for Service {
-    fn from(r: ServiceRow) -> Self {
-        Service::new(r.id, r.kind, r.name).with_enabled(r.enabled)
+fn extra_of(
+    text: &str,
+    what: &'static str,
+) -> Result<serde_json::Map<String, serde_json::Value>, AuthError> {
+    serde_json::from_str(text).map_err(|_| corrupt(what))
+}
+
+impl TryFrom<ServiceRow> for Service {
+    type Error = AuthError;
+
+    fn try_from(r: ServiceRow) -> Result<Self, AuthError> {
+        Ok(Service::new(r.id, r.kind, r.name)
+            .with_enabled(r.enabled)
+            .with_extra(extra_of(&r.extra, "service extra attributes")?))
     }
 }
 
@@ -389,14 +401,68 @@ pub(crate) struct EndpointRow {
     region: Option<String>,
     url: String,
     enabled: bool,
+    extra: String,
 }
 
-impl From<EndpointRow> for Endpoint {
-    fn from(r: EndpointRow) -> Self {
-        let mut endpoint =
-            Endpoint::new(r.id, r.service_id, r.interface, r.url).with_enabled(r.enabled);
+impl TryFrom<EndpointRow> for Endpoint {
+    type Error = AuthError;
+
+    fn try_from(r: EndpointRow) -> Result<Self, AuthError> {
+        let mut endpoint = Endpoint::new(r.id, r.service_id, r.interface, r.url)
+            .with_enabled(r.enabled)
+            .with_extra(extra_of(&r.extra, "endpoint extra attributes")?);
         endpoint.region = r.region;
-        endpoint
+        Ok(endpoint)
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct RegionRow {
+    id: String,
+    description: String,
+    parent_region_id: Option<String>,
+    extra: String,
+}
+
+impl TryFrom<RegionRow> for Region {
+    type Error = AuthError;
+
+    fn try_from(r: RegionRow) -> Result<Self, AuthError> {
+        Ok(Region::new(r.id)
+            .with_description(r.description)
+            .with_parent(r.parent_region_id)
+            .with_extra(extra_of(&r.extra, "region extra attributes")?))
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct EndpointGroupRow {
+    id: String,
+    name: String,
+    description: Option<String>,
+    filters: String,
+}
+
+impl TryFrom<EndpointGroupRow> for EndpointGroup {
+    type Error = AuthError;
+
+    fn try_from(r: EndpointGroupRow) -> Result<Self, AuthError> {
+        Ok(
+            EndpointGroup::new(r.id, r.name, extra_of(&r.filters, "endpoint group filters")?)
+                .with_description(r.description),
+        )
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct AssociationRow {
+    id: String,
+    project_id: String,
+}
+
+impl From<AssociationRow> for ProjectAssociation {
+    fn from(r: AssociationRow) -> Self {
+        ProjectAssociation::new(r.id, r.project_id)
     }
 }
 
