@@ -3,8 +3,9 @@
 //! roles with Keystone 30's implications (admin → manager → member →
 //! reader; `service` implies nothing), an admin user holding admin on the
 //! project and on the system, and the identity service with its public
-//! endpoint in the catalog. Users, projects, roles and grants are made
-//! through the [`services`], as an administrator's would be.
+//! endpoint in the catalog (with its region). Users, projects, roles,
+//! grants and the catalog entries are made through the [`services`], as an
+//! administrator's would be.
 //!
 //! Running it again on a database an older build bootstrapped (roles but no
 //! `manager` and no rules) adds what is missing, as Keystone's bootstrap
@@ -13,11 +14,12 @@
 
 use auth_core::AuthError;
 use auth_core::store::{
-    Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, Project, Role, Service, Storage, Target, User,
-    new_id,
+    Actor, Assignment, DEFAULT_DOMAIN_ID, Endpoint, Project, Region, Role, Service, Storage,
+    Target, User, new_id,
 };
 use secrecy::SecretString;
 
+use crate::services::catalog::RegionGiven;
 use crate::services::users::InitialPassword;
 use crate::services::{self, Context};
 
@@ -85,31 +87,59 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
             Assignment::new(admin_role.id.clone(), Actor::User(user.id.clone()), target);
         services::grants::grant(cx, &assignment).await?;
     }
-    if !storage
-        .list_services()
-        .await?
-        .iter()
-        .any(|s| s.kind == "identity")
-    {
-        let service = Service::new(new_id(), "identity", "keystone");
-        storage.create_service(&service).await?;
-        storage
-            .create_endpoint(
-                &Endpoint::new(
-                    new_id(),
-                    service.id,
-                    "public",
-                    plan.public_url.trim_end_matches('/'),
-                )
-                .with_region(plan.region.clone()),
-            )
-            .await?;
-    }
+    identity_endpoint(cx, plan).await?;
     Ok(Bootstrapped {
         user,
         project,
         admin_role,
     })
+}
+
+/// The identity service, its region and its public endpoint, through the
+/// catalog services as an administrator's calls would make them (Keystone's
+/// `_bootstrap_region`, `_bootstrap_service` and `_bootstrap_endpoints`):
+/// each made if missing, and an existing endpoint whose URL differs from
+/// the plan's is updated.
+async fn identity_endpoint(cx: &Context<'_>, plan: &Bootstrap) -> Result<(), AuthError> {
+    let storage = cx.storage();
+    match storage.get_region(&plan.region).await {
+        Ok(_) => {}
+        Err(AuthError::NotFound { .. }) => {
+            services::catalog::create_region(cx, &Region::new(plan.region.clone())).await?;
+        }
+        Err(e) => return Err(e),
+    }
+    let service = match storage
+        .list_services()
+        .await?
+        .into_iter()
+        .find(|s| s.kind == "identity")
+    {
+        Some(service) => service,
+        None => {
+            let service = Service::new(new_id(), "identity", "keystone");
+            services::catalog::create_service(cx, &service).await?;
+            service
+        }
+    };
+    let url = plan.public_url.trim_end_matches('/');
+    let existing = storage.list_endpoints().await?.into_iter().find(|e| {
+        e.service_id == service.id
+            && e.interface == "public"
+            && e.region.as_deref() == Some(plan.region.as_str())
+    });
+    match existing {
+        Some(endpoint) if endpoint.url == url => Ok(()),
+        Some(mut endpoint) => {
+            endpoint.url = url.to_owned();
+            services::catalog::update_endpoint(cx, &endpoint, RegionGiven::Id).await
+        }
+        None => {
+            let endpoint =
+                Endpoint::new(new_id(), service.id, "public", url).with_region(plan.region.clone());
+            services::catalog::create_endpoint(cx, &endpoint, RegionGiven::Id).await
+        }
+    }
 }
 
 /// Keystone 30's roles and rules, in its order (`_bootstrap_*_role`): each

@@ -49,6 +49,7 @@
 
 pub mod access_rules;
 pub mod bootstrap;
+pub mod catalog;
 pub mod config;
 pub mod dicom;
 pub mod error;

@@ -315,7 +315,14 @@ pub async fn render(
         }
     }
     if with_catalog && !matches!(scope, Scope::Unscoped) {
-        token["catalog"] = state.validations().catalog(state).await?;
+        let project_id = match scope {
+            Scope::Project(project, _) => Some(project.id.as_str()),
+            _ => None,
+        };
+        token["catalog"] = state
+            .validations()
+            .catalog(state, &user.id, project_id)
+            .await?;
     }
     if let Some(app_cred_id) = &claims.app_cred_id {
         if let Ok(credential) = storage.get_application_credential(app_cred_id).await {
@@ -327,30 +334,4 @@ pub async fn render(
         }
     }
     Ok(json!({ "token": token }))
-}
-
-/// The service catalog, Keystone-shaped, read from the store (see
-/// [`ValidationCache::catalog`](crate::validation::ValidationCache::catalog)
-/// for the kept copy).
-pub async fn catalog(state: &AppState) -> Result<Value, AuthError> {
-    let storage = state.storage();
-    let endpoints = storage.list_endpoints().await?;
-    let services = storage.list_services().await?;
-    Ok(Value::Array(
-        services
-            .into_iter()
-            .filter(|s| s.enabled)
-            .map(|s| {
-                let endpoints: Vec<Value> = endpoints
-                    .iter()
-                    .filter(|e| e.enabled && e.service_id == s.id)
-                    .map(|e| {
-                        json!({"id": e.id, "interface": e.interface, "region": e.region,
-                               "region_id": e.region, "url": e.url})
-                    })
-                    .collect();
-                json!({"id": s.id, "type": s.kind, "name": s.name, "endpoints": endpoints})
-            })
-            .collect(),
-    ))
 }

@@ -914,7 +914,11 @@ pub struct EndpointGroup {
 
 impl EndpointGroup {
     /// A group without a description.
-    pub fn new(id: impl Into<String>, name: impl Into<String>, filters: Map<String, Value>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        filters: Map<String, Value>,
+    ) -> Self {
         Self {
             id: id.into(),
             name: name.into(),

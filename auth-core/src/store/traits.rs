@@ -540,8 +540,7 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
 
     /// Removes an endpoint's association with a project (`NotFound` if
     /// there is none).
-    async fn remove_project_endpoint(&self, link: &ProjectAssociation)
-    -> Result<(), AuthError>;
+    async fn remove_project_endpoint(&self, link: &ProjectAssociation) -> Result<(), AuthError>;
 
     /// Every endpoint-project association (`id` is the endpoint's).
     async fn list_project_endpoints(&self) -> Result<Vec<ProjectAssociation>, AuthError>;
@@ -563,8 +562,7 @@ pub trait CatalogStore: Send + Sync + std::fmt::Debug {
 
     /// Associates an endpoint group with a project: a `Conflict` if it
     /// already is, a `NotFound` if either is missing.
-    async fn add_project_endpoint_group(&self, link: &ProjectAssociation)
-    -> Result<(), AuthError>;
+    async fn add_project_endpoint_group(&self, link: &ProjectAssociation) -> Result<(), AuthError>;
 
     /// Removes an endpoint group's association with a project (`NotFound`
     /// if there is none).

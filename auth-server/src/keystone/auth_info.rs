@@ -104,12 +104,15 @@ pub async fn catalog(
     caller: Caller,
 ) -> Result<impl IntoResponse, ServerError> {
     super::authorize(&state, &caller, "identity:get_auth_catalog", &Target::new())?;
-    if !matches!(caller.scope(), Scope::Project(..)) {
+    let Scope::Project(project, _) = caller.scope() else {
         return Err(ServerError::from(auth_core::AuthError::Forbidden(
             "A project-scoped token is required to produce a service catalog.".into(),
         )));
-    }
-    let catalog = state.validations().catalog(&state).await?;
+    };
+    let catalog = state
+        .validations()
+        .catalog(&state, &caller.user().id, Some(&project.id))
+        .await?;
     let links = super::collection_links(&base, "/v3/auth/catalog");
     Ok(Json(json!({"catalog": catalog, "links": links})))
 }

@@ -9,9 +9,11 @@ pub mod audit;
 pub mod auth_info;
 pub mod body;
 pub mod caller;
+pub mod catalog;
 pub mod credentials;
 pub mod discovery;
 pub mod domains;
+pub mod ep_filter;
 pub mod event_handlers;
 pub mod grants;
 pub mod groups;
@@ -212,6 +214,118 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "/v3/event-handlers/{id}/disable",
             event_handlers::disable,
             "event_handler.disable",
+        )
+        .get("/v3/services", catalog::list_services, "service.list")
+        .post("/v3/services", catalog::create_service, "service.create")
+        .get("/v3/services/{id}", catalog::get_service, "service.get")
+        .patch(
+            "/v3/services/{id}",
+            catalog::update_service,
+            "service.update",
+        )
+        .delete(
+            "/v3/services/{id}",
+            catalog::delete_service,
+            "service.delete",
+        )
+        .get("/v3/endpoints", catalog::list_endpoints, "endpoint.list")
+        .post("/v3/endpoints", catalog::create_endpoint, "endpoint.create")
+        .get("/v3/endpoints/{id}", catalog::get_endpoint, "endpoint.get")
+        .patch(
+            "/v3/endpoints/{id}",
+            catalog::update_endpoint,
+            "endpoint.update",
+        )
+        .delete(
+            "/v3/endpoints/{id}",
+            catalog::delete_endpoint,
+            "endpoint.delete",
+        )
+        .get("/v3/regions", catalog::list_regions, "region.list")
+        .post("/v3/regions", catalog::create_region, "region.create")
+        .put("/v3/regions/{id}", catalog::put_region, "region.create")
+        .get("/v3/regions/{id}", catalog::get_region, "region.get")
+        .patch("/v3/regions/{id}", catalog::update_region, "region.update")
+        .delete("/v3/regions/{id}", catalog::delete_region, "region.delete")
+        .get(
+            "/v3/OS-EP-FILTER/endpoint_groups",
+            ep_filter::list_groups,
+            "endpoint_group.list",
+        )
+        .post(
+            "/v3/OS-EP-FILTER/endpoint_groups",
+            ep_filter::create_group,
+            "endpoint_group.create",
+        )
+        .get(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}",
+            ep_filter::get_group,
+            "endpoint_group.get",
+        )
+        .patch(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}",
+            ep_filter::update_group,
+            "endpoint_group.update",
+        )
+        .delete(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}",
+            ep_filter::delete_group,
+            "endpoint_group.delete",
+        )
+        .get(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}/endpoints",
+            ep_filter::group_endpoints,
+            "endpoint_group.endpoints.list",
+        )
+        .get(
+            "/v3/OS-EP-FILTER/endpoint_groups/{id}/projects",
+            ep_filter::group_projects,
+            "endpoint_group.projects.list",
+        )
+        .get(
+            "/v3/OS-EP-FILTER/endpoint_groups/{group}/projects/{project}",
+            ep_filter::get_group_project,
+            "endpoint_group.project.get",
+        )
+        .put(
+            "/v3/OS-EP-FILTER/endpoint_groups/{group}/projects/{project}",
+            ep_filter::add_group_project,
+            "endpoint_group.project.add",
+        )
+        .delete(
+            "/v3/OS-EP-FILTER/endpoint_groups/{group}/projects/{project}",
+            ep_filter::remove_group_project,
+            "endpoint_group.project.remove",
+        )
+        .get(
+            "/v3/OS-EP-FILTER/endpoints/{id}/projects",
+            ep_filter::endpoint_projects,
+            "endpoint.projects.list",
+        )
+        .get(
+            "/v3/OS-EP-FILTER/projects/{project}/endpoints",
+            ep_filter::project_endpoints,
+            "project.endpoints.list",
+        )
+        .get(
+            "/v3/OS-EP-FILTER/projects/{project}/endpoint_groups",
+            ep_filter::project_groups,
+            "project.endpoint_groups.list",
+        )
+        .get(
+            "/v3/OS-EP-FILTER/projects/{project}/endpoints/{endpoint}",
+            ep_filter::check_project_endpoint,
+            "project.endpoint.check",
+        )
+        .put(
+            "/v3/OS-EP-FILTER/projects/{project}/endpoints/{endpoint}",
+            ep_filter::add_project_endpoint,
+            "project.endpoint.add",
+        )
+        .delete(
+            "/v3/OS-EP-FILTER/projects/{project}/endpoints/{endpoint}",
+            ep_filter::remove_project_endpoint,
+            "project.endpoint.remove",
         )
         .get("/v3/audit", audit::list, "audit.list")
         .get("/v3/audit/export", audit::export, "audit.export")

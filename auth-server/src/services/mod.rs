@@ -24,6 +24,7 @@
 //! free), never who is asking.
 
 pub mod application_credentials;
+pub mod catalog;
 pub mod credentials;
 pub mod domains;
 pub mod event_handlers;

@@ -45,6 +45,7 @@ use tokio::sync::OnceCell;
 pub(crate) use kept::Kept;
 pub use revision::RevisionGate;
 
+use crate::catalog::CatalogData;
 use crate::scope::Scope;
 use crate::state::AppState;
 use crate::token_body;
@@ -108,8 +109,8 @@ pub struct ValidationCache {
     entries: Option<Cache<[u8; 32], Arc<Validated>>>,
     gate: RevisionGate,
     max_age: Duration,
-    /// The catalog and the revision it was read under.
-    catalog: Kept<Value>,
+    /// What the catalog is built from, and the revision it was read under.
+    catalog: Kept<CatalogData>,
     /// The implied-role rules and the revision they were read under.
     role_graph: Kept<RoleGraph>,
 }
@@ -138,16 +139,27 @@ impl ValidationCache {
         }
     }
 
-    /// The service catalog: the kept copy while the revision has not moved
-    /// since it was read, otherwise read again (and kept). With caching off
-    /// (a capacity of 0) it is read every time.
-    pub async fn catalog(&self, state: &AppState) -> Result<Value, AuthError> {
+    /// What the service catalog is built from: the kept copy while the
+    /// revision has not moved since it was read, otherwise read again (and
+    /// kept). With caching off (a capacity of 0) it is read every time.
+    pub async fn catalog_data(&self, state: &AppState) -> Result<Arc<CatalogData>, AuthError> {
         let revision = self.revision().await?;
-        let catalog = self
-            .catalog
-            .get_or_read(revision, || token_body::catalog(state))
-            .await?;
-        Ok(Value::clone(&catalog))
+        self.catalog
+            .get_or_read(revision, || CatalogData::read(state.storage().as_ref()))
+            .await
+    }
+
+    /// The service catalog of a token of `user_id` scoped to `project_id`
+    /// (`None`: a domain or system token); see [`crate::catalog`].
+    pub async fn catalog(
+        &self,
+        state: &AppState,
+        user_id: &str,
+        project_id: Option<&str>,
+    ) -> Result<Value, AuthError> {
+        let data = self.catalog_data(state).await?;
+        let public = state.config().server.public_url.as_deref();
+        Ok(data.render(user_id, project_id, public))
     }
 
     /// The implied-role rules, as a [`RoleGraph`]: the kept graph while the

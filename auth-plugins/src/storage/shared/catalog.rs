@@ -355,9 +355,11 @@ macro_rules! catalog_store {
                     .bind(&link.project_id)
                     .execute_revised(&self.core)
                     .await
-                    .map_err(write_failed("add_project_endpoint", "endpoint or project", || {
-                        format!("project_endpoint {} {}", link.id, link.project_id)
-                    }))?;
+                    .map_err(write_failed(
+                        "add_project_endpoint",
+                        "endpoint or project",
+                        || format!("project_endpoint {} {}", link.id, link.project_id),
+                    ))?;
                     Ok(())
                 }
 
@@ -405,9 +407,11 @@ macro_rules! catalog_store {
                     .bind(extra_json(&group.filters))
                     .execute_revised(&self.core)
                     .await
-                    .map_err(write_failed("create_endpoint_group", "endpoint group", || {
-                        format!("endpoint_group {}", group.id)
-                    }))?;
+                    .map_err(write_failed(
+                        "create_endpoint_group",
+                        "endpoint group",
+                        || format!("endpoint_group {}", group.id),
+                    ))?;
                     Ok(())
                 }
 
@@ -452,7 +456,9 @@ macro_rules! catalog_store {
                     .execute_revised(&self.core)
                     .await
                     .map_err(failed("update_endpoint_group"))?;
-                    found(done.rows_affected(), || not_found("endpoint group", &group.id))
+                    found(done.rows_affected(), || {
+                        not_found("endpoint group", &group.id)
+                    })
                 }
 
                 async fn delete_endpoint_group(&self, id: &str) -> Result<(), AuthError> {

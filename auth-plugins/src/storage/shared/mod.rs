@@ -61,8 +61,8 @@ pub(crate) mod prelude {
     pub(crate) use secrecy::{ExposeSecret, SecretString};
 
     pub(crate) use super::assignments::implied_role_select;
-    pub(crate) use super::catalog::catalog_select;
     pub(crate) use super::audit::AUDIT_ROWS_PER_INSERT;
+    pub(crate) use super::catalog::catalog_select;
     pub(crate) use super::error::{
         failed, is_foreign_key_violation, not_found, unavailable, write_failed,
     };

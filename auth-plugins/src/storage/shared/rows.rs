@@ -447,10 +447,12 @@ impl TryFrom<EndpointGroupRow> for EndpointGroup {
     type Error = AuthError;
 
     fn try_from(r: EndpointGroupRow) -> Result<Self, AuthError> {
-        Ok(
-            EndpointGroup::new(r.id, r.name, extra_of(&r.filters, "endpoint group filters")?)
-                .with_description(r.description),
+        Ok(EndpointGroup::new(
+            r.id,
+            r.name,
+            extra_of(&r.filters, "endpoint group filters")?,
         )
+        .with_description(r.description))
     }
 }
 
