@@ -78,6 +78,7 @@ conformance! {
     credentials::application_credentials_round_trip,
     credentials::a_failed_application_credential_writes_nothing,
     records::catalog_round_trip,
+    records::catalog_regions_and_associations,
     records::revocations_list_and_prune,
     records::revocations_are_exact_to_the_microsecond,
     records::key_sets_are_saved_by_compare_and_set,

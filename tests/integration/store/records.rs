@@ -29,6 +29,7 @@ pub(crate) async fn catalog_round_trip(f: &Fixture) {
         Endpoint::new(new_id(), service_id, interface, "http://127.0.0.1:5000/v3")
             .with_region("RegionOne")
     };
+    s.create_region(&Region::new("RegionOne")).await.unwrap();
     let public = endpoint("public", &keystone.id);
     let mut admin = endpoint("admin", &keystone.id);
     admin.region = None;
@@ -45,6 +46,156 @@ pub(crate) async fn catalog_round_trip(f: &Fixture) {
         s.create_endpoint(&endpoint("sideways", &keystone.id)).await,
         Err(AuthError::BadRequest(_))
     ));
+}
+
+/// Regions (parents, cycles, deletion with the regions below), endpoints
+/// in regions, cascades from services and projects, OS-EP-FILTER
+/// associations and endpoint groups; every write moves the revision.
+pub(crate) async fn catalog_regions_and_associations(f: &Fixture) {
+    let s = &f.storage;
+    let mut last = revision(s).await;
+
+    s.create_region(&Region::new("top").with_description("the top"))
+        .await
+        .unwrap();
+    assert!(revision(s).await > last, "create_region moves the revision");
+    s.create_region(&Region::new("mid").with_parent(Some("top".into())))
+        .await
+        .unwrap();
+    s.create_region(&Region::new("low").with_parent(Some("mid".into())))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_region(&Region::new("top")).await,
+        Err(AuthError::Conflict { .. })
+    ));
+    assert!(matches!(
+        s.create_region(&Region::new("orphan").with_parent(Some("nowhere".into())))
+            .await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.create_region(&Region::new("self").with_parent(Some("self".into())))
+            .await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(s.get_region("orphan").await, Err(AuthError::NotFound { .. })));
+    // top under low would close a cycle; top under itself too.
+    for parent in ["low", "top"] {
+        let cyclic = s.get_region("top").await.unwrap().with_parent(Some(parent.into()));
+        assert!(
+            matches!(s.update_region(&cyclic).await, Err(AuthError::BadRequest(_))),
+            "top under {parent}"
+        );
+    }
+    assert_eq!(s.get_region("top").await.unwrap().parent_region_id, None);
+    let described = s.get_region("low").await.unwrap().with_description("low one");
+    s.update_region(&described).await.unwrap();
+    assert_eq!(s.get_region("low").await.unwrap(), described);
+    assert_eq!(s.list_regions().await.unwrap().len(), 3);
+
+    let service = Service::new(new_id(), "compute", "nova");
+    s.create_service(&service).await.unwrap();
+    let in_region = |region: &str| {
+        Endpoint::new(new_id(), &service.id, "public", "http://nova:8774/v2.1").with_region(region)
+    };
+    assert!(matches!(
+        s.create_endpoint(&in_region("nowhere")).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    let low = in_region("low");
+    s.create_endpoint(&low).await.unwrap();
+    // A region with an endpoint below it stays, with everything below.
+    assert!(matches!(s.delete_region("top").await, Err(AuthError::Forbidden(_))));
+    assert_eq!(s.list_regions().await.unwrap().len(), 3);
+
+    // Associations.
+    let project = Project::new(new_id(), "catalog-p", DEFAULT_DOMAIN_ID);
+    s.create_project(&project).await.unwrap();
+    let link = ProjectAssociation::new(&low.id, &project.id);
+    last = revision(s).await;
+    s.add_project_endpoint(&link).await.unwrap();
+    assert!(revision(s).await > last, "an association moves the revision");
+    assert!(matches!(
+        s.add_project_endpoint(&link).await,
+        Err(AuthError::Conflict { .. })
+    ));
+    assert!(matches!(
+        s.add_project_endpoint(&ProjectAssociation::new("no-endpoint", &project.id))
+            .await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert_eq!(s.list_project_endpoints().await.unwrap(), vec![link.clone()]);
+    s.remove_project_endpoint(&link).await.unwrap();
+    assert!(matches!(
+        s.remove_project_endpoint(&link).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    s.add_project_endpoint(&link).await.unwrap();
+
+    let mut filters = serde_json::Map::new();
+    filters.insert("interface".into(), json!("public"));
+    let group = EndpointGroup::new(new_id(), "publics", filters).with_description(Some("d".into()));
+    s.create_endpoint_group(&group).await.unwrap();
+    assert_eq!(s.get_endpoint_group(&group.id).await.unwrap(), group);
+    let renamed = EndpointGroup::new(&group.id, "all publics", group.filters.clone());
+    s.update_endpoint_group(&renamed).await.unwrap();
+    assert_eq!(s.list_endpoint_groups().await.unwrap(), vec![renamed.clone()]);
+    let group_link = ProjectAssociation::new(&group.id, &project.id);
+    s.add_project_endpoint_group(&group_link).await.unwrap();
+    assert!(matches!(
+        s.add_project_endpoint_group(&group_link).await,
+        Err(AuthError::Conflict { .. })
+    ));
+    assert_eq!(
+        s.list_project_endpoint_groups().await.unwrap(),
+        vec![group_link.clone()]
+    );
+    s.delete_endpoint_group(&group.id).await.unwrap();
+    assert!(s.list_project_endpoint_groups().await.unwrap().is_empty());
+    s.create_endpoint_group(&group).await.unwrap();
+    s.add_project_endpoint_group(&group_link).await.unwrap();
+
+    // Deleting the project takes its associations with it.
+    s.delete_project(&project.id).await.unwrap();
+    assert!(s.list_project_endpoints().await.unwrap().is_empty());
+    assert!(s.list_project_endpoint_groups().await.unwrap().is_empty());
+
+    // Endpoint updates: into a missing region refused, then moved up.
+    let mut moved_up = low.clone();
+    moved_up.region = Some("nowhere".into());
+    assert!(matches!(
+        s.update_endpoint(&moved_up).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    moved_up.region = Some("top".into());
+    moved_up.url = "http://nova:8774/v2.1/$(project_id)s".into();
+    s.update_endpoint(&moved_up).await.unwrap();
+    assert_eq!(s.get_endpoint(&low.id).await.unwrap(), moved_up);
+    assert!(matches!(s.delete_region("mid").await, Ok(())));
+    assert_eq!(
+        s.list_regions()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>(),
+        ["top"],
+        "mid went with low below it"
+    );
+
+    // Deleting the service deletes its endpoints.
+    last = revision(s).await;
+    s.delete_service(&service.id).await.unwrap();
+    assert!(revision(s).await > last);
+    assert!(matches!(s.get_endpoint(&low.id).await, Err(AuthError::NotFound { .. })));
+    assert!(matches!(s.delete_service(&service.id).await, Err(AuthError::NotFound { .. })));
+    s.delete_region("top").await.unwrap();
+    assert!(s.list_regions().await.unwrap().is_empty());
+}
+
+async fn revision(s: &std::sync::Arc<dyn Storage>) -> i64 {
+    s.token_revision().await.unwrap().unwrap()
 }
 
 pub(crate) async fn revocations_list_and_prune(f: &Fixture) {
