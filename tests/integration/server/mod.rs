@@ -4,6 +4,7 @@ mod admin;
 mod application_credential_tokens;
 mod application_credentials;
 mod cache;
+mod catalog;
 mod connections;
 mod dicom;
 mod domains;

@@ -79,17 +79,31 @@ pub(crate) async fn catalog_regions_and_associations(f: &Fixture) {
             .await,
         Err(AuthError::NotFound { .. })
     ));
-    assert!(matches!(s.get_region("orphan").await, Err(AuthError::NotFound { .. })));
+    assert!(matches!(
+        s.get_region("orphan").await,
+        Err(AuthError::NotFound { .. })
+    ));
     // top under low would close a cycle; top under itself too.
     for parent in ["low", "top"] {
-        let cyclic = s.get_region("top").await.unwrap().with_parent(Some(parent.into()));
+        let cyclic = s
+            .get_region("top")
+            .await
+            .unwrap()
+            .with_parent(Some(parent.into()));
         assert!(
-            matches!(s.update_region(&cyclic).await, Err(AuthError::BadRequest(_))),
+            matches!(
+                s.update_region(&cyclic).await,
+                Err(AuthError::BadRequest(_))
+            ),
             "top under {parent}"
         );
     }
     assert_eq!(s.get_region("top").await.unwrap().parent_region_id, None);
-    let described = s.get_region("low").await.unwrap().with_description("low one");
+    let described = s
+        .get_region("low")
+        .await
+        .unwrap()
+        .with_description("low one");
     s.update_region(&described).await.unwrap();
     assert_eq!(s.get_region("low").await.unwrap(), described);
     assert_eq!(s.list_regions().await.unwrap().len(), 3);
@@ -106,7 +120,10 @@ pub(crate) async fn catalog_regions_and_associations(f: &Fixture) {
     let low = in_region("low");
     s.create_endpoint(&low).await.unwrap();
     // A region with an endpoint below it stays, with everything below.
-    assert!(matches!(s.delete_region("top").await, Err(AuthError::Forbidden(_))));
+    assert!(matches!(
+        s.delete_region("top").await,
+        Err(AuthError::Forbidden(_))
+    ));
     assert_eq!(s.list_regions().await.unwrap().len(), 3);
 
     // Associations.
@@ -115,7 +132,10 @@ pub(crate) async fn catalog_regions_and_associations(f: &Fixture) {
     let link = ProjectAssociation::new(&low.id, &project.id);
     last = revision(s).await;
     s.add_project_endpoint(&link).await.unwrap();
-    assert!(revision(s).await > last, "an association moves the revision");
+    assert!(
+        revision(s).await > last,
+        "an association moves the revision"
+    );
     assert!(matches!(
         s.add_project_endpoint(&link).await,
         Err(AuthError::Conflict { .. })
@@ -125,7 +145,10 @@ pub(crate) async fn catalog_regions_and_associations(f: &Fixture) {
             .await,
         Err(AuthError::NotFound { .. })
     ));
-    assert_eq!(s.list_project_endpoints().await.unwrap(), vec![link.clone()]);
+    assert_eq!(
+        s.list_project_endpoints().await.unwrap(),
+        vec![link.clone()]
+    );
     s.remove_project_endpoint(&link).await.unwrap();
     assert!(matches!(
         s.remove_project_endpoint(&link).await,
@@ -140,7 +163,10 @@ pub(crate) async fn catalog_regions_and_associations(f: &Fixture) {
     assert_eq!(s.get_endpoint_group(&group.id).await.unwrap(), group);
     let renamed = EndpointGroup::new(&group.id, "all publics", group.filters.clone());
     s.update_endpoint_group(&renamed).await.unwrap();
-    assert_eq!(s.list_endpoint_groups().await.unwrap(), vec![renamed.clone()]);
+    assert_eq!(
+        s.list_endpoint_groups().await.unwrap(),
+        vec![renamed.clone()]
+    );
     let group_link = ProjectAssociation::new(&group.id, &project.id);
     s.add_project_endpoint_group(&group_link).await.unwrap();
     assert!(matches!(
@@ -188,8 +214,14 @@ pub(crate) async fn catalog_regions_and_associations(f: &Fixture) {
     last = revision(s).await;
     s.delete_service(&service.id).await.unwrap();
     assert!(revision(s).await > last);
-    assert!(matches!(s.get_endpoint(&low.id).await, Err(AuthError::NotFound { .. })));
-    assert!(matches!(s.delete_service(&service.id).await, Err(AuthError::NotFound { .. })));
+    assert!(matches!(
+        s.get_endpoint(&low.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.delete_service(&service.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
     s.delete_region("top").await.unwrap();
     assert!(s.list_regions().await.unwrap().is_empty());
 }
