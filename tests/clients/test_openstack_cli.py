@@ -66,3 +66,44 @@ def test_a_group_grant_reaches_its_members(server):
     ]
     members = json.loads(ok("user", "list", "--group", "operators", "-f", "json"))
     assert [u["Name"] for u in members] == ["carol"]
+
+
+def test_catalog_administration(server):
+    def ok(*args):
+        done = openstack(server, *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    ok("region", "create", "--description", "the second", "RegionTwo")
+    ok("region", "create", "--parent-region", "RegionTwo", "RegionTwo-A")
+    regions = {r["Region"]: r for r in json.loads(ok("region", "list", "-f", "json"))}
+    assert regions["RegionTwo-A"]["Parent Region"] == "RegionTwo"
+    assert regions["RegionTwo"]["Description"] == "the second"
+    assert "RegionOne" in regions  # bootstrap's
+
+    service = json.loads(ok("service", "create", "--name", "nova", "--description", "VMs", "compute", "-f", "json"))
+    assert (service["type"], service["name"], service["description"]) == ("compute", "nova", "VMs")
+    url = "http://nova.example:8774/v2.1/$(project_id)s"
+    endpoint = json.loads(
+        ok("endpoint", "create", "--region", "RegionTwo-A", "nova", "public", url, "-f", "json")
+    )
+    assert (endpoint["url"], endpoint["region"], endpoint["service_id"]) == (url, "RegionTwo-A", service["id"])
+    ok("endpoint", "create", "--region", "RegionTwo-A", "--disable", "compute", "internal", "http://nova.internal:8774")
+
+    listed = json.loads(ok("endpoint", "list", "--service", "compute", "-f", "json"))
+    assert sorted((e["Interface"], e["Enabled"], e["Region"]) for e in listed) == [
+        ("internal", False, "RegionTwo-A"),
+        ("public", True, "RegionTwo-A"),
+    ]
+    public = json.loads(ok("endpoint", "list", "--interface", "public", "-f", "json"))
+    assert sorted(e["Service Type"] for e in public) == ["compute", "identity"]
+    # The token's catalog has it, the project substituted; not the disabled one.
+    shown = json.loads(ok("catalog", "show", "compute", "-f", "json"))
+    project = json.loads(ok("token", "issue", "-f", "json"))["project_id"]
+    assert [e["url"] for e in shown["endpoints"]] == [f"http://nova.example:8774/v2.1/{project}"]
+
+    ok("service", "delete", "compute")
+    assert json.loads(ok("endpoint", "list", "--region", "RegionTwo-A", "-f", "json")) == []
+    ok("region", "delete", "RegionTwo")
+    regions = [r["Region"] for r in json.loads(ok("region", "list", "-f", "json"))]
+    assert "RegionTwo" not in regions and "RegionTwo-A" not in regions

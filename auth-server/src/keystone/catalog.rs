@@ -501,10 +501,10 @@ fn region_json(r: &Region, base: &str) -> Value {
 }
 
 /// A region's `description` (at most 255 characters, null for empty) and
-/// `parent_region_id` (1 to 255 characters), if given.
+/// `parent_region_id` (1 to 255 characters, or null for none), if given.
 fn region_fields(
     fields: &Map<String, Value>,
-) -> Result<(Option<String>, Option<String>), AuthError> {
+) -> Result<(Option<String>, Option<Option<String>>), AuthError> {
     let description = match nullable_string(fields, "description")? {
         Some(Some(d)) if d.chars().count() > 255 => {
             return Err(invalid("description", "at most 255 characters"));
@@ -512,7 +512,12 @@ fn region_fields(
         Some(d) => Some(d.unwrap_or_default()),
         None => None,
     };
-    let parent = string(fields, "parent_region_id", 1, 255)?;
+    let parent = match nullable_string(fields, "parent_region_id")? {
+        Some(Some(p)) if !(1..=255).contains(&p.chars().count()) => {
+            return Err(invalid("parent_region_id", "1 to 255 characters"));
+        }
+        parent => parent,
+    };
     Ok((description, parent))
 }
 
@@ -526,7 +531,7 @@ async fn create_region_with(
     let (description, parent) = region_fields(fields)?;
     let region = Region::new(id)
         .with_description(description.unwrap_or_default())
-        .with_parent(parent)
+        .with_parent(parent.flatten())
         .with_extra(extra_of(fields, &REGION_FIELDS));
     catalog::create_region(&state.services(), &region).await?;
     Ok((
@@ -579,9 +584,13 @@ pub async fn create_region(
 ) -> Result<impl IntoResponse, ServerError> {
     super::authorize(&state, &caller, "identity:create_region", &Target::new())?;
     let fields = member(body, "region")?;
-    let id = string(&fields, "id", 0, 255)?
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(new_id);
+    let id = match nullable_string(&fields, "id")?.flatten() {
+        Some(id) if id.chars().count() > 255 => {
+            return Err(invalid("id", "at most 255 characters").into());
+        }
+        Some(id) if !id.is_empty() => id,
+        _ => new_id(),
+    };
     create_region_with(&state, &base, id, &fields).await
 }
 
@@ -596,7 +605,7 @@ pub async fn put_region(
 ) -> Result<impl IntoResponse, ServerError> {
     super::authorize(&state, &caller, "identity:create_region", &Target::new())?;
     let fields = member(body, "region")?;
-    if let Some(given) = string(&fields, "id", 0, 255)?
+    if let Some(given) = nullable_string(&fields, "id")?.flatten()
         && given != id
     {
         return Err(AuthError::bad_request(format!(
@@ -634,7 +643,7 @@ pub async fn update_region(
     if let Some(description) = description {
         region.description = description;
     }
-    if parent.is_some() {
+    if let Some(parent) = parent {
         region.parent_region_id = parent;
     }
     region.extra.extend(extra_of(&fields, &REGION_FIELDS));
