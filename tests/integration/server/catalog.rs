@@ -446,11 +446,15 @@ async fn regions_nest_refuse_cycles_and_go_with_the_regions_below() {
             .unwrap()
             .ends_with("/v3/regions/Europe")
     );
-    // Without an id, one is made.
-    let (status, body) = send(&s, &admin, Method::POST, "/v3/regions", region(json!({}))).await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["region"]["id"].as_str().unwrap().len(), 32);
-    assert_eq!(body["region"]["description"], "");
+    // Without an id (or with a null one, and a null parent, as the
+    // openstack CLI sends them), one is made.
+    for body in [json!({}), json!({"id": null, "parent_region_id": null})] {
+        let (status, body) = send(&s, &admin, Method::POST, "/v3/regions", region(body)).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["region"]["id"].as_str().unwrap().len(), 32);
+        assert_eq!(body["region"]["description"], "");
+        assert_eq!(body["region"]["parent_region_id"], Value::Null);
+    }
     // PUT with the id in the path; a different one in the body is a 400.
     let (status, body) = send(
         &s,
@@ -539,6 +543,15 @@ async fn regions_nest_refuse_cycles_and_go_with_the_regions_below() {
     assert_eq!(body["region"]["description"], "Lutetia");
     assert_eq!(body["region"]["motto"], "fluctuat");
     assert_eq!(body["region"]["parent_region_id"], "Europe");
+
+    // A null parent takes a region out of its parent, and back.
+    let unparent = region(json!({"parent_region_id": null}));
+    let (status, body) = send(&s, &admin, Method::PATCH, "/v3/regions/Paris", unparent).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["region"]["parent_region_id"], Value::Null);
+    let reparent = region(json!({"parent_region_id": "Europe"}));
+    let (status, _) = send(&s, &admin, Method::PATCH, "/v3/regions/Paris", reparent).await;
+    assert_eq!(status, 200);
 
     // An endpoint below refuses the deletion; without it, the regions
     // below go too.
