@@ -297,7 +297,7 @@ async fn endpoints_take_keystones_regions_filters_and_checks() {
         None,
     )
     .await;
-    assert_eq!(ids(&listed), [internal.clone()]);
+    assert_eq!(ids(&listed), [internal.as_str()]);
     let (_, listed) = send(
         &s,
         &admin,
@@ -769,7 +769,7 @@ async fn endpoint_filters_narrow_a_projects_catalog() {
     .await;
     assert_eq!(status, 404);
     let catalog = admin_catalog(&s, &project).await;
-    assert_eq!(endpoint_ids(&catalog), [public.clone()]);
+    assert_eq!(endpoint_ids(&catalog), [public.as_str()]);
     assert_eq!(
         catalog.as_array().unwrap().len(),
         1,
