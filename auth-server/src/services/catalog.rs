@@ -153,7 +153,7 @@ pub async fn create_region(cx: &Context<'_>, region: &Region) -> Result<(), Auth
         .await
         .map_err(|e| match e {
             AuthError::Conflict { .. } => AuthError::Conflict {
-                what: format!("region. Duplicate ID, {}", region.id),
+                what: format!("region - Duplicate ID, {}", region.id),
             },
             e => e,
         })

@@ -402,6 +402,18 @@ async fn endpoints_take_keystones_regions_filters_and_checks() {
     )
     .await;
     assert_eq!(status, 403);
+    // Keystone 30 lets anyone read a region, and only readers of the
+    // system (and admins) list services and endpoints.
+    let (status, _) = send(&s, &carol, Method::GET, "/v3/regions/RegionTwo", None).await;
+    assert_eq!(status, 200);
+    for path in [
+        "/v3/services",
+        "/v3/endpoints",
+        "/v3/OS-EP-FILTER/endpoint_groups",
+    ] {
+        let (status, _) = send(&s, &carol, Method::GET, path, None).await;
+        assert_eq!(status, 403, "{path}");
+    }
 
     let (status, _) = send(
         &s,
