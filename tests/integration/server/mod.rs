@@ -8,6 +8,7 @@ mod catalog;
 mod connections;
 mod dicom;
 mod domains;
+mod ec2_credentials;
 mod events;
 mod gateway;
 mod groups;
