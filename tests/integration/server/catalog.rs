@@ -603,7 +603,17 @@ async fn regions_nest_refuse_cycles_and_go_with_the_regions_below() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_catalog_is_the_tables_on_every_node_at_once() {
-    let s = TestServer::start().await;
+    token_catalog(TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_catalog_is_the_tables_on_every_node_at_once_on_postgres() {
+    if let Some(s) = TestServer::start_postgres("").await {
+        token_catalog(s).await;
+    }
+}
+
+async fn token_catalog(s: TestServer) {
     let other = s.second_node().await;
     let admin = s.admin_token().await;
     let project = s.admin.project.id.clone();
@@ -733,7 +743,17 @@ async fn the_token_catalog_is_the_tables_on_every_node_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoint_filters_narrow_a_projects_catalog() {
-    let s = TestServer::start().await;
+    endpoint_filters(TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_filters_narrow_a_projects_catalog_on_postgres() {
+    if let Some(s) = TestServer::start_postgres("").await {
+        endpoint_filters(s).await;
+    }
+}
+
+async fn endpoint_filters(s: TestServer) {
     let admin = s.admin_token().await;
     let project = s.admin.project.id.clone();
     let service = create_service(&s, &admin, "network", "neutron").await;
