@@ -401,10 +401,7 @@ pub async fn create_endpoint(
     };
     let url =
         url(&fields)?.ok_or_else(|| AuthError::bad_request("'url' is a required property"))?;
-    let enabled = match fields.get("enabled") {
-        Some(Value::Null) | None => true,
-        _ => boolean(&fields, "enabled")?.unwrap_or(true),
-    };
+    let enabled = boolean(&fields, "enabled")?.unwrap_or(true);
     let (region, given) = region_of(&fields)?.unwrap_or((None, RegionGiven::Id));
     let mut endpoint = Endpoint::new(new_id(), service_id, interface, url)
         .with_enabled(enabled)

@@ -20,8 +20,11 @@
 //! coalesced, per batch of concurrent requests.
 //!
 //! The service catalog, which every scoped token body carries, is kept the
-//! same way: one copy, tagged with the revision it was read under (catalog
-//! writes move the revision too), so a login reads it only after a change.
+//! same way: one copy of what it is built from (services, endpoints,
+//! OS-EP-FILTER associations; see [`crate::catalog`]), tagged with the
+//! revision it was read under (catalog writes move the revision too), so a
+//! login reads the tables only after a change and builds its project's
+//! catalog in memory.
 //! So are the implied-role rules every scoped token's roles are expanded
 //! with ([`ValidationCache::role_graph`]): they are few, every change to
 //! them (or to a role's name) moves the revision, and a login or a
