@@ -6,8 +6,9 @@
 //! token bodies), which is all a catalog change needs: every node reads
 //! the catalog again at its next login or validation. Keystone writes no
 //! revocation event for it either. The call's event notes the object's id
-//! (attribute `service_id`, `endpoint_id`, `region_id` or
-//! `endpoint_group_id`, and the project of an association).
+//! in its `request` attribute, and so in its audit row (`service_id`,
+//! `endpoint_id`, `region_id` or `endpoint_group_id`; an association's
+//! project is the event's project).
 
 use auth_core::AuthError;
 use auth_core::store::{Endpoint, EndpointGroup, ProjectAssociation, Region, Service};
@@ -15,11 +16,17 @@ use serde_json::Value;
 
 use super::Context;
 
+/// Notes `key: id` in the call's `request` attribute (and so in its audit
+/// row).
 fn note(key: &'static str, id: &str) {
     crate::events::note(|facts| {
-        facts
+        let request = facts
             .attributes
-            .insert(key.to_owned(), Value::from(id.to_owned()));
+            .entry(crate::events::REQUEST)
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Value::Object(request) = request {
+            request.insert(key.to_owned(), Value::from(id.to_owned()));
+        }
     });
 }
 

@@ -207,8 +207,17 @@ async fn services_are_created_listed_updated_and_deleted_with_their_endpoints() 
     )
     .await;
     assert_eq!(status, 404);
-    assert!(!s.audit_of("service.create").await.is_empty());
-    assert!(!s.audit_of("service.delete").await.is_empty());
+    let created = s.audit_of("service.create").await;
+    let created: Vec<_> = created.iter().filter(|r| r.success).collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0].detail["request"]["service_id"], id);
+    assert_eq!(created[0].detail["policy"], "identity:create_service");
+    let deleted = s.audit_of("service.delete").await;
+    assert!(
+        deleted
+            .iter()
+            .any(|r| r.detail["request"]["service_id"] == id)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
