@@ -71,16 +71,22 @@ impl CatalogData {
 
     /// The catalog of a token of `user_id` scoped to `project_id` (`None`:
     /// a domain or system token). `public_endpoint` is what
-    /// `$(public_endpoint)s` stands for, if configured.
+    /// `$(public_endpoint)s` stands for, if configured; `all_if_no_filter`
+    /// is `[endpoint_filter] return_all_endpoints_if_no_filter` (false: a
+    /// token without associations gets an empty catalog).
     pub fn render(
         &self,
         user_id: &str,
         project_id: Option<&str>,
         public_endpoint: Option<&str>,
+        all_if_no_filter: bool,
     ) -> Value {
         let filtered = project_id
             .map(|p| self.endpoints_for_project(p))
             .filter(|f| !f.is_empty());
+        if filtered.is_none() && !all_if_no_filter {
+            return Value::Array(Vec::new());
+        }
         let substitutions = Substitutions {
             user_id,
             project_id,
@@ -291,13 +297,23 @@ mod tests {
                 .map(|e| e["id"].as_str().unwrap().to_owned())
                 .collect()
         };
-        assert_eq!(ids(data.render("u", Some("p1"), None)), ["e1"]);
+        assert_eq!(ids(data.render("u", Some("p1"), None, true)), ["e1"]);
         assert_eq!(
-            data.render("u", Some("p1"), None).as_array().unwrap().len(),
+            data.render("u", Some("p1"), None, true)
+                .as_array()
+                .unwrap()
+                .len(),
             1
         );
-        assert_eq!(ids(data.render("u", Some("p2"), None)), ["e2"]);
-        assert_eq!(ids(data.render("u", Some("p3"), None)), ["e1", "e2", "e3"]);
-        assert_eq!(ids(data.render("u", None, None)), ["e1", "e2", "e3"]);
+        assert_eq!(ids(data.render("u", Some("p2"), None, true)), ["e2"]);
+        assert_eq!(
+            ids(data.render("u", Some("p3"), None, true)),
+            ["e1", "e2", "e3"]
+        );
+        assert_eq!(ids(data.render("u", None, None, true)), ["e1", "e2", "e3"]);
+        // [endpoint_filter] return_all_endpoints_if_no_filter = false
+        assert_eq!(data.render("u", Some("p3"), None, false), json!([]));
+        assert_eq!(data.render("u", None, None, false), json!([]));
+        assert_eq!(ids(data.render("u", Some("p1"), None, false)), ["e1"]);
     }
 }

@@ -82,6 +82,9 @@ pub struct Config {
     pub policy: PolicySection,
     /// Keystone's `[assignment]`: which roles no rule may imply.
     pub assignment: AssignmentSection,
+    /// Keystone's `[endpoint_filter]`: the catalog of a token without
+    /// OS-EP-FILTER associations.
+    pub endpoint_filter: EndpointFilterSection,
     /// The Orthanc authorization web service.
     pub orthanc: OrthancSection,
     /// The authenticating gateway in front of an imaging web service.
@@ -330,6 +333,29 @@ impl Default for AssignmentSection {
                 .iter()
                 .map(|name| (*name).to_owned())
                 .collect(),
+        }
+    }
+}
+
+/// `[endpoint_filter]`, as Keystone's.
+///
+/// ```toml
+/// [endpoint_filter]
+/// return_all_endpoints_if_no_filter = true   # false: no associations, no catalog
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EndpointFilterSection {
+    /// Whether a token whose project has no OS-EP-FILTER associations
+    /// (and a domain or system token) carries the whole catalog (true,
+    /// Keystone's default) or an empty one.
+    pub return_all_endpoints_if_no_filter: bool,
+}
+
+impl Default for EndpointFilterSection {
+    fn default() -> Self {
+        Self {
+            return_all_endpoints_if_no_filter: true,
         }
     }
 }

@@ -161,8 +161,10 @@ impl ValidationCache {
         project_id: Option<&str>,
     ) -> Result<Value, AuthError> {
         let data = self.catalog_data(state).await?;
-        let public = state.config().server.public_url.as_deref();
-        Ok(data.render(user_id, project_id, public))
+        let config = state.config();
+        let public = config.server.public_url.as_deref();
+        let all = config.endpoint_filter.return_all_endpoints_if_no_filter;
+        Ok(data.render(user_id, project_id, public, all))
     }
 
     /// The implied-role rules, as a [`RoleGraph`]: the kept graph while the

@@ -956,6 +956,25 @@ async fn endpoint_filters(s: TestServer) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_return_all_only_associated_endpoints_are_listed() {
+    let s =
+        TestServer::start_with("[endpoint_filter]\nreturn_all_endpoints_if_no_filter = false\n")
+            .await;
+    let admin = s.admin_token().await;
+    let project = s.admin.project.id.clone();
+    assert_eq!(admin_catalog(&s, &project).await, json!([]));
+    let (_, endpoints) = send(&s, &admin, Method::GET, "/v3/endpoints", None).await;
+    let identity = endpoints["endpoints"][0]["id"].as_str().unwrap().to_owned();
+    let link = format!("/v3/OS-EP-FILTER/projects/{project}/endpoints/{identity}");
+    let (status, _) = send(&s, &admin, Method::PUT, &link, None).await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        endpoint_ids(&admin_catalog(&s, &project).await),
+        [identity.as_str()]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_again_keeps_one_identity_endpoint_and_follows_a_new_url() {
     let s = TestServer::start().await;
     let admin = s.admin_token().await;
