@@ -18,6 +18,7 @@ pub mod grants;
 pub mod groups;
 pub mod implied_roles;
 pub mod passwords;
+pub mod policies;
 pub mod projects;
 pub mod role_assignments;
 pub mod roles;
@@ -186,6 +187,11 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             ec2_credentials::delete,
             "ec2_credential.delete",
         )
+        .get("/v3/policies", policies::list, "policy.list")
+        .post("/v3/policies", policies::create, "policy.create")
+        .get("/v3/policies/{id}", policies::get, "policy.get")
+        .patch("/v3/policies/{id}", policies::update, "policy.update")
+        .delete("/v3/policies/{id}", policies::delete, "policy.delete")
         .get("/v3/credentials", credentials::list, "credential.list")
         .post("/v3/credentials", credentials::create, "credential.create")
         .get("/v3/credentials/{id}", credentials::get, "credential.get")

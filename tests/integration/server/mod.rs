@@ -17,6 +17,7 @@ mod keys;
 mod lockout;
 mod operations;
 mod orthanc;
+mod policies;
 mod policy;
 mod policy_file;
 mod policy_matrix;
