@@ -11,6 +11,7 @@ pub mod body;
 pub mod caller;
 pub mod credentials;
 pub mod discovery;
+pub mod domain_configs;
 pub mod domains;
 pub mod ec2_credentials;
 pub mod event_handlers;
@@ -186,6 +187,71 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "/v3/users/{id}/credentials/OS-EC2/{access}",
             ec2_credentials::delete,
             "ec2_credential.delete",
+        )
+        .get(
+            "/v3/domains/config/default",
+            domain_configs::default,
+            "domain_config.default",
+        )
+        .get(
+            "/v3/domains/config/{group}/default",
+            domain_configs::default,
+            "domain_config.default",
+        )
+        .get(
+            "/v3/domains/config/{group}/{option}/default",
+            domain_configs::default,
+            "domain_config.default",
+        )
+        .put(
+            "/v3/domains/{id}/config",
+            domain_configs::create,
+            "domain_config.create",
+        )
+        .get(
+            "/v3/domains/{id}/config",
+            domain_configs::get,
+            "domain_config.get",
+        )
+        .patch(
+            "/v3/domains/{id}/config",
+            domain_configs::update,
+            "domain_config.update",
+        )
+        .delete(
+            "/v3/domains/{id}/config",
+            domain_configs::delete,
+            "domain_config.delete",
+        )
+        .get(
+            "/v3/domains/{id}/config/{group}",
+            domain_configs::get,
+            "domain_config.get",
+        )
+        .patch(
+            "/v3/domains/{id}/config/{group}",
+            domain_configs::update,
+            "domain_config.update",
+        )
+        .delete(
+            "/v3/domains/{id}/config/{group}",
+            domain_configs::delete,
+            "domain_config.delete",
+        )
+        .get(
+            "/v3/domains/{id}/config/{group}/{option}",
+            domain_configs::get,
+            "domain_config.get",
+        )
+        .patch(
+            "/v3/domains/{id}/config/{group}/{option}",
+            domain_configs::update,
+            "domain_config.update",
+        )
+        .delete(
+            "/v3/domains/{id}/config/{group}/{option}",
+            domain_configs::delete,
+            "domain_config.delete",
         )
         .get("/v3/policies", policies::list, "policy.list")
         .post("/v3/policies", policies::create, "policy.create")

@@ -6,6 +6,7 @@ mod application_credentials;
 mod cache;
 mod connections;
 mod dicom;
+mod domain_configs;
 mod domains;
 mod ec2_credentials;
 mod events;
