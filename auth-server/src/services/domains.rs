@@ -34,5 +34,10 @@ pub async fn delete(cx: &Context<'_>, domain: &Domain) -> Result<(), AuthError> 
             "Cannot delete a domain that is enabled, please disable it first.".into(),
         ));
     }
-    cx.storage().delete_domain(&domain.id).await
+    cx.storage().delete_domain(&domain.id).await?;
+    // Its configuration goes with it (there may be none).
+    cx.storage()
+        .delete_document(super::documents::DOMAIN_CONFIGS, &domain.id)
+        .await?;
+    Ok(())
 }

@@ -26,6 +26,7 @@
 pub mod application_credentials;
 pub mod catalog;
 pub mod credentials;
+pub mod documents;
 pub mod domains;
 pub mod event_handlers;
 pub mod grants;
