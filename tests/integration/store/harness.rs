@@ -54,10 +54,37 @@ impl Drop for Cleanup {
                     .expect("runtime");
                 runtime.block_on(async {
                     let mut conn = sqlx::PgConnection::connect(&url).await?;
-                    sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                    // A server stopped with an audit batch in flight can
+                    // leave its connection idle in a transaction, holding
+                    // a lock on the schema until its pool closes, which
+                    // the runtime this waits in keeps from happening: such
+                    // leftovers of the finished test are ended, then the
+                    // drop is tried again.
+                    sqlx::query("SET lock_timeout = '5s'")
                         .execute(&mut conn)
-                        .await
-                        .map(drop)
+                        .await?;
+                    let mut attempts = 0;
+                    loop {
+                        let dropped = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
+                            .execute(&mut conn)
+                            .await;
+                        attempts += 1;
+                        if dropped.is_ok() || attempts == 5 {
+                            return dropped.map(drop);
+                        }
+                        sqlx::query(
+                            "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a \
+                             WHERE a.state LIKE 'idle in transaction%' \
+                             AND a.pid <> pg_backend_pid() AND EXISTS ( \
+                               SELECT 1 FROM pg_locks l \
+                               JOIN pg_class c ON c.oid = l.relation \
+                               JOIN pg_namespace n ON n.oid = c.relnamespace \
+                               WHERE l.pid = a.pid AND n.nspname = $1)",
+                        )
+                        .bind(&name)
+                        .execute(&mut conn)
+                        .await?;
+                    }
                 })
             })
             .join();
