@@ -415,6 +415,21 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
         Err(read_only("list_all_credentials"))
     }
 
+    /// The access rules of `user_id`, shared by their application
+    /// credentials (a credential's rules are created with it when new).
+    async fn list_access_rules(&self, user_id: &str) -> Result<Vec<AccessRule>, AuthError> {
+        let _ = user_id;
+        Ok(Vec::new())
+    }
+
+    /// Deletes the access rule `id` of `user_id`: [`AuthError::NotFound`]
+    /// if the user has none by that id, [`AuthError::Forbidden`] while an
+    /// application credential still names it.
+    async fn delete_access_rule(&self, user_id: &str, id: &str) -> Result<(), AuthError> {
+        let _ = (user_id, id);
+        Err(read_only("delete_access_rule"))
+    }
+
     /// Deletes a credential.
     async fn delete_credential(&self, credential_id: &str) -> Result<(), AuthError> {
         let _ = credential_id;

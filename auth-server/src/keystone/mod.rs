@@ -26,6 +26,7 @@ pub mod roles;
 pub mod share_tokens;
 pub mod targets;
 pub mod tokens;
+pub mod user_access_rules;
 pub mod users;
 
 use std::convert::Infallible;
@@ -252,6 +253,21 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "/v3/domains/{id}/config/{group}/{option}",
             domain_configs::delete,
             "domain_config.delete",
+        )
+        .get(
+            "/v3/users/{id}/access_rules",
+            user_access_rules::list,
+            "access_rule.list",
+        )
+        .get(
+            "/v3/users/{id}/access_rules/{rule}",
+            user_access_rules::get,
+            "access_rule.get",
+        )
+        .delete(
+            "/v3/users/{id}/access_rules/{rule}",
+            user_access_rules::delete,
+            "access_rule.delete",
         )
         .get("/v3/policies", policies::list, "policy.list")
         .post("/v3/policies", policies::create, "policy.create")

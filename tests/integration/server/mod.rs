@@ -25,3 +25,4 @@ mod policy_matrix;
 mod revocation;
 mod routes;
 mod tokens;
+mod user_access_rules;
