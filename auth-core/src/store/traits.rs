@@ -64,6 +64,20 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
         Err(read_only("delete_domain"))
     }
 
+    /// Deletes a domain and everything in it, as Keystone deletes a
+    /// disabled domain: its projects (whatever their hierarchy), users,
+    /// groups and domain-specific roles, with everything that hangs off
+    /// them (assignments on the domain and its projects, memberships,
+    /// passwords, credentials, application credentials, implied-role
+    /// rules), in one transaction that moves the token revision.
+    /// [`AuthError::NotFound`] if there is no such domain. Whether the
+    /// domain may go (Keystone insists that it be disabled) is the caller's
+    /// decision.
+    async fn purge_domain(&self, domain_id: &str) -> Result<(), AuthError> {
+        let _ = domain_id;
+        Err(read_only("purge_domain"))
+    }
+
     /// Adds a project.
     async fn create_project(&self, project: &Project) -> Result<(), AuthError> {
         let _ = project;
@@ -92,13 +106,15 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
         Err(read_only("list_projects"))
     }
 
-    /// Replaces a project's name, description and enabled flag.
+    /// Replaces a project's name, description, enabled flag and tags (its
+    /// domain and parent never change).
     async fn update_project(&self, project: &Project) -> Result<(), AuthError> {
         let _ = project;
         Err(read_only("update_project"))
     }
 
-    /// Deletes a project and its assignments.
+    /// Deletes a project and its assignments; refused with
+    /// [`not_a_leaf`]'s [`AuthError::Forbidden`] while it has children.
     async fn delete_project(&self, project_id: &str) -> Result<(), AuthError> {
         let _ = project_id;
         Err(read_only("delete_project"))
@@ -373,6 +389,15 @@ pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
     async fn list_role_inferences(&self) -> Result<Vec<ImpliedRole>, AuthError> {
         Ok(Vec::new())
     }
+}
+
+/// The refusal to delete a project that has children, in Keystone's
+/// words (a 403).
+pub fn not_a_leaf(project_id: &str) -> AuthError {
+    AuthError::Forbidden(format!(
+        "Cannot delete the project {project_id} since it is not a leaf in the hierarchy. \
+         Use the cascade option if you want to delete a whole subtree."
+    ))
 }
 
 /// The 404 of a missing rule, in Keystone's words
