@@ -19,6 +19,7 @@ mod orthanc;
 mod policy;
 mod policy_file;
 mod policy_matrix;
+mod projects;
 mod revocation;
 mod routes;
 mod tokens;
