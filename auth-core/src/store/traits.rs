@@ -431,6 +431,14 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
         Err(read_only("get_credential"))
     }
 
+    /// Replaces a credential's owner, type, project and blob (`credential.id`
+    /// names it); the store encrypts the blob again. [`AuthError::NotFound`]
+    /// if there is no such credential, or no such owner.
+    async fn update_credential(&self, credential: &Credential) -> Result<(), AuthError> {
+        let _ = credential;
+        Err(read_only("update_credential"))
+    }
+
     /// Every credential, or a user's, decrypted.
     async fn list_all_credentials(
         &self,

@@ -198,6 +198,11 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
         .get("/v3/credentials", credentials::list, "credential.list")
         .post("/v3/credentials", credentials::create, "credential.create")
         .get("/v3/credentials/{id}", credentials::get, "credential.get")
+        .patch(
+            "/v3/credentials/{id}",
+            credentials::update,
+            "credential.update",
+        )
         .delete(
             "/v3/credentials/{id}",
             credentials::delete,

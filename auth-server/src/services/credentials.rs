@@ -14,6 +14,15 @@ pub async fn create(cx: &Context<'_>, credential: &Credential) -> Result<(), Aut
     Ok(())
 }
 
+/// Saves `updated` over the stored credential of the same id (a new owner
+/// must exist: 404 otherwise).
+pub async fn update(cx: &Context<'_>, updated: &Credential) -> Result<(), AuthError> {
+    let user = cx.storage().get_user(&updated.user_id).await?;
+    cx.storage().update_credential(updated).await?;
+    note_user(&user.id, &user.domain_id);
+    Ok(())
+}
+
 /// Deletes `credential`.
 pub async fn delete(cx: &Context<'_>, credential: &Credential) -> Result<(), AuthError> {
     cx.storage().delete_credential(&credential.id).await?;
