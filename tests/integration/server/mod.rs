@@ -11,6 +11,7 @@ mod events;
 mod gateway;
 mod groups;
 pub(crate) mod harness;
+mod identity_api;
 mod implied;
 mod keys;
 mod lockout;
