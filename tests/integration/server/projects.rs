@@ -127,7 +127,7 @@ async fn projects_nest_within_their_domain_and_the_depth_limit() {
             .unwrap(),
     )
     .await;
-    assert_eq!(ids(&children, "projects"), [middle_id.clone()]);
+    assert_eq!(ids(&children, "projects"), std::slice::from_ref(&middle_id));
     let tops = json_of(
         call(Method::GET, "/v3/projects?parent_id=default")
             .send()
@@ -501,7 +501,7 @@ async fn listings_filter_on_enabled() {
             async move { ids(&json_of(request.send().await.unwrap()).await, key) }
         };
         let disabled = listed("enabled=false").await;
-        assert_eq!(disabled, [id.clone()], "{path}");
+        assert_eq!(disabled, std::slice::from_ref(id), "{path}");
         let enabled = listed("enabled=true").await;
         assert!(!enabled.contains(id) && !enabled.is_empty(), "{path}");
         assert!(listed("enabled=0").await.contains(id), "{path}");
