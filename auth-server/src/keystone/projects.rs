@@ -594,6 +594,7 @@ pub struct TagPath {
     tag: String,
 }
 
+/// Keystone's `ProjectTagNotFound`.
 fn no_such_tag(tag: &str) -> ServerError {
     AuthError::NotFound {
         what: format!("project tag: {tag}"),

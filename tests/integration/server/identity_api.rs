@@ -120,6 +120,23 @@ async fn domain_specific_roles_are_created_and_listed_by_domain() {
         (200, json!(domain))
     );
 
+    // Granted on its domain's projects only (DomainSpecificRoleMismatch).
+    let me = s.admin.user.id.clone();
+    let elsewhere = format!(
+        "/v3/projects/{}/users/{me}/roles/{role_id}",
+        s.admin.project.id
+    );
+    let (status, body) = answer(call(Method::PUT, &elsewhere)).await;
+    assert_eq!(status, 403, "{body}");
+    let (_, inside) = answer(
+        call(Method::POST, "/v3/projects")
+            .json(&json!({"project": {"name": "inside", "domain_id": domain}})),
+    )
+    .await;
+    let inside = inside["project"]["id"].as_str().unwrap().to_owned();
+    let here = format!("/v3/projects/{inside}/users/{me}/roles/{role_id}");
+    assert_eq!(call(Method::PUT, &here).send().await.unwrap().status(), 204);
+
     // A member may not create one (Keystone's create_domain_role: admin).
     let member = s.role_id(&admin, "member").await.unwrap();
     s.create_user_with_role(&admin, "plain", "plain-pass", Some(&member))
