@@ -35,6 +35,9 @@ pub struct ProjectEnvelope {
 /// create's policy target).
 #[derive(Debug, Deserialize, Serialize)]
 struct ProjectBody {
+    /// An update may repeat the path's id, never name another.
+    #[serde(default, skip_serializing)]
+    id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -470,6 +473,9 @@ pub async fn update(
     super::authorize(&state, &caller, "identity:update_project", &target)?;
     let current = current?;
     let body = body.project;
+    if body.id.as_ref().is_some_and(|sent| *sent != id) {
+        return Err(AuthError::bad_request("Cannot change ID").into());
+    }
     if body
         .domain_id
         .as_ref()

@@ -278,6 +278,13 @@ pub async fn update(
     let (target, current) = user_target(&state, &id).await?;
     super::authorize(&state, &caller, "identity:update_user", &target)?;
     let current = current?;
+    if body
+        .user
+        .get("id")
+        .is_some_and(|sent| *sent != Value::String(id.clone()))
+    {
+        return Err(AuthError::bad_request("Cannot change ID").into());
+    }
     let mut user = current.clone();
     apply(&mut user, &body.user)?;
     let new_password = password_of(&body.user)?;

@@ -56,6 +56,9 @@ async fn users_keep_their_extra_attributes_as_keystone() {
     );
     let (_, listed) = answer(call(Method::GET, "/v3/users?name=extra")).await;
     assert_eq!(listed["users"][0]["description"], "has extras");
+    let (status, _) =
+        answer(call(Method::PATCH, &path).json(&json!({"user": {"id": "another"}}))).await;
+    assert_eq!(status, 400, "an id is never changed");
     // The user's own members win over an extra of the same name.
     let (_, renamed) = answer(
         call(Method::PATCH, &path).json(&json!({"user": {"name": "extra2", "enabled": true}})),

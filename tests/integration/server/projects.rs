@@ -183,6 +183,7 @@ async fn projects_nest_within_their_domain_and_the_depth_limit() {
         (json!({"parent_id": "default"}), 403),
         (json!({"domain_id": other}), 400),
         (json!({"is_domain": true}), 400),
+        (json!({"id": "another"}), 400),
         (json!({"enabled": false}), 403),
     ] {
         let (got, answered) =
