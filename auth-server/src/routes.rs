@@ -259,7 +259,9 @@ mod tests {
                     !name.is_empty()
                         && name.split('.').count() >= 2
                         && name.split('.').all(|part| !part.is_empty()
-                            && part.chars().all(|c| c.is_ascii_lowercase() || c == '_')),
+                            && part
+                                .chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')),
                     "{} {}: a malformed event name {name:?}",
                     call.method,
                     call.path
@@ -328,6 +330,26 @@ mod tests {
                 "DELETE",
                 "/v3/users/{id}/application_credentials/{credential}",
                 "application_credential.delete",
+            ),
+            (
+                "GET",
+                "/v3/users/{id}/credentials/OS-EC2",
+                "ec2_credential.list",
+            ),
+            (
+                "POST",
+                "/v3/users/{id}/credentials/OS-EC2",
+                "ec2_credential.create",
+            ),
+            (
+                "GET",
+                "/v3/users/{id}/credentials/OS-EC2/{access}",
+                "ec2_credential.get",
+            ),
+            (
+                "DELETE",
+                "/v3/users/{id}/credentials/OS-EC2/{access}",
+                "ec2_credential.delete",
             ),
             ("GET", "/v3/credentials", "credential.list"),
             ("POST", "/v3/credentials", "credential.create"),

@@ -86,7 +86,9 @@ pub struct DicomSection {
     /// aborted (default 600).
     pub idle_timeout_secs: u64,
     /// The largest PDU accepted from a peer, in bytes (default 1 MiB): what
-    /// the listener advertises, and the cap of what it relays.
+    /// the listener advertises without an upstream, and the cap of what it
+    /// relays. With an upstream each side is told the other's max PDU
+    /// length, capped by this, so every PDU is relayed unchanged.
     pub max_pdu_length: u32,
     /// The most associations at once (default 256); more are refused with
     /// RJ (2, 3, 2), local limit exceeded.

@@ -12,6 +12,7 @@ pub mod caller;
 pub mod credentials;
 pub mod discovery;
 pub mod domains;
+pub mod ec2_credentials;
 pub mod event_handlers;
 pub mod grants;
 pub mod groups;
@@ -194,6 +195,26 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "/v3/role_assignments",
             role_assignments::list,
             "role_assignment.list",
+        )
+        .get(
+            "/v3/users/{id}/credentials/OS-EC2",
+            ec2_credentials::list,
+            "ec2_credential.list",
+        )
+        .post(
+            "/v3/users/{id}/credentials/OS-EC2",
+            ec2_credentials::create,
+            "ec2_credential.create",
+        )
+        .get(
+            "/v3/users/{id}/credentials/OS-EC2/{access}",
+            ec2_credentials::get,
+            "ec2_credential.get",
+        )
+        .delete(
+            "/v3/users/{id}/credentials/OS-EC2/{access}",
+            ec2_credentials::delete,
+            "ec2_credential.delete",
         )
         .get("/v3/credentials", credentials::list, "credential.list")
         .post("/v3/credentials", credentials::create, "credential.create")

@@ -23,6 +23,18 @@ pub async fn update(cx: &Context<'_>, updated: &Credential) -> Result<(), AuthEr
     Ok(())
 }
 
+/// Stores `credential`, tied to a project (an EC2 credential): 404 if the
+/// user or the project does not exist.
+pub async fn create_for_project(
+    cx: &Context<'_>,
+    credential: &Credential,
+) -> Result<(), AuthError> {
+    if let Some(project) = &credential.project_id {
+        cx.storage().get_project(project).await?;
+    }
+    create(cx, credential).await
+}
+
 /// Deletes `credential`.
 pub async fn delete(cx: &Context<'_>, credential: &Credential) -> Result<(), AuthError> {
     cx.storage().delete_credential(&credential.id).await?;

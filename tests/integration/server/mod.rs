@@ -7,6 +7,7 @@ mod cache;
 mod connections;
 mod dicom;
 mod domains;
+mod ec2_credentials;
 mod events;
 mod gateway;
 mod groups;
