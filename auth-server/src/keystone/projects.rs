@@ -167,6 +167,39 @@ async fn project_target(
     )
 }
 
+/// What `/v3/projects/{id}` names: a project, or a domain (Keystone's
+/// domains are the projects acting as them).
+enum Named {
+    Project(Project),
+    Domain(Domain),
+}
+
+/// The target of a call on `/v3/projects/{id}` (see `project_target`);
+/// when no project has the id but a domain does, `target.project` is the
+/// domain as the project acting as it. A 404 of both is deferred.
+async fn named_target(
+    state: &AppState,
+    id: &str,
+) -> Result<(Target, Result<Named, AuthError>), AuthError> {
+    let (target, project) = project_target(state, id).await?;
+    match project {
+        Ok(project) => Ok((target, Ok(Named::Project(project)))),
+        Err(missing @ AuthError::NotFound { .. }) => {
+            match super::deferred(state.storage().get_domain(id).await)? {
+                Ok(domain) => {
+                    let object = json!({"id": domain.id, "name": domain.name,
+                        "domain_id": null, "description": domain.description,
+                        "enabled": domain.enabled, "is_domain": true, "parent_id": null});
+                    let target = target.with_object("target.project", &object);
+                    Ok((target, Ok(Named::Domain(domain))))
+                }
+                Err(_) => Ok((target, Err(missing))),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `POST /v3/projects`. Target: `target.project`, the request's project as
 /// sent (so without a `domain_id` if it names none, as in Keystone, which
 /// fills it in only after the check: from the parent, else the caller's
@@ -337,7 +370,7 @@ pub async fn list(
 /// `parents_as_list` and `subtree_as_list` (the projects above or below
 /// it that the caller holds a role on, each as `{"project": ...}`),
 /// `parents_as_ids` and `subtree_as_ids` (the ids, nested). The id of a
-/// domain reads the project acting as it. Target: see `project_target`.
+/// domain reads the project acting as it. Target: see `named_target`.
 pub async fn get(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -345,27 +378,16 @@ pub async fn get(
     Path(id): Path<String>,
     Query(expand): Query<ExpandQuery>,
 ) -> Result<impl IntoResponse, ServerError> {
-    let (mut target, project) = project_target(&state, &id).await?;
-    let acting_domain = match &project {
-        Err(AuthError::NotFound { .. }) => {
-            super::deferred(state.storage().get_domain(&id).await)?.ok()
-        }
-        _ => None,
-    };
-    if let Some(domain) = &acting_domain {
-        target = target.with_object(
-            "target.project",
-            &json!({"id": domain.id, "name": domain.name, "domain_id": null,
-                    "enabled": domain.enabled, "is_domain": true, "parent_id": null}),
-        );
-    }
+    let (target, named) = named_target(&state, &id).await?;
     super::authorize(&state, &caller, "identity:get_project", &target)?;
-    if let Some(domain) = acting_domain {
-        return Ok(Json(
-            json!({"project": domain_project_json(&domain, &base)}),
-        ));
-    }
-    let project = project?;
+    let project = match named? {
+        Named::Project(project) => project,
+        Named::Domain(domain) => {
+            return Ok(Json(
+                json!({"project": domain_project_json(&domain, &base)}),
+            ));
+        }
+    };
     let (parents_as_list, parents_as_ids) = (
         asked(expand.parents_as_list.as_ref()),
         asked(expand.parents_as_ids.as_ref()),
@@ -460,8 +482,9 @@ async fn caller_projects(state: &AppState, caller: &Caller) -> Result<HashSet<St
 
 /// `PATCH /v3/projects/{id}`; disabling a project revokes its tokens. Its
 /// domain, parent and `is_domain` never change: Keystone refuses a new
-/// domain (400), a new parent (403) and a new `is_domain` (400). Target:
-/// see `project_target`.
+/// domain (400), a new parent (403) and a new `is_domain` (400). The id of
+/// a domain updates the domain (see `update_acting_domain`). Target: see
+/// `named_target`.
 pub async fn update(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
@@ -469,10 +492,18 @@ pub async fn update(
     Path(id): Path<String>,
     KeystoneJson(body): KeystoneJson<ProjectEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
-    let (target, current) = project_target(&state, &id).await?;
+    let (target, named) = named_target(&state, &id).await?;
     super::authorize(&state, &caller, "identity:update_project", &target)?;
-    let current = current?;
     let body = body.project;
+    let current = match named? {
+        Named::Project(project) => project,
+        Named::Domain(domain) => {
+            let domain = update_acting_domain(&state, &domain, body).await?;
+            return Ok(Json(
+                json!({"project": domain_project_json(&domain, &base)}),
+            ));
+        }
+    };
     if body.id.as_ref().is_some_and(|sent| *sent != id) {
         return Err(AuthError::bad_request("Cannot change ID").into());
     }
@@ -508,16 +539,53 @@ pub async fn update(
 }
 
 /// `DELETE /v3/projects/{id}`: a project with children is refused (403),
-/// as Keystone. Target: see `project_target`.
+/// as Keystone; the id of a domain deletes the domain (disabled only).
+/// Target: see `named_target`.
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
-    let (target, project) = project_target(&state, &id).await?;
+    let (target, named) = named_target(&state, &id).await?;
     super::authorize(&state, &caller, "identity:delete_project", &target)?;
-    projects::delete(&state.services(), &project?).await?;
+    match named? {
+        Named::Project(project) => projects::delete(&state.services(), &project).await?,
+        // Keystone deletes a project acting as a domain as it deletes the
+        // domain: only disabled, with what it holds.
+        Named::Domain(domain) => domains::delete(&state.services(), &domain).await?,
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A `PATCH /v3/projects/{id}` of a project acting as a domain: its name,
+/// description and enabled flag, as the domain API changes them; a domain
+/// never gains a domain or a parent, nor stops acting as one (400).
+async fn update_acting_domain(
+    state: &AppState,
+    current: &Domain,
+    body: ProjectBody,
+) -> Result<Domain, ServerError> {
+    if body.id.as_ref().is_some_and(|sent| *sent != current.id) {
+        return Err(AuthError::bad_request("Cannot change ID").into());
+    }
+    if body.domain_id.is_some() || body.parent_id.is_some() || body.is_domain == Some(false) {
+        return Err(AuthError::bad_request(
+            "a project acting as a domain has no domain and no parent, and stays a domain",
+        )
+        .into());
+    }
+    let mut domain = current.clone();
+    if body.name.is_some() {
+        domain.name = name_of(body.name)?;
+    }
+    if let Some(description) = body.description {
+        domain.description = description;
+    }
+    if let Some(enabled) = body.enabled {
+        domain.enabled = enabled;
+    }
+    domains::update(&state.services(), current, &domain).await?;
+    Ok(domain)
 }
 
 /// `{"tags": [...]}`.

@@ -265,6 +265,40 @@ async fn a_project_acting_as_a_domain_is_a_domain() {
         ))
         .await;
     assert_eq!(status, 400, "only root projects act as domains");
+
+    // Updated and deleted through /v3/projects too, as the domain it is.
+    let path = format!("/v3/projects/{id}");
+    assert_eq!(
+        call(Method::DELETE, &path).send().await.unwrap().status(),
+        403
+    );
+    let (status, patched) = answer(
+        call(Method::PATCH, &path)
+            .json(&json!({"project": {"enabled": false, "description": "off"}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["project"]["enabled"], false);
+    assert_eq!(patched["project"]["is_domain"], true);
+    let (_, domain) = answer(call(Method::GET, &format!("/v3/domains/{id}"))).await;
+    assert_eq!(domain["domain"]["description"], "off");
+    let (status, _) =
+        answer(call(Method::PATCH, &path).json(&json!({"project": {"parent_id": "default"}})))
+            .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        call(Method::DELETE, &path).send().await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        call(Method::GET, &format!("/v3/domains/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(call(Method::GET, &path).send().await.unwrap().status(), 404);
 }
 
 #[tokio::test]
