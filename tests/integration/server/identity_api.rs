@@ -328,3 +328,59 @@ async fn unknown_routes_and_methods_answer_keystones_json_error() {
         assert!(body["error"]["message"].as_str().unwrap().len() > 10);
     }
 }
+
+#[tokio::test]
+async fn grants_are_listed_on_domains_and_the_system_too() {
+    let s = TestServer::start().await;
+    let admin = s.admin_token().await;
+    let call = |method: Method, path: &str| s.call(method, path, &admin);
+    let me = s.admin.user.id.clone();
+    let member = s.role_id(&admin, "member").await.unwrap();
+    let reader = s.role_id(&admin, "reader").await.unwrap();
+    let (_, group) =
+        answer(call(Method::POST, "/v3/groups").json(&json!({"group": {"name": "listers"}}))).await;
+    let group = group["group"]["id"].as_str().unwrap().to_owned();
+    for grant in [
+        format!("/v3/domains/default/users/{me}/roles/{member}"),
+        format!("/v3/domains/default/groups/{group}/roles/{reader}"),
+        format!("/v3/system/groups/{group}/roles/{member}"),
+    ] {
+        assert_eq!(
+            call(Method::PUT, &grant).send().await.unwrap().status(),
+            204
+        );
+    }
+    let names = |body: &Value| -> Vec<String> {
+        let mut names: Vec<String> = body["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    for (path, expected) in [
+        (
+            format!("/v3/domains/default/users/{me}/roles"),
+            vec!["member"],
+        ),
+        (
+            format!("/v3/domains/default/groups/{group}/roles"),
+            vec!["reader"],
+        ),
+        (format!("/v3/system/users/{me}/roles"), vec!["admin"]),
+        (format!("/v3/system/groups/{group}/roles"), vec!["member"]),
+    ] {
+        let (status, body) = answer(call(Method::GET, &path)).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(names(&body), expected, "{path}");
+        assert!(body["links"]["self"].as_str().unwrap().ends_with(&path));
+    }
+    let (status, _) = answer(call(
+        Method::GET,
+        &format!("/v3/domains/ghost/users/{me}/roles"),
+    ))
+    .await;
+    assert_eq!(status, 404);
+}
