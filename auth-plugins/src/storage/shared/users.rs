@@ -276,7 +276,19 @@ macro_rules! user_store {
                         .bind(domain_id)
                         .execute(&mut *tx)
                         .await
-                        .map_err(failed("purge_domain"))?;
+                        .map_err(|e| {
+                            // Something made in the domain while it went.
+                            if is_foreign_key_violation(&e) {
+                                AuthError::Conflict {
+                                    what: format!(
+                                        "domain {domain_id}: something was added to it while it \
+                                         was being deleted; try again"
+                                    ),
+                                }
+                            } else {
+                                unavailable("purge_domain", &e)
+                            }
+                        })?;
                     found(done.rows_affected(), || not_found("domain", domain_id))?;
                     sqlx::query(BUMP_TOKEN_REVISION)
                         .execute(&mut *tx)
