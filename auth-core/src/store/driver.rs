@@ -28,6 +28,7 @@ pub trait Storage:
     + HandlerStore
     + CounterStore
     + ImagingStore
+    + DocumentStore
 {
     /// The backend's name (`sqlite`, `postgres`), for logs and `doctor`.
     fn backend(&self) -> &'static str;

@@ -741,3 +741,47 @@ pub trait ImagingStore: Send + Sync + std::fmt::Debug {
 fn read_only(operation: &str) -> AuthError {
     AuthError::Forbidden(format!("this store does not support {operation}"))
 }
+
+/// JSON documents the server keeps for an API but does not interpret
+/// (Keystone's stored policy blobs, domain-specific configuration), by
+/// collection and id. Writes do not move the token revision: no document
+/// changes a token.
+#[async_trait]
+pub trait DocumentStore: Send + Sync + std::fmt::Debug {
+    /// Creates or replaces the document; whether it was created.
+    async fn put_document(
+        &self,
+        collection: &str,
+        id: &str,
+        body: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        let _ = (collection, id, body, at);
+        Err(read_only("put_document"))
+    }
+
+    /// The document, if there is one.
+    async fn get_document(
+        &self,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, AuthError> {
+        let _ = (collection, id);
+        Ok(None)
+    }
+
+    /// Every document of the collection, by id.
+    async fn list_documents(
+        &self,
+        collection: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, AuthError> {
+        let _ = collection;
+        Ok(Vec::new())
+    }
+
+    /// Deletes the document; whether there was one.
+    async fn delete_document(&self, collection: &str, id: &str) -> Result<bool, AuthError> {
+        let _ = (collection, id);
+        Err(read_only("delete_document"))
+    }
+}

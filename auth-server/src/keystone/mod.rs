@@ -11,6 +11,7 @@ pub mod body;
 pub mod caller;
 pub mod credentials;
 pub mod discovery;
+pub mod domain_configs;
 pub mod domains;
 pub mod ec2_credentials;
 pub mod event_handlers;
@@ -18,6 +19,7 @@ pub mod grants;
 pub mod groups;
 pub mod implied_roles;
 pub mod passwords;
+pub mod policies;
 pub mod projects;
 pub mod role_assignments;
 pub mod roles;
@@ -216,6 +218,76 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             ec2_credentials::delete,
             "ec2_credential.delete",
         )
+        .get(
+            "/v3/domains/config/default",
+            domain_configs::default,
+            "domain_config.default",
+        )
+        .get(
+            "/v3/domains/config/{group}/default",
+            domain_configs::default,
+            "domain_config.default",
+        )
+        .get(
+            "/v3/domains/config/{group}/{option}/default",
+            domain_configs::default,
+            "domain_config.default",
+        )
+        .put(
+            "/v3/domains/{id}/config",
+            domain_configs::create,
+            "domain_config.create",
+        )
+        .get(
+            "/v3/domains/{id}/config",
+            domain_configs::get,
+            "domain_config.get",
+        )
+        .patch(
+            "/v3/domains/{id}/config",
+            domain_configs::update,
+            "domain_config.update",
+        )
+        .delete(
+            "/v3/domains/{id}/config",
+            domain_configs::delete,
+            "domain_config.delete",
+        )
+        .get(
+            "/v3/domains/{id}/config/{group}",
+            domain_configs::get,
+            "domain_config.get",
+        )
+        .patch(
+            "/v3/domains/{id}/config/{group}",
+            domain_configs::update,
+            "domain_config.update",
+        )
+        .delete(
+            "/v3/domains/{id}/config/{group}",
+            domain_configs::delete,
+            "domain_config.delete",
+        )
+        .get(
+            "/v3/domains/{id}/config/{group}/{option}",
+            domain_configs::get,
+            "domain_config.get",
+        )
+        .patch(
+            "/v3/domains/{id}/config/{group}/{option}",
+            domain_configs::update,
+            "domain_config.update",
+        )
+        .delete(
+            "/v3/domains/{id}/config/{group}/{option}",
+            domain_configs::delete,
+            "domain_config.delete",
+        )
+        .get("/v3/policies", policies::list, "policy.list")
+        .post("/v3/policies", policies::create, "policy.create")
+        .get("/v3/policies/{id}", policies::get, "policy.get")
+        .patch("/v3/policies/{id}", policies::update, "policy.update")
+        .delete("/v3/policies/{id}", policies::delete, "policy.delete")
         .get("/v3/credentials", credentials::list, "credential.list")
         .post("/v3/credentials", credentials::create, "credential.create")
         .get("/v3/credentials/{id}", credentials::get, "credential.get")

@@ -29,7 +29,8 @@ pub async fn update(cx: &Context<'_>, current: &Domain, updated: &Domain) -> Res
 /// Deletes `domain`: only a disabled one (403 otherwise, as Keystone),
 /// and with it everything it holds: its projects, users, groups and
 /// domain-specific roles, and what hangs off them (grants on the domain
-/// and its projects, memberships, credentials), in one store transaction.
+/// and its projects, memberships, credentials), in one store transaction,
+/// and its configuration.
 /// Then every token scoped to the domain or one of its projects, and every
 /// token of one of its users, is revoked.
 pub async fn delete(cx: &Context<'_>, domain: &Domain) -> Result<(), AuthError> {
@@ -55,5 +56,9 @@ pub async fn delete(cx: &Context<'_>, domain: &Domain) -> Result<(), AuthError> 
     for user in &users {
         revocations::user(cx, &user.id).await?;
     }
+    // Its configuration goes with it (there may be none).
+    storage
+        .delete_document(super::documents::DOMAIN_CONFIGS, &domain.id)
+        .await?;
     Ok(())
 }

@@ -25,6 +25,7 @@
 
 pub mod application_credentials;
 pub mod credentials;
+pub mod documents;
 pub mod domains;
 pub mod event_handlers;
 pub mod grants;

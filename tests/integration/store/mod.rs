@@ -8,6 +8,7 @@ mod assignments;
 mod counters;
 mod crash;
 mod credentials;
+mod documents;
 mod drivers;
 pub(crate) mod harness;
 mod imaging;
@@ -91,6 +92,7 @@ conformance! {
     counters::counters_adjust_reset_and_list,
     counters::concurrent_counter_increments_add_exactly_n,
     counters::user_extra_attributes_round_trip,
+    documents::documents_round_trip_per_collection_without_moving_the_revision,
     imaging::settings_are_replaced_whole_and_move_the_revision,
     imaging::share_tokens_round_trip_with_typed_errors,
     imaging::share_tokens_are_pruned_by_expiry_only,
