@@ -14,7 +14,8 @@
 //!   succeed;
 //! - deleting a row deletes what hangs off it (a user's passwords,
 //!   credentials, group memberships, assignments and application
-//!   credentials; a project's assignments; a role's assignments and the
+//!   credentials; a project's assignments and the credentials tied to it,
+//!   as Keystone's `delete_credentials_for_project`; a role's assignments and the
 //!   implied-role rules it is either side of) and nothing else.
 
 use std::sync::Arc;
@@ -68,8 +69,8 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
     /// disabled domain: its projects (whatever their hierarchy), users,
     /// groups and domain-specific roles, with everything that hangs off
     /// them (assignments on the domain and its projects, memberships,
-    /// passwords, credentials, application credentials, implied-role
-    /// rules), in one transaction that moves the token revision.
+    /// passwords, credentials, those tied to its projects too, application
+    /// credentials, implied-role rules), in one transaction that moves the token revision.
     /// [`AuthError::NotFound`] if there is no such domain. Whether the
     /// domain may go (Keystone insists that it be disabled) is the caller's
     /// decision.
@@ -113,8 +114,10 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
         Err(read_only("update_project"))
     }
 
-    /// Deletes a project and its assignments; refused with
-    /// [`not_a_leaf`]'s [`AuthError::Forbidden`] while it has children.
+    /// Deletes a project, its assignments and the credentials tied to it
+    /// (an EC2 credential is for one project), in one transaction; refused
+    /// with [`not_a_leaf`]'s [`AuthError::Forbidden`] while it has
+    /// children.
     async fn delete_project(&self, project_id: &str) -> Result<(), AuthError> {
         let _ = project_id;
         Err(read_only("delete_project"))

@@ -476,15 +476,32 @@ pub(crate) async fn projects_keep_their_parent_and_tags(f: &Fixture) {
     assert_eq!(read.tags, ["z"]);
     assert_eq!(read.parent_id, None);
 
-    // A parent is deleted after its children, not before.
+    // A parent is deleted after its children, not before; a credential
+    // tied to a project goes with it, and only then.
+    let owner = user("owner", DEFAULT_DOMAIN_ID);
+    s.create_user(&owner, None).await.unwrap();
+    let for_top = Credential::new(new_id(), owner.id.clone(), "ec2", "{}".to_owned().into())
+        .with_project(top.id.clone());
+    let untied = Credential::new(new_id(), owner.id.clone(), "totp", "seed".to_owned().into());
+    for c in [&for_top, &untied] {
+        s.create_credential(c).await.unwrap();
+    }
     let refused = s.delete_project(&top.id).await;
     assert!(
         matches!(refused, Err(AuthError::Forbidden(ref m)) if m.contains("not a leaf")),
         "{refused:?}"
     );
     assert!(s.get_project(&top.id).await.is_ok());
+    assert!(s.get_credential(&for_top.id).await.is_ok());
     s.delete_project(&child.id).await.unwrap();
+    let before = s.token_revision().await.unwrap();
     s.delete_project(&top.id).await.unwrap();
+    assert_ne!(s.token_revision().await.unwrap(), before);
+    assert!(matches!(
+        s.get_credential(&for_top.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(s.get_credential(&untied.id).await.is_ok());
 }
 
 pub(crate) async fn purging_a_domain_deletes_what_it_holds_and_nothing_else(f: &Fixture) {
@@ -537,9 +554,16 @@ pub(crate) async fn purging_a_domain_deletes_what_it_holds_and_nothing_else(f: &
     ] {
         s.grant(&a).await.unwrap();
     }
+    let tied = Credential::new(new_id(), outsider.id.clone(), "ec2", "{}".to_owned().into())
+        .with_project(child.id.clone());
+    s.create_credential(&tied).await.unwrap();
     let before = s.token_revision().await.unwrap();
 
     s.purge_domain(&d.id).await.unwrap();
+    assert!(matches!(
+        s.get_credential(&tied.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
     assert_ne!(s.token_revision().await.unwrap(), before);
     assert!(matches!(
         s.get_domain(&d.id).await,

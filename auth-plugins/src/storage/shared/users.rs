@@ -234,12 +234,20 @@ macro_rules! user_store {
                 }
 
                 async fn delete_project(&self, project_id: &str) -> Result<(), AuthError> {
-                    // Assignments on it cascade; default projects pointing
-                    // at it become NULL (schema); a child's parent key
-                    // refuses it.
+                    // The credentials tied to it go (Keystone's
+                    // delete_credentials_for_project); assignments on it
+                    // cascade; default projects pointing at it become NULL
+                    // (schema); a child's parent key refuses it, and then
+                    // nothing is deleted.
+                    let mut tx = self.core.begin("delete_project").await?;
+                    sqlx::query("DELETE FROM credentials WHERE project_id = $1")
+                        .bind(project_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed("delete_project"))?;
                     let done = sqlx::query("DELETE FROM projects WHERE id = $1")
                         .bind(project_id)
-                        .execute_revised(&self.core)
+                        .execute(&mut *tx)
                         .await
                         .map_err(|e| {
                             if is_foreign_key_violation(&e) {
@@ -248,7 +256,12 @@ macro_rules! user_store {
                                 unavailable("delete_project", &e)
                             }
                         })?;
-                    found(done.rows_affected(), || not_found("project", project_id))
+                    found(done.rows_affected(), || not_found("project", project_id))?;
+                    sqlx::query(BUMP_TOKEN_REVISION)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed("delete_project"))?;
+                    tx.commit().await.map_err(failed("delete_project"))
                 }
 
                 async fn purge_domain(&self, domain_id: &str) -> Result<(), AuthError> {
@@ -261,6 +274,8 @@ macro_rules! user_store {
                     // rules of the domain's roles.
                     for statement in [
                         "UPDATE projects SET parent_id = NULL WHERE domain_id = $1",
+                        "DELETE FROM credentials WHERE project_id IN \
+                         (SELECT id FROM projects WHERE domain_id = $1)",
                         "DELETE FROM users WHERE domain_id = $1",
                         "DELETE FROM groups WHERE domain_id = $1",
                         "DELETE FROM projects WHERE domain_id = $1",
