@@ -129,6 +129,36 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
         .get("/v3/projects/{id}", projects::get, "project.get")
         .patch("/v3/projects/{id}", projects::update, "project.update")
         .delete("/v3/projects/{id}", projects::delete, "project.delete")
+        .get(
+            "/v3/projects/{id}/tags",
+            projects::list_tags,
+            "project.tags.list",
+        )
+        .put(
+            "/v3/projects/{id}/tags",
+            projects::update_tags,
+            "project.tags.update",
+        )
+        .delete(
+            "/v3/projects/{id}/tags",
+            projects::delete_tags,
+            "project.tags.delete",
+        )
+        .get(
+            "/v3/projects/{id}/tags/{tag}",
+            projects::check_tag_route,
+            "project.tag.check",
+        )
+        .put(
+            "/v3/projects/{id}/tags/{tag}",
+            projects::add_tag,
+            "project.tag.create",
+        )
+        .delete(
+            "/v3/projects/{id}/tags/{tag}",
+            projects::delete_tag,
+            "project.tag.delete",
+        )
         .get("/v3/domains", domains::list, "domain.list")
         .post("/v3/domains", domains::create, "domain.create")
         .get("/v3/domains/{id}", domains::get, "domain.get")
@@ -277,6 +307,11 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
         .get("/v3/credentials", credentials::list, "credential.list")
         .post("/v3/credentials", credentials::create, "credential.create")
         .get("/v3/credentials/{id}", credentials::get, "credential.get")
+        .patch(
+            "/v3/credentials/{id}",
+            credentials::update,
+            "credential.update",
+        )
         .delete(
             "/v3/credentials/{id}",
             credentials::delete,

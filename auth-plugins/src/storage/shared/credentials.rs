@@ -132,6 +132,31 @@ macro_rules! credential_store {
                     Ok(())
                 }
 
+                async fn update_credential(
+                    &self,
+                    credential: &Credential,
+                ) -> Result<(), AuthError> {
+                    // A credential is in no token and decides no
+                    // validation: the revision stays.
+                    let sealed =
+                        seal_blob(&self.core.credential_keys, &credential.id, &credential.blob)?;
+                    let done = sqlx::query(
+                        "UPDATE credentials SET user_id = $2, kind = $3, project_id = $4, \
+                         sealed_blob = $5 WHERE id = $1",
+                    )
+                    .bind(&credential.id)
+                    .bind(&credential.user_id)
+                    .bind(&credential.kind)
+                    .bind(&credential.project_id)
+                    .bind(sealed)
+                    .execute(&self.core.write)
+                    .await
+                    .map_err(write_failed("update_credential", "owner of the credential", || {
+                        format!("credential {}", credential.id)
+                    }))?;
+                    found(done.rows_affected(), || not_found("credential", &credential.id))
+                }
+
                 async fn get_credential(
                     &self,
                     credential_id: &str,
