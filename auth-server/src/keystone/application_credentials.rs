@@ -64,7 +64,7 @@ fn app_cred_json(c: &ApplicationCredential, base: &str, secret: Option<&SecretSt
         "description": c.description,
         "user_id": c.user_id,
         "project_id": c.project_id,
-        "expires_at": c.expires_at.map(crate::token_body::timestamp),
+        "expires_at": c.expires_at.map(crate::expiry::isoformat),
         "roles": c.roles,
         "unrestricted": c.unrestricted,
         "access_rules": c.access_rules,
