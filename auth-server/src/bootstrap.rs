@@ -62,7 +62,12 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
         Err(AuthError::NotFound { .. }) => {
             let project = Project::new(new_id(), plan.admin_project.clone(), DEFAULT_DOMAIN_ID)
                 .with_description("Bootstrap project for initializing the cloud.");
-            services::projects::create(cx, &project).await?;
+            services::projects::create(
+                cx,
+                &project,
+                services::projects::DEFAULT_MAX_PROJECT_TREE_DEPTH,
+            )
+            .await?;
             project
         }
         Err(e) => return Err(e),

@@ -85,6 +85,8 @@ pub struct Config {
     /// Keystone's `[endpoint_filter]`: the catalog of a token without
     /// OS-EP-FILTER associations.
     pub endpoint_filter: EndpointFilterSection,
+    /// Projects: how deep their hierarchy may go.
+    pub resource: ResourceSection,
     /// The Orthanc authorization web service.
     pub orthanc: OrthancSection,
     /// The authenticating gateway in front of an imaging web service.
@@ -356,6 +358,24 @@ impl Default for EndpointFilterSection {
     fn default() -> Self {
         Self {
             return_all_endpoints_if_no_filter: true,
+        }
+    }
+}
+
+/// `[resource]`: Keystone's project hierarchy limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResourceSection {
+    /// The deepest a project hierarchy may go, in projects (Keystone's
+    /// `[DEFAULT] max_project_tree_depth`, by default 5): a project at the
+    /// top of its domain is at depth 1, its child at 2. At least 1.
+    pub max_project_tree_depth: u32,
+}
+
+impl Default for ResourceSection {
+    fn default() -> Self {
+        Self {
+            max_project_tree_depth: crate::services::projects::DEFAULT_MAX_PROJECT_TREE_DEPTH,
         }
     }
 }
@@ -694,7 +714,13 @@ impl Config {
 
     /// Parses a TOML document.
     pub fn from_toml(text: &str) -> Result<Self, ServerError> {
-        toml::from_str(text).map_err(|e| ServerError::Config(e.to_string()))
+        let config: Self = toml::from_str(text).map_err(|e| ServerError::Config(e.to_string()))?;
+        if config.resource.max_project_tree_depth == 0 {
+            return Err(ServerError::Config(
+                "[resource] max_project_tree_depth must be at least 1".into(),
+            ));
+        }
+        Ok(config)
     }
 
     /// Applies the `AUTH_*` overrides `var` finds.

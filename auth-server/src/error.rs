@@ -49,6 +49,18 @@ pub enum ServerError {
     #[error("{0}")]
     BadRequest(String),
 
+    /// **404 Not Found.** No route has this path (werkzeug's words, which
+    /// Keystone answers with).
+    #[error(
+        "The requested URL was not found on the server. If you entered the URL manually please \
+         check your spelling and try again."
+    )]
+    UnknownRoute,
+
+    /// **405 Method Not Allowed.** The path is routed, not for this method.
+    #[error("The method is not allowed for the requested URL.")]
+    MethodNotAllowed,
+
     /// **500 Internal Server Error.** The configuration is unusable (found
     /// at start-up).
     #[error("configuration: {0}")]
@@ -69,6 +81,8 @@ impl ServerError {
             }
             Self::MissingToken => StatusCode::UNAUTHORIZED,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnknownRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Config(_) | Self::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,6 +93,8 @@ impl ServerError {
             Self::Auth(e) => e.kind(),
             Self::MissingToken => "missing_token",
             Self::BadRequest(_) => "bad_request",
+            Self::UnknownRoute => "unknown_route",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Config(_) => "config",
             Self::Io(_) => "io",
         }
@@ -131,6 +147,7 @@ fn title(status: StatusCode) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         409 => "Conflict",
         413 => "Request Entity Too Large",
         503 => "Service Unavailable",

@@ -30,6 +30,18 @@ pub fn parse_expiration_date(text: &str, now: DateTime<Utc>) -> Result<DateTime<
     Ok(at)
 }
 
+/// `at` as Keystone's JSON encoder renders a stored time: Python's
+/// `datetime.isoformat()` of the naive UTC time, without a zone, with
+/// microseconds unless there are none (what tempest compares an
+/// application credential's `expires_at` with).
+pub fn isoformat(at: DateTime<Utc>) -> String {
+    if at.timestamp_subsec_micros() == 0 {
+        at.format("%Y-%m-%dT%H:%M:%S").to_string()
+    } else {
+        at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +50,20 @@ mod tests {
         DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
             .unwrap()
             .to_utc()
+    }
+
+    #[test]
+    fn times_render_as_pythons_isoformat() {
+        let at = |text| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        assert_eq!(
+            isoformat(at("2099-01-02T03:04:05.123456Z")),
+            "2099-01-02T03:04:05.123456"
+        );
+        assert_eq!(
+            isoformat(at("2099-01-02T03:04:05.000100Z")),
+            "2099-01-02T03:04:05.000100"
+        );
+        assert_eq!(isoformat(at("2099-01-02T03:04:05Z")), "2099-01-02T03:04:05");
     }
 
     #[test]

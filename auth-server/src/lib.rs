@@ -113,6 +113,8 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(limits.request_timeout_secs);
     let (routes, events) = routes_for(state.config()).into_parts();
     routes
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -128,6 +130,16 @@ pub fn router(state: AppState) -> Router {
             keystone_headers,
         ))
         .with_state(state)
+}
+
+/// A path no route has: Keystone's JSON error, a 404.
+async fn unknown_route() -> ServerError {
+    ServerError::UnknownRoute
+}
+
+/// A routed path, not for this method: Keystone's JSON error, a 405.
+async fn method_not_allowed() -> ServerError {
+    ServerError::MethodNotAllowed
 }
 
 /// Counts and times every request by its route template.

@@ -396,6 +396,17 @@ mod tests {
                 "/v3/domains/{id}/config/{group}/{option}",
                 "domain_config.delete",
             ),
+            ("GET", "/v3/users/{id}/access_rules", "access_rule.list"),
+            (
+                "GET",
+                "/v3/users/{id}/access_rules/{rule}",
+                "access_rule.get",
+            ),
+            (
+                "DELETE",
+                "/v3/users/{id}/access_rules/{rule}",
+                "access_rule.delete",
+            ),
             ("GET", "/v3/policies", "policy.list"),
             ("POST", "/v3/policies", "policy.create"),
             ("GET", "/v3/policies/{id}", "policy.get"),

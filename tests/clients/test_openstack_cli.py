@@ -68,6 +68,26 @@ def test_a_group_grant_reaches_its_members(server):
     assert [u["Name"] for u in members] == ["carol"]
 
 
+def test_an_ec2_credential_round_trip(server):
+    def ok(*args):
+        done = openstack(server, *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    created = json.loads(ok("ec2", "credentials", "create", "-f", "json"))
+    access, secret = created["access"], created["secret"]
+    assert len(access) == 32 and len(secret) == 32
+    listed = json.loads(ok("ec2", "credentials", "list", "-f", "json"))
+    assert access in [c["Access"] for c in listed]
+    shown = json.loads(ok("ec2", "credentials", "show", access, "-f", "json"))
+    assert (shown["access"], shown["secret"]) == (access, secret)
+    ok("ec2", "credentials", "delete", access)
+    listed = json.loads(ok("ec2", "credentials", "list", "-f", "json"))
+    assert access not in [c["Access"] for c in listed]
+    gone = openstack(server, "ec2", "credentials", "show", access)
+    assert gone.returncode != 0
+
+
 def test_catalog_administration(server):
     def ok(*args):
         done = openstack(server, *args)

@@ -85,6 +85,14 @@ pub struct Project {
     pub description: String,
     /// Whether tokens may be scoped to it.
     pub enabled: bool,
+    /// The parent project, in the same domain; `None` for a project at the
+    /// top of its domain (whose parent, as Keystone renders it, is the
+    /// domain).
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    /// Keystone's project tags, in the order they were set.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 impl Project {
@@ -100,6 +108,8 @@ impl Project {
             domain_id: domain_id.into(),
             description: String::new(),
             enabled: true,
+            parent_id: None,
+            tags: Vec::new(),
         }
     }
 
@@ -112,6 +122,18 @@ impl Project {
     /// Enables or disables it.
     pub fn with_enabled(mut self, enabled: bool) -> Self {
         self.enabled = enabled;
+        self
+    }
+
+    /// Makes it a child of `parent_id` (a project of the same domain).
+    pub fn with_parent(mut self, parent_id: impl Into<String>) -> Self {
+        self.parent_id = Some(parent_id.into());
+        self
+    }
+
+    /// Sets the tags.
+    pub fn with_tags(mut self, tags: Vec<String>) -> Self {
+        self.tags = tags;
         self
     }
 }

@@ -14,7 +14,8 @@
 //!   succeed;
 //! - deleting a row deletes what hangs off it (a user's passwords,
 //!   credentials, group memberships, assignments and application
-//!   credentials; a project's assignments; a role's assignments and the
+//!   credentials; a project's assignments and the credentials tied to it,
+//!   as Keystone's `delete_credentials_for_project`; a role's assignments and the
 //!   implied-role rules it is either side of) and nothing else.
 
 use std::sync::Arc;
@@ -64,6 +65,20 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
         Err(read_only("delete_domain"))
     }
 
+    /// Deletes a domain and everything in it, as Keystone deletes a
+    /// disabled domain: its projects (whatever their hierarchy), users,
+    /// groups and domain-specific roles, with everything that hangs off
+    /// them (assignments on the domain and its projects, memberships,
+    /// passwords, credentials, those tied to its projects too, application
+    /// credentials, implied-role rules), in one transaction that moves the token revision.
+    /// [`AuthError::NotFound`] if there is no such domain. Whether the
+    /// domain may go (Keystone insists that it be disabled) is the caller's
+    /// decision.
+    async fn purge_domain(&self, domain_id: &str) -> Result<(), AuthError> {
+        let _ = domain_id;
+        Err(read_only("purge_domain"))
+    }
+
     /// Adds a project.
     async fn create_project(&self, project: &Project) -> Result<(), AuthError> {
         let _ = project;
@@ -92,13 +107,17 @@ pub trait UserStore: Send + Sync + std::fmt::Debug {
         Err(read_only("list_projects"))
     }
 
-    /// Replaces a project's name, description and enabled flag.
+    /// Replaces a project's name, description, enabled flag and tags (its
+    /// domain and parent never change).
     async fn update_project(&self, project: &Project) -> Result<(), AuthError> {
         let _ = project;
         Err(read_only("update_project"))
     }
 
-    /// Deletes a project and its assignments.
+    /// Deletes a project, its assignments and the credentials tied to it
+    /// (an EC2 credential is for one project), in one transaction; refused
+    /// with [`not_a_leaf`]'s [`AuthError::Forbidden`] while it has
+    /// children.
     async fn delete_project(&self, project_id: &str) -> Result<(), AuthError> {
         let _ = project_id;
         Err(read_only("delete_project"))
@@ -375,6 +394,15 @@ pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// The refusal to delete a project that has children, in Keystone's
+/// words (a 403).
+pub fn not_a_leaf(project_id: &str) -> AuthError {
+    AuthError::Forbidden(format!(
+        "Cannot delete the project {project_id} since it is not a leaf in the hierarchy. \
+         Use the cascade option if you want to delete a whole subtree."
+    ))
+}
+
 /// The 404 of a missing rule, in Keystone's words
 /// (`ImpliedRoleNotFound`).
 pub fn no_such_rule(prior_role_id: &str, implied_role_id: &str) -> AuthError {
@@ -406,6 +434,14 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
         Err(read_only("get_credential"))
     }
 
+    /// Replaces a credential's owner, type, project and blob (`credential.id`
+    /// names it); the store encrypts the blob again. [`AuthError::NotFound`]
+    /// if there is no such credential, or no such owner.
+    async fn update_credential(&self, credential: &Credential) -> Result<(), AuthError> {
+        let _ = credential;
+        Err(read_only("update_credential"))
+    }
+
     /// Every credential, or a user's, decrypted.
     async fn list_all_credentials(
         &self,
@@ -413,6 +449,21 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Credential>, AuthError> {
         let _ = user_id;
         Err(read_only("list_all_credentials"))
+    }
+
+    /// The access rules of `user_id`, shared by their application
+    /// credentials (a credential's rules are created with it when new).
+    async fn list_access_rules(&self, user_id: &str) -> Result<Vec<AccessRule>, AuthError> {
+        let _ = user_id;
+        Ok(Vec::new())
+    }
+
+    /// Deletes the access rule `id` of `user_id`: [`AuthError::NotFound`]
+    /// if the user has none by that id, [`AuthError::Forbidden`] while an
+    /// application credential still names it.
+    async fn delete_access_rule(&self, user_id: &str, id: &str) -> Result<(), AuthError> {
+        let _ = (user_id, id);
+        Err(read_only("delete_access_rule"))
     }
 
     /// Deletes a credential.

@@ -254,11 +254,16 @@ pub async fn run(
         ending = from_upstream(upstream_reader, upstream_cap, &client_writer, &activity) => ending,
         () = activity.idle_for(guard.settings.idle_timeout) => Ending::Idle,
     };
+    // A side that went away gets nothing; one that broke the protocol gets
+    // an A-ABORT too, as PS3.8 has the provider answer it.
+    let gone = |e: &Broken| matches!(e, Broken::Closed | Broken::Io(_));
     let (to_client, to_upstream, word) = match &ending {
         Ending::Released => (false, false, "released"),
         Ending::Aborted => (false, false, "aborted"),
-        Ending::Client(_) => (false, true, "client gone"),
-        Ending::Upstream(_) => (true, false, "upstream gone"),
+        Ending::Client(e) if gone(e) => (false, true, "client gone"),
+        Ending::Client(_) => (true, true, "client broke the protocol"),
+        Ending::Upstream(e) if gone(e) => (true, false, "upstream gone"),
+        Ending::Upstream(_) => (true, true, "upstream broke the protocol"),
         Ending::Idle => (true, true, "idle"),
     };
     match &ending {

@@ -4,7 +4,7 @@
 //! target Keystone's `keystone/api/users.py` builds.
 
 use auth_core::AuthError;
-use auth_core::store::{AccessRule, ApplicationCredential, new_id};
+use auth_core::store::ApplicationCredential;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -20,7 +20,9 @@ use crate::error::ServerError;
 use crate::expiry::parse_expiration_date;
 use crate::policy::Target;
 use crate::scope::Scope;
-use crate::services::application_credentials::{self, NewApplicationCredential, RoleChoice};
+use crate::services::application_credentials::{
+    self, AskedRule, NewApplicationCredential, RoleChoice,
+};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -62,7 +64,7 @@ fn app_cred_json(c: &ApplicationCredential, base: &str, secret: Option<&SecretSt
         "description": c.description,
         "user_id": c.user_id,
         "project_id": c.project_id,
-        "expires_at": c.expires_at.map(crate::token_body::timestamp),
+        "expires_at": c.expires_at.map(crate::expiry::isoformat),
         "roles": c.roles,
         "unrestricted": c.unrestricted,
         "access_rules": c.access_rules,
@@ -121,9 +123,19 @@ pub async fn create(
     let mut access_rules = Vec::new();
     for rule in &body.access_rules {
         let field = |key: &str| rule.get(key).and_then(Value::as_str).map(String::from);
-        match (field("service"), field("path"), field("method")) {
-            (Some(service), Some(path), Some(method)) => {
-                access_rules.push(AccessRule::new(new_id(), service, path, method))
+        match (
+            field("id"),
+            field("service"),
+            field("path"),
+            field("method"),
+        ) {
+            (Some(id), None, None, None) => access_rules.push(AskedRule::Id(id)),
+            (None, Some(service), Some(path), Some(method)) => {
+                access_rules.push(AskedRule::New {
+                    service,
+                    path,
+                    method,
+                });
             }
             _ => {
                 return Err(AuthError::bad_request(

@@ -37,11 +37,7 @@ pub async fn projects(
             continue;
         };
         if project.enabled {
-            projects.push(json!({
-                "id": project.id, "name": project.name, "domain_id": project.domain_id,
-                "enabled": true, "is_domain": false,
-                "links": {"self": format!("{base}/v3/projects/{}", project.id)},
-            }));
+            projects.push(super::projects::project_json(&project, &base));
         }
     }
     let links = super::collection_links(&base, "/v3/auth/projects");

@@ -97,9 +97,7 @@ pub async fn create(
     if !within_delegation(&caller, body.project_id.as_deref()) {
         return Err(out_of_delegation());
     }
-    if body.kind.is_empty() || body.kind.len() > 64 {
-        return Err(AuthError::bad_request("'credential.type' must be 1 to 64 characters").into());
-    }
+    check_kind(&body.kind, body.project_id.as_deref())?;
     let mut credential = Credential::new(new_id(), body.user_id, body.kind, body.blob);
     credential.project_id = body.project_id;
     credentials::create(&state.services(), &credential).await?;
@@ -107,6 +105,98 @@ pub async fn create(
         StatusCode::CREATED,
         Json(json!({"credential": credential_json(&credential, &base)})),
     ))
+}
+
+/// A credential's type: 1 to 64 characters, and an `ec2` credential is
+/// tied to a project (Keystone's schema: "ec2 credential requires
+/// project_id").
+fn check_kind(kind: &str, project_id: Option<&str>) -> Result<(), AuthError> {
+    if kind.is_empty() || kind.len() > 64 {
+        return Err(AuthError::bad_request(
+            "'credential.type' must be 1 to 64 characters",
+        ));
+    }
+    if kind.eq_ignore_ascii_case("ec2") && project_id.is_none_or(str::is_empty) {
+        return Err(AuthError::bad_request(
+            "Invalid input for field 'project_id': an ec2 credential requires project_id",
+        ));
+    }
+    Ok(())
+}
+
+/// `PATCH /v3/credentials/{id}`: changes a credential's blob, type,
+/// project or owner, as Keystone's `CredentialResource.patch`: the policy
+/// is asked about the stored credential (see `credential_target`), then
+/// again about the credential as it would be, so that a caller cannot hand
+/// a credential to an owner or project the policy keeps it from; an `id`
+/// other than the path's is a 400.
+pub async fn update(
+    State(state): State<AppState>,
+    PublicBase(base): PublicBase,
+    caller: Caller,
+    Path(id): Path<String>,
+    KeystoneJson(body): KeystoneJson<UpdateEnvelope>,
+) -> Result<impl IntoResponse, ServerError> {
+    let (target, current) = credential_target(&state, &id).await?;
+    super::authorize(&state, &caller, "identity:update_credential", &target)?;
+    let current = current?;
+    if !within_delegation(&caller, current.project_id.as_deref()) {
+        return Err(out_of_delegation());
+    }
+    let body = body.credential;
+    if body.id.as_ref().is_some_and(|sent| *sent != id) {
+        return Err(AuthError::bad_request("Cannot change ID").into());
+    }
+    let mut credential = current.clone();
+    if let Some(user_id) = body.user_id {
+        credential.user_id = user_id;
+    }
+    if let Some(kind) = body.kind {
+        credential.kind = kind;
+    }
+    if let Some(project_id) = body.project_id {
+        credential.project_id = project_id;
+    }
+    if let Some(blob) = body.blob {
+        credential.blob = blob;
+    }
+    check_kind(&credential.kind, credential.project_id.as_deref())?;
+    let target = Target::new().with_object("target.credential", &targets::credential(&credential));
+    super::authorize(&state, &caller, "identity:update_credential", &target)?;
+    credentials::update(&state.services(), &credential).await?;
+    Ok(Json(
+        json!({"credential": credential_json(&credential, &base)}),
+    ))
+}
+
+/// `{"credential": {...}}` of an update: every member optional.
+#[derive(Debug, Deserialize)]
+pub struct UpdateEnvelope {
+    credential: UpdateBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdateBody {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    blob: Option<SecretString>,
+    /// Absent: unchanged; `null`: no project.
+    #[serde(default, deserialize_with = "present")]
+    project_id: Option<Option<String>>,
+}
+
+/// Tells a member sent as `null` (`Some(None)`) from one left out
+/// (`None`, by `default`).
+fn present<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(deserializer).map(Some)
 }
 
 /// `?user_id=&type=` filters.

@@ -1,7 +1,7 @@
 //! `/v3/domains`: Keystone's domain API, each call asking the policy with
 //! the target Keystone's `keystone/api/domains.py` builds. Disabling a domain
 //! revokes every token scoped to it, and a domain must be disabled before
-//! it can be deleted, as in Keystone.
+//! it can be deleted, with everything it holds, as in Keystone.
 
 use auth_core::AuthError;
 use auth_core::store::{Domain, new_id};
@@ -20,10 +20,11 @@ use crate::policy::Target;
 use crate::services::domains;
 use crate::state::AppState;
 
-/// `?name=` filter (how clients find a domain by name).
+/// `?name=&enabled=` filters (`name`: how clients find a domain by name).
 #[derive(Debug, Default, Deserialize)]
 pub struct DomainQuery {
     name: Option<String>,
+    enabled: Option<String>,
 }
 
 /// `{"domain": {...}}`.
@@ -95,15 +96,24 @@ pub async fn list(
     if let Some(domain) = scoped {
         target = target.with("target.domain.id", domain);
     }
-    let target = targets::with_filters(target, [("name", query.name.as_deref())]);
+    let target = targets::with_filters(
+        target,
+        [
+            ("name", query.name.as_deref()),
+            ("enabled", query.enabled.as_deref()),
+        ],
+    );
     super::authorize(&state, &caller, "identity:list_domains", &target)?;
+    let enabled = query.enabled.as_deref().map(super::projects::filter_bool);
     let domains: Vec<Value> = state
         .storage()
         .list_domains()
         .await?
         .iter()
         .filter(|d| {
-            super::name_matches(query.name.as_deref(), &d.name) && scoped.is_none_or(|s| s == d.id)
+            super::name_matches(query.name.as_deref(), &d.name)
+                && scoped.is_none_or(|s| s == d.id)
+                && enabled.is_none_or(|e| e == d.enabled)
         })
         .map(|d| domain_json(d, &base))
         .collect();
@@ -163,8 +173,8 @@ pub async fn update(
 }
 
 /// `DELETE /v3/domains/{id}`: only a disabled domain, as in Keystone (403
-/// otherwise); one still holding users, projects, groups or roles is a 409.
-/// Target: as for an update.
+/// otherwise), and with it its projects, users, groups and roles (see
+/// [`domains::delete`]). Target: as for an update.
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

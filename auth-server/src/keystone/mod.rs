@@ -28,6 +28,7 @@ pub mod roles;
 pub mod share_tokens;
 pub mod targets;
 pub mod tokens;
+pub mod user_access_rules;
 pub mod users;
 
 use std::convert::Infallible;
@@ -130,6 +131,36 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
         .get("/v3/projects/{id}", projects::get, "project.get")
         .patch("/v3/projects/{id}", projects::update, "project.update")
         .delete("/v3/projects/{id}", projects::delete, "project.delete")
+        .get(
+            "/v3/projects/{id}/tags",
+            projects::list_tags,
+            "project.tags.list",
+        )
+        .put(
+            "/v3/projects/{id}/tags",
+            projects::update_tags,
+            "project.tags.update",
+        )
+        .delete(
+            "/v3/projects/{id}/tags",
+            projects::delete_tags,
+            "project.tags.delete",
+        )
+        .get(
+            "/v3/projects/{id}/tags/{tag}",
+            projects::check_tag_route,
+            "project.tag.check",
+        )
+        .put(
+            "/v3/projects/{id}/tags/{tag}",
+            projects::add_tag,
+            "project.tag.create",
+        )
+        .delete(
+            "/v3/projects/{id}/tags/{tag}",
+            projects::delete_tag,
+            "project.tag.delete",
+        )
         .get("/v3/domains", domains::list, "domain.list")
         .post("/v3/domains", domains::create, "domain.create")
         .get("/v3/domains/{id}", domains::get, "domain.get")
@@ -255,6 +286,21 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             domain_configs::delete,
             "domain_config.delete",
         )
+        .get(
+            "/v3/users/{id}/access_rules",
+            user_access_rules::list,
+            "access_rule.list",
+        )
+        .get(
+            "/v3/users/{id}/access_rules/{rule}",
+            user_access_rules::get,
+            "access_rule.get",
+        )
+        .delete(
+            "/v3/users/{id}/access_rules/{rule}",
+            user_access_rules::delete,
+            "access_rule.delete",
+        )
         .get("/v3/policies", policies::list, "policy.list")
         .post("/v3/policies", policies::create, "policy.create")
         .get("/v3/policies/{id}", policies::get, "policy.get")
@@ -263,6 +309,11 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
         .get("/v3/credentials", credentials::list, "credential.list")
         .post("/v3/credentials", credentials::create, "credential.create")
         .get("/v3/credentials/{id}", credentials::get, "credential.get")
+        .patch(
+            "/v3/credentials/{id}",
+            credentials::update,
+            "credential.update",
+        )
         .delete(
             "/v3/credentials/{id}",
             credentials::delete,

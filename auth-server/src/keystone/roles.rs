@@ -1,7 +1,7 @@
 //! `/v3/roles`: Keystone's role API, each call asking the policy with the
-//! target Keystone's `keystone/api/roles.py` builds. Roles made here are
-//! global; a role of a domain (one with a `domain_id`, which only the store
-//! can make today) is governed by the `*_domain_role` actions, as in
+//! target Keystone's `keystone/api/roles.py` builds. A role is global, or
+//! of a domain (made with a `domain_id`, listed with `?domain_id=`), and a
+//! domain's role is governed by the `*_domain_role` actions, as in
 //! Keystone.
 
 use auth_core::AuthError;
@@ -31,6 +31,8 @@ pub struct RoleEnvelope {
 struct RoleBody {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    domain_id: Option<String>,
 }
 
 /// `?name=&domain_id=` filters (`name`: how clients find a role by name).
@@ -72,16 +74,32 @@ async fn authorize_on_role(
     Ok(role)
 }
 
-/// `POST /v3/roles`: a global role. Target: none (Keystone's
-/// `RolesResource.post` for a role without a domain).
+/// `POST /v3/roles`: a global role, or with a `domain_id` that domain's
+/// (a domain that does not exist is a 404). Target, as Keystone's
+/// `RolesResource.post`: none for a global role (`identity:create_role`);
+/// `target.role`, the role as sent, for a domain's
+/// (`identity:create_domain_role`).
 pub async fn create(
     State(state): State<AppState>,
     PublicBase(base): PublicBase,
     caller: Caller,
     KeystoneJson(body): KeystoneJson<RoleEnvelope>,
 ) -> Result<impl IntoResponse, ServerError> {
-    super::authorize(&state, &caller, "identity:create_role", &Target::new())?;
-    let role = Role::new(new_id(), name_of(body.role.name)?);
+    let body = body.role;
+    // Keystone's `_is_domain_role`: a non-empty domain_id.
+    let domain_id = body.domain_id.filter(|d| !d.is_empty());
+    match &domain_id {
+        None => super::authorize(&state, &caller, "identity:create_role", &Target::new())?,
+        Some(domain) => {
+            let sent = json!({"name": body.name, "domain_id": domain});
+            let target = Target::new().with_object("target.role", &sent);
+            super::authorize(&state, &caller, "identity:create_domain_role", &target)?;
+        }
+    }
+    let mut role = Role::new(new_id(), name_of(body.name)?);
+    if let Some(domain) = domain_id {
+        role = role.with_domain(domain);
+    }
     roles::create(&state.services(), &role).await?;
     Ok((
         StatusCode::CREATED,

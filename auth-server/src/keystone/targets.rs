@@ -43,12 +43,14 @@ pub fn group(group: &Group) -> Value {
            "description": group.description})
 }
 
-/// `target.project`: a project is its domain's child, as Keystone's
-/// `parent_id` says.
+/// `target.project`: a project at the top of its domain is the domain's
+/// child, as Keystone's `parent_id` says.
 pub fn project(project: &Project) -> Value {
     json!({"id": project.id, "name": project.name, "domain_id": project.domain_id,
            "description": project.description, "enabled": project.enabled,
-           "is_domain": false, "parent_id": project.domain_id})
+           "is_domain": false,
+           "parent_id": project.parent_id.as_deref().unwrap_or(&project.domain_id),
+           "tags": project.tags})
 }
 
 /// `target.domain`.

@@ -32,7 +32,10 @@ pub async fn user_json(state: &AppState, user: &User, base: &str) -> Value {
         .flatten()
         .and_then(|p| p.expires_at)
         .map(timestamp);
-    json!({
+    // Keystone shows the extra attributes (email, description, …) beside
+    // the user's own, which win.
+    let mut object = user.extra.clone();
+    let own = json!({
         "id": user.id,
         "name": user.name,
         "domain_id": user.domain_id,
@@ -41,8 +44,28 @@ pub async fn user_json(state: &AppState, user: &User, base: &str) -> Value {
         "password_expires_at": expires,
         "options": user.options,
         "links": {"self": format!("{base}/v3/users/{}", user.id)},
-    })
+    });
+    if let Value::Object(own) = own {
+        object.extend(own);
+    }
+    Value::Object(object)
 }
+
+/// The members of a request's `user` object that are the user's own; any
+/// other is an extra attribute, kept as Keystone keeps them (`email`,
+/// `description`, …). `id`, `links` and `password_expires_at` are the
+/// server's and never stored.
+const OWN_MEMBERS: [&str; 9] = [
+    "id",
+    "name",
+    "domain_id",
+    "enabled",
+    "default_project_id",
+    "password",
+    "options",
+    "links",
+    "password_expires_at",
+];
 
 /// `{"user": {...}}`.
 #[derive(Deserialize)]
@@ -78,6 +101,11 @@ fn apply(user: &mut User, fields: &Map<String, Value>) -> Result<(), AuthError> 
         None => {}
         Some(Value::Bool(enabled)) => user.enabled = *enabled,
         Some(_) => return Err(AuthError::bad_request("'user.enabled' must be a boolean")),
+    }
+    for (key, value) in fields {
+        if !OWN_MEMBERS.contains(&key.as_str()) {
+            user.extra.insert(key.clone(), value.clone());
+        }
     }
     if let Some(options) = fields.get("options") {
         let Value::Object(options) = options else {
@@ -191,11 +219,12 @@ pub async fn get(
     Ok(Json(json!({"user": user_json(&state, &user, &base).await})))
 }
 
-/// `?name=&domain_id=` filters.
+/// `?name=&domain_id=&enabled=` filters.
 #[derive(Debug, Default, Deserialize)]
 pub struct UserQuery {
     name: Option<String>,
     domain_id: Option<String>,
+    enabled: Option<String>,
 }
 
 /// `GET /v3/users`. Target: for a domain-scoped token, `target.domain_id`
@@ -216,17 +245,21 @@ pub async fn list(
         target,
         [
             ("domain_id", query.domain_id.as_deref()),
+            ("enabled", query.enabled.as_deref()),
             ("name", query.name.as_deref()),
         ],
     );
     super::authorize(&state, &caller, "identity:list_users", &target)?;
+    let enabled = query.enabled.as_deref().map(super::projects::filter_bool);
     let scoped = caller.domain_scope();
     let mut filter = UserFilter::default();
     filter.domain_id = query.domain_id.or_else(|| scoped.map(str::to_owned));
     filter.name = query.name;
     let mut users = Vec::new();
     for user in state.storage().list_users(&filter).await? {
-        if scoped.is_none_or(|domain| user.domain_id == domain) {
+        if scoped.is_none_or(|domain| user.domain_id == domain)
+            && enabled.is_none_or(|e| e == user.enabled)
+        {
             users.push(user_json(&state, &user, &base).await);
         }
     }
@@ -245,6 +278,13 @@ pub async fn update(
     let (target, current) = user_target(&state, &id).await?;
     super::authorize(&state, &caller, "identity:update_user", &target)?;
     let current = current?;
+    if body
+        .user
+        .get("id")
+        .is_some_and(|sent| *sent != Value::String(id.clone()))
+    {
+        return Err(AuthError::bad_request("Cannot change ID").into());
+    }
     let mut user = current.clone();
     apply(&mut user, &body.user)?;
     let new_password = password_of(&body.user)?;

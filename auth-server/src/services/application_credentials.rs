@@ -41,7 +41,7 @@ pub struct NewApplicationCredential {
     /// Whether it may create other application credentials.
     pub unrestricted: bool,
     /// What tokens from it may call.
-    pub access_rules: Vec<AccessRule>,
+    pub access_rules: Vec<AskedRule>,
 }
 
 /// Creates an application credential for `user_id` on `project_id` (none:
@@ -81,6 +81,7 @@ pub async fn create(
             roles
         }
     };
+    let access_rules = shared_rules(cx, user_id, new.access_rules).await?;
     let secret = new.secret.unwrap_or_else(|| {
         let mut bytes = [0u8; 48];
         OsRng.fill_bytes(&mut bytes);
@@ -97,7 +98,7 @@ pub async fn create(
     .with_description(new.description)
     .with_roles(roles)
     .with_unrestricted(new.unrestricted)
-    .with_access_rules(new.access_rules);
+    .with_access_rules(access_rules);
     credential.expires_at = new.expires_at;
     if project_id.is_none() {
         credential = credential.without_project();
@@ -107,6 +108,77 @@ pub async fn create(
         .await?;
     note(&credential);
     Ok((credential, secret))
+}
+
+/// The rules a new credential of `user_id` names, as the user's rules:
+/// one the user already has (by id, or the same service, path and method)
+/// is that rule; another is new. An id the user has no rule by is a 404.
+async fn shared_rules(
+    cx: &Context<'_>,
+    user_id: &str,
+    asked: Vec<AskedRule>,
+) -> Result<Vec<AccessRule>, AuthError> {
+    if asked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let existing = cx.storage().list_access_rules(user_id).await?;
+    let mut rules: Vec<AccessRule> = Vec::new();
+    for rule in asked {
+        let found = match rule {
+            AskedRule::Id(id) => {
+                existing
+                    .iter()
+                    .find(|r| r.id == id)
+                    .cloned()
+                    .ok_or(AuthError::NotFound {
+                        what: format!("access rule: {id}"),
+                    })?
+            }
+            AskedRule::New {
+                service,
+                path,
+                method,
+            } => existing
+                .iter()
+                .chain(&rules)
+                .find(|r| r.service == service && r.path == path && r.method == method)
+                .cloned()
+                .unwrap_or_else(|| AccessRule::new(new_id(), service, path, method)),
+        };
+        if !rules.iter().any(|r| r.id == found.id) {
+            rules.push(found);
+        }
+    }
+    Ok(rules)
+}
+
+/// Deletes the access rule `rule_id` of `user_id` (403 while an
+/// application credential names it). Only an unused rule goes, so no token
+/// changes.
+pub async fn delete_access_rule(
+    cx: &Context<'_>,
+    user_id: &str,
+    rule_id: &str,
+) -> Result<(), AuthError> {
+    cx.storage().delete_access_rule(user_id, rule_id).await?;
+    crate::events::note(|facts| facts.user_id = Some(user_id.to_owned()));
+    Ok(())
+}
+
+/// An access rule as a creation names it.
+#[derive(Debug, Clone)]
+pub enum AskedRule {
+    /// One of the user's rules, by id.
+    Id(String),
+    /// A rule by what it allows (the user's, if they have it already).
+    New {
+        /// The service type.
+        service: String,
+        /// The path pattern.
+        path: String,
+        /// The HTTP method.
+        method: String,
+    },
 }
 
 /// Deletes `credential`; its tokens are recomputed at their next

@@ -14,6 +14,15 @@ pub async fn create(cx: &Context<'_>, credential: &Credential) -> Result<(), Aut
     Ok(())
 }
 
+/// Saves `updated` over the stored credential of the same id (a new owner
+/// must exist: 404 otherwise).
+pub async fn update(cx: &Context<'_>, updated: &Credential) -> Result<(), AuthError> {
+    let user = cx.storage().get_user(&updated.user_id).await?;
+    cx.storage().update_credential(updated).await?;
+    note_user(&user.id, &user.domain_id);
+    Ok(())
+}
+
 /// Stores `credential`, tied to a project (an EC2 credential): 404 if the
 /// user or the project does not exist.
 pub async fn create_for_project(

@@ -5,8 +5,22 @@ use auth_core::store::{Actor, Assignment, Target};
 
 use super::{Context, application_credentials, note_project, revocations};
 
-/// Grants the role (idempotent).
+/// Grants the role (idempotent). A domain's role is granted on that
+/// domain's projects only (Keystone's `DomainSpecificRoleMismatch`, a 403).
 pub async fn grant(cx: &Context<'_>, assignment: &Assignment) -> Result<(), AuthError> {
+    if let Target::Project(project_id) = &assignment.target {
+        let role = cx.storage().get_role(&assignment.role_id).await?;
+        if let Some(role_domain) = &role.domain_id {
+            let project = cx.storage().get_project(project_id).await?;
+            if project.domain_id != *role_domain {
+                return Err(AuthError::Forbidden(format!(
+                    "Project {project_id} must be in the same domain as the role {} being \
+                     assigned.",
+                    role.id
+                )));
+            }
+        }
+    }
     cx.storage().grant(assignment).await?;
     note(assignment);
     Ok(())

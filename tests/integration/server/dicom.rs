@@ -1042,3 +1042,24 @@ async fn an_upstream_that_cannot_be_reached_is_a_transient_rejection() {
         .await;
     assert_eq!(answer.rejection(), [2, 3, 1]);
 }
+
+#[tokio::test]
+async fn a_client_breaking_the_protocol_is_aborted_and_so_is_the_upstream() {
+    let (door, seen) = guard().await;
+    let (answer, client) = door
+        .associate(rq("MODALITY", password("member", "a-long-password")))
+        .await;
+    answer.accepted();
+    let mut client = client.unwrap();
+    // A second association request within the association.
+    client.send(&Pdu::AssociationRQ(rq("MODALITY", None))).await;
+    assert!(matches!(client.receive().await, Some(Pdu::AbortRQ { .. })));
+    assert!(client.is_closed().await);
+    for _ in 0..100 {
+        if seen.lock().unwrap().aborts == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen.lock().unwrap().aborts, 1);
+}

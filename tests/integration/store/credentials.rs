@@ -308,3 +308,36 @@ pub(crate) async fn a_failed_application_credential_writes_nothing(f: &Fixture) 
         2
     );
 }
+
+pub(crate) async fn credentials_are_updated_and_sealed_again(f: &Fixture) {
+    let s = &f.storage;
+    let alice = user("alice", DEFAULT_DOMAIN_ID);
+    let bob = user("bob", DEFAULT_DOMAIN_ID);
+    s.create_user(&alice, None).await.unwrap();
+    s.create_user(&bob, None).await.unwrap();
+    let mut c = credential(&alice.id, "cert", "first secret");
+    s.create_credential(&c).await.unwrap();
+    let sealed = f.raw_credential_blob(&c.id).await;
+
+    c.user_id = bob.id.clone();
+    c.kind = "ec2".into();
+    c.project_id = Some("some-project".into());
+    c.blob = SecretString::from("second secret");
+    s.update_credential(&c).await.unwrap();
+    assert!(same(&s.get_credential(&c.id).await.unwrap(), &c));
+    let resealed = f.raw_credential_blob(&c.id).await;
+    assert_ne!(resealed, sealed);
+    assert!(!String::from_utf8_lossy(&resealed).contains("second secret"));
+
+    let mut ownerless = c.clone();
+    ownerless.user_id = "ghost".into();
+    assert!(matches!(
+        s.update_credential(&ownerless).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.update_credential(&credential(&alice.id, "cert", "x"))
+            .await,
+        Err(AuthError::NotFound { .. })
+    ));
+}

@@ -444,3 +444,164 @@ pub(crate) async fn groups_are_listed_updated_and_list_their_members(f: &Fixture
     s.delete_user(&zed.id).await.unwrap();
     assert_eq!(s.list_group_users(&ops.id).await.unwrap(), vec![amy]);
 }
+
+pub(crate) async fn projects_keep_their_parent_and_tags(f: &Fixture) {
+    let s = &f.storage;
+    let top = project("top", DEFAULT_DOMAIN_ID).with_tags(vec!["b".into(), "a".into()]);
+    s.create_project(&top).await.unwrap();
+    let child = project("child", DEFAULT_DOMAIN_ID).with_parent(top.id.clone());
+    s.create_project(&child).await.unwrap();
+    assert_eq!(s.get_project(&top.id).await.unwrap(), top);
+    assert_eq!(s.get_project(&child.id).await.unwrap(), child);
+    assert_eq!(
+        s.find_project_by_name(DEFAULT_DOMAIN_ID, "child")
+            .await
+            .unwrap()
+            .parent_id
+            .as_deref(),
+        Some(top.id.as_str())
+    );
+    assert!(matches!(
+        s.create_project(&project("orphan", DEFAULT_DOMAIN_ID).with_parent("ghost"))
+            .await,
+        Err(AuthError::NotFound { .. })
+    ));
+
+    // Tags are replaced whole, in order; the parent never changes.
+    let mut retagged = top.clone();
+    retagged.tags = vec!["z".into()];
+    retagged.parent_id = Some(child.id.clone());
+    s.update_project(&retagged).await.unwrap();
+    let read = s.get_project(&top.id).await.unwrap();
+    assert_eq!(read.tags, ["z"]);
+    assert_eq!(read.parent_id, None);
+
+    // A parent is deleted after its children, not before; a credential
+    // tied to a project goes with it, and only then.
+    let owner = user("owner", DEFAULT_DOMAIN_ID);
+    s.create_user(&owner, None).await.unwrap();
+    let for_top = Credential::new(new_id(), owner.id.clone(), "ec2", "{}".to_owned().into())
+        .with_project(top.id.clone());
+    let untied = Credential::new(new_id(), owner.id.clone(), "totp", "seed".to_owned().into());
+    for c in [&for_top, &untied] {
+        s.create_credential(c).await.unwrap();
+    }
+    let refused = s.delete_project(&top.id).await;
+    assert!(
+        matches!(refused, Err(AuthError::Forbidden(ref m)) if m.contains("not a leaf")),
+        "{refused:?}"
+    );
+    assert!(s.get_project(&top.id).await.is_ok());
+    assert!(s.get_credential(&for_top.id).await.is_ok());
+    s.delete_project(&child.id).await.unwrap();
+    let before = s.token_revision().await.unwrap();
+    s.delete_project(&top.id).await.unwrap();
+    assert_ne!(s.token_revision().await.unwrap(), before);
+    assert!(matches!(
+        s.get_credential(&for_top.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(s.get_credential(&untied.id).await.is_ok());
+}
+
+pub(crate) async fn purging_a_domain_deletes_what_it_holds_and_nothing_else(f: &Fixture) {
+    let s = &f.storage;
+    let d = domain("doomed");
+    s.create_domain(&d).await.unwrap();
+    let top = project("top", &d.id);
+    let child = project("child", &d.id).with_parent(top.id.clone());
+    let grandchild = project("grandchild", &d.id).with_parent(child.id.clone());
+    for p in [&top, &child, &grandchild] {
+        s.create_project(p).await.unwrap();
+    }
+    let inside = user("inside", &d.id);
+    s.create_user(&inside, None).await.unwrap();
+    let group = Group::new(new_id(), "crew", d.id.clone());
+    s.create_group(&group).await.unwrap();
+    let local = Role::new(new_id(), "local").with_domain(d.id.clone());
+    s.create_role(&local).await.unwrap();
+    let global = Role::new(new_id(), "global");
+    s.create_role(&global).await.unwrap();
+    // Outside the domain: a user with a role on one of its projects and
+    // that project as default, and a project of its own.
+    let home = project("home", DEFAULT_DOMAIN_ID);
+    s.create_project(&home).await.unwrap();
+    let outsider = user("outsider", DEFAULT_DOMAIN_ID).with_default_project(child.id.clone());
+    s.create_user(&outsider, None).await.unwrap();
+    s.add_user_to_group(&outsider.id, &group.id).await.unwrap();
+    let kept = Assignment::new(
+        &global.id,
+        Actor::User(outsider.id.clone()),
+        Target::Project(home.id.clone()),
+    );
+    for a in [
+        Assignment::new(
+            &global.id,
+            Actor::User(outsider.id.clone()),
+            Target::Project(grandchild.id.clone()),
+        ),
+        Assignment::new(
+            &global.id,
+            Actor::Group(group.id.clone()),
+            Target::Domain(d.id.clone()),
+        ),
+        Assignment::new(
+            &global.id,
+            Actor::User(inside.id.clone()),
+            Target::Project(home.id.clone()),
+        ),
+        kept.clone(),
+    ] {
+        s.grant(&a).await.unwrap();
+    }
+    let tied = Credential::new(new_id(), outsider.id.clone(), "ec2", "{}".to_owned().into())
+        .with_project(child.id.clone());
+    s.create_credential(&tied).await.unwrap();
+    let before = s.token_revision().await.unwrap();
+
+    s.purge_domain(&d.id).await.unwrap();
+    assert!(matches!(
+        s.get_credential(&tied.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert_ne!(s.token_revision().await.unwrap(), before);
+    assert!(matches!(
+        s.get_domain(&d.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    for p in [&top, &child, &grandchild] {
+        assert!(matches!(
+            s.get_project(&p.id).await,
+            Err(AuthError::NotFound { .. })
+        ));
+    }
+    assert!(matches!(
+        s.get_user(&inside.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.get_group(&group.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.get_role(&local.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    // What is outside stays, less what pointed in.
+    assert!(s.get_role(&global.id).await.is_ok());
+    assert!(s.get_project(&home.id).await.is_ok());
+    assert_eq!(
+        s.get_user(&outsider.id).await.unwrap().default_project_id,
+        None
+    );
+    assert!(s.list_user_groups(&outsider.id).await.unwrap().is_empty());
+    let left = s
+        .list_assignments(&AssignmentFilter::default().with_role(&global.id))
+        .await
+        .unwrap();
+    assert_eq!(left, [kept]);
+    assert!(matches!(
+        s.purge_domain(&d.id).await,
+        Err(AuthError::NotFound { .. })
+    ));
+}

@@ -132,6 +132,31 @@ macro_rules! credential_store {
                     Ok(())
                 }
 
+                async fn update_credential(
+                    &self,
+                    credential: &Credential,
+                ) -> Result<(), AuthError> {
+                    // A credential is in no token and decides no
+                    // validation: the revision stays.
+                    let sealed =
+                        seal_blob(&self.core.credential_keys, &credential.id, &credential.blob)?;
+                    let done = sqlx::query(
+                        "UPDATE credentials SET user_id = $2, kind = $3, project_id = $4, \
+                         sealed_blob = $5 WHERE id = $1",
+                    )
+                    .bind(&credential.id)
+                    .bind(&credential.user_id)
+                    .bind(&credential.kind)
+                    .bind(&credential.project_id)
+                    .bind(sealed)
+                    .execute(&self.core.write)
+                    .await
+                    .map_err(write_failed("update_credential", "owner of the credential", || {
+                        format!("credential {}", credential.id)
+                    }))?;
+                    found(done.rows_affected(), || not_found("credential", &credential.id))
+                }
+
                 async fn get_credential(
                     &self,
                     credential_id: &str,
@@ -163,6 +188,50 @@ macro_rules! credential_store {
                     .into_iter()
                     .map(|row| row.open(&self.core.credential_keys))
                     .collect()
+                }
+
+                async fn list_access_rules(
+                    &self,
+                    user_id: &str,
+                ) -> Result<Vec<AccessRule>, AuthError> {
+                    let rows = sqlx::query_as::<_, (String, String, String, String)>(
+                        "SELECT id, service, path, method FROM access_rules \
+                         WHERE user_id = $1 ORDER BY service, path, method, id",
+                    )
+                    .bind(user_id)
+                    .fetch_all(&self.core.read)
+                    .await
+                    .map_err(failed("list_access_rules"))?;
+                    Ok(rows
+                        .into_iter()
+                        .map(|(id, service, path, method)| AccessRule::new(id, service, path, method))
+                        .collect())
+                }
+
+                async fn delete_access_rule(&self, user_id: &str, id: &str) -> Result<(), AuthError> {
+                    let mut tx = self.core.begin("delete_access_rule").await?;
+                    let in_use = sqlx::query_scalar::<_, i64>(
+                        "SELECT COUNT(*) FROM application_credential_access_rules WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(failed("delete_access_rule"))?;
+                    if in_use > 0 {
+                        return Err(AuthError::Forbidden(format!(
+                            "Cannot delete access rule {id}: an application credential uses it"
+                        )));
+                    }
+                    let done = sqlx::query("DELETE FROM access_rules WHERE id = $1 AND user_id = $2")
+                        .bind(id)
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed("delete_access_rule"))?;
+                    if done.rows_affected() == 0 {
+                        return Err(not_found("access rule", id));
+                    }
+                    tx.commit().await.map_err(failed("delete_access_rule"))
                 }
 
                 async fn delete_credential(&self, credential_id: &str) -> Result<(), AuthError> {
@@ -244,6 +313,19 @@ macro_rules! credential_store {
                         .map_err(write_failed("create_application_credential", "owner", what))?;
                     }
                     for (position, rule) in (0_i64..).zip(&credential.access_rules) {
+                        // The user's rule, unless it is one they had.
+                        sqlx::query(
+                            "INSERT INTO access_rules (id, user_id, service, path, method) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                        )
+                        .bind(&rule.id)
+                        .bind(&credential.user_id)
+                        .bind(&rule.service)
+                        .bind(&rule.path)
+                        .bind(&rule.method)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(write_failed("create_application_credential", "owner", what))?;
                         sqlx::query(
                             "INSERT INTO application_credential_access_rules \
                              (application_credential_id, id, service, path, method, position) \

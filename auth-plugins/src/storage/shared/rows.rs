@@ -41,14 +41,27 @@ pub(crate) struct ProjectRow {
     domain_id: String,
     description: String,
     enabled: bool,
+    parent_id: Option<String>,
+    tags: String,
 }
 
-impl From<ProjectRow> for Project {
-    fn from(r: ProjectRow) -> Self {
-        Project::new(r.id, r.name, r.domain_id)
+impl TryFrom<ProjectRow> for Project {
+    type Error = AuthError;
+
+    fn try_from(r: ProjectRow) -> Result<Self, AuthError> {
+        let tags = serde_json::from_str(&r.tags).map_err(|_| corrupt("project tags"))?;
+        let mut project = Project::new(r.id, r.name, r.domain_id)
             .with_description(r.description)
             .with_enabled(r.enabled)
+            .with_tags(tags);
+        project.parent_id = r.parent_id;
+        Ok(project)
     }
+}
+
+/// A project's tags as stored: a JSON array of strings.
+pub(crate) fn tags_json(tags: &[String]) -> String {
+    serde_json::Value::from(tags.to_vec()).to_string()
 }
 
 #[derive(FromRow)]

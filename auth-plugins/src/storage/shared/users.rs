@@ -17,7 +17,7 @@ macro_rules! user_store {
             }
             macro_rules! select_project {
                 () => {
-                    "SELECT id, name, domain_id, description, enabled FROM projects"
+                    "SELECT id, name, domain_id, description, enabled, parent_id, tags FROM projects"
                 };
             }
             macro_rules! select_domain {
@@ -150,19 +150,21 @@ macro_rules! user_store {
 
                 async fn create_project(&self, project: &Project) -> Result<(), AuthError> {
                     sqlx::query(
-                        "INSERT INTO projects (id, name, domain_id, description, enabled) \
-                         VALUES ($1, $2, $3, $4, $5)",
+                        "INSERT INTO projects (id, name, domain_id, description, enabled, \
+                         parent_id, tags) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(&project.id)
                     .bind(&project.name)
                     .bind(&project.domain_id)
                     .bind(&project.description)
                     .bind(project.enabled)
+                    .bind(&project.parent_id)
+                    .bind(tags_json(&project.tags))
                     .execute(&self.core.write)
                     .await
                     .map_err(write_failed(
                         "create_project",
-                        "domain of the project",
+                        "domain or parent of the project",
                         || format!("project '{}' in domain {}", project.name, project.domain_id),
                     ))?;
                     Ok(())
@@ -174,8 +176,8 @@ macro_rules! user_store {
                         .fetch_optional(&self.core.read)
                         .await
                         .map_err(failed("get_project"))?
-                        .map(Project::from)
-                        .ok_or_else(|| not_found("project", project_id))
+                        .ok_or_else(|| not_found("project", project_id))?
+                        .try_into()
                 }
 
                 async fn find_project_by_name(
@@ -192,10 +194,10 @@ macro_rules! user_store {
                     .fetch_optional(&self.core.read)
                     .await
                     .map_err(failed("find_project_by_name"))?
-                    .map(Project::from)
                     .ok_or_else(|| AuthError::NotFound {
                         what: format!("project '{name}' in domain {domain_id}"),
-                    })
+                    })?
+                    .try_into()
                 }
 
                 async fn list_projects(
@@ -210,18 +212,19 @@ macro_rules! user_store {
                     .fetch_all(&self.core.read)
                     .await
                     .map_err(failed("list_projects"))?;
-                    Ok(rows.into_iter().map(Project::from).collect())
+                    rows.into_iter().map(Project::try_from).collect()
                 }
 
                 async fn update_project(&self, project: &Project) -> Result<(), AuthError> {
                     let done = sqlx::query(
-                        "UPDATE projects SET name = $2, description = $3, enabled = $4 \
-                         WHERE id = $1",
+                        "UPDATE projects SET name = $2, description = $3, enabled = $4, \
+                         tags = $5 WHERE id = $1",
                     )
                     .bind(&project.id)
                     .bind(&project.name)
                     .bind(&project.description)
                     .bind(project.enabled)
+                    .bind(tags_json(&project.tags))
                     .execute_revised(&self.core)
                     .await
                     .map_err(write_failed("update_project", "project", || {
@@ -231,15 +234,82 @@ macro_rules! user_store {
                 }
 
                 async fn delete_project(&self, project_id: &str) -> Result<(), AuthError> {
-                    // Assignments on it cascade; default projects pointing
-                    // at it become NULL (schema).
-                    self.delete_row(
-                        "delete_project",
-                        "DELETE FROM projects WHERE id = $1",
-                        "project",
-                        project_id,
-                    )
-                    .await
+                    // The credentials tied to it go (Keystone's
+                    // delete_credentials_for_project); assignments on it
+                    // cascade; default projects pointing at it become NULL
+                    // (schema); a child's parent key refuses it, and then
+                    // nothing is deleted.
+                    let mut tx = self.core.begin("delete_project").await?;
+                    sqlx::query("DELETE FROM credentials WHERE project_id = $1")
+                        .bind(project_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed("delete_project"))?;
+                    let done = sqlx::query("DELETE FROM projects WHERE id = $1")
+                        .bind(project_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| {
+                            if is_foreign_key_violation(&e) {
+                                not_a_leaf(project_id)
+                            } else {
+                                unavailable("delete_project", &e)
+                            }
+                        })?;
+                    found(done.rows_affected(), || not_found("project", project_id))?;
+                    sqlx::query(BUMP_TOKEN_REVISION)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed("delete_project"))?;
+                    tx.commit().await.map_err(failed("delete_project"))
+                }
+
+                async fn purge_domain(&self, domain_id: &str) -> Result<(), AuthError> {
+                    let mut tx = self.core.begin("purge_domain").await?;
+                    // Children first would do as well; unhooking the
+                    // hierarchy lets one statement delete every project.
+                    // Users' and groups' memberships, passwords,
+                    // credentials and assignments cascade, and so do the
+                    // assignments on the projects and the domain, and the
+                    // rules of the domain's roles.
+                    for statement in [
+                        "UPDATE projects SET parent_id = NULL WHERE domain_id = $1",
+                        "DELETE FROM credentials WHERE project_id IN \
+                         (SELECT id FROM projects WHERE domain_id = $1)",
+                        "DELETE FROM users WHERE domain_id = $1",
+                        "DELETE FROM groups WHERE domain_id = $1",
+                        "DELETE FROM projects WHERE domain_id = $1",
+                        "DELETE FROM roles WHERE domain_id = $1",
+                    ] {
+                        sqlx::query(statement)
+                            .bind(domain_id)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(failed("purge_domain"))?;
+                    }
+                    let done = sqlx::query("DELETE FROM domains WHERE id = $1")
+                        .bind(domain_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| {
+                            // Something made in the domain while it went.
+                            if is_foreign_key_violation(&e) {
+                                AuthError::Conflict {
+                                    what: format!(
+                                        "domain {domain_id}: something was added to it while it \
+                                         was being deleted; try again"
+                                    ),
+                                }
+                            } else {
+                                unavailable("purge_domain", &e)
+                            }
+                        })?;
+                    found(done.rows_affected(), || not_found("domain", domain_id))?;
+                    sqlx::query(BUMP_TOKEN_REVISION)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(failed("purge_domain"))?;
+                    tx.commit().await.map_err(failed("purge_domain"))
                 }
 
                 async fn create_user(
