@@ -4,24 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::harness::{TestServer, password_body, subject};
-
-async fn token_of(s: &TestServer, user: &str) -> String {
-    let project = &s.admin.project.id;
-    let response = s
-        .client
-        .post(format!("{}/v3/auth/tokens", s.base))
-        .json(&password_body(
-            user,
-            "a-long-password",
-            Some(json!({"project": {"id": project}})),
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    subject(&response)
-}
+use super::harness::{TestServer, status_of};
 
 #[tokio::test]
 async fn a_member_creates_lists_shows_and_deletes_its_own_ec2_credentials() {
@@ -34,7 +17,7 @@ async fn a_member_creates_lists_shows_and_deletes_its_own_ec2_credentials() {
     let bob = s
         .create_user_with_role(&admin, "bob", "a-long-password", Some(&member))
         .await;
-    let token = token_of(&s, "alice").await;
+    let token = s.project_token("alice", "a-long-password").await;
     let path = format!("/v3/users/{alice}/credentials/OS-EC2");
     let project = s.admin.project.id.clone();
 
@@ -98,28 +81,15 @@ async fn a_member_creates_lists_shows_and_deletes_its_own_ec2_credentials() {
     );
 
     // Bob may neither see nor delete it, nor make one for Alice.
-    let bobs = token_of(&s, "bob").await;
+    let bobs = s.project_token("bob", "a-long-password").await;
     let status = |r: reqwest::Response| r.status().as_u16();
     assert_eq!(
-        status(
-            s.call(Method::GET, &format!("{path}/{access}"), &bobs)
-                .send()
-                .await
-                .unwrap()
-        ),
+        status_of(s.call(Method::GET, &format!("{path}/{access}"), &bobs)).await,
         403
     );
+    assert_eq!(status_of(s.call(Method::GET, &path, &bobs)).await, 403);
     assert_eq!(
-        status(s.call(Method::GET, &path, &bobs).send().await.unwrap()),
-        403
-    );
-    assert_eq!(
-        status(
-            s.call(Method::DELETE, &format!("{path}/{access}"), &bobs)
-                .send()
-                .await
-                .unwrap()
-        ),
+        status_of(s.call(Method::DELETE, &format!("{path}/{access}"), &bobs)).await,
         403
     );
     let forged = s
@@ -131,10 +101,7 @@ async fn a_member_creates_lists_shows_and_deletes_its_own_ec2_credentials() {
     assert_eq!(status(forged), 403);
     // Under Bob's path it does not exist.
     let elsewhere = format!("/v3/users/{bob}/credentials/OS-EC2/{access}");
-    assert_eq!(
-        status(s.call(Method::GET, &elsewhere, &bobs).send().await.unwrap()),
-        404
-    );
+    assert_eq!(status_of(s.call(Method::GET, &elsewhere, &bobs)).await, 404);
     // An unknown project, a missing one.
     let unknown = s
         .call(Method::POST, &path, &token)
@@ -158,12 +125,7 @@ async fn a_member_creates_lists_shows_and_deletes_its_own_ec2_credentials() {
         .unwrap();
     assert_eq!(status(deleted), 204);
     assert_eq!(
-        status(
-            s.call(Method::GET, &format!("{path}/{access}"), &token)
-                .send()
-                .await
-                .unwrap()
-        ),
+        status_of(s.call(Method::GET, &format!("{path}/{access}"), &token)).await,
         404
     );
 }

@@ -234,6 +234,35 @@ impl TestServer {
         subject(&response)
     }
 
+    /// POSTs `envelope` (`{"<kind>": {…}}`) to `path` as `token`, expects
+    /// a 201; the created object's id.
+    pub(crate) async fn created_id(&self, token: &str, path: &str, envelope: Value) -> String {
+        let kind = envelope
+            .as_object()
+            .and_then(|o| o.keys().next())
+            .expect("an envelope of one member")
+            .clone();
+        let response = self
+            .call(reqwest::Method::POST, path, token)
+            .json(&envelope)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "POST {path} {envelope}");
+        let body: Value = response.json().await.unwrap();
+        body[kind.as_str()]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A token of `user` (default domain) scoped to the admin project.
+    pub(crate) async fn project_token(&self, user: &str, password: &str) -> String {
+        let scope = json!({"project": {"id": self.admin.project.id}});
+        let response = self
+            .issue(&password_body(user, password, Some(scope)), None)
+            .await;
+        assert_eq!(response.status(), 201, "{user} logs in");
+        subject(&response)
+    }
+
     /// The audit rows of `event` (at most 100), once the pending batch is
     /// written.
     pub(crate) async fn audit_of(&self, event: &str) -> Vec<auth_core::store::AuditRecord> {
@@ -304,6 +333,11 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// The status a request is answered with.
+pub(crate) async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.unwrap().status().as_u16()
 }
 
 pub(crate) fn password_body(user: &str, password: &str, scope: Option<Value>) -> Value {

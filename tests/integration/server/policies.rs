@@ -79,18 +79,7 @@ async fn policy_blobs_are_created_listed_updated_and_deleted_by_an_admin_only() 
     let member = s.role_id(&admin, "member").await.unwrap();
     s.create_user_with_role(&admin, "alice", "a-long-password", Some(&member))
         .await;
-    let response = s
-        .client
-        .post(format!("{}/v3/auth/tokens", s.base))
-        .json(&super::harness::password_body(
-            "alice",
-            "a-long-password",
-            Some(json!({"project": {"id": s.admin.project.id}})),
-        ))
-        .send()
-        .await
-        .unwrap();
-    let alice = super::harness::subject(&response);
+    let alice = s.project_token("alice", "a-long-password").await;
     assert_eq!(
         status(
             s.call(Method::GET, "/v3/policies", &alice)

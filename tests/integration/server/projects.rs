@@ -7,7 +7,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::harness::{TestServer, password_body, subject};
+use super::harness::{TestServer, password_body, status_of, subject};
 
 async fn json_of(response: reqwest::Response) -> Value {
     response.json().await.unwrap()
@@ -85,17 +85,9 @@ async fn projects_nest_within_their_domain_and_the_depth_limit() {
     );
 
     // A parent that does not exist, or of another domain, is a 400.
-    let other = json_of(
-        call(Method::POST, "/v3/domains")
-            .json(&json!({"domain": {"name": "other"}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["domain"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = s
+        .created_id(&admin, "/v3/domains", json!({"domain": {"name": "other"}}))
+        .await;
     for body in [
         json!({"name": "orphan", "parent_id": "no-such-project"}),
         json!({"name": "stray", "parent_id": top_id, "domain_id": other}),
@@ -217,11 +209,7 @@ async fn projects_nest_within_their_domain_and_the_depth_limit() {
 
     // From the leaf up, they go.
     for id in [&leaf_id, &middle_id, &top_id] {
-        let status = call(Method::DELETE, &format!("/v3/projects/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let status = status_of(call(Method::DELETE, &format!("/v3/projects/{id}"))).await;
         assert_eq!(status, 204);
     }
 }
@@ -291,11 +279,7 @@ async fn a_project_acting_as_a_domain_is_a_domain() {
         204
     );
     assert_eq!(
-        call(Method::GET, &format!("/v3/domains/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(call(Method::GET, &format!("/v3/domains/{id}"))).await,
         404
     );
     assert_eq!(call(Method::GET, &path).send().await.unwrap().status(), 404);
@@ -387,22 +371,8 @@ async fn project_tags_are_kept_changed_and_filtered() {
         (200, json!(["green", "gold"]))
     );
     let one = |tag: &str| format!("{tags_path}/{tag}");
-    assert_eq!(
-        call(Method::GET, &one("green"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    assert_eq!(
-        call(Method::GET, &one("red"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(status_of(call(Method::GET, &one("green"))).await, 204);
+    assert_eq!(status_of(call(Method::GET, &one("red"))).await, 404);
     let added = call(Method::PUT, &one("silver")).send().await.unwrap();
     assert_eq!(added.status(), 201);
     assert!(
@@ -412,30 +382,12 @@ async fn project_tags_are_kept_changed_and_filtered() {
             .ends_with(&one("silver"))
     );
     assert_eq!(
-        call(Method::PUT, &one("silver"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(call(Method::PUT, &one("silver"))).await,
         400,
         "tags stay unique, as Keystone validates them"
     );
-    assert_eq!(
-        call(Method::DELETE, &one("green"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    assert_eq!(
-        call(Method::DELETE, &one("green"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(status_of(call(Method::DELETE, &one("green"))).await, 204);
+    assert_eq!(status_of(call(Method::DELETE, &one("green"))).await, 404);
     let (_, project) = answer(call(Method::GET, &format!("/v3/projects/{a_id}"))).await;
     assert_eq!(project["project"]["tags"], json!(["gold", "silver"]));
     let (status, patched) = answer(
@@ -447,22 +399,11 @@ async fn project_tags_are_kept_changed_and_filtered() {
         (status, patched["project"]["tags"].clone()),
         (200, json!(["one"]))
     );
-    assert_eq!(
-        call(Method::DELETE, &tags_path)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    assert_eq!(status_of(call(Method::DELETE, &tags_path)).await, 204);
     let (_, body) = answer(call(Method::GET, &tags_path)).await;
     assert_eq!(body["tags"], json!([]));
     assert_eq!(
-        call(Method::GET, "/v3/projects/nope/tags")
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(call(Method::GET, "/v3/projects/nope/tags")).await,
         404
     );
 
@@ -476,20 +417,9 @@ async fn project_tags_are_kept_changed_and_filtered() {
             .await,
     );
     let own = format!("/v3/projects/{}/tags", s.admin.project.id);
+    assert_eq!(status_of(s.call(Method::GET, &own, &token)).await, 200);
     assert_eq!(
-        s.call(Method::GET, &own, &token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        s.call(Method::PUT, &format!("{own}/x"), &token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(s.call(Method::PUT, &format!("{own}/x"), &token)).await,
         403
     );
 }
@@ -504,28 +434,20 @@ async fn listings_filter_on_enabled() {
         .as_str()
         .unwrap()
         .to_owned();
-    let user = json_of(
-        call(Method::POST, "/v3/users")
-            .json(&json!({"user": {"name": "sleeper", "enabled": false}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let domain = json_of(
-        call(Method::POST, "/v3/domains")
-            .json(&json!({"domain": {"name": "dormant", "enabled": false}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["domain"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let user = s
+        .created_id(
+            &admin,
+            "/v3/users",
+            json!({"user": {"name": "sleeper", "enabled": false}}),
+        )
+        .await;
+    let domain = s
+        .created_id(
+            &admin,
+            "/v3/domains",
+            json!({"domain": {"name": "dormant", "enabled": false}}),
+        )
+        .await;
     for (path, key, id) in [
         ("/v3/projects", "projects", &off),
         ("/v3/users", "users", &user),
@@ -550,17 +472,9 @@ async fn deleting_a_disabled_domain_deletes_what_it_holds_and_revokes_its_tokens
     let admin = s.admin_token().await;
     let call = |method: Method, path: &str| s.call(method, path, &admin);
 
-    let domain = json_of(
-        call(Method::POST, "/v3/domains")
-            .json(&json!({"domain": {"name": "doomed"}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["domain"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let domain = s
+        .created_id(&admin, "/v3/domains", json!({"domain": {"name": "doomed"}}))
+        .await;
     let top = create(&s, &admin, json!({"name": "top", "domain_id": domain})).await["id"]
         .as_str()
         .unwrap()
@@ -569,39 +483,27 @@ async fn deleting_a_disabled_domain_deletes_what_it_holds_and_revokes_its_tokens
         .as_str()
         .unwrap()
         .to_owned();
-    let user = json_of(
-        call(Method::POST, "/v3/users")
-            .json(&json!({"user": {"name": "inside", "domain_id": domain, "password": "inside-pass"}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let group = json_of(
-        call(Method::POST, "/v3/groups")
-            .json(&json!({"group": {"name": "crew", "domain_id": domain}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["group"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let role = json_of(
-        call(Method::POST, "/v3/roles")
-            .json(&json!({"role": {"name": "local", "domain_id": domain}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["role"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let user = s
+        .created_id(
+            &admin,
+            "/v3/users",
+            json!({"user": {"name": "inside", "domain_id": domain, "password": "inside-pass"}}),
+        )
+        .await;
+    let group = s
+        .created_id(
+            &admin,
+            "/v3/groups",
+            json!({"group": {"name": "crew", "domain_id": domain}}),
+        )
+        .await;
+    let role = s
+        .created_id(
+            &admin,
+            "/v3/roles",
+            json!({"role": {"name": "local", "domain_id": domain}}),
+        )
+        .await;
     let member = s.role_id(&admin, "member").await.unwrap();
     // An outsider (of the default domain) with a role on the child project.
     let outsider = s
@@ -618,17 +520,13 @@ async fn deleting_a_disabled_domain_deletes_what_it_holds_and_revokes_its_tokens
             "{grant}"
         );
     }
-    let credential = json_of(
-        call(Method::POST, "/v3/credentials")
-            .json(&json!({"credential": {"user_id": user, "type": "cert", "blob": "x"}}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await["credential"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let credential = s
+        .created_id(
+            &admin,
+            "/v3/credentials",
+            json!({"credential": {"user_id": user, "type": "cert", "blob": "x"}}),
+        )
+        .await;
     let scoped = subject(
         &s.issue(
             &password_body(

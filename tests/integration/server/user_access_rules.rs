@@ -5,26 +5,14 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::harness::{TestServer, password_body, subject};
+use super::harness::TestServer;
 
 async fn member_token(s: &TestServer, admin: &str, name: &str) -> (String, String) {
     let member = s.role_id(admin, "member").await.unwrap();
     let id = s
         .create_user_with_role(admin, name, "a-long-password", Some(&member))
         .await;
-    let project = &s.admin.project.id;
-    let response = s
-        .client
-        .post(format!("{}/v3/auth/tokens", s.base))
-        .json(&password_body(
-            name,
-            "a-long-password",
-            Some(json!({"project": {"id": project}})),
-        ))
-        .send()
-        .await
-        .unwrap();
-    (id, subject(&response))
+    (id, s.project_token(name, "a-long-password").await)
 }
 
 async fn rules_are_shared_outlive_credentials_and_go_only_unused(s: TestServer) {
