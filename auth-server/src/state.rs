@@ -40,6 +40,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     validations: ValidationCache,
     receipt_keys: Arc<KeyRing>,
+    credential_keys: KeyRing,
     kek: KeyRing,
     key_versions: keys::LoadedVersions,
     dispatcher: Dispatcher,
@@ -118,6 +119,7 @@ impl AppState {
             config.token.cache_size,
             Duration::seconds(config.token.cache_ttl),
         );
+        let credential_keys = KeyRing::new(keys::credential_keys(&config.keys.dir)?);
         let state = Self {
             inner: Arc::new(Inner {
                 config,
@@ -130,6 +132,7 @@ impl AppState {
                 metrics,
                 validations,
                 receipt_keys,
+                credential_keys,
                 kek: KeyRing::new(kek),
                 key_versions: keys::LoadedVersions::default(),
                 dispatcher,
@@ -224,6 +227,13 @@ impl AppState {
     /// The receipt keys (the engine's ring, swapped on reload).
     pub fn receipt_keys(&self) -> &Arc<KeyRing> {
         &self.inner.receipt_keys
+    }
+
+    /// The credential key set (the one the store seals credential blobs
+    /// with), for secrets the server seals itself before storing them (an
+    /// OAuth1 consumer's secret).
+    pub fn credential_keys(&self) -> &KeyRing {
+        &self.inner.credential_keys
     }
 
     /// The key-encryption keys the shared key sets are sealed under (read

@@ -20,6 +20,7 @@ pub mod event_handlers;
 pub mod grants;
 pub mod groups;
 pub mod implied_roles;
+pub mod oauth1_consumers;
 pub mod passwords;
 pub mod policies;
 pub mod projects;
@@ -300,6 +301,31 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "/v3/users/{id}/access_rules/{rule}",
             user_access_rules::delete,
             "access_rule.delete",
+        )
+        .get(
+            "/v3/OS-OAUTH1/consumers",
+            oauth1_consumers::list,
+            "oauth1_consumer.list",
+        )
+        .post(
+            "/v3/OS-OAUTH1/consumers",
+            oauth1_consumers::create,
+            "oauth1_consumer.create",
+        )
+        .get(
+            "/v3/OS-OAUTH1/consumers/{id}",
+            oauth1_consumers::get,
+            "oauth1_consumer.get",
+        )
+        .patch(
+            "/v3/OS-OAUTH1/consumers/{id}",
+            oauth1_consumers::update,
+            "oauth1_consumer.update",
+        )
+        .delete(
+            "/v3/OS-OAUTH1/consumers/{id}",
+            oauth1_consumers::delete,
+            "oauth1_consumer.delete",
         )
         .get("/v3/policies", policies::list, "policy.list")
         .post("/v3/policies", policies::create, "policy.create")

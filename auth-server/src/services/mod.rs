@@ -33,6 +33,7 @@ pub mod grants;
 pub mod groups;
 pub mod imaging;
 pub mod implied_roles;
+pub mod oauth1;
 pub mod passwords;
 pub mod projects;
 pub mod roles;
