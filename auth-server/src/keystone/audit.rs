@@ -60,6 +60,30 @@ impl AuditParams {
     }
 }
 
+impl AuditParams {
+    /// The query string of the page after the row `last`: the same
+    /// filters, the same limit.
+    fn next_page(&self, last: i64, limit: u32) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("since", self.since.as_deref()),
+            ("until", self.until.as_deref()),
+            ("user_id", self.user_id.as_deref()),
+            ("event", self.event.as_deref()),
+        ] {
+            if let Some(value) = value {
+                query.append_pair(name, value);
+            }
+        }
+        if let Some(success) = self.success {
+            query.append_pair("success", if success { "true" } else { "false" });
+        }
+        query.append_pair("marker", &last.to_string());
+        query.append_pair("limit", &limit.to_string());
+        query.finish()
+    }
+}
+
 fn row_json(row: &AuditRecord) -> serde_json::Value {
     serde_json::to_value(row).unwrap_or(serde_json::Value::Null)
 }
@@ -78,7 +102,7 @@ pub async fn list(
     let next = (rows.len() == limit as usize)
         .then(|| rows.last().map(|r| r.id))
         .flatten()
-        .map(|last| format!("{base}/v3/audit?marker={last}&limit={limit}"));
+        .map(|last| format!("{base}/v3/audit?{}", params.next_page(last, limit)));
     let rows: Vec<_> = rows.iter().map(row_json).collect();
     Ok(Json(json!({"audit": rows, "links": {"next": next}})).into_response())
 }
@@ -121,4 +145,23 @@ pub async fn export(
         Body::from_stream(lines),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_keeps_every_filter() {
+        let params = AuditParams {
+            since: Some("2026-11-30T10:00:00+01:00".into()),
+            success: Some(false),
+            event: Some("auth.tokens.create".into()),
+            ..AuditParams::default()
+        };
+        assert_eq!(
+            params.next_page(42, 2),
+            "since=2026-11-30T10%3A00%3A00%2B01%3A00&event=auth.tokens.create&success=false&marker=42&limit=2"
+        );
+    }
 }

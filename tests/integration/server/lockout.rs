@@ -91,6 +91,29 @@ async fn a_locked_account_answers_exactly_as_a_wrong_password() {
             "invalid_credentials"
         ]
     );
+    // Paged two by two, each next page keeps the filters.
+    let mut paged = Vec::new();
+    let mut next = Some(format!(
+        "{}/v3/audit?event=auth.tokens.create&success=false&limit=2",
+        s.base
+    ));
+    while let Some(url) = next {
+        let page: Value = s
+            .client
+            .get(&url)
+            .header("X-Auth-Token", &admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for row in page["audit"].as_array().unwrap() {
+            paged.push(row["detail"]["error"].as_str().unwrap().to_owned());
+        }
+        next = page["links"]["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(paged, errors);
 }
 
 #[tokio::test]
