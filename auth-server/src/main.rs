@@ -1,6 +1,7 @@
 //! The `auth-server` command: serve, migrate, bootstrap, rotate keys (and
 //! the key-encryption keys that seal them).
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,11 +15,11 @@ use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
+// Not `Debug`: some arguments are passwords. (A `//` comment: clap shows
+// the doc comment in `--help`.)
 /// A Keystone-compatible authentication server.
-///
-/// Not `Debug`: some arguments are passwords.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Cli {
     /// The configuration file (TOML); defaults work without one.
     #[arg(long, short, global = true, env = "AUTH_CONFIG")]
@@ -137,7 +138,11 @@ async fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only on a terminal: a log written to a file or a journal
+    // would carry the escape codes.
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     match config.server.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
@@ -361,5 +366,22 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_help_shows_no_developer_comment() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            help.starts_with("A Keystone-compatible authentication server"),
+            "{help}"
+        );
+        assert!(!help.contains("Debug"), "{help}");
     }
 }
