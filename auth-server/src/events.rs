@@ -86,6 +86,20 @@ pub fn note(fill: impl FnOnce(&mut Facts)) {
     let _ = CALL.try_with(|facts| fill(&mut facts.lock().unwrap_or_else(PoisonError::into_inner)));
 }
 
+/// Notes `key: value` in the current call's [`REQUEST`] attribute (and so
+/// in its audit row), beside what is there already. Never a secret.
+pub fn note_request(key: &str, value: Value) {
+    note(|facts| {
+        let request = facts
+            .attributes
+            .entry(REQUEST)
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Value::Object(request) = request {
+            request.insert(key.to_owned(), value);
+        }
+    });
+}
+
 /// Runs `call` as a call of its own, and gives what it noted with its
 /// output: for a door that raises its event itself (the gateway, whose
 /// answers stream long after the handler returns).

@@ -6,7 +6,7 @@ use auth_core::audit::AuditLog;
 use auth_core::handlers::{Dispatcher, HandlerModuleRegistration};
 use auth_core::store::{HandlerBinding, Storage, StorageConfig, StorageRegistration, new_id};
 use auth_core::{
-    AuthError, Clock, Engine, KeyRing, MethodRegistration, Registry, Stores, SystemClock,
+    AuthError, Clock, Engine, KeyRing, KeySet, MethodRegistration, Registry, Stores, SystemClock,
 };
 use auth_plugins::compliance::SecurityCompliance;
 use auth_plugins::hashing::PasswordHasher;
@@ -81,7 +81,10 @@ impl AppState {
         let policy = Policy::from_config(&config.policy)?;
         let imaging = Imaging::from_config(&config.orthanc)?;
         config.orthanc.checked_prefix()?;
-        let storage = connect(&config).await?;
+        // Read once: the store seals credential blobs with them, and the
+        // server its own secrets (see `credential_keys`).
+        let credential_keys = keys::credential_keys(&config.keys.dir)?;
+        let storage = connect_with(&config, credential_keys.clone(), true).await?;
         let kek = keys::kek(&config.keys.dir, storage.as_ref()).await?;
         let receipt_keys = keys::receipt_keys(storage.as_ref(), &kek).await?;
         let signing_keys =
@@ -119,7 +122,7 @@ impl AppState {
             config.token.cache_size,
             Duration::seconds(config.token.cache_ttl),
         );
-        let credential_keys = KeyRing::new(keys::credential_keys(&config.keys.dir)?);
+        let credential_keys = KeyRing::new(credential_keys);
         let state = Self {
             inner: Arc::new(Inner {
                 config,
@@ -304,17 +307,23 @@ async fn events_dispatcher(
 /// Connects to the configured database with the driver registered for its
 /// scheme, applying migrations.
 pub async fn connect(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
-    connect_with(config, true).await
+    let credential_keys = keys::credential_keys(&config.keys.dir)?;
+    connect_with(config, credential_keys, true).await
 }
 
 /// Connects without applying migrations (for `doctor`, which only looks).
 pub async fn connect_without_migrating(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
-    connect_with(config, false).await
+    let credential_keys = keys::credential_keys(&config.keys.dir)?;
+    connect_with(config, credential_keys, false).await
 }
 
-async fn connect_with(config: &Config, migrate: bool) -> Result<Arc<dyn Storage>, ServerError> {
+/// Connects with `credential_keys` sealing the store's credential blobs.
+async fn connect_with(
+    config: &Config,
+    credential_keys: KeySet,
+    migrate: bool,
+) -> Result<Arc<dyn Storage>, ServerError> {
     auth_plugins::link();
-    let credential_keys = keys::credential_keys(&config.keys.dir)?;
     let mut storage_config = StorageConfig::new(
         config.database.url.clone(),
         Arc::new(KeyRing::new(credential_keys)),

@@ -9,7 +9,6 @@
 
 use std::fmt;
 
-use dicom_ul::Pdu;
 use dicom_ul::pdu::{
     AssociationAC, AssociationRJ, AssociationRQ, PresentationContextProposed,
     PresentationContextResult, PresentationContextResultReason, UserIdentityType, UserVariableItem,
@@ -242,13 +241,10 @@ pub fn max_length(items: &[UserVariableItem]) -> u32 {
         .unwrap_or(0)
 }
 
-/// The PDU of a rejection.
-pub fn reject(rj: &AssociationRJ) -> Pdu {
-    Pdu::AssociationRJ(rj.clone())
-}
-
 #[cfg(test)]
 mod tests {
+    use dicom_ul::Pdu;
+
     use super::*;
 
     /// pynetdicom 3.0.4's A-ASSOCIATE-RQ: type 2 alice/secret, response

@@ -42,11 +42,7 @@ use super::association::{self, MAX_REQUEST};
 use super::config::{DicomSettings, rejection};
 use super::dimse::{CommandAssembler, command_pdv};
 use super::guard::{Decision, Guard};
-use super::wire::{self, Broken, Frame, P_DATA, PduReader};
-
-const RELEASE_RQ: u8 = 0x05;
-const RELEASE_RP: u8 = 0x06;
-const ABORT: u8 = 0x07;
+use super::wire::{self, ABORT, Broken, Frame, P_DATA, PduReader, RELEASE_RP, RELEASE_RQ};
 
 /// The upstream association, once accepted.
 #[derive(Debug)]
@@ -54,7 +50,7 @@ pub struct Upstream {
     reader: PduReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
     /// What the upstream answered.
-    pub accepted: AssociationAC,
+    accepted: AssociationAC,
     /// The max PDU length the listener advertised to the upstream (what it
     /// reads from it).
     advertised: u32,
@@ -225,7 +221,9 @@ impl Activity {
 }
 
 /// Relays the association until it ends. `client_cap` is the max PDU
-/// length advertised to the client (what it may send).
+/// length advertised to the client ([`Upstream::answer`]): the upstream's
+/// own, capped, so it bounds both what the client may send and what the
+/// listener may write upstream.
 pub async fn run(
     guard: &Guard,
     client: PduReader<OwnedReadHalf>,
@@ -236,13 +234,9 @@ pub async fn run(
     let Upstream {
         reader: upstream_reader,
         writer: upstream_writer,
-        accepted,
         advertised: upstream_cap,
+        ..
     } = upstream;
-    let upstream_max = bounded(
-        association::max_length(&accepted.user_variables),
-        guard.settings.max_pdu_length,
-    );
     let client_writer = Arc::new(Mutex::new(client_writer));
     let upstream_writer = Arc::new(Mutex::new(upstream_writer));
     let activity = Activity {
@@ -250,7 +244,7 @@ pub async fn run(
         last_ms: AtomicU64::new(0),
     };
     let ending = tokio::select! {
-        ending = from_client(guard, client, client_cap, &client_writer, &upstream_writer, upstream_max, &activity) => ending,
+        ending = from_client(guard, client, client_cap, &client_writer, &upstream_writer, &activity) => ending,
         ending = from_upstream(upstream_reader, upstream_cap, &client_writer, &activity) => ending,
         () = activity.idle_for(guard.settings.idle_timeout) => Ending::Idle,
     };
@@ -283,14 +277,15 @@ pub async fn run(
     word
 }
 
-/// Client to upstream: requests decided, the rest relayed.
+/// Client to upstream: requests decided, the rest relayed. `cap` bounds
+/// the PDUs read from the client and those written upstream alike (see
+/// [`run`]).
 async fn from_client(
     guard: &Guard,
     mut client: PduReader<OwnedReadHalf>,
     cap: u32,
     client_writer: &Mutex<OwnedWriteHalf>,
     upstream_writer: &Mutex<OwnedWriteHalf>,
-    upstream_max: u32,
     activity: &Activity,
 ) -> Ending {
     let mut assembler = CommandAssembler::default();
@@ -356,7 +351,7 @@ async fn from_client(
                     match decision {
                         Decision::Allowed => {
                             out.extend(fragments);
-                            if let Err(e) = send(upstream_writer, &mut out, upstream_max).await {
+                            if let Err(e) = send(upstream_writer, &mut out, cap).await {
                                 return Ending::Upstream(e);
                             }
                             if command.has_data_set {
@@ -407,7 +402,7 @@ async fn from_client(
         let sent = if unchanged {
             relay(upstream_writer, &frame).await
         } else {
-            send(upstream_writer, &mut out, upstream_max).await
+            send(upstream_writer, &mut out, cap).await
         };
         if let Err(e) = sent {
             return Ending::Upstream(e);

@@ -59,11 +59,11 @@ async fn serve(
         };
         match frame.pdu_type() {
             P_DATA => {}
-            0x05 => {
+            wire::RELEASE_RQ => {
                 wire::write(writer, &Pdu::ReleaseRP).await?;
                 return Ok("released");
             }
-            0x07 => return Ok("aborted"),
+            wire::ABORT => return Ok("aborted"),
             other => {
                 return Err(Broken::Malformed(format!(
                     "PDU type {other:#04x} within an association"

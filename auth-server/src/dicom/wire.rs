@@ -10,7 +10,7 @@
 
 use std::io;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use dicom_ul::Pdu;
 use dicom_ul::pdu::{AbortRQServiceProviderReason, AbortRQSource};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -20,6 +20,15 @@ pub const HEADER: usize = 6;
 
 /// The PDU type of P-DATA-TF.
 pub const P_DATA: u8 = 0x04;
+
+/// The PDU type of A-RELEASE-RQ.
+pub const RELEASE_RQ: u8 = 0x05;
+
+/// The PDU type of A-RELEASE-RP.
+pub const RELEASE_RP: u8 = 0x06;
+
+/// The PDU type of A-ABORT.
+pub const ABORT: u8 = 0x07;
 
 /// Why a peer's PDUs stopped. Never sent anywhere: the listener answers
 /// with an A-ABORT where the protocol wants one, or closes.
@@ -113,12 +122,6 @@ impl<R: AsyncRead + Unpin> PduReader<R> {
                 });
             }
         }
-    }
-
-    /// Bytes read past the last PDU handed out (none, between PDUs of a
-    /// well-behaved peer).
-    pub fn pending(&self) -> usize {
-        self.buffer.remaining()
     }
 }
 

@@ -116,10 +116,19 @@ fn not_found(what: String) -> AuthError {
     AuthError::NotFound { what }
 }
 
-/// `{"config": {...}}`.
-#[derive(Debug, Deserialize)]
+/// `{"config": {...}}`. It may hold the LDAP password: `Debug` shows the
+/// group names only.
+#[derive(Deserialize)]
 pub struct Envelope {
     config: Map<String, Value>,
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("groups", &self.config.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The domain must exist (404) before anything about its configuration.
@@ -356,6 +365,17 @@ fn narrowed(config: &Value, group: Option<&str>, option: Option<&str>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_envelope_never_shows_a_value() {
+        let envelope: Envelope =
+            serde_json::from_value(json!({"config": {"ldap": {"password": "s3cret"}}})).unwrap();
+        let shown = format!("{envelope:?}");
+        assert!(
+            shown.contains("ldap") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn the_ldap_defaults_parse() {

@@ -22,10 +22,19 @@ use crate::services::documents::{self, OAUTH1_CONSUMERS};
 use crate::services::oauth1;
 use crate::state::AppState;
 
-/// `{"consumer": {...}}`.
-#[derive(Debug, Deserialize)]
+/// `{"consumer": {...}}`. A client may send a `secret` (refused): `Debug`
+/// shows the member names only.
+#[derive(Deserialize)]
 pub struct Envelope {
     consumer: Map<String, Value>,
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("members", &self.consumer.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 fn rendered(id: &str, stored: &Value, base: &str) -> Value {

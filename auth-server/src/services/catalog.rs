@@ -19,15 +19,7 @@ use super::Context;
 /// Notes `key: id` in the call's `request` attribute (and so in its audit
 /// row).
 fn note(key: &'static str, id: &str) {
-    crate::events::note(|facts| {
-        let request = facts
-            .attributes
-            .entry(crate::events::REQUEST)
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
-        if let Value::Object(request) = request {
-            request.insert(key.to_owned(), Value::from(id.to_owned()));
-        }
-    });
+    crate::events::note_request(key, Value::from(id));
 }
 
 /// Keystone's `ValidationError` for a reference to a missing row.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use super::Context;
-use crate::events::{self, REQUEST};
+use crate::events;
 use crate::imaging::share_tokens;
 
 /// The setting the role map is stored under.
@@ -81,13 +81,7 @@ pub async fn revoke_share_token(cx: &Context<'_>, id: &str) -> Result<(), AuthEr
 
 /// Notes the share token a call was about, for its event.
 fn note_share_token(record: &ShareToken) {
-    events::note(|facts| {
-        facts.user_id.clone_from(&record.created_by);
-        let request = facts
-            .attributes
-            .entry(REQUEST)
-            .or_insert_with(|| serde_json::json!({}));
-        request["share_token_id"] = serde_json::json!(record.id);
-        request["token_type"] = serde_json::json!(record.token_type);
-    });
+    events::note(|facts| facts.user_id.clone_from(&record.created_by));
+    events::note_request("share_token_id", serde_json::json!(record.id));
+    events::note_request("token_type", serde_json::json!(record.token_type));
 }
