@@ -47,12 +47,26 @@ const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 /// The timeout of each read and write on the socket.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Who the associations say they are.
-#[derive(Debug, Clone)]
+/// Who the associations say they are. `Debug` shows the kind and the
+/// user name, never the token or the password.
+#[derive(Clone)]
 enum Identity {
     None,
     Jwt(String),
     Password(String, String),
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Jwt(_) => f.write_str("Jwt(..)"),
+            Self::Password(user, _) => f
+                .debug_tuple("Password")
+                .field(user)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// The command line.
