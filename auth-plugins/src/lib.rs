@@ -97,6 +97,7 @@ mod tests {
                     cfg!(feature = "application_credential")
                 ),
                 ("dicom_asserted", cfg!(feature = "dicom_asserted")),
+                ("ec2credential", cfg!(feature = "ec2credential")),
                 ("external", cfg!(feature = "external")),
                 ("jwt", cfg!(feature = "jwt")),
                 ("password", cfg!(feature = "password")),

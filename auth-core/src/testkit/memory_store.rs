@@ -165,6 +165,14 @@ impl MemoryStore {
         self.lock().auth_states.insert(user_id.to_owned(), state);
     }
 
+    /// Stores `credential` whole (a project-bound one, say), replacing any
+    /// of the same id.
+    pub fn put_credential(&self, credential: Credential) {
+        let mut inner = self.lock();
+        inner.credentials.retain(|c| c.id != credential.id);
+        inner.credentials.push(credential);
+    }
+
     /// Adds a credential.
     pub fn add_credential(&self, id: &str, user_id: &str, kind: &str, blob: &str) {
         self.lock().credentials.push(Credential::new(
@@ -700,6 +708,15 @@ impl CredentialStore for MemoryStore {
             .filter(|c| c.user_id == user_id && c.kind == kind)
             .cloned()
             .collect())
+    }
+
+    async fn get_credential(&self, credential_id: &str) -> Result<Credential, AuthError> {
+        self.lock()
+            .credentials
+            .iter()
+            .find(|c| c.id == credential_id)
+            .cloned()
+            .ok_or_else(|| not_found("credential", credential_id))
     }
 
     async fn claim_passcode(

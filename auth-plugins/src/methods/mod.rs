@@ -20,6 +20,8 @@ macro_rules! builtin_method {
 pub mod application_credential;
 #[cfg(feature = "dicom_asserted")]
 pub mod dicom_asserted;
+#[cfg(feature = "ec2credential")]
+pub mod ec2credential;
 #[cfg(feature = "external")]
 pub mod external;
 #[cfg(feature = "jwt")]
@@ -40,6 +42,8 @@ pub(crate) const ANCHORS: &[fn()] = &[
     application_credential::anchor,
     #[cfg(feature = "dicom_asserted")]
     dicom_asserted::anchor,
+    #[cfg(feature = "ec2credential")]
+    ec2credential::anchor,
     #[cfg(feature = "external")]
     external::anchor,
     #[cfg(feature = "jwt")]

@@ -145,21 +145,29 @@ impl AuthMethodHandler for ApplicationCredentialMethod {
         if let Some(project_id) = &credential.project_id {
             data = data.with_project(project_id.clone());
         }
-        let mut data = data
-            .with_extra(
-                "application_credential",
-                json!({
-                    "id": credential.id,
-                    "name": credential.name,
-                    "restricted": !credential.unrestricted,
-                    "access_rules": credential.access_rules,
-                }),
-            )
-            .with_extra("application_credential_roles", json!(credential.roles));
-        if let Some(at) = credential.expires_at {
-            data = data.with_expires_at(at);
-        }
-        Ok(AuthHandlerResponse::success(data))
+        Ok(AuthHandlerResponse::success(delegation(&credential, data)))
+    }
+}
+
+/// `data` carrying what `credential` delegates, for the server to enforce:
+/// its roles, its `restricted` flag and access rules, and its expiry as the
+/// token's cap. Also what a credential made with one (an EC2 credential)
+/// passes on.
+pub(crate) fn delegation(credential: &ApplicationCredential, data: ResponseData) -> ResponseData {
+    let data = data
+        .with_extra(
+            "application_credential",
+            json!({
+                "id": credential.id,
+                "name": credential.name,
+                "restricted": !credential.unrestricted,
+                "access_rules": credential.access_rules,
+            }),
+        )
+        .with_extra("application_credential_roles", json!(credential.roles));
+    match credential.expires_at {
+        Some(at) => data.with_expires_at(at),
+        None => data,
     }
 }
 
