@@ -16,7 +16,7 @@
 //! dir = "./data/keys"            # the credential encryption keys live here
 //!
 //! [auth]
-//! methods = ["password", "token", "totp", "application_credential"]
+//! methods = ["password", "token", "totp", "application_credential", "ec2credential"]
 //! [auth.method.totp]             # one section per method: auth.method, singular
 //! included_previous_windows = 1
 //!
@@ -643,9 +643,15 @@ fn method_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
 impl Default for AuthSection {
     fn default() -> Self {
         Self {
-            methods: ["password", "token", "totp", "application_credential"]
-                .map(String::from)
-                .to_vec(),
+            methods: [
+                "password",
+                "token",
+                "totp",
+                "application_credential",
+                "ec2credential",
+            ]
+            .map(String::from)
+            .to_vec(),
             sections: serde_json::Map::new(),
         }
     }

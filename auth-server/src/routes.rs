@@ -302,6 +302,8 @@ mod tests {
             ("GET", "/v3/auth/tokens", "auth.token.validate"),
             ("HEAD", "/v3/auth/tokens", "auth.token.validate"),
             ("DELETE", "/v3/auth/tokens", "auth.token.revoke"),
+            ("POST", "/v3/ec2tokens", "ec2token.issue"),
+            ("POST", "/v3/s3tokens", "s3token.issue"),
             ("GET", "/v3/auth/projects", "auth.projects.list"),
             ("GET", "/v3/auth/domains", "auth.domains.list"),
             ("GET", "/v3/auth/catalog", "auth.catalog.get"),

@@ -15,32 +15,22 @@ use axum::response::IntoResponse;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use super::{PublicBase, targets};
 use crate::error::ServerError;
 use crate::policy::Target;
+use crate::scope::Scope;
 use crate::services::credentials;
 use crate::state::AppState;
 
-/// The credential type.
-pub const EC2: &str = "ec2";
+pub use auth_plugins::methods::ec2credential::{EC2_CREDENTIAL_TYPE as EC2, credential_id};
 
 /// `{"tenant_id": "<project>"}`: the project the credential is for.
 #[derive(Debug, Deserialize)]
 pub struct CreateBody {
     tenant_id: String,
-}
-
-/// The id Keystone gives an EC2 credential: the SHA-256 of its access key.
-pub fn credential_id(access: &str) -> String {
-    hex_digest(Sha256::digest(access.as_bytes()).as_slice())
-}
-
-fn hex_digest(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The blob of a stored EC2 credential.
@@ -82,6 +72,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ServerError> {
     let target = Target::new().with("target.credential.user_id", user_id.as_str());
     super::authorize(&state, &caller, "identity:ec2_create_credential", &target)?;
+    refuse_delegated(&caller, &body.tenant_id)?;
     let access = uuid::Uuid::new_v4().simple().to_string();
     let secret = uuid::Uuid::new_v4().simple().to_string();
     let blob = json!({"access": access, "secret": secret, "trust_id": null,
@@ -97,6 +88,38 @@ pub async fn create(
     let rendered = ec2_json(&credential, &base)
         .ok_or_else(|| AuthError::Internal("an EC2 credential that does not render".into()))?;
     Ok((StatusCode::CREATED, Json(json!({"credential": rendered}))))
+}
+
+/// Keystone's two refusals for a caller whose token is a delegation (of
+/// an application credential): a restricted one creates no credential
+/// (it would outlive the delegation), and an unrestricted one only for
+/// the project it is scoped to.
+fn refuse_delegated(caller: &Caller, project_id: &str) -> Result<(), ServerError> {
+    if caller.application_credential().is_none() {
+        return Ok(());
+    }
+    if caller.is_restricted() {
+        return Err(AuthError::Forbidden(
+            "You are not authorized to perform the requested action: Using method \
+             'application_credential' is not allowed for managing additional application \
+             credentials."
+                .into(),
+        )
+        .into());
+    }
+    let scoped = match caller.scope() {
+        Scope::Project(project, _) => Some(project.id.as_str()),
+        _ => None,
+    };
+    if scoped != Some(project_id) {
+        return Err(AuthError::Forbidden(
+            "You are not authorized to perform the requested action: EC2 credential project \
+             does not match the project scope of the delegated token"
+                .into(),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `GET /v3/users/{user_id}/credentials/OS-EC2`. Target: `user_id`, the

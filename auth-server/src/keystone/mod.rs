@@ -15,6 +15,7 @@ pub mod discovery;
 pub mod domain_configs;
 pub mod domains;
 pub mod ec2_credentials;
+pub mod ec2_tokens;
 pub mod ep_filter;
 pub mod event_handlers;
 pub mod grants;
@@ -54,6 +55,8 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
         .post("/v3/auth/tokens", tokens::create, "auth.tokens.create")
         .get("/v3/auth/tokens", tokens::validate, "auth.token.validate")
         .delete("/v3/auth/tokens", tokens::revoke, "auth.token.revoke")
+        .post("/v3/ec2tokens", ec2_tokens::ec2, "ec2token.issue")
+        .post("/v3/s3tokens", ec2_tokens::s3, "s3token.issue")
         .get(
             "/v3/auth/projects",
             auth_info::projects,

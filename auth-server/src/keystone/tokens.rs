@@ -109,7 +109,8 @@ pub async fn create(
     }
 }
 
-fn with_subject(status: StatusCode, token: &str, mut response: Response) -> Response {
+/// `response` with `status` and the token in `X-Subject-Token`.
+pub(super) fn with_subject(status: StatusCode, token: &str, mut response: Response) -> Response {
     *response.status_mut() = status;
     if let Ok(value) = HeaderValue::from_str(token) {
         response

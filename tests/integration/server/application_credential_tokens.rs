@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::harness::{TestServer, subject};
+use super::harness::{TestServer, status_of, subject};
 
 /// The bootstrap admin, who holds `admin` on the `admin` project, also
 /// gets `member` there; returns the member role's id.
@@ -305,4 +305,35 @@ async fn a_credential_made_unscoped_gives_unscoped_tokens() {
     let token: Value = issued.json().await.unwrap();
     assert!(token["token"].get("project").is_none(), "{token}");
     assert!(token["token"].get("roles").is_none(), "{token}");
+}
+
+#[tokio::test]
+async fn a_delegated_token_makes_ec2_credentials_only_unrestricted_and_for_its_project() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let other = server
+        .created_id(
+            &admin,
+            "/v3/projects",
+            json!({"project": {"name": "other", "domain_id": "default"}}),
+        )
+        .await;
+    let (id, secret) =
+        id_and_secret(create_with(&server, &admin, json!({"name": "r"})).await).await;
+    let restricted = subject(&login(&server, &id, &secret).await);
+    let free = create_with(&server, &admin, json!({"name": "f", "unrestricted": true})).await;
+    let (free_id, free_secret) = id_and_secret(free).await;
+    let free = subject(&login(&server, &free_id, &free_secret).await);
+    let path = format!("/v3/users/{}/credentials/OS-EC2", server.admin.user.id);
+    let make = |token: &str, project: &str| {
+        server
+            .call(Method::POST, &path, token)
+            .json(&json!({"tenant_id": project}))
+    };
+    let own = server.admin.project.id.as_str();
+    assert_eq!(status_of(make(&restricted, own)).await, 403);
+    assert_eq!(status_of(make(&free, &other)).await, 403);
+    assert_eq!(status_of(make(&free, own)).await, 201);
+    // An ordinary token may name any project it may (admin here).
+    assert_eq!(status_of(make(&admin, &other)).await, 201);
 }

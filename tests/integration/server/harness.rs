@@ -68,7 +68,7 @@ impl TestServer {
         let mut config = Config::from_toml(&format!(
             r#"
             [auth]
-            methods = ["password", "token", "totp", "application_credential"]
+            methods = ["password", "token", "totp", "application_credential", "ec2credential"]
             [auth.method.password.hashing]
             memory_kib = 64
             iterations = 1

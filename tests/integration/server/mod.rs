@@ -10,6 +10,7 @@ mod dicom;
 mod domain_configs;
 mod domains;
 mod ec2_credentials;
+mod ec2_tokens;
 mod events;
 mod gateway;
 mod groups;

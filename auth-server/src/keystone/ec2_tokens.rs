@@ -1,0 +1,157 @@
+//! `/v3/ec2tokens` and `/v3/s3tokens`: a token for a request signed with an
+//! EC2 credential, asked for by the service that received the request
+//! (Swift's `s3token` middleware, an EC2 API), as Keystone answers them.
+//!
+//! The caller must be a service or an administrator
+//! (`identity:ec2tokens_validate`, `identity:s3tokens_validate`): a
+//! presigned URL carries a valid signature, and whoever holds one must not
+//! be able to turn it into a token. The signature itself is the
+//! `ec2credential` method's to verify, through the engine like any login
+//! (lockout of nothing, but events, audit and the user's and project's
+//! checks), with this door's name so that the method believes it.
+
+use std::net::SocketAddr;
+
+use auth_core::{AuthError, RequestHeaders};
+use auth_plugins::methods::ec2credential::{EC2_DOOR, NAME, S3_DOOR};
+use axum::Extension;
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::body::KeystoneJson;
+use super::caller::Caller;
+use super::tokens::with_subject;
+use crate::error::ServerError;
+use crate::policy::Target;
+use crate::services::tokens::{self, Login, LoginScope, NewToken, Outcome};
+use crate::state::AppState;
+use crate::token_body;
+
+/// `POST /v3/ec2tokens`: 200 with the token body and `X-Subject-Token`.
+pub async fn ec2(
+    State(state): State<AppState>,
+    caller: Caller,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    KeystoneJson(body): KeystoneJson<Value>,
+) -> Result<Response, ServerError> {
+    super::authorize(
+        &state,
+        &caller,
+        "identity:ec2tokens_validate",
+        &Target::new(),
+    )?;
+    let new = issue(&state, EC2_DOOR, &body, connection).await?;
+    let rendered = render(&state, &new).await?;
+    Ok(with_subject(
+        StatusCode::OK,
+        &new.issued.token,
+        Json(rendered).into_response(),
+    ))
+}
+
+/// `POST /v3/s3tokens`: 200 with the token body only. Keystone does not
+/// hand the token itself to the S3 layer, which needs only the user, the
+/// project and the roles.
+pub async fn s3(
+    State(state): State<AppState>,
+    caller: Caller,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    KeystoneJson(body): KeystoneJson<Value>,
+) -> Result<Response, ServerError> {
+    super::authorize(
+        &state,
+        &caller,
+        "identity:s3tokens_validate",
+        &Target::new(),
+    )?;
+    let new = issue(&state, S3_DOOR, &body, connection).await?;
+    let rendered = render(&state, &new).await?;
+    Ok(Json(rendered).into_response())
+}
+
+/// The credentials object of the request, under any of the three names
+/// Keystone has accepted (`credentials`, `credential`, `ec2Credentials`).
+fn credentials(body: &Value) -> Result<&Value, AuthError> {
+    if body.as_object().is_none_or(|b| b.is_empty()) {
+        return Err(AuthError::bad_request(
+            "request must include a request body",
+        ));
+    }
+    let found = ["credentials", "credential", "ec2Credentials"]
+        .iter()
+        .map(|name| &body[name])
+        .find(|c| c.as_object().is_some_and(|c| !c.is_empty()));
+    match found {
+        Some(credentials) if credentials.get("access").is_some() => Ok(credentials),
+        _ => Err(AuthError::Unauthorized("EC2 Signature not supplied".into())),
+    }
+}
+
+/// Logs in with the `ec2credential` method through `door`.
+async fn issue(
+    state: &AppState,
+    door: &str,
+    body: &Value,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Result<NewToken, ServerError> {
+    let login = json!({"auth": {"identity": {"methods": [NAME], NAME: credentials(body)?}}});
+    let login = serde_json::to_vec(&login).map_err(|e| AuthError::Internal(e.to_string()))?;
+    let outcome = tokens::issue(
+        state,
+        Login {
+            body: &login,
+            headers: RequestHeaders::new(),
+            client_addr: connection.map(|Extension(ConnectInfo(addr))| addr.ip()),
+            receipt: None,
+            door: Some(door),
+            scope: LoginScope::Requested,
+        },
+    )
+    .await?;
+    match outcome {
+        Outcome::Token(new) => Ok(*new),
+        // A user whose MFA rules ask for more than a signature cannot
+        // complete the login here: no client of these APIs could answer a
+        // receipt.
+        Outcome::Continue(_) => Err(AuthError::Unauthorized(
+            "the user's multi-factor rules require more than an EC2 signature".into(),
+        )
+        .into()),
+    }
+}
+
+async fn render(state: &AppState, new: &NewToken) -> Result<Value, ServerError> {
+    Ok(token_body::render(
+        state,
+        &new.issued.claims,
+        &new.user,
+        (&new.issued.scope, &new.issued.roles),
+        new.password_expiry,
+        true,
+    )
+    .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_credentials_go_by_three_names_and_need_an_access_key() {
+        for name in ["credentials", "credential", "ec2Credentials"] {
+            let body = json!({name: {"access": "AK", "signature": "x"}});
+            assert_eq!(credentials(&body).unwrap()["access"], "AK");
+        }
+        assert!(matches!(
+            credentials(&json!({})),
+            Err(AuthError::BadRequest(_))
+        ));
+        assert!(matches!(
+            credentials(&json!({"credentials": {"signature": "x"}})),
+            Err(AuthError::Unauthorized(_))
+        ));
+    }
+}
