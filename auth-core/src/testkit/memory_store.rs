@@ -23,7 +23,9 @@ use crate::store::{
 /// the `default` domain, as every deployment does.
 ///
 /// It keeps no projects, so a grant on a project is not checked against
-/// one; everything else follows the SQL stores' contract.
+/// one, and an inherited grant (held on the projects below its target,
+/// which it cannot know) gives no role anywhere; everything else follows
+/// the SQL stores' contract.
 #[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -441,6 +443,11 @@ impl AssignmentStore for MemoryStore {
                 what: "role, user, group, project or domain of the assignment".to_owned(),
             });
         }
+        if assignment.inherited && assignment.target == Target::System {
+            return Err(AuthError::bad_request(
+                "a role cannot be inherited from the system",
+            ));
+        }
         if !inner.assignments.contains(assignment) {
             inner.assignments.push(assignment.clone());
         }
@@ -470,6 +477,7 @@ impl AssignmentStore for MemoryStore {
             .filter(|a| filter.role_id.as_ref().is_none_or(|r| *r == a.role_id))
             .filter(|a| filter.actor.as_ref().is_none_or(|actor| *actor == a.actor))
             .filter(|a| filter.target.as_ref().is_none_or(|t| *t == a.target))
+            .filter(|a| filter.inherited.is_none_or(|i| i == a.inherited))
             .cloned()
             .collect())
     }
@@ -489,7 +497,7 @@ impl AssignmentStore for MemoryStore {
         let mut roles: Vec<Role> = inner
             .assignments
             .iter()
-            .filter(|a| a.target == *target && holds(&a.actor))
+            .filter(|a| !a.inherited && a.target == *target && holds(&a.actor))
             .filter_map(|a| inner.roles.get(&a.role_id).cloned())
             .collect();
         roles.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
@@ -507,7 +515,7 @@ impl AssignmentStore for MemoryStore {
                     .memberships
                     .contains(&(user_id.to_owned(), id.clone())),
             };
-            if held && !targets.contains(&a.target) {
+            if held && !a.inherited && !targets.contains(&a.target) {
                 targets.push(a.target.clone());
             }
         }
@@ -990,11 +998,7 @@ mod tests {
 
         // What a token carries: the held role and all it implies.
         s.add_user("u1", "alice");
-        let on_system = Assignment {
-            role_id: admin.id.clone(),
-            actor: Actor::User("u1".into()),
-            target: Target::System,
-        };
+        let on_system = Assignment::new(admin.id.clone(), Actor::User("u1".into()), Target::System);
         s.grant(&on_system).await.unwrap();
         let held = s.effective_roles("u1", &Target::System).await.unwrap();
         let carried = RoleGraph::new(s.list_role_inferences().await.unwrap()).expand(held);
@@ -1049,10 +1053,8 @@ mod tests {
         s.add_user("u1", "alice");
         s.add_group("g1", "ops", "default");
         s.add_user_to_group("u1", "g1").await.unwrap();
-        let grant = |role_id: &str, actor: Actor| Assignment {
-            role_id: role_id.into(),
-            actor,
-            target: Target::Project("p1".into()),
+        let grant = |role_id: &str, actor: Actor| {
+            Assignment::new(role_id, actor, Target::Project("p1".into()))
         };
         assert_eq!(
             status(s.grant(&grant("ghost", Actor::User("u1".into()))).await),
