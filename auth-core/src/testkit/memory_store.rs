@@ -1088,6 +1088,36 @@ mod tests {
             status(s.revoke(&grant("r1", Actor::User("u1".into()))).await),
             404
         );
+
+        // An inherited grant is a grant of its own, and (no projects kept
+        // here) gives no role on its target.
+        let on_domain = Assignment::inherited(
+            "r1",
+            Actor::User("u1".into()),
+            Target::Domain("default".into()),
+        );
+        s.grant(&on_domain).await.unwrap();
+        assert_eq!(
+            s.list_assignments(&AssignmentFilter::default().with_inherited(true))
+                .await
+                .unwrap(),
+            std::slice::from_ref(&on_domain)
+        );
+        assert!(
+            s.effective_roles("u1", &Target::Domain("default".into()))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let direct = Assignment::new(
+            "r1",
+            Actor::User("u1".into()),
+            Target::Domain("default".into()),
+        );
+        assert_eq!(status(s.revoke(&direct).await), 404);
+        s.revoke(&on_domain).await.unwrap();
+        let from_system = Assignment::inherited("r1", Actor::User("u1".into()), Target::System);
+        assert_eq!(status(s.grant(&from_system).await), 400);
     }
 
     #[tokio::test]
