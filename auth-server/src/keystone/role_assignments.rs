@@ -18,7 +18,7 @@ use super::caller::Caller;
 use super::{PublicBase, targets};
 use crate::error::ServerError;
 use crate::policy::Target as PolicyTarget;
-use crate::services::{implied_roles, projects};
+use crate::services::{Context, implied_roles, projects};
 use crate::state::AppState;
 
 /// `GET /v3/role_assignments` filters, with Keystone's dotted names, and
@@ -52,10 +52,12 @@ fn is_set(flag: Option<&str>) -> bool {
     flag.is_some_and(|v| v != "0")
 }
 
-/// The project a listing is about, with `include_subtree` the ids of every
-/// project below it.
+/// The project a listing is about: the ids of the projects above it (whose
+/// inherited grants reach it) and, with `include_subtree`, of every project
+/// below it.
 struct ProjectScope {
     project: Project,
+    above: Vec<String>,
     subtree: Option<Vec<String>>,
 }
 
@@ -175,24 +177,34 @@ pub async fn list(
             return Err(AuthError::bad_request(message).into());
         }
     }
+    let cx = state.services();
     let project_scope = match query.project {
         Some(id) => {
             let project = match tree_root {
-                Some(project) => project,
+                Some(project) => Some(project),
                 None => match storage.get_project(&id).await {
-                    Ok(project) => project,
+                    Ok(project) => Some(project),
                     // Keystone lists nothing for a project that is not.
-                    Err(AuthError::NotFound { .. }) => Project::new(id, "", ""),
+                    Err(AuthError::NotFound { .. }) => None,
                     Err(e) => return Err(e.into()),
                 },
             };
-            let subtree = if include_subtree {
-                let below = projects::subtree(&state.services(), &project).await?;
-                Some(below.into_iter().map(|p| p.id).collect())
-            } else {
-                None
-            };
-            Some(ProjectScope { project, subtree })
+            Some(match project {
+                Some(project) => ProjectScope {
+                    above: ids(projects::parents(&cx, &project).await?),
+                    subtree: if include_subtree {
+                        Some(ids(projects::subtree(&cx, &project).await?))
+                    } else {
+                        None
+                    },
+                    project,
+                },
+                None => ProjectScope {
+                    project: Project::new(id, "", ""),
+                    above: Vec::new(),
+                    subtree: None,
+                },
+            })
         }
         None => None,
     };
@@ -233,7 +245,7 @@ pub async fn list(
         for entry in &entries {
             let on: Vec<Option<String>> = if entry.assignment.inherited {
                 reached
-                    .projects(storage, &entry.assignment.target, project_scope.as_ref())
+                    .projects(&cx, &entry.assignment.target, project_scope.as_ref())
                     .await?
                     .into_iter()
                     .map(Some)
@@ -306,7 +318,7 @@ impl Reached {
     /// or every project below the project.
     async fn projects(
         &mut self,
-        storage: &dyn Storage,
+        cx: &Context<'_>,
         target: &Target,
         scope: Option<&ProjectScope>,
     ) -> Result<Vec<String>, AuthError> {
@@ -317,19 +329,14 @@ impl Reached {
             (Some(scope), Target::Project(id)) if scope.subtree.is_some() => {
                 let ids = scope.ids();
                 if ids.contains(id) {
-                    below(storage, id).await?
+                    below(cx, id).await?
                 } else {
                     ids
                 }
             }
             (Some(scope), _) => scope.ids(),
-            (None, Target::Domain(id)) => storage
-                .list_projects(Some(id))
-                .await?
-                .into_iter()
-                .map(|p| p.id)
-                .collect(),
-            (None, Target::Project(id)) => below(storage, id).await?,
+            (None, Target::Domain(id)) => ids(cx.storage().list_projects(Some(id)).await?),
+            (None, Target::Project(id)) => below(cx, id).await?,
             (None, Target::System) => Vec::new(),
         };
         self.by_target.insert(target.clone(), found.clone());
@@ -338,27 +345,17 @@ impl Reached {
 }
 
 /// The ids of the projects below `project_id` (none if it is gone).
-async fn below(storage: &dyn Storage, project_id: &str) -> Result<Vec<String>, AuthError> {
-    let project = match storage.get_project(project_id).await {
-        Ok(project) => project,
-        Err(AuthError::NotFound { .. }) => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut by_parent: HashMap<String, Vec<String>> = HashMap::new();
-    for p in storage.list_projects(Some(&project.domain_id)).await? {
-        if let Some(parent) = p.parent_id {
-            by_parent.entry(parent).or_default().push(p.id);
-        }
+async fn below(cx: &Context<'_>, project_id: &str) -> Result<Vec<String>, AuthError> {
+    match cx.storage().get_project(project_id).await {
+        Ok(project) => Ok(ids(projects::subtree(cx, &project).await?)),
+        Err(AuthError::NotFound { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e),
     }
-    let mut found = Vec::new();
-    let mut next = vec![project.id];
-    while let Some(id) = next.pop() {
-        for child in by_parent.remove(&id).unwrap_or_default() {
-            found.push(child.clone());
-            next.push(child);
-        }
-    }
-    Ok(found)
+}
+
+/// The ids of `projects`.
+fn ids(projects: Vec<Project>) -> Vec<String> {
+    projects.into_iter().map(|p| p.id).collect()
 }
 
 /// What a domain-scoped token may see of a listing, as Keystone's
@@ -419,19 +416,13 @@ async fn effective_assignments(
     };
     let mut sources: Vec<Option<Target>> = Vec::new();
     if let Some(scope) = scope {
-        let project = &scope.project;
-        sources.push(Some(Target::Domain(project.domain_id.clone())));
-        let mut next = project.parent_id.clone();
-        let mut seen = vec![project.id.clone()];
-        while let Some(id) = next.filter(|id| !seen.contains(id)) {
-            next = match storage.get_project(&id).await {
-                Ok(parent) => parent.parent_id,
-                Err(AuthError::NotFound { .. }) => None,
-                Err(e) => return Err(e),
-            };
-            sources.push(Some(Target::Project(id.clone())));
-            seen.push(id);
-        }
+        sources.push(Some(Target::Domain(scope.project.domain_id.clone())));
+        sources.extend(
+            scope
+                .above
+                .iter()
+                .map(|id| Some(Target::Project(id.clone()))),
+        );
         if scope.subtree.is_some() {
             sources.extend(scope.ids().into_iter().map(|id| Some(Target::Project(id))));
         }
