@@ -491,6 +491,24 @@ mod tests {
             expected.push(("HEAD", path, "role_assignment.check"));
             expected.push(("DELETE", path, "role_assignment.delete"));
         }
+        for path in [
+            "/v3/OS-INHERIT/domains/{domain}/users/{user}/roles/{role}/inherited_to_projects",
+            "/v3/OS-INHERIT/domains/{domain}/groups/{group}/roles/{role}/inherited_to_projects",
+            "/v3/OS-INHERIT/projects/{project}/users/{user}/roles/{role}/inherited_to_projects",
+            "/v3/OS-INHERIT/projects/{project}/groups/{group}/roles/{role}/inherited_to_projects",
+        ] {
+            expected.push(("PUT", path, "role_assignment.inherited.create"));
+            expected.push(("GET", path, "role_assignment.inherited.check"));
+            expected.push(("HEAD", path, "role_assignment.inherited.check"));
+            expected.push(("DELETE", path, "role_assignment.inherited.delete"));
+        }
+        for path in [
+            "/v3/OS-INHERIT/domains/{domain}/users/{user}/roles/inherited_to_projects",
+            "/v3/OS-INHERIT/domains/{domain}/groups/{group}/roles/inherited_to_projects",
+        ] {
+            expected.push(("GET", path, "role_assignment.inherited.roles.list"));
+            expected.push(("HEAD", path, "role_assignment.inherited.roles.list"));
+        }
         for (method, path, name) in expected {
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             assert_eq!(names.of(&method, path), Some(name), "{method} {path}");

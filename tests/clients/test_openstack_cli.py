@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import requests
+
 from conftest import ADMIN_PASSWORD
 
 
@@ -127,3 +129,60 @@ def test_catalog_administration(server):
     ok("region", "delete", "RegionTwo")
     regions = [r["Region"] for r in json.loads(ok("region", "list", "-f", "json"))]
     assert "RegionTwo" not in regions and "RegionTwo-A" not in regions
+
+
+def test_an_inherited_domain_grant_reaches_the_domains_projects(server):
+    def ok(*args, env=None):
+        done = openstack(server, *args) if env is None else as_user(server, env, *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    domain = json.loads(ok("domain", "create", "inheriting", "-f", "json"))["id"]
+    ok("project", "create", "--domain", "inheriting", "inherited-project")
+    ok("user", "create", "--password", "dave-password", "dave")
+    ok("role", "add", "--inherited", "--user", "dave", "--user-domain", "default", "--domain", "inheriting", "member")
+
+    # Held on the domain's projects, not on the domain itself.
+    dave = {"OS_USERNAME": "dave", "OS_PASSWORD": "dave-password", "OS_PROJECT_NAME": "inherited-project",
+            "OS_PROJECT_DOMAIN_ID": domain}
+    token = json.loads(ok("token", "issue", "-f", "json", env=dave))
+    assert token["project_id"] == json.loads(ok("project", "show", "--domain", "inheriting",
+                                                "inherited-project", "-f", "json"))["id"]
+    admin_token = json.loads(ok("token", "issue", "-f", "json"))["id"]
+    validated = requests.get(f"{server.v3}/auth/tokens",
+                             headers={"X-Auth-Token": admin_token, "X-Subject-Token": token["id"]}, timeout=30)
+    assert validated.status_code == 200, validated.text
+    assert sorted(r["name"] for r in validated.json()["token"]["roles"]) == ["member", "reader"]
+    on_domain = as_user(server, {"OS_USERNAME": "dave", "OS_PASSWORD": "dave-password", "OS_PROJECT_NAME": "",
+                                 "OS_PROJECT_DOMAIN_ID": "", "OS_DOMAIN_ID": domain}, "token", "issue")
+    assert on_domain.returncode != 0
+
+    listed = json.loads(ok("role", "assignment", "list", "--user", "dave", "--inherited", "--names", "-f", "json"))
+    assert [(a["Role"], a["Domain"], a["Inherited"]) for a in listed] == [("member", "inheriting", True)]
+    effective = json.loads(ok("role", "assignment", "list", "--effective", "--user", "dave", "--names", "-f", "json"))
+    assert sorted((a["Role"], a["Project"]) for a in effective) == [
+        ("member", "inherited-project@inheriting"),
+        ("reader", "inherited-project@inheriting"),
+    ]
+    ok("role", "remove", "--inherited", "--user", "dave", "--user-domain", "default", "--domain", "inheriting", "member")
+    assert json.loads(ok("role", "assignment", "list", "--user", "dave", "-f", "json")) == []
+    assert as_user(server, dave, "token", "issue").returncode != 0
+
+
+def as_user(server, overrides, *args):
+    """The openstack CLI as another user: the admin's environment with
+    `overrides` (an empty value unsets a variable)."""
+    env = dict(
+        os.environ,
+        OS_AUTH_URL=server.v3,
+        OS_USER_DOMAIN_ID="default",
+        OS_IDENTITY_API_VERSION="3",
+        OS_INTERFACE="public",
+    )
+    for key, value in overrides.items():
+        if value:
+            env[key] = value
+        else:
+            env.pop(key, None)
+    cli = os.path.join(os.path.dirname(sys.executable), "openstack")
+    return subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=120)

@@ -489,6 +489,12 @@ pub struct Assignment {
     pub actor: Actor,
     /// Where.
     pub target: Target,
+    /// Keystone's OS-INHERIT: the role is held not on `target` but on every
+    /// project below it (every project of a domain, every project of a
+    /// project's subtree). A direct and an inherited grant of the same role
+    /// on the same target are two assignments. Never on the system.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inherited: bool,
 }
 
 impl Assignment {
@@ -498,6 +504,16 @@ impl Assignment {
             role_id: role_id.into(),
             actor,
             target,
+            inherited: false,
+        }
+    }
+
+    /// `actor` holds `role_id` on every project below `target`
+    /// (OS-INHERIT's `inherited_to_projects`).
+    pub fn inherited(role_id: impl Into<String>, actor: Actor, target: Target) -> Self {
+        Self {
+            inherited: true,
+            ..Self::new(role_id, actor, target)
         }
     }
 }
@@ -512,6 +528,9 @@ pub struct AssignmentFilter {
     pub actor: Option<Actor>,
     /// Only this target.
     pub target: Option<Target>,
+    /// Only inherited assignments (`Some(true)`), only direct ones
+    /// (`Some(false)`), or both (`None`, Keystone's default).
+    pub inherited: Option<bool>,
 }
 
 impl AssignmentFilter {
@@ -530,6 +549,12 @@ impl AssignmentFilter {
     /// Only assignments on `target`.
     pub fn with_target(mut self, target: Target) -> Self {
         self.target = Some(target);
+        self
+    }
+
+    /// Only inherited assignments (`true`) or only direct ones (`false`).
+    pub fn with_inherited(mut self, inherited: bool) -> Self {
+        self.inherited = Some(inherited);
         self
     }
 }

@@ -312,27 +312,34 @@ pub trait AssignmentStore: Send + Sync + std::fmt::Debug {
     /// either side of.
     async fn delete_role(&self, role_id: &str) -> Result<(), AuthError>;
 
-    /// Grants a role (idempotent).
+    /// Grants a role (idempotent). A direct and an inherited grant
+    /// ([`Assignment::inherited`]) of the same role on the same target are
+    /// two grants.
     async fn grant(&self, assignment: &Assignment) -> Result<(), AuthError>;
 
-    /// Revokes a grant; [`AuthError::NotFound`] if there was none.
+    /// Revokes a grant, direct or inherited as `assignment` says (never
+    /// the other); [`AuthError::NotFound`] if there was none.
     async fn revoke(&self, assignment: &Assignment) -> Result<(), AuthError>;
 
-    /// Direct assignments matching `filter` (group assignments are not
-    /// expanded).
+    /// Assignments matching `filter`, as stored: group assignments are not
+    /// expanded, nor inherited ones applied to the projects below them.
     async fn list_assignments(
         &self,
         filter: &AssignmentFilter,
     ) -> Result<Vec<Assignment>, AuthError>;
 
     /// The roles a user holds on `target`, directly or through any of its
-    /// groups, without repeats, by name. The hot path of token issue and
-    /// validation: one query.
+    /// groups, without repeats, by name. On a project, that includes the
+    /// roles inherited from the project's domain and from every project
+    /// above it (OS-INHERIT); an inherited grant never gives its role on
+    /// its own target. The hot path of token issue and validation: one
+    /// query.
     async fn effective_roles(&self, user_id: &str, target: &Target)
     -> Result<Vec<Role>, AuthError>;
 
     /// The targets on which a user holds any role, directly or through a
-    /// group (`/v3/auth/projects`, `/v3/auth/domains`).
+    /// group, inherited grants included: each project they apply to
+    /// (`/v3/auth/projects`, `/v3/auth/domains`).
     async fn targets_for_user(&self, user_id: &str) -> Result<Vec<Target>, AuthError>;
 
     /// Adds the rule "`prior_role_id` implies `implied_role_id`" and returns

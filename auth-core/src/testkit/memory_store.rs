@@ -23,7 +23,9 @@ use crate::store::{
 /// the `default` domain, as every deployment does.
 ///
 /// It keeps no projects, so a grant on a project is not checked against
-/// one; everything else follows the SQL stores' contract.
+/// one, and an inherited grant (held on the projects below its target,
+/// which it cannot know) gives no role anywhere; everything else follows
+/// the SQL stores' contract.
 #[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -449,6 +451,11 @@ impl AssignmentStore for MemoryStore {
                 what: "role, user, group, project or domain of the assignment".to_owned(),
             });
         }
+        if assignment.inherited && assignment.target == Target::System {
+            return Err(AuthError::bad_request(
+                "a role cannot be inherited from the system",
+            ));
+        }
         if !inner.assignments.contains(assignment) {
             inner.assignments.push(assignment.clone());
         }
@@ -478,6 +485,7 @@ impl AssignmentStore for MemoryStore {
             .filter(|a| filter.role_id.as_ref().is_none_or(|r| *r == a.role_id))
             .filter(|a| filter.actor.as_ref().is_none_or(|actor| *actor == a.actor))
             .filter(|a| filter.target.as_ref().is_none_or(|t| *t == a.target))
+            .filter(|a| filter.inherited.is_none_or(|i| i == a.inherited))
             .cloned()
             .collect())
     }
@@ -497,7 +505,7 @@ impl AssignmentStore for MemoryStore {
         let mut roles: Vec<Role> = inner
             .assignments
             .iter()
-            .filter(|a| a.target == *target && holds(&a.actor))
+            .filter(|a| !a.inherited && a.target == *target && holds(&a.actor))
             .filter_map(|a| inner.roles.get(&a.role_id).cloned())
             .collect();
         roles.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
@@ -515,7 +523,7 @@ impl AssignmentStore for MemoryStore {
                     .memberships
                     .contains(&(user_id.to_owned(), id.clone())),
             };
-            if held && !targets.contains(&a.target) {
+            if held && !a.inherited && !targets.contains(&a.target) {
                 targets.push(a.target.clone());
             }
         }
@@ -1007,11 +1015,7 @@ mod tests {
 
         // What a token carries: the held role and all it implies.
         s.add_user("u1", "alice");
-        let on_system = Assignment {
-            role_id: admin.id.clone(),
-            actor: Actor::User("u1".into()),
-            target: Target::System,
-        };
+        let on_system = Assignment::new(admin.id.clone(), Actor::User("u1".into()), Target::System);
         s.grant(&on_system).await.unwrap();
         let held = s.effective_roles("u1", &Target::System).await.unwrap();
         let carried = RoleGraph::new(s.list_role_inferences().await.unwrap()).expand(held);
@@ -1066,10 +1070,8 @@ mod tests {
         s.add_user("u1", "alice");
         s.add_group("g1", "ops", "default");
         s.add_user_to_group("u1", "g1").await.unwrap();
-        let grant = |role_id: &str, actor: Actor| Assignment {
-            role_id: role_id.into(),
-            actor,
-            target: Target::Project("p1".into()),
+        let grant = |role_id: &str, actor: Actor| {
+            Assignment::new(role_id, actor, Target::Project("p1".into()))
         };
         assert_eq!(
             status(s.grant(&grant("ghost", Actor::User("u1".into()))).await),
@@ -1103,6 +1105,36 @@ mod tests {
             status(s.revoke(&grant("r1", Actor::User("u1".into()))).await),
             404
         );
+
+        // An inherited grant is a grant of its own, and (no projects kept
+        // here) gives no role on its target.
+        let on_domain = Assignment::inherited(
+            "r1",
+            Actor::User("u1".into()),
+            Target::Domain("default".into()),
+        );
+        s.grant(&on_domain).await.unwrap();
+        assert_eq!(
+            s.list_assignments(&AssignmentFilter::default().with_inherited(true))
+                .await
+                .unwrap(),
+            std::slice::from_ref(&on_domain)
+        );
+        assert!(
+            s.effective_roles("u1", &Target::Domain("default".into()))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let direct = Assignment::new(
+            "r1",
+            Actor::User("u1".into()),
+            Target::Domain("default".into()),
+        );
+        assert_eq!(status(s.revoke(&direct).await), 404);
+        s.revoke(&on_domain).await.unwrap();
+        let from_system = Assignment::inherited("r1", Actor::User("u1".into()), Target::System);
+        assert_eq!(status(s.grant(&from_system).await), 400);
     }
 
     #[tokio::test]

@@ -33,8 +33,9 @@ pub struct GrantPath {
 }
 
 impl GrantPath {
-    /// The assignment the path names.
-    fn assignment(self) -> Result<Assignment, AuthError> {
+    /// The assignment the path names, inherited (an OS-INHERIT route) or
+    /// not.
+    fn assignment(self, inherited: bool) -> Result<Assignment, AuthError> {
         let actor = match (self.user, self.group) {
             (Some(user), None) => Actor::User(user),
             (None, Some(group)) => Actor::Group(group),
@@ -54,7 +55,11 @@ impl GrantPath {
                 ));
             }
         };
-        Ok(Assignment::new(self.role, actor, target))
+        Ok(if inherited {
+            Assignment::inherited(self.role, actor, target)
+        } else {
+            Assignment::new(self.role, actor, target)
+        })
     }
 }
 
@@ -68,14 +73,17 @@ impl GrantPath {
 /// `target.role.name` or `target.project.domain_id`. Each is read before
 /// the policy check, as Keystone reads them, so a missing one is a 404
 /// whoever asks; except that a revocation goes on without a user or group
-/// that no longer exists (Keystone's `allow_non_existing`).
-async fn grant_op(
+/// that no longer exists (Keystone's `allow_non_existing`). OS-INHERIT's
+/// routes (`inherited`) ask the same actions on the same target, as
+/// Keystone's `os_inherit.py` does.
+pub(super) async fn grant_op(
     state: &AppState,
     caller: &Caller,
     path: GrantPath,
     op: GrantOp,
+    inherited: bool,
 ) -> Result<StatusCode, ServerError> {
-    let assignment = path.assignment()?;
+    let assignment = path.assignment(inherited)?;
     let storage = state.storage();
     let role = storage.get_role(&assignment.role_id).await?;
     let mut target = PolicyTarget::new()
@@ -124,7 +132,8 @@ async fn grant_op(
             let filter = AssignmentFilter::default()
                 .with_role(assignment.role_id.clone())
                 .with_actor(assignment.actor.clone())
-                .with_target(assignment.target.clone());
+                .with_target(assignment.target.clone())
+                .with_inherited(assignment.inherited);
             if storage.list_assignments(&filter).await?.is_empty() {
                 return Err(AuthError::NotFound {
                     what: "role assignment".into(),
@@ -137,8 +146,9 @@ async fn grant_op(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What a grant route does.
 #[derive(Debug, Clone, Copy)]
-enum GrantOp {
+pub(super) enum GrantOp {
     Grant,
     Check,
     Revoke,
@@ -169,7 +179,7 @@ pub async fn grant(
     caller: Caller,
     Path(path): Path<GrantPath>,
 ) -> Result<impl IntoResponse, ServerError> {
-    grant_op(&state, &caller, path, GrantOp::Grant).await
+    grant_op(&state, &caller, path, GrantOp::Grant, false).await
 }
 
 /// `GET` or `HEAD` on a grant route: 204 if the role is granted, else 404.
@@ -178,7 +188,7 @@ pub async fn check_grant(
     caller: Caller,
     Path(path): Path<GrantPath>,
 ) -> Result<impl IntoResponse, ServerError> {
-    grant_op(&state, &caller, path, GrantOp::Check).await
+    grant_op(&state, &caller, path, GrantOp::Check, false).await
 }
 
 /// `DELETE` on a grant route: revokes the role, 204 (404 if it was not
@@ -188,7 +198,7 @@ pub async fn revoke_grant(
     caller: Caller,
     Path(path): Path<GrantPath>,
 ) -> Result<impl IntoResponse, ServerError> {
-    grant_op(&state, &caller, path, GrantOp::Revoke).await
+    grant_op(&state, &caller, path, GrantOp::Revoke, false).await
 }
 
 /// The parameters of a route listing an actor's roles on a target: a
@@ -214,6 +224,20 @@ pub async fn list(
     Path(path): Path<ListPath>,
     uri: axum::http::Uri,
 ) -> Result<impl IntoResponse, ServerError> {
+    list_roles(&state, &base, &caller, path, &uri, false).await
+}
+
+/// The roles granted to the path's actor on its target, directly or
+/// (`inherited`, OS-INHERIT's listing) inherited to the projects below it:
+/// Keystone's `list_grants` with its `inherited_to_projects`.
+pub(super) async fn list_roles(
+    state: &AppState,
+    base: &str,
+    caller: &Caller,
+    path: ListPath,
+    uri: &axum::http::Uri,
+    inherited: bool,
+) -> Result<Json<Value>, ServerError> {
     let storage = state.storage();
     let mut target = PolicyTarget::new();
     let actor = match (path.user, path.group) {
@@ -265,10 +289,11 @@ pub async fn list(
         (Target::System, Actor::Group(_)) => "identity:list_system_grants_for_group",
         _ => "identity:list_grants",
     };
-    super::authorize(&state, &caller, action, &target)?;
+    super::authorize(state, caller, action, &target)?;
     let filter = AssignmentFilter::default()
         .with_actor(actor)
-        .with_target(on);
+        .with_target(on)
+        .with_inherited(inherited);
     let mut roles: Vec<Value> = Vec::new();
     for assignment in storage.list_assignments(&filter).await? {
         // A role deleted meanwhile is left out.
@@ -279,6 +304,6 @@ pub async fn list(
             );
         }
     }
-    let links = super::collection_links(&base, uri.path());
+    let links = super::collection_links(base, uri.path());
     Ok(Json(json!({"roles": roles, "links": links})))
 }

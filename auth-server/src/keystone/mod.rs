@@ -22,6 +22,7 @@ pub mod grants;
 pub mod groups;
 pub mod implied_roles;
 pub mod oauth1_consumers;
+pub mod os_inherit;
 pub mod passwords;
 pub mod policies;
 pub mod projects;
@@ -527,7 +528,7 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
     .fold(table, |table, path| {
         table.get(path, grants::list, "role_assignment.roles.list")
     });
-    [
+    let table = [
         "/v3/projects/{project}/users/{user}/roles/{role}",
         "/v3/projects/{project}/groups/{group}/roles/{role}",
         "/v3/domains/{domain}/users/{user}/roles/{role}",
@@ -541,6 +542,33 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             .put(path, grants::grant, "role_assignment.create")
             .get(path, grants::check_grant, "role_assignment.check")
             .delete(path, grants::revoke_grant, "role_assignment.delete")
+    });
+    // OS-INHERIT: the same, for roles inherited to the projects below a
+    // domain or a project; listings on a domain only, as in Keystone.
+    let table = [
+        "/v3/OS-INHERIT/domains/{domain}/users/{user}/roles/inherited_to_projects",
+        "/v3/OS-INHERIT/domains/{domain}/groups/{group}/roles/inherited_to_projects",
+    ]
+    .into_iter()
+    .fold(table, |table, path| {
+        table.get(
+            path,
+            os_inherit::list,
+            "role_assignment.inherited.roles.list",
+        )
+    });
+    [
+        "/v3/OS-INHERIT/domains/{domain}/users/{user}/roles/{role}/inherited_to_projects",
+        "/v3/OS-INHERIT/domains/{domain}/groups/{group}/roles/{role}/inherited_to_projects",
+        "/v3/OS-INHERIT/projects/{project}/users/{user}/roles/{role}/inherited_to_projects",
+        "/v3/OS-INHERIT/projects/{project}/groups/{group}/roles/{role}/inherited_to_projects",
+    ]
+    .into_iter()
+    .fold(table, |table, path| {
+        table
+            .put(path, os_inherit::grant, "role_assignment.inherited.create")
+            .get(path, os_inherit::check, "role_assignment.inherited.check")
+            .delete(path, os_inherit::revoke, "role_assignment.inherited.delete")
     })
 }
 

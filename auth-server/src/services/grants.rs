@@ -5,9 +5,17 @@ use auth_core::store::{Actor, Assignment, Target};
 
 use super::{Context, application_credentials, note_project, revocations};
 
-/// Grants the role (idempotent). A domain's role is granted on that
-/// domain's projects only (Keystone's `DomainSpecificRoleMismatch`, a 403).
+/// Grants the role (idempotent), directly or, with
+/// [`Assignment::inherited`], to every project below the target
+/// (OS-INHERIT). A domain's role is granted on that domain's projects only
+/// (Keystone's `DomainSpecificRoleMismatch`, a 403), inherited or not.
+/// There is no inherited grant on the system (400).
 pub async fn grant(cx: &Context<'_>, assignment: &Assignment) -> Result<(), AuthError> {
+    if assignment.inherited && assignment.target == Target::System {
+        return Err(AuthError::bad_request(
+            "a role cannot be inherited from the system",
+        ));
+    }
     if let Target::Project(project_id) = &assignment.target {
         let role = cx.storage().get_role(&assignment.role_id).await?;
         if let Some(role_domain) = &role.domain_id {
@@ -35,9 +43,17 @@ pub async fn grant(cx: &Context<'_>, assignment: &Assignment) -> Result<(), Auth
 /// them: roles are recomputed at every validation, so a member left with no
 /// role on the scope gets 404 at the next one, and the others keep their
 /// tokens with the roles they still hold.
+///
+/// An inherited grant is left to validation the same way, whoever held
+/// it: it reached every project below its target, and Keystone revokes no
+/// token for it either. The store's write moves the token revision, so
+/// every node recomputes the roles of every token at its next validation.
 pub async fn revoke(cx: &Context<'_>, assignment: &Assignment) -> Result<(), AuthError> {
     cx.storage().revoke(assignment).await?;
     note(assignment);
+    if assignment.inherited {
+        return Ok(());
+    }
     let Actor::User(user_id) = &assignment.actor else {
         return Ok(());
     };

@@ -151,12 +151,11 @@ pub async fn with_implied_roles(
             implied: None,
         });
         for implied in implications {
+            // The prior's grant: same actor, target and inheritance.
+            let mut prior = assignment.clone();
+            prior.role_id.clone_from(&implied.prior_role_id);
             entries.push(EffectiveEntry {
-                assignment: Assignment::new(
-                    implied.prior_role_id.clone(),
-                    assignment.actor.clone(),
-                    assignment.target.clone(),
-                ),
+                assignment: prior,
                 member: member.clone(),
                 implied: Some(implied),
             });

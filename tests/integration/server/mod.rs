@@ -17,6 +17,7 @@ mod groups;
 pub(crate) mod harness;
 mod identity_api;
 mod implied;
+mod inherited;
 mod keys;
 mod lockout;
 mod oauth1_consumers;

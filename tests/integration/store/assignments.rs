@@ -4,7 +4,7 @@
 use auth_core::AuthError;
 use auth_core::store::*;
 
-use super::harness::{Fixture, at, password, project, user};
+use super::harness::{Fixture, at, domain, password, project, user};
 
 fn role(name: &str, domain_id: Option<&str>) -> Role {
     let role = Role::new(new_id(), name);
@@ -394,4 +394,155 @@ pub(crate) async fn deletes_cascade_to_what_hangs_off_and_nothing_else(f: &Fixtu
     s.delete_role(&admin.id).await.unwrap();
     assert!(listed().await.is_empty());
     s.get_user(&bob.id).await.unwrap();
+}
+
+/// OS-INHERIT: an inherited grant on a domain reaches every project of
+/// the domain, on a project every project below it, never its own target;
+/// a direct and an inherited grant of one role on one target are two
+/// grants, revoked apart; each write moves the token revision.
+pub(crate) async fn inherited_grants_reach_the_projects_below_their_target(f: &Fixture) {
+    let s = &f.storage;
+    let tree = domain("tree");
+    s.create_domain(&tree).await.unwrap();
+    let top = project("top", &tree.id);
+    let child = project("child", &tree.id).with_parent(top.id.clone());
+    let leaf = project("leaf", &tree.id).with_parent(child.id.clone());
+    let beside = project("beside", &tree.id);
+    let elsewhere = project("elsewhere", DEFAULT_DOMAIN_ID);
+    for p in [&top, &child, &leaf, &beside, &elsewhere] {
+        s.create_project(p).await.unwrap();
+    }
+    let (alice, bob) = (
+        user("alice", DEFAULT_DOMAIN_ID),
+        user("bob", DEFAULT_DOMAIN_ID),
+    );
+    s.create_user(&alice, None).await.unwrap();
+    s.create_user(&bob, None).await.unwrap();
+    let ops = group("ops");
+    s.create_group(&ops).await.unwrap();
+    s.add_user_to_group(&alice.id, &ops.id).await.unwrap();
+    let [direct, from_domain, from_top] = ["a-direct", "b-domain", "c-top"].map(|n| role(n, None));
+    for r in [&direct, &from_domain, &from_top] {
+        s.create_role(r).await.unwrap();
+    }
+    let alice_actor = || Actor::User(alice.id.clone());
+    let on_domain = Assignment::inherited(
+        from_domain.id.clone(),
+        alice_actor(),
+        Target::Domain(tree.id.clone()),
+    );
+    let on_top = Assignment::inherited(
+        from_top.id.clone(),
+        Actor::Group(ops.id.clone()),
+        Target::Project(top.id.clone()),
+    );
+    let direct_on_top = grant(&direct, alice_actor(), Target::Project(top.id.clone()));
+    let revision = || async { s.token_revision().await.unwrap().unwrap() };
+    let mut before = revision().await;
+    for a in [&on_domain, &on_top, &direct_on_top, &on_domain] {
+        s.grant(a).await.unwrap();
+        let after = revision().await;
+        assert!(after >= before);
+        before = after;
+    }
+    let names = |roles: Vec<Role>| roles.into_iter().map(|r| r.name).collect::<Vec<_>>();
+    let on = |p: &Project| Target::Project(p.id.clone());
+    for (target, expected) in [
+        (on(&top), vec!["a-direct", "b-domain"]),
+        (on(&child), vec!["b-domain", "c-top"]),
+        (on(&leaf), vec!["b-domain", "c-top"]),
+        (on(&beside), vec!["b-domain"]),
+        (on(&elsewhere), vec![]),
+        (Target::Domain(tree.id.clone()), vec![]),
+        (Target::System, vec![]),
+    ] {
+        assert_eq!(
+            names(s.effective_roles(&alice.id, &target).await.unwrap()),
+            expected,
+            "{target:?}"
+        );
+    }
+    assert!(
+        s.effective_roles(&bob.id, &on(&leaf))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut targets = s.targets_for_user(&alice.id).await.unwrap();
+    targets.sort_by_key(|t| format!("{t:?}"));
+    let mut expected = [&top, &child, &leaf, &beside].map(on).to_vec();
+    expected.sort_by_key(|t| format!("{t:?}"));
+    assert_eq!(targets, expected, "each project once, not the domain");
+    assert!(s.targets_for_user(&bob.id).await.unwrap().is_empty());
+
+    // Listed as stored, and by the flag.
+    let of_alice = AssignmentFilter::default().with_actor(alice_actor());
+    assert_eq!(s.list_assignments(&of_alice).await.unwrap().len(), 2);
+    assert_eq!(
+        s.list_assignments(&of_alice.clone().with_inherited(true))
+            .await
+            .unwrap(),
+        vec![on_domain.clone()]
+    );
+    assert_eq!(
+        s.list_assignments(&of_alice.clone().with_inherited(false))
+            .await
+            .unwrap(),
+        vec![direct_on_top.clone()]
+    );
+
+    // A direct grant beside the inherited one: two grants, revoked apart.
+    let direct_on_domain = grant(&from_domain, alice_actor(), Target::Domain(tree.id.clone()));
+    s.grant(&direct_on_domain).await.unwrap();
+    let on_the_domain = AssignmentFilter::default().with_target(Target::Domain(tree.id.clone()));
+    assert_eq!(s.list_assignments(&on_the_domain).await.unwrap().len(), 2);
+    assert_eq!(
+        names(
+            s.effective_roles(&alice.id, &Target::Domain(tree.id.clone()))
+                .await
+                .unwrap()
+        ),
+        ["b-domain"]
+    );
+    let before = revision().await;
+    s.revoke(&on_domain).await.unwrap();
+    assert!(revision().await > before, "a revoke moves the revision");
+    assert!(matches!(
+        s.revoke(&on_domain).await,
+        Err(AuthError::NotFound { .. })
+    ));
+    assert_eq!(
+        s.list_assignments(&on_the_domain).await.unwrap(),
+        vec![direct_on_domain.clone()]
+    );
+    assert_eq!(
+        names(s.effective_roles(&alice.id, &on(&leaf)).await.unwrap()),
+        ["c-top"]
+    );
+    assert!(
+        s.effective_roles(&alice.id, &on(&beside))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Nothing is inherited from the system.
+    let from_system = Assignment::inherited(direct.id.clone(), alice_actor(), Target::System);
+    assert!(matches!(
+        s.grant(&from_system).await,
+        Err(AuthError::BadRequest(_))
+    ));
+    // Deleting the project an inherited grant is on deletes the grant.
+    s.revoke(&direct_on_top).await.unwrap();
+    s.revoke(&on_top).await.unwrap();
+    s.grant(&on_top).await.unwrap();
+    s.delete_project(&leaf.id).await.unwrap();
+    s.delete_project(&child.id).await.unwrap();
+    s.delete_project(&top.id).await.unwrap();
+    assert!(
+        s.list_assignments(&AssignmentFilter::default().with_actor(Actor::Group(ops.id.clone())))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -70,6 +70,7 @@ conformance! {
     assignments::grants_revokes_and_listing,
     assignments::effective_roles_include_groups_without_repeats,
     assignments::deletes_cascade_to_what_hangs_off_and_nothing_else,
+    assignments::inherited_grants_reach_the_projects_below_their_target,
     implied::implied_roles_round_trip_with_typed_errors,
     implied::implied_roles_refuse_cycles_and_deep_chains,
     implied::deleting_a_role_deletes_its_rules_either_way_round,

@@ -87,10 +87,15 @@ macro_rules! assignment_store {
                         actor_columns(&assignment.actor);
                     let (target_type, target_id, project_id, domain_id) =
                         target_columns(&assignment.target);
+                    if assignment.inherited && assignment.target == Target::System {
+                        return Err(AuthError::bad_request(
+                            "a role cannot be inherited from the system",
+                        ));
+                    }
                     sqlx::query(
                         "INSERT INTO assignments (actor_type, actor_id, target_type, target_id, \
-                         role_id, user_id, group_id, project_id, domain_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                         role_id, user_id, group_id, project_id, domain_id, inherited) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
                     )
                     .bind(actor_type)
                     .bind(actor_id)
@@ -101,6 +106,7 @@ macro_rules! assignment_store {
                     .bind(group_id)
                     .bind(project_id)
                     .bind(domain_id)
+                    .bind(assignment.inherited)
                     .execute_revised(&self.core)
                     .await
                     .map_err(write_failed(
@@ -116,13 +122,15 @@ macro_rules! assignment_store {
                     let (target_type, target_id, _, _) = target_columns(&assignment.target);
                     let done = sqlx::query(
                         "DELETE FROM assignments WHERE actor_type = $1 AND actor_id = $2 \
-                         AND target_type = $3 AND target_id = $4 AND role_id = $5",
+                         AND target_type = $3 AND target_id = $4 AND role_id = $5 \
+                         AND inherited = $6",
                     )
                     .bind(actor_type)
                     .bind(actor_id)
                     .bind(target_type)
                     .bind(target_id)
                     .bind(&assignment.role_id)
+                    .bind(assignment.inherited)
                     .execute_revised(&self.core)
                     .await
                     .map_err(failed("revoke"))?;
@@ -138,17 +146,19 @@ macro_rules! assignment_store {
                     let actor = filter.actor.as_ref().map(actor_columns);
                     let target = filter.target.as_ref().map(target_columns);
                     sqlx::query_as::<_, AssignmentRow>(
-                        "SELECT role_id, actor_type, actor_id, target_type, target_id \
+                        "SELECT role_id, actor_type, actor_id, target_type, target_id, inherited \
                          FROM assignments WHERE ($1 IS NULL OR role_id = $1) \
                          AND ($2 IS NULL OR actor_type = $2) AND ($3 IS NULL OR actor_id = $3) \
                          AND ($4 IS NULL OR target_type = $4) AND ($5 IS NULL OR target_id = $5) \
-                         ORDER BY actor_type, actor_id, target_type, target_id, role_id",
+                         AND ($6 IS NULL OR inherited = $6) \
+                         ORDER BY actor_type, actor_id, target_type, target_id, role_id, inherited",
                     )
                     .bind(&filter.role_id)
                     .bind(actor.map(|a| a.0))
                     .bind(actor.map(|a| a.1))
                     .bind(target.map(|t| t.0))
                     .bind(target.map(|t| t.1))
+                    .bind(filter.inherited)
                     .fetch_all(&self.core.read)
                     .await
                     .map_err(failed("list_assignments"))?
@@ -162,19 +172,36 @@ macro_rules! assignment_store {
                     user_id: &str,
                     target: &Target,
                 ) -> Result<Vec<Role>, AuthError> {
-                    // Direct grants UNION grants to the user's groups; each
-                    // branch is a lookup on the assignments primary key.
+                    // The user and its groups (`actors`) against the
+                    // grants that reach the target (`sources`): the direct
+                    // ones on it and, for a project, the inherited ones on
+                    // its domain and on each project above it (`above`, at
+                    // most the tree's depth of primary-key lookups). Each
+                    // join is a lookup on the assignments primary key.
                     let (target_type, target_id, _, _) = target_columns(target);
                     let rows = sqlx::query_as::<_, RoleRow>(
-                        "SELECT id, name, domain_id FROM roles WHERE id IN ( \
-                           SELECT role_id FROM assignments \
-                           WHERE actor_type = 'user' AND actor_id = $1 \
-                           AND target_type = $2 AND target_id = $3 \
+                        "WITH RECURSIVE above (id) AS ( \
+                           SELECT parent_id FROM projects \
+                           WHERE $2 = 'project' AND id = $3 AND parent_id IS NOT NULL \
                            UNION \
-                           SELECT a.role_id FROM group_members m JOIN assignments a \
-                           ON a.actor_type = 'group' AND a.actor_id = m.group_id \
-                           AND a.target_type = $2 AND a.target_id = $3 \
-                           WHERE m.user_id = $1) \
+                           SELECT p.parent_id FROM projects p JOIN above ON p.id = above.id \
+                           WHERE p.parent_id IS NOT NULL), \
+                         sources (target_type, target_id, inherited) AS ( \
+                           SELECT CAST($2 AS TEXT), CAST($3 AS TEXT), FALSE \
+                           UNION ALL \
+                           SELECT 'domain', domain_id, TRUE FROM projects \
+                           WHERE $2 = 'project' AND id = $3 \
+                           UNION ALL \
+                           SELECT 'project', id, TRUE FROM above), \
+                         actors (actor_type, actor_id) AS ( \
+                           SELECT 'user', CAST($1 AS TEXT) \
+                           UNION ALL \
+                           SELECT 'group', group_id FROM group_members WHERE user_id = $1) \
+                         SELECT id, name, domain_id FROM roles WHERE id IN ( \
+                           SELECT a.role_id FROM actors c CROSS JOIN sources s \
+                           JOIN assignments a ON a.actor_type = c.actor_type \
+                           AND a.actor_id = c.actor_id AND a.target_type = s.target_type \
+                           AND a.target_id = s.target_id AND a.inherited = s.inherited) \
                          ORDER BY name, id",
                     )
                     .bind(user_id)
@@ -187,13 +214,28 @@ macro_rules! assignment_store {
                 }
 
                 async fn targets_for_user(&self, user_id: &str) -> Result<Vec<Target>, AuthError> {
+                    // The targets of the direct grants, and the projects
+                    // the inherited ones reach: every project of a domain,
+                    // every project below a project (`below`, walked down
+                    // the tree).
                     sqlx::query_as::<_, TargetRow>(
-                        "SELECT target_type, target_id FROM assignments \
-                         WHERE actor_type = 'user' AND actor_id = $1 \
+                        "WITH RECURSIVE held (target_type, target_id, inherited) AS ( \
+                           SELECT target_type, target_id, inherited FROM assignments \
+                           WHERE actor_type = 'user' AND actor_id = $1 \
+                           UNION \
+                           SELECT a.target_type, a.target_id, a.inherited FROM group_members m \
+                           JOIN assignments a ON a.actor_type = 'group' \
+                           AND a.actor_id = m.group_id WHERE m.user_id = $1), \
+                         below (id) AS ( \
+                           SELECT p.id FROM held h JOIN projects p \
+                           ON (h.target_type = 'domain' AND p.domain_id = h.target_id) \
+                           OR (h.target_type = 'project' AND p.parent_id = h.target_id) \
+                           WHERE h.inherited \
+                           UNION \
+                           SELECT p.id FROM projects p JOIN below b ON p.parent_id = b.id) \
+                         SELECT target_type, target_id FROM held WHERE NOT inherited \
                          UNION \
-                         SELECT a.target_type, a.target_id FROM group_members m \
-                         JOIN assignments a ON a.actor_type = 'group' AND a.actor_id = m.group_id \
-                         WHERE m.user_id = $1 \
+                         SELECT 'project', id FROM below \
                          ORDER BY target_type, target_id",
                     )
                     .bind(user_id)

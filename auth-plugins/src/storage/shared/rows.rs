@@ -246,6 +246,7 @@ pub(crate) struct AssignmentRow {
     actor_id: String,
     target_type: String,
     target_id: String,
+    inherited: bool,
 }
 
 impl TryFrom<AssignmentRow> for Assignment {
@@ -257,11 +258,12 @@ impl TryFrom<AssignmentRow> for Assignment {
             "group" => Actor::Group(r.actor_id),
             _ => return Err(corrupt("assignment actor type")),
         };
-        Ok(Assignment::new(
-            r.role_id,
-            actor,
-            target_from(&r.target_type, r.target_id)?,
-        ))
+        let target = target_from(&r.target_type, r.target_id)?;
+        Ok(if r.inherited {
+            Assignment::inherited(r.role_id, actor, target)
+        } else {
+            Assignment::new(r.role_id, actor, target)
+        })
     }
 }
 
