@@ -160,7 +160,7 @@ def test_a_trust_from_the_cli_gives_the_trustee_a_trust_scoped_token_until_delet
     )
     trust_id = created["id"]
     assert created["project_id"] == project
-    listed = json.loads(ok("trust", "list", "--authuser", "-f", "json", **as_trustor))
+    listed = json.loads(ok("trust", "list", "--auth-user", "-f", "json", **as_trustor))
     assert [t["ID"] for t in listed] == [trust_id]
     assert trust_id in [t["ID"] for t in json.loads(ok("trust", "list", "-f", "json"))]
     shown = json.loads(ok("trust", "show", trust_id, "-f", "json", **as_trustor))
