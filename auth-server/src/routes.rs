@@ -421,6 +421,7 @@ mod tests {
                 "oauth1_consumer.delete",
             ),
             ("GET", "/v3/OS-TRUST/trusts", "trust.list"),
+            ("GET", "/v3/OS-TRUST/trusts/", "trust.list"),
             ("POST", "/v3/OS-TRUST/trusts", "trust.create"),
             ("GET", "/v3/OS-TRUST/trusts/{id}", "trust.get"),
             ("DELETE", "/v3/OS-TRUST/trusts/{id}", "trust.delete"),

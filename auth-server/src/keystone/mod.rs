@@ -329,6 +329,9 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "oauth1_consumer.delete",
         )
         .get("/v3/OS-TRUST/trusts", trusts::list, "trust.list")
+        // tempest's trusts client lists with a trailing slash, which
+        // Keystone's router accepts.
+        .get("/v3/OS-TRUST/trusts/", trusts::list, "trust.list")
         .post("/v3/OS-TRUST/trusts", trusts::create, "trust.create")
         .get("/v3/OS-TRUST/trusts/{id}", trusts::get, "trust.get")
         .delete("/v3/OS-TRUST/trusts/{id}", trusts::delete, "trust.delete")
