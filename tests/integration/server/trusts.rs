@@ -402,7 +402,7 @@ impl World {
 }
 
 #[tokio::test]
-async fn a_trust_token_is_not_rescoped_nor_redelegated_unless_the_trust_allows_it() {
+async fn a_trust_token_is_not_rescoped_nor_makes_credentials_nor_redelegates_unless_allowed() {
     let w = world().await;
     let trust = w.create(json!({})).await;
     let token = w.trust_token(trust["id"].as_str().unwrap()).await;
@@ -410,6 +410,18 @@ async fn a_trust_token_is_not_rescoped_nor_redelegated_unless_the_trust_allows_i
     let rescope = json!({"auth": {"identity": {"methods": ["token"], "token": {"id": token}},
         "scope": {"project": {"id": w.server.admin.project.id}}}});
     assert_eq!(w.server.issue(&rescope, None).await.status(), 403);
+    // Nor does it manage application credentials (Keystone's
+    // `_block_delegated_token_app_creds`).
+    let app_creds = format!("/v3/users/{}/application_credentials", w.trustee);
+    let create = w
+        .server
+        .call(Method::POST, &app_creds, &token)
+        .json(&json!({"application_credential": {"name": "escape"}}));
+    assert_eq!(status_of(create).await, 403);
+    assert_eq!(
+        status_of(w.server.call(Method::GET, &app_creds, &token)).await,
+        403
+    );
     // Not redelegated: the trust does not allow it.
     let third = w
         .server
