@@ -103,18 +103,20 @@ pub async fn create(
         Some(parent) => original_trustor(cx, parent).await?,
         None => new.trustor_user_id.clone(),
     };
+    // Without a project the trustor holds nothing to delegate.
+    let mut held_ids = Vec::new();
     if let Some(project_id) = &new.project_id {
         storage.get_project(project_id).await?;
         let held = storage
             .effective_roles(&original_trustor, &Target::Project(project_id.clone()))
             .await?;
-        let mut held_ids: Vec<String> = held.iter().map(|r| r.id.clone()).collect();
+        held_ids.extend(held.iter().map(|r| r.id.clone()));
         held_ids.extend(rules.expand(held).into_iter().map(|r| r.id));
-        if let Some(missing) = roles.iter().find(|r| !held_ids.contains(&r.id)) {
-            return Err(AuthError::NotFound {
-                what: format!("role: {}", missing.id),
-            });
-        }
+    }
+    if let Some(missing) = roles.iter().find(|r| !held_ids.contains(&r.id)) {
+        return Err(AuthError::NotFound {
+            what: format!("role: {}", missing.id),
+        });
     }
     let mut trust = Trust::new(
         new_id(),

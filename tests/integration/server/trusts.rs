@@ -276,6 +276,8 @@ async fn creating_a_trust_is_refused_as_keystone_refuses() {
         404
     );
     assert_eq!(status(w.trust_body(json!({"roles": []}))).await, 403);
+    // Roles without a project: the trustor holds none there (404).
+    assert_eq!(status(w.trust_body(json!({"project_id": null}))).await, 404);
     // Nothing was created.
     let (_, all) = w.get(&w.admin, "/v3/OS-TRUST/trusts").await;
     assert!(all["trusts"].as_array().unwrap().is_empty());
@@ -323,6 +325,17 @@ async fn a_trust_scoped_token_impersonates_the_trustor_or_shows_the_trustee() {
         let path = format!("/v3/OS-TRUST/trusts/{id}");
         assert_eq!(w.get(&token, &path).await.0, 200);
     }
+    // A trust on no project delegates no role: its token is unscoped.
+    let bare = w
+        .create(json!({"project_id": null, "roles": [], "impersonation": false}))
+        .await;
+    let response = w.trust_login(bare["id"].as_str().unwrap()).await;
+    assert_eq!(response.status(), 201);
+    let token = subject(&response);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["token"].get("project").is_none());
+    assert_eq!(body["token"]["OS-TRUST:trust"]["id"], bare["id"]);
+    assert_eq!(w.validation(&token).await, 200);
     // Only the trustee uses a trust.
     let trust = w
         .create(json!({"impersonation": false, "remaining_uses": 5}))
