@@ -244,7 +244,12 @@ pub async fn trust_grant(
             Err(e) => return Err(e),
         }
     }
-    let original = crate::services::trusts::original_trustor(&state.services(), trust).await?;
+    let original = crate::services::trusts::original_trustor(&state.services(), trust)
+        .await
+        .map_err(|e| match e {
+            AuthError::NotFound { .. } => refused(&format!("Could not find trust: {}", trust.id)),
+            other => other,
+        })?;
     let target = Target::Project(project_id.clone());
     let held = token_roles(storage, rules, &original, &target).await?;
     let roles = rules.expand(delegated);

@@ -239,7 +239,9 @@ fn redelegation(
 }
 
 /// The trustor at the root of `trust`'s chain of redelegations, whose
-/// roles every trust of the chain delegates.
+/// roles every trust of the chain delegates. Each trust up the chain must
+/// not have expired, and each one's trustee must still be enabled
+/// (Keystone's `get_trust` of a redelegated trust: 403 otherwise).
 pub async fn original_trustor(cx: &Context<'_>, trust: &Trust) -> Result<String, AuthError> {
     let mut current = trust.clone();
     // A chain is at most MAX_REDELEGATION_COUNT long; the bound also
@@ -248,11 +250,20 @@ pub async fn original_trustor(cx: &Context<'_>, trust: &Trust) -> Result<String,
         let Some(parent_id) = &current.redelegated_trust_id else {
             return Ok(current.trustor_user_id);
         };
-        current = cx
-            .storage()
-            .get_trust(parent_id)
-            .await
-            .map_err(|_| not_found(&trust.id))?;
+        current = match cx.storage().get_trust(parent_id).await {
+            Ok(parent) if !parent.is_expired(cx.now()) => parent,
+            Ok(_) | Err(AuthError::NotFound { .. }) => return Err(not_found(&trust.id)),
+            Err(e) => return Err(e),
+        };
+        match cx.storage().get_user(&current.trustee_user_id).await {
+            Ok(agent) if agent.enabled => {}
+            Ok(_) | Err(AuthError::NotFound { .. }) => {
+                return Err(AuthError::Forbidden(
+                    "One of the trust agents is disabled or deleted".into(),
+                ));
+            }
+            Err(e) => return Err(e),
+        }
     }
     Err(not_found(&trust.id))
 }

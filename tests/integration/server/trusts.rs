@@ -468,11 +468,31 @@ async fn a_trust_token_is_not_rescoped_nor_makes_credentials_nor_redelegates_unl
     let child: Value = response.json().await.unwrap();
     assert_eq!(child["trust"]["redelegated_trust_id"], parent["id"]);
     assert_eq!(child["trust"]["redelegation_count"], 0);
+    // The third user uses the redelegated trust: the original trustor's
+    // role, while every agent of the chain stays enabled.
+    let scope = json!({"OS-TRUST:trust": {"id": child["trust"]["id"]}});
+    let response = w
+        .server
+        .issue(&password_body("third", "third-secret", Some(scope)), None)
+        .await;
+    assert_eq!(response.status(), 201);
+    let third_token = subject(&response);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(role_names(&body), ["member", "reader"]);
     // Impersonation cannot be gained by redelegating.
     let mut escalate = redelegate.clone();
     escalate["trust"]["impersonation"] = json!(true);
     escalate["trust"]["trustee_user_id"] = json!(w.trustor);
     assert_eq!(w.post_trust(&token, &escalate).await.status(), 403);
+    // Disabling the middle agent (the first trustee) ends the chain's
+    // tokens.
+    assert_eq!(w.validation(&third_token).await, 200);
+    let disable = w
+        .server
+        .call(Method::PATCH, &format!("/v3/users/{}", w.trustee), &w.admin)
+        .json(&json!({"user": {"enabled": false}}));
+    assert_eq!(status_of(disable).await, 200);
+    assert_eq!(w.validation(&third_token).await, 404);
     // The redelegated trust goes with its parent.
     let child_path = format!(
         "/v3/OS-TRUST/trusts/{}",
