@@ -96,6 +96,14 @@ pub struct TokenClaims {
         skip_serializing_if = "Option::is_none"
     )]
     pub idp_id: Option<String>,
+    /// The trust a trust-scoped token was issued through (Keystone's
+    /// `openstack_trust_id`); its user (`sub`) is the trustee.
+    #[serde(
+        rename = "openstack_trust_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub trust_id: Option<String>,
 }
 
 impl TokenClaims {
@@ -305,6 +313,7 @@ mod tests {
             app_cred_id: None,
             group_ids: vec![],
             idp_id: None,
+            trust_id: None,
         }
     }
 
@@ -321,6 +330,18 @@ mod tests {
             json.get("openstack_domain_id").is_none(),
             "absent claims are dropped"
         );
+        assert!(json.get("openstack_trust_id").is_none());
+        let trusted = TokenClaims {
+            trust_id: Some("t1".into()),
+            ..claims()
+        };
+        let json = serde_json::to_value(&trusted).unwrap();
+        assert_eq!(
+            json["openstack_trust_id"], "t1",
+            "Keystone's JWS claim name"
+        );
+        let back: TokenClaims = serde_json::from_value(json).unwrap();
+        assert_eq!(back, trusted);
     }
 
     #[test]

@@ -271,6 +271,7 @@ fn bench_token(c: &mut Criterion) {
             app_cred_id: None,
             group_ids: vec![],
             idp_id: None,
+            trust_id: None,
         };
         let id = tokens.issue(&claims).unwrap();
         let body = serde_json::to_vec(

@@ -8,7 +8,7 @@ use auth_core::AuthError;
 use auth_core::implied_roles::RoleGraph;
 use auth_core::request::{ProjectRef, ScopeRequest};
 use auth_core::store::{
-    AssignmentStore, Domain, DomainRef, Project, Role, RoleRef, Storage, Target, User,
+    AssignmentStore, Domain, DomainRef, Project, Role, RoleRef, Storage, Target, Trust, User,
 };
 
 use crate::state::AppState;
@@ -113,7 +113,12 @@ pub async fn resolve(
             Scope::Domain(domain)
         }
         ScopeRequest::System => Scope::System,
-        ScopeRequest::Trust { .. } => return Err(refused("trust scopes are not supported")),
+        // A trust names its own scope and roles: see `resolve_trust`,
+        // which token issue calls instead.
+        ScopeRequest::Trust { id } => {
+            let (_, scope, roles) = resolve_trust(state, user, id).await?;
+            return Ok((scope, roles));
+        }
     };
     with_roles(state, user, scope).await
 }
@@ -174,4 +179,82 @@ pub fn delegated_roles(held: Vec<Role>, delegated: &[RoleRef]) -> Vec<Role> {
     held.into_iter()
         .filter(|role| delegated.iter().any(|d| d.id == role.id))
         .collect()
+}
+
+/// Resolves a trust scope for `user`, the trustee logging in: the trust
+/// must be usable (present, not expired, not used up; else Keystone's 401,
+/// `TrustNotFound` at login), then [`trust_grant`] decides its scope and
+/// roles. Returns the trust too, whose uses and expiry bound the token.
+pub async fn resolve_trust(
+    state: &AppState,
+    user: &User,
+    trust_id: &str,
+) -> Result<(Trust, Scope, Vec<Role>), AuthError> {
+    let trust = match crate::services::trusts::usable(&state.services(), trust_id).await {
+        Ok(trust) => trust,
+        Err(AuthError::NotFound { .. }) => {
+            return Err(refused(&format!("Could not find trust: {trust_id}")));
+        }
+        Err(e) => return Err(e),
+    };
+    let rules = state.validations().role_graph(state).await?;
+    let (scope, roles) = trust_grant(state, &trust, &user.id, &rules).await?;
+    Ok((trust, scope, roles))
+}
+
+/// What a token of `trust` held by `user_id` carries now, as Keystone's
+/// token model computes it at issue and at every validation: `user_id`
+/// must be the trustee (403), the trustor present and enabled in an
+/// enabled domain (403), the project present and enabled (401); the
+/// roles are the trust's, with what they imply, each of which the
+/// (original) trustor must still hold on the project, directly or by
+/// implication; one lost and the trust gives nothing (403, "Trustee has
+/// no delegated roles."). A trust on no project gives an unscoped token.
+pub async fn trust_grant(
+    state: &AppState,
+    trust: &Trust,
+    user_id: &str,
+    rules: &RoleGraph,
+) -> Result<(Scope, Vec<Role>), AuthError> {
+    let storage = state.storage().as_ref();
+    if trust.trustee_user_id != user_id {
+        return Err(AuthError::Forbidden("User is not a trustee.".into()));
+    }
+    let disabled = || AuthError::Forbidden("Trustor is disabled.".into());
+    let trustor = match storage.get_user(&trust.trustor_user_id).await {
+        Ok(trustor) if trustor.enabled => trustor,
+        Ok(_) | Err(AuthError::NotFound { .. }) => return Err(disabled()),
+        Err(e) => return Err(e),
+    };
+    match storage.get_domain(&trustor.domain_id).await {
+        Ok(domain) if domain.enabled => {}
+        Ok(_) | Err(AuthError::NotFound { .. }) => return Err(disabled()),
+        Err(e) => return Err(e),
+    }
+    let Some(project_id) = &trust.project_id else {
+        return Ok((Scope::Unscoped, Vec::new()));
+    };
+    let scope = project_scope(storage, storage.get_project(project_id).await, None).await?;
+    let no_roles = || AuthError::Forbidden("Trustee has no delegated roles.".into());
+    let mut delegated = Vec::new();
+    for id in &trust.role_ids {
+        match storage.get_role(id).await {
+            Ok(role) => delegated.push(role),
+            Err(AuthError::NotFound { .. }) => return Err(no_roles()),
+            Err(e) => return Err(e),
+        }
+    }
+    let original = crate::services::trusts::original_trustor(&state.services(), trust)
+        .await
+        .map_err(|e| match e {
+            AuthError::NotFound { .. } => refused(&format!("Could not find trust: {}", trust.id)),
+            other => other,
+        })?;
+    let target = Target::Project(project_id.clone());
+    let held = token_roles(storage, rules, &original, &target).await?;
+    let roles = rules.expand(delegated);
+    if roles.is_empty() || roles.iter().any(|r| !held.iter().any(|h| h.id == r.id)) {
+        return Err(no_roles());
+    }
+    Ok((scope, roles))
 }

@@ -1,7 +1,7 @@
 //! Issuing tokens and rendering Keystone's token body.
 
 use auth_core::request::ScopeRequest;
-use auth_core::store::{ApplicationCredential, Role, RoleRef, User};
+use auth_core::store::{ApplicationCredential, Role, RoleRef, Trust, User};
 use auth_core::{AuthError, Authenticated, TokenClaims, TokenProvider};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -65,7 +65,17 @@ pub async fn issue(
     } else {
         &done.scope
     };
-    let (scope, mut roles) = scope::resolve(state, &done.user, requested, bound).await?;
+    let (scope, mut roles, trust) = match requested {
+        // An application credential's scope is its own, whatever asked.
+        ScopeRequest::Trust { id } if !from_app_cred => {
+            let (trust, scope, roles) = scope::resolve_trust(state, &done.user, id).await?;
+            (scope, roles, Some(trust))
+        }
+        _ => {
+            let (scope, roles) = scope::resolve(state, &done.user, requested, bound).await?;
+            (scope, roles, None)
+        }
+    };
     if from_app_cred {
         let delegated: Vec<RoleRef> = identity
             .extras
@@ -82,9 +92,13 @@ pub async fn issue(
     }
     let now = started;
     let lifetime = now + Duration::seconds(state.config().token.expiration);
+    // A method's cap (a rescoped token's original expiry) and a trust's
+    // expiry both bound the token: it never outlives its trust.
     let expires = identity
         .expires_at
-        .map_or(lifetime, |cap| cap.min(lifetime));
+        .into_iter()
+        .chain(trust.as_ref().and_then(|t| t.expires_at))
+        .fold(lifetime, |end, cap| end.min(cap));
     let mut audit_ids = vec![new_audit_id()];
     if let Some(chain) = identity
         .extras
@@ -135,10 +149,15 @@ pub async fn issue(
             .get("identity_provider")
             .and_then(Value::as_str)
             .map(String::from),
+        trust_id: trust.as_ref().map(|t| t.id.clone()),
     };
     // To the microsecond, so revocation events compare exactly.
     claims.set_issued_at(now);
     let token = state.tokens().issue(&claims)?;
+    // A use is taken only for a token actually issued, as Keystone does.
+    if let Some(trust) = &trust {
+        crate::services::trusts::consume_use(&state.services(), trust).await?;
+    }
     Ok(Issued {
         token,
         claims,
@@ -157,6 +176,8 @@ pub struct CurrentScope {
     pub roles: Vec<Role>,
     /// The application credential the token came from, as stored now.
     pub application_credential: Option<ApplicationCredential>,
+    /// The trust a trust-scoped token was issued through, as stored now.
+    pub trust: Option<Trust>,
 }
 
 /// The scope a token's claims name, with the roles the user holds there
@@ -174,6 +195,9 @@ pub async fn current_scope(
     revision: Option<i64>,
 ) -> Result<CurrentScope, AuthError> {
     let storage = state.storage();
+    if let Some(trust_id) = &claims.trust_id {
+        return current_trust_scope(state, claims, trust_id, revision).await;
+    }
     let application_credential =
         match &claims.app_cred_id {
             Some(id) => Some(storage.get_application_credential(id).await.map_err(
@@ -213,6 +237,7 @@ pub async fn current_scope(
             scope,
             roles: Vec::new(),
             application_credential,
+            trust: None,
         });
     };
     let rules = state.validations().role_graph_at(state, revision).await?;
@@ -227,6 +252,38 @@ pub async fn current_scope(
         scope,
         roles,
         application_credential,
+        trust: None,
+    })
+}
+
+/// [`current_scope`] of a trust-scoped token: the trust must still exist
+/// and not have expired (used up, it still backs the tokens it gave), its
+/// project must be the token's, and [`scope::trust_grant`] must still give
+/// the token's user (the trustee) its roles. Any refusal is the token's
+/// 404.
+async fn current_trust_scope(
+    state: &AppState,
+    claims: &TokenClaims,
+    trust_id: &str,
+    revision: Option<i64>,
+) -> Result<CurrentScope, AuthError> {
+    let invalid = |e: AuthError| match e {
+        AuthError::StoreUnavailable(_) | AuthError::Internal(_) => e,
+        _ => auth_core::token::not_found(),
+    };
+    let trust = state.storage().get_trust(trust_id).await.map_err(invalid)?;
+    if trust.is_expired(state.clock().now()) || trust.project_id != claims.project_id {
+        return Err(auth_core::token::not_found());
+    }
+    let rules = state.validations().role_graph_at(state, revision).await?;
+    let (scope, roles) = scope::trust_grant(state, &trust, &claims.sub, &rules)
+        .await
+        .map_err(invalid)?;
+    Ok(CurrentScope {
+        scope,
+        roles,
+        application_credential: None,
+        trust: Some(trust),
     })
 }
 
@@ -290,6 +347,44 @@ pub async fn render(
         "expires_at": timestamp(claims.expires_at()),
         "issued_at": timestamp(claims.issued_at()),
     });
+    // A trust-scoped token names its trust; impersonating, it shows the
+    // trustor as its user, and its catalog is the trustor's (Keystone's
+    // `render_token_response_from_model`).
+    let mut catalog_user = user.id.clone();
+    if let Some(trust_id) = &claims.trust_id {
+        let gone = |e: AuthError| match e {
+            AuthError::NotFound { .. } => auth_core::token::not_found(),
+            other => other,
+        };
+        let trust = storage.get_trust(trust_id).await.map_err(gone)?;
+        token["OS-TRUST:trust"] = json!({
+            "id": trust.id,
+            "impersonation": trust.impersonation,
+            "trustee_user": {"id": trust.trustee_user_id},
+            "trustor_user": {"id": trust.trustor_user_id},
+        });
+        if trust.impersonation {
+            let trustor = storage
+                .get_user(&trust.trustor_user_id)
+                .await
+                .map_err(gone)?;
+            let trustor_domain = storage.get_domain(&trustor.domain_id).await?;
+            let expires_at = storage
+                .current_password(&trustor.id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|p| p.expires_at)
+                .map(timestamp);
+            token["user"] = json!({
+                "domain": {"id": trustor_domain.id, "name": trustor_domain.name},
+                "id": trustor.id,
+                "name": trustor.name,
+                "password_expires_at": expires_at,
+            });
+        }
+        catalog_user = trust.trustor_user_id;
+    }
     let role_list: Vec<Value> = roles
         .iter()
         .map(|r| json!({"id": r.id, "name": r.name}))
@@ -321,7 +416,7 @@ pub async fn render(
         };
         token["catalog"] = state
             .validations()
-            .catalog(state, &user.id, project_id)
+            .catalog(state, &catalog_user, project_id)
             .await?;
     }
     if let Some(app_cred_id) = &claims.app_cred_id {

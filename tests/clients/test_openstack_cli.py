@@ -5,23 +5,38 @@ import os
 import subprocess
 import sys
 
+import pytest
 import requests
-
 from conftest import ADMIN_PASSWORD
+from keystoneauth1 import exceptions, session
+from keystoneauth1.identity import v3
 
 
 def openstack(server, *args):
+    return openstack_as(server, "admin", ADMIN_PASSWORD, *args)
+
+
+def openstack_as(server, user, password, *args):
+    """The openstack CLI as `user`, scoped to the admin project."""
+    return as_user(server, {"OS_USERNAME": user, "OS_PASSWORD": password, "OS_PROJECT_NAME": "admin",
+                            "OS_PROJECT_DOMAIN_ID": "default"}, *args)
+
+
+def as_user(server, overrides, *args):
+    """The openstack CLI with the common environment and `overrides` (an
+    empty value unsets a variable)."""
     env = dict(
         os.environ,
         OS_AUTH_URL=server.v3,
-        OS_USERNAME="admin",
-        OS_PASSWORD=ADMIN_PASSWORD,
-        OS_PROJECT_NAME="admin",
         OS_USER_DOMAIN_ID="default",
-        OS_PROJECT_DOMAIN_ID="default",
         OS_IDENTITY_API_VERSION="3",
         OS_INTERFACE="public",
     )
+    for key, value in overrides.items():
+        if value:
+            env[key] = value
+        else:
+            env.pop(key, None)
     cli = os.path.join(os.path.dirname(sys.executable), "openstack")
     return subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=120)
 
@@ -169,20 +184,81 @@ def test_an_inherited_domain_grant_reaches_the_domains_projects(server):
     assert as_user(server, dave, "token", "issue").returncode != 0
 
 
-def as_user(server, overrides, *args):
-    """The openstack CLI as another user: the admin's environment with
-    `overrides` (an empty value unsets a variable)."""
-    env = dict(
-        os.environ,
-        OS_AUTH_URL=server.v3,
-        OS_USER_DOMAIN_ID="default",
-        OS_IDENTITY_API_VERSION="3",
-        OS_INTERFACE="public",
+def test_a_trust_from_the_cli_gives_the_trustee_a_trust_scoped_token_until_deleted(server):
+    def ok(*args, user="admin", password=ADMIN_PASSWORD):
+        done = openstack_as(server, user, password, *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    ok("user", "create", "--password", "trustor-password", "trustor")
+    ok("user", "create", "--password", "trustee-password", "trustee")
+    ok("role", "add", "--user", "trustor", "--project", "admin", "member")
+    trustor = json.loads(ok("user", "show", "trustor", "-f", "json"))["id"]
+    trustee = json.loads(ok("user", "show", "trustee", "-f", "json"))["id"]
+    project = json.loads(ok("project", "show", "admin", "-f", "json"))["id"]
+    member = json.loads(ok("role", "show", "member", "-f", "json"))["id"]
+
+    # The trustor delegates member on the project, impersonation on. A
+    # member cannot look users or roles up, so the CLI is given ids (it
+    # then sends them as they are, as against Keystone).
+    as_trustor = {"user": "trustor", "password": "trustor-password"}
+    created = json.loads(
+        ok("trust", "create", "--project", project, "--role", member, "--impersonate",
+           trustor, trustee, "-f", "json", **as_trustor)
     )
-    for key, value in overrides.items():
-        if value:
-            env[key] = value
-        else:
-            env.pop(key, None)
-    cli = os.path.join(os.path.dirname(sys.executable), "openstack")
-    return subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=120)
+    trust_id = created["id"]
+    assert created["project_id"] == project
+    listed = json.loads(ok("trust", "list", "--auth-user", "-f", "json", **as_trustor))
+    assert [t["ID"] for t in listed] == [trust_id]
+    assert trust_id in [t["ID"] for t in json.loads(ok("trust", "list", "-f", "json"))]
+    shown = json.loads(ok("trust", "show", trust_id, "-f", "json", **as_trustor))
+    assert shown["trustee_user_id"] == trustee
+
+    # The trustee's trust-scoped token, through keystoneauth.
+    auth = v3.Password(
+        auth_url=server.v3,
+        username="trustee",
+        password="trustee-password",
+        user_domain_id="default",
+        trust_id=trust_id,
+    )
+    access = auth.get_access(session.Session())
+    assert access.trust_id == trust_id
+    assert access.trustor_user_id == trustor
+    assert access.trustee_user_id == trustee
+    assert access.user_id == trustor  # impersonating
+    assert access.project_id == project
+    assert sorted(access.role_names) == ["member", "reader"]
+    token = access.auth_token
+
+    admin = session.Session(
+        auth=v3.Password(
+            auth_url=server.v3,
+            username="admin",
+            password=ADMIN_PASSWORD,
+            user_domain_id="default",
+            project_name="admin",
+            project_domain_id="default",
+        )
+    )
+
+    def validate():
+        return admin.get(
+            server.v3 + "/auth/tokens",
+            headers={"X-Subject-Token": token},
+            raise_exc=False,
+        ).status_code
+
+    assert validate() == 200
+    ok("trust", "delete", trust_id, **as_trustor)
+    assert validate() == 404
+    gone = openstack_as(server, "trustor", "trustor-password", "trust", "show", trust_id)
+    assert gone.returncode != 0
+    with pytest.raises(exceptions.Unauthorized):
+        v3.Password(
+            auth_url=server.v3,
+            username="trustee",
+            password="trustee-password",
+            user_domain_id="default",
+            trust_id=trust_id,
+        ).get_access(session.Session())

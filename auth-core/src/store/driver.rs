@@ -29,6 +29,7 @@ pub trait Storage:
     + CounterStore
     + ImagingStore
     + DocumentStore
+    + TrustStore
 {
     /// The backend's name (`sqlite`, `postgres`), for logs and `doctor`.
     fn backend(&self) -> &'static str;

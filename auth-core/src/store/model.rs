@@ -602,6 +602,73 @@ impl Credential {
     }
 }
 
+/// A trust (Keystone's OS-TRUST): a trustor delegating some of their
+/// roles on a project to a trustee, who gets trust-scoped tokens carrying
+/// those roles (while the trustor still holds them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Trust {
+    /// Stable identifier.
+    pub id: String,
+    /// Who delegates.
+    pub trustor_user_id: String,
+    /// Who may use it.
+    pub trustee_user_id: String,
+    /// The project the roles are delegated on (`None`: none, and so no
+    /// role, as Keystone allows).
+    pub project_id: Option<String>,
+    /// Whether its tokens show the trustor as their user.
+    pub impersonation: bool,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// How many more tokens it may give (`None`: no limit).
+    pub remaining_uses: Option<i64>,
+    /// The trust this one was redelegated from.
+    pub redelegated_trust_id: Option<String>,
+    /// How many more times it may be redelegated (0: never).
+    pub redelegation_count: i64,
+    /// The delegated roles' ids, in the order given.
+    pub role_ids: Vec<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Trust {
+    /// A trust `id` from `trustor_user_id` to `trustee_user_id`, created at
+    /// `created_at`, on no project, without impersonation, expiry, limit of
+    /// uses, redelegation or role yet.
+    pub fn new(
+        id: impl Into<String>,
+        trustor_user_id: impl Into<String>,
+        trustee_user_id: impl Into<String>,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            trustor_user_id: trustor_user_id.into(),
+            trustee_user_id: trustee_user_id.into(),
+            project_id: None,
+            impersonation: false,
+            expires_at: None,
+            remaining_uses: None,
+            redelegated_trust_id: None,
+            redelegation_count: 0,
+            role_ids: Vec::new(),
+            created_at,
+        }
+    }
+
+    /// Whether it has expired at `now`.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|end| now >= end)
+    }
+
+    /// Whether it may give no more token.
+    pub fn is_exhausted(&self) -> bool {
+        self.remaining_uses.is_some_and(|uses| uses <= 0)
+    }
+}
+
 /// A role as an application credential carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]

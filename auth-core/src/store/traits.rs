@@ -841,6 +841,55 @@ pub trait ImagingStore: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Trusts (Keystone's OS-TRUST) and their delegated roles. Deleting a
+/// trust, or its trustor, trustee or project, deletes it and every trust
+/// redelegated from it, and moves the token revision (its tokens stop
+/// validating); creating one or using it up changes no token.
+#[async_trait]
+pub trait TrustStore: Send + Sync + std::fmt::Debug {
+    /// Adds a trust with its roles, in one transaction:
+    /// [`AuthError::Conflict`] for a duplicate (same trustor, trustee,
+    /// project, impersonation and expiry), [`AuthError::NotFound`] if a
+    /// user, the project or the trust it redelegates is missing.
+    async fn create_trust(&self, trust: &Trust) -> Result<(), AuthError> {
+        let _ = trust;
+        Err(read_only("create_trust"))
+    }
+
+    /// The trust with this id, whether expired or used up or not (the
+    /// caller, which knows the time, decides).
+    async fn get_trust(&self, id: &str) -> Result<Trust, AuthError> {
+        Err(AuthError::NotFound {
+            what: format!("trust: {id}"),
+        })
+    }
+
+    /// Every trust, or those of one trustor and/or one trustee, by id.
+    async fn list_trusts(
+        &self,
+        trustor_user_id: Option<&str>,
+        trustee_user_id: Option<&str>,
+    ) -> Result<Vec<Trust>, AuthError> {
+        let _ = (trustor_user_id, trustee_user_id);
+        Ok(Vec::new())
+    }
+
+    /// Deletes the trust and every trust redelegated from it, moving the
+    /// token revision; [`AuthError::NotFound`] if there is none.
+    async fn delete_trust(&self, id: &str) -> Result<(), AuthError> {
+        let _ = id;
+        Err(read_only("delete_trust"))
+    }
+
+    /// Takes one use of the trust, atomically across nodes: nothing for a
+    /// trust without a limit, [`AuthError::NotFound`] if it is missing or
+    /// has no use left.
+    async fn consume_trust_use(&self, id: &str) -> Result<(), AuthError> {
+        let _ = id;
+        Err(read_only("consume_trust_use"))
+    }
+}
+
 /// The error of a write the store does not support (a read-only
 /// directory an embedder wrote).
 fn read_only(operation: &str) -> AuthError {

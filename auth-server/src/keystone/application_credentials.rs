@@ -95,6 +95,7 @@ pub async fn create(
         "identity:create_application_credential",
         &target,
     )?;
+    refuse_delegated(&caller)?;
     let body = body.application_credential;
     if caller.user().id != user_id {
         return Err(AuthError::Forbidden(
@@ -194,6 +195,19 @@ fn refuse_restricted(caller: &Caller) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// Keystone's `_block_delegated_token_app_creds`: a trust-scoped token
+/// manages no application credential, which would outlive the trust and
+/// leave its delegation chain behind.
+fn refuse_delegated(caller: &Caller) -> Result<(), ServerError> {
+    if caller.claims().trust_id.is_some() {
+        return Err(AuthError::Forbidden(
+            "Cannot manage application credentials with a token issued via delegation.".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// `?name=` filter.
 #[derive(Debug, Default, Deserialize)]
 pub struct AppCredQuery {
@@ -219,6 +233,7 @@ pub async fn list(
         "identity:list_application_credentials",
         &target,
     )?;
+    refuse_delegated(&caller)?;
     let credentials: Vec<Value> = state
         .storage()
         .list_application_credentials(&user_id)
@@ -251,6 +266,7 @@ async fn authorize_on(
     }
     .with("application_credential_id", id);
     super::authorize(state, caller, action, &target)?;
+    refuse_delegated(caller)?;
     match credential {
         Ok(c) if c.user_id == user_id => Ok(c),
         Ok(_) => Err(AuthError::NotFound {

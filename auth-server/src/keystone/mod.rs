@@ -31,6 +31,7 @@ pub mod roles;
 pub mod share_tokens;
 pub mod targets;
 pub mod tokens;
+pub mod trusts;
 pub mod user_access_rules;
 pub mod users;
 
@@ -330,6 +331,23 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "/v3/OS-OAUTH1/consumers/{id}",
             oauth1_consumers::delete,
             "oauth1_consumer.delete",
+        )
+        .get("/v3/OS-TRUST/trusts", trusts::list, "trust.list")
+        // tempest's trusts client lists with a trailing slash, which
+        // Keystone's router accepts.
+        .get("/v3/OS-TRUST/trusts/", trusts::list, "trust.list")
+        .post("/v3/OS-TRUST/trusts", trusts::create, "trust.create")
+        .get("/v3/OS-TRUST/trusts/{id}", trusts::get, "trust.get")
+        .delete("/v3/OS-TRUST/trusts/{id}", trusts::delete, "trust.delete")
+        .get(
+            "/v3/OS-TRUST/trusts/{id}/roles",
+            trusts::list_roles,
+            "trust.roles.list",
+        )
+        .get(
+            "/v3/OS-TRUST/trusts/{id}/roles/{role_id}",
+            trusts::get_role,
+            "trust.role.get",
         )
         .get("/v3/policies", policies::list, "policy.list")
         .post("/v3/policies", policies::create, "policy.create")

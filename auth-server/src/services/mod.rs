@@ -39,6 +39,7 @@ pub mod projects;
 pub mod roles;
 pub mod sessions;
 pub mod tokens;
+pub mod trusts;
 pub mod users;
 
 mod revocations;

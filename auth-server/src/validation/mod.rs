@@ -36,7 +36,7 @@ mod revision;
 use std::sync::Arc;
 
 use auth_core::implied_roles::RoleGraph;
-use auth_core::store::{ApplicationCredential, Role, User};
+use auth_core::store::{ApplicationCredential, Role, Trust, User};
 use auth_core::{AuthError, TokenClaims, token};
 use axum::body::Bytes;
 use chrono::{DateTime, Duration, Utc};
@@ -69,6 +69,9 @@ pub struct Validated {
     /// The application credential the token came from: its restriction
     /// and access rules bound what the token may call.
     pub application_credential: Option<ApplicationCredential>,
+    /// The trust a trust-scoped token was issued through: its user is the
+    /// trustee, its roles the trust's.
+    pub trust: Option<Trust>,
     /// The revision it was computed under (`None`: not cacheable).
     revision: Option<i64>,
     /// When it was computed.
@@ -267,6 +270,7 @@ async fn compute(
         scope: current.scope,
         roles: current.roles,
         application_credential: current.application_credential,
+        trust: current.trust,
         revision,
         computed_at: now,
         bodies: [OnceCell::new(), OnceCell::new()],

@@ -372,6 +372,7 @@ pub(crate) fn admin_claims(s: &TestServer, iat: DateTime<Utc>, exp: DateTime<Utc
         app_cred_id: None,
         group_ids: vec![],
         idp_id: None,
+        trust_id: None,
     };
     claims.set_issued_at(iat);
     claims

@@ -31,4 +31,5 @@ mod projects;
 mod revocation;
 mod routes;
 mod tokens;
+mod trusts;
 mod user_access_rules;

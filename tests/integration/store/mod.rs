@@ -17,6 +17,7 @@ mod lockout;
 mod passwords;
 mod records;
 mod revision;
+mod trusts;
 mod users;
 
 /// Instantiates each `module::test` for both drivers, as
@@ -99,4 +100,5 @@ conformance! {
     imaging::share_tokens_round_trip_with_typed_errors,
     imaging::share_tokens_are_pruned_by_expiry_only,
     imaging::share_token_deletes_move_the_revision_and_creates_do_not,
+    trusts::trusts_round_trip_and_delete_with_what_they_hang_off,
 }

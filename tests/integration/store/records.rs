@@ -294,6 +294,7 @@ pub(crate) async fn revocations_are_exact_to_the_microsecond(f: &Fixture) {
             app_cred_id: None,
             group_ids: vec![],
             idp_id: None,
+            trust_id: None,
         };
         claims.set_issued_at(when);
         claims.exp = claims.iat + 3600;

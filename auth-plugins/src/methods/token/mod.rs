@@ -9,7 +9,9 @@
 //! - carries the original's methods forward, so MFA rules met at the first
 //!   login stay met.
 //!
-//! Refused with 403: tokens from application credentials (their scope is
+//! Refused with 403: trust-scoped tokens (a new trust-scoped token is
+//! asked for with the trustee's own credentials instead), tokens from
+//! application credentials (their scope is
 //! fixed), system-scoped tokens asking for a project or domain, and any
 //! scoped token when `allow_rescope_scoped_token` is off.
 
@@ -90,6 +92,14 @@ impl AuthMethodHandler for Token {
         if claims.app_cred_id.is_some() {
             return Err(AuthError::Forbidden(
                 "tokens from application credentials cannot be rescoped".into(),
+            ));
+        }
+        if claims.trust_id.is_some() {
+            // Keystone's words: a delegated token gives no other token.
+            return Err(AuthError::Forbidden(
+                "Using trust-scoped token to create another token. \
+                 Create a new trust-scoped token instead"
+                    .into(),
             ));
         }
         let wants_target = matches!(

@@ -74,6 +74,7 @@ fn claims(s: &Setup) -> TokenClaims {
         app_cred_id: None,
         group_ids: vec![],
         idp_id: None,
+        trust_id: None,
     }
 }
 
@@ -167,7 +168,17 @@ async fn forbidden_rescopes_are_403s() {
         system: Some("all".into()),
         ..claims(&s)
     };
-    for (claims, scope) in [(app_cred, json!(null)), (system, project())] {
+    let trust = TokenClaims {
+        trust_id: Some("t1".into()),
+        project_id: Some("p1".into()),
+        ..claims(&s)
+    };
+    for (claims, scope) in [
+        (app_cred, json!(null)),
+        (system, project()),
+        (trust.clone(), json!(null)),
+        (trust, project()),
+    ] {
         let token = s.tokens.issue(&claims).unwrap();
         assert_eq!(
             rescope(&s, &token, scope).await.unwrap_err().http_status(),

@@ -29,6 +29,7 @@ mod rows;
 mod sealing;
 mod storage;
 mod time;
+mod trusts;
 mod users;
 
 use std::fmt;
@@ -52,6 +53,7 @@ pub(crate) use keys::key_store;
 pub(crate) use passwords::password_store;
 pub(crate) use revocations::revocation_store;
 pub(crate) use storage::sql_store;
+pub(crate) use trusts::trust_store;
 pub(crate) use users::user_store;
 
 /// Everything the macro-generated implementations refer to by name.

@@ -655,3 +655,54 @@ impl TryFrom<ShareTokenRow> for ShareToken {
         Ok(token)
     }
 }
+
+#[derive(FromRow)]
+pub(crate) struct TrustRow {
+    id: String,
+    trustor_user_id: String,
+    trustee_user_id: String,
+    project_id: Option<String>,
+    impersonation: bool,
+    expires_at: Option<i64>,
+    remaining_uses: Option<i64>,
+    redelegated_trust_id: Option<String>,
+    redelegation_count: i64,
+    created_at: i64,
+}
+
+#[derive(FromRow)]
+pub(crate) struct TrustRoleRow {
+    trust_id: String,
+    role_id: String,
+}
+
+/// Trusts from their two tables: the trusts, and their roles (each in
+/// stored order).
+pub(crate) fn assemble_trusts(
+    trusts: Vec<TrustRow>,
+    roles: Vec<TrustRoleRow>,
+) -> Result<Vec<Trust>, AuthError> {
+    let mut roles_of: HashMap<String, Vec<String>> = HashMap::new();
+    for r in roles {
+        roles_of.entry(r.trust_id).or_default().push(r.role_id);
+    }
+    trusts
+        .into_iter()
+        .map(|t| {
+            let mut trust = Trust::new(
+                t.id,
+                t.trustor_user_id,
+                t.trustee_user_id,
+                from_micros(t.created_at, "trust creation time")?,
+            );
+            trust.role_ids = roles_of.remove(&trust.id).unwrap_or_default();
+            trust.project_id = t.project_id;
+            trust.impersonation = t.impersonation;
+            trust.expires_at = from_micros_opt(t.expires_at, "trust expiry")?;
+            trust.remaining_uses = t.remaining_uses;
+            trust.redelegated_trust_id = t.redelegated_trust_id;
+            trust.redelegation_count = t.redelegation_count;
+            Ok(trust)
+        })
+        .collect()
+}

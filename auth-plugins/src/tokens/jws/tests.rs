@@ -17,6 +17,7 @@ fn claims() -> TokenClaims {
         app_cred_id: None,
         group_ids: vec![],
         idp_id: None,
+        trust_id: None,
     }
 }
 
