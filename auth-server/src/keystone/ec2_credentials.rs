@@ -90,11 +90,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!({"credential": rendered}))))
 }
 
-/// Keystone's two refusals for a caller whose token is a delegation (of
-/// an application credential): a restricted one creates no credential
+/// The refusals for a caller whose token is a delegation. Keystone's two
+/// for an application credential: a restricted one creates no credential
 /// (it would outlive the delegation), and an unrestricted one only for
-/// the project it is scoped to.
+/// the project it is scoped to. And, stricter than Keystone (which records
+/// the trust in the credential), none with a trust-scoped token: an EC2
+/// credential made under a trust would give its owner's full roles to
+/// whoever holds it, after the trust is gone.
 fn refuse_delegated(caller: &Caller, project_id: &str) -> Result<(), ServerError> {
+    if caller.claims().trust_id.is_some() {
+        return Err(AuthError::Forbidden(
+            "Cannot create EC2 credentials with a token issued via a trust.".into(),
+        )
+        .into());
+    }
     if caller.application_credential().is_none() {
         return Ok(());
     }

@@ -600,3 +600,24 @@ async fn deleting_the_trust_or_the_trustor_losing_the_role_ends_its_tokens_on_ev
     assert_eq!(status_of(disable).await, 200);
     assert_eq!(validate_on(&node2, &token).await, 404);
 }
+
+#[tokio::test]
+async fn a_trust_token_makes_no_ec2_credential() {
+    let w = world().await;
+    // Not impersonating: the token's user is the trustee, who owns the
+    // credential asked for (the policy's `owner`).
+    let trust = w.create(json!({"impersonation": false})).await;
+    let token = w.trust_token(trust["id"].as_str().unwrap()).await;
+    let ec2 = format!("/v3/users/{}/credentials/OS-EC2", w.trustee);
+    let body = json!({"tenant_id": w.server.admin.project.id});
+    let create = w.server.call(Method::POST, &ec2, &token).json(&body);
+    let response = create.send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let error: Value = response.json().await.unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("trust")
+    );
+}
