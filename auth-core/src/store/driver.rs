@@ -29,6 +29,7 @@ pub trait Storage:
     + CounterStore
     + ImagingStore
     + DocumentStore
+    + OAuth1Store
 {
     /// The backend's name (`sqlite`, `postgres`), for logs and `doctor`.
     fn backend(&self) -> &'static str;

@@ -14,6 +14,7 @@ pub(crate) mod harness;
 mod imaging;
 mod implied;
 mod lockout;
+mod oauth1;
 mod passwords;
 mod records;
 mod revision;
@@ -98,4 +99,8 @@ conformance! {
     imaging::share_tokens_round_trip_with_typed_errors,
     imaging::share_tokens_are_pruned_by_expiry_only,
     imaging::share_token_deletes_move_the_revision_and_creates_do_not,
+    oauth1::request_tokens_are_sealed_authorized_once_and_exchanged_once,
+    oauth1::access_tokens_round_trip_and_deletes_move_the_revision,
+    oauth1::nonces_are_claimed_once_until_they_expire,
+    oauth1::consumer_secrets_open_from_their_documents,
 }
