@@ -18,6 +18,7 @@ mod identity_api;
 mod implied;
 mod keys;
 mod lockout;
+mod oauth1;
 mod oauth1_consumers;
 mod operations;
 mod orthanc;
