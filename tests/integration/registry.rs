@@ -13,6 +13,7 @@ const BUILT_IN_METHODS: &[&str] = &[
     "dicom_asserted",
     "external",
     "jwt",
+    "oauth1",
     "password",
     "publickey",
     "token",
@@ -92,7 +93,7 @@ fn a_configured_method_that_is_not_registered_fails_start_up() {
     assert!(matches!(e, AuthError::UnknownPlugin { ref name, .. } if name == "kerberos"));
     assert!(
         e.to_string().contains(
-            "registered: application_credential, dicom_asserted, external, jwt, password, publickey, token, totp"
+            "registered: application_credential, dicom_asserted, external, jwt, oauth1, password, publickey, token, totp"
         ),
         "{e}"
     );
