@@ -95,6 +95,7 @@ pub async fn create(
         "identity:create_application_credential",
         &target,
     )?;
+    refuse_delegated(&caller)?;
     let body = body.application_credential;
     if caller.user().id != user_id {
         return Err(AuthError::Forbidden(
@@ -194,6 +195,20 @@ fn refuse_restricted(caller: &Caller) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// Keystone's `_block_delegated_token_app_creds`: a token from an OAuth1
+/// access token may not create, list, read or delete application
+/// credentials or access rules: a credential made with it would outlive
+/// the delegation and its scope.
+pub(super) fn refuse_delegated(caller: &Caller) -> Result<(), ServerError> {
+    if caller.claims().access_token_id.is_some() {
+        return Err(AuthError::Forbidden(
+            "Cannot manage application credentials with a token issued via delegation.".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// `?name=` filter.
 #[derive(Debug, Default, Deserialize)]
 pub struct AppCredQuery {
@@ -219,6 +234,7 @@ pub async fn list(
         "identity:list_application_credentials",
         &target,
     )?;
+    refuse_delegated(&caller)?;
     let credentials: Vec<Value> = state
         .storage()
         .list_application_credentials(&user_id)
@@ -251,6 +267,7 @@ async fn authorize_on(
     }
     .with("application_credential_id", id);
     super::authorize(state, caller, action, &target)?;
+    refuse_delegated(caller)?;
     match credential {
         Ok(c) if c.user_id == user_id => Ok(c),
         Ok(_) => Err(AuthError::NotFound {

@@ -282,6 +282,18 @@ async fn the_whole_flow_gives_a_project_token_with_only_the_delegated_roles() {
     let user = &s.admin.user.id;
     let list = format!("/v3/users/{user}/OS-OAUTH1/access_tokens");
     assert_eq!(status_of(s.call(Method::GET, &list, &token)).await, 403);
+    // Nor make an application credential, which would outlive it.
+    let app_creds = format!("/v3/users/{user}/application_credentials");
+    let made = s
+        .call(Method::POST, &app_creds, &token)
+        .json(&json!({"application_credential": {"name": "backdoor"}}));
+    assert_eq!(status_of(made).await, 403);
+    assert_eq!(
+        status_of(s.call(Method::GET, &app_creds, &token)).await,
+        403
+    );
+    let rules = format!("/v3/users/{user}/access_rules");
+    assert_eq!(status_of(s.call(Method::GET, &rules, &token)).await, 403);
 
     // The access token, listed and shown without its secret, and its roles.
     let listed: Value = s
