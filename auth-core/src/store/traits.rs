@@ -13,10 +13,12 @@
 //!   [`PasswordStore::claim_auth_attempt`]s with a limit of T at most T
 //!   succeed;
 //! - deleting a row deletes what hangs off it (a user's passwords,
-//!   credentials, group memberships, assignments and application
-//!   credentials; a project's assignments and the credentials tied to it,
-//!   as Keystone's `delete_credentials_for_project`; a role's assignments and the
-//!   implied-role rules it is either side of) and nothing else.
+//!   credentials, group memberships, assignments, application
+//!   credentials and the OAuth1 tokens they authorized; a project's
+//!   assignments, the credentials tied to it, as Keystone's
+//!   `delete_credentials_for_project`, and the OAuth1 tokens on it; a
+//!   role's assignments and the implied-role rules it is either side of)
+//!   and nothing else.
 
 use std::sync::Arc;
 
