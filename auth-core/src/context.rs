@@ -28,6 +28,7 @@ pub struct MethodContext<'a> {
     pub(crate) continuation: Option<&'a Value>,
     pub(crate) request_id: Option<&'a str>,
     pub(crate) door: Option<&'a str>,
+    pub(crate) request_line: Option<&'a RequestLine>,
     pub(crate) clock: &'a dyn Clock,
     pub(crate) stores: &'a Stores,
     pub(crate) tokens: Option<&'a dyn TokenProvider>,
@@ -62,6 +63,13 @@ impl<'a> MethodContext<'a> {
     /// something a client wrote.
     pub fn door(&self) -> Option<&str> {
         self.door
+    }
+
+    /// The HTTP method and URL the attempt came in on, when the door knows
+    /// them (the HTTP API): what a method checking a signature over the
+    /// request (OAuth1) signs again.
+    pub fn request_line(&self) -> Option<&RequestLine> {
+        self.request_line
     }
 
     /// A request header, if this method declared it
@@ -125,7 +133,29 @@ impl fmt::Debug for MethodContext<'_> {
             .field("has_continuation", &self.continuation.is_some())
             .field("request_id", &self.request_id)
             .field("door", &self.door)
+            .field("request_line", &self.request_line)
             .finish_non_exhaustive()
+    }
+}
+
+/// The HTTP request line of an attempt: its method and its URL as the
+/// server reconstructs it (scheme, host and path, with the query if any),
+/// which RFC 5849 signatures cover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLine {
+    /// `POST`, `GET`, …
+    pub method: String,
+    /// `http://host:port/v3/auth/tokens`.
+    pub url: String,
+}
+
+impl RequestLine {
+    /// The request line of `method` on `url`.
+    pub fn new(method: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            method: method.into(),
+            url: url.into(),
+        }
     }
 }
 

@@ -104,7 +104,7 @@ pub mod testkit;
 pub use audit::AuditLog;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::PluginConfig;
-pub use context::{MethodContext, RequestHeaders};
+pub use context::{MethodContext, RequestHeaders, RequestLine};
 pub use engine::{AuthAttempt, AuthOutcome, Authenticated, Continuation, Engine, EngineBuilder};
 pub use error::AuthError;
 pub use events::{AuthEvent, EventResult, EventSink, NoopSink, RecordingSink};

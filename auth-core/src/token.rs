@@ -82,6 +82,14 @@ pub struct TokenClaims {
         skip_serializing_if = "Option::is_none"
     )]
     pub app_cred_id: Option<String>,
+    /// The OAuth1 access token the token came from (Keystone's JWS claim
+    /// name): its roles are the access token's, and it ends with it.
+    #[serde(
+        rename = "openstack_access_token_id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_token_id: Option<String>,
     /// Groups granted by a federated login.
     #[serde(
         rename = "openstack_group_ids",
@@ -247,8 +255,9 @@ pub fn has_plausible_times(
 /// time and lifetime ([`has_plausible_times`] with the provider's
 /// [`TokenProvider::max_lifetime`]), revocation events (role events are
 /// matched by the caller, which knows the roles), the user being present
-/// and enabled, and, for a token from an application credential, that
-/// credential still existing with the token ending no later than it.
+/// and enabled, and, for a token from an application credential or an
+/// OAuth1 access token, that credential still existing with the token
+/// ending no later than it.
 /// Returns the claims and the user (so callers need not load it again).
 /// Any failure is [`not_found`].
 pub async fn validate(
@@ -292,6 +301,20 @@ pub async fn validate(
             return Err(not_found());
         }
     }
+    if let Some(id) = &claims.access_token_id {
+        let access = match stores.oauth1()?.get_oauth1_access_token(id).await {
+            Ok(access) => access,
+            Err(AuthError::NotFound { .. }) => return Err(not_found()),
+            Err(e) => return Err(e),
+        };
+        let outlives = access
+            .expires_at
+            .is_some_and(|end| claims.expires_at() > end);
+        let elsewhere = claims.project_id.as_deref() != Some(access.project_id.as_str());
+        if access.authorizing_user_id != claims.sub || outlives || elsewhere {
+            return Err(not_found());
+        }
+    }
     Ok((claims, user))
 }
 
@@ -311,6 +334,7 @@ mod tests {
             domain_id: None,
             system: None,
             app_cred_id: None,
+            access_token_id: None,
             group_ids: vec![],
             idp_id: None,
             trust_id: None,

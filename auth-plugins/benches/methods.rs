@@ -269,6 +269,7 @@ fn bench_token(c: &mut Criterion) {
             domain_id: None,
             system: None,
             app_cred_id: None,
+            access_token_id: None,
             group_ids: vec![],
             idp_id: None,
             trust_id: None,

@@ -12,6 +12,7 @@
 //! | auth method | `external` | an identity asserted by a trusted front proxy (REMOTE_USER) | `external` |
 //! | auth method | `jwt` | federated login with an external issuer's signed JWT (JWKS, claim mapping) | `jwt` |
 //! | auth method | `publickey` | two-round Ed25519 challenge–response | `publickey` |
+//! | auth method | `oauth1` | a consumer's login with a user's OAuth1 access token (RFC 5849 HMAC-SHA1) | `oauth1` |
 //! | event handler module | `Logging`, `Counter`, `UserState`, `ResponseMangler` | actions bound to events ([`handlers`]) | always |
 //! | event handler module | `WebHook`, `UserNotification`, `Script` | the same, over HTTP, SMTP, a process | `webhook`, `notification`, `script` |
 //! | storage driver | `sqlite` | embedded SQLite file, the default ([`storage::DEFAULT_DATABASE_URL`]) | `sqlite` |
@@ -100,6 +101,7 @@ mod tests {
                 ("ec2credential", cfg!(feature = "ec2credential")),
                 ("external", cfg!(feature = "external")),
                 ("jwt", cfg!(feature = "jwt")),
+                ("oauth1", cfg!(feature = "oauth1")),
                 ("password", cfg!(feature = "password")),
                 ("publickey", cfg!(feature = "publickey")),
                 ("token", cfg!(feature = "token")),

@@ -16,7 +16,7 @@
 //! dir = "./data/keys"            # the credential encryption keys live here
 //!
 //! [auth]
-//! methods = ["password", "token", "totp", "application_credential", "ec2credential"]
+//! methods = ["password", "token", "totp", "application_credential", "ec2credential", "oauth1"]
 //! [auth.method.totp]             # one section per method: auth.method, singular
 //! included_previous_windows = 1
 //!
@@ -87,6 +87,8 @@ pub struct Config {
     pub endpoint_filter: EndpointFilterSection,
     /// Projects: how deep their hierarchy may go.
     pub resource: ResourceSection,
+    /// Keystone's `[oauth1]`: how long request and access tokens last.
+    pub oauth1: OAuth1Section,
     /// The Orthanc authorization web service.
     pub orthanc: OrthancSection,
     /// The authenticating gateway in front of an imaging web service.
@@ -380,6 +382,32 @@ impl Default for ResourceSection {
     }
 }
 
+/// `[oauth1]`: Keystone's lifetimes of OAuth1 tokens, in seconds; 0 means
+/// they never expire (Keystone's defaults shown).
+///
+/// ```toml
+/// [oauth1]
+/// request_token_duration = 28800   # the time a user has to authorize one
+/// access_token_duration = 86400    # the time a consumer may log in with one
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuth1Section {
+    /// How long a request token lasts.
+    pub request_token_duration: u32,
+    /// How long an access token lasts.
+    pub access_token_duration: u32,
+}
+
+impl Default for OAuth1Section {
+    fn default() -> Self {
+        Self {
+            request_token_duration: 28_800,
+            access_token_duration: 86_400,
+        }
+    }
+}
+
 /// `[events]`. Its `Debug` names modules and bindings only: their options
 /// hold SMTP passwords, webhook tokens and the like.
 #[derive(Clone, Default, Deserialize)]
@@ -649,6 +677,7 @@ impl Default for AuthSection {
                 "totp",
                 "application_credential",
                 "ec2credential",
+                "oauth1",
             ]
             .map(String::from)
             .to_vec(),

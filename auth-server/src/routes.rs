@@ -433,6 +433,46 @@ mod tests {
                 "/v3/OS-TRUST/trusts/{id}/roles/{role_id}",
                 "trust.role.get",
             ),
+            (
+                "POST",
+                "/v3/OS-OAUTH1/request_token",
+                "oauth1_request_token.create",
+            ),
+            (
+                "PUT",
+                "/v3/OS-OAUTH1/authorize/{id}",
+                "oauth1_request_token.authorize",
+            ),
+            (
+                "POST",
+                "/v3/OS-OAUTH1/access_token",
+                "oauth1_access_token.create",
+            ),
+            (
+                "GET",
+                "/v3/users/{id}/OS-OAUTH1/access_tokens",
+                "oauth1_access_token.list",
+            ),
+            (
+                "GET",
+                "/v3/users/{id}/OS-OAUTH1/access_tokens/{token}",
+                "oauth1_access_token.get",
+            ),
+            (
+                "DELETE",
+                "/v3/users/{id}/OS-OAUTH1/access_tokens/{token}",
+                "oauth1_access_token.delete",
+            ),
+            (
+                "GET",
+                "/v3/users/{id}/OS-OAUTH1/access_tokens/{token}/roles",
+                "oauth1_access_token.list_roles",
+            ),
+            (
+                "GET",
+                "/v3/users/{id}/OS-OAUTH1/access_tokens/{token}/roles/{role}",
+                "oauth1_access_token.get_role",
+            ),
             ("GET", "/v3/policies", "policy.list"),
             ("POST", "/v3/policies", "policy.create"),
             ("GET", "/v3/policies/{id}", "policy.get"),

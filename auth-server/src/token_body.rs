@@ -1,7 +1,7 @@
 //! Issuing tokens and rendering Keystone's token body.
 
 use auth_core::request::ScopeRequest;
-use auth_core::store::{ApplicationCredential, Role, RoleRef, Trust, User};
+use auth_core::store::{ApplicationCredential, OAuth1AccessToken, Role, RoleRef, Trust, User};
 use auth_core::{AuthError, Authenticated, TokenClaims, TokenProvider};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -76,6 +76,20 @@ pub async fn issue(
             (scope, roles, None)
         }
     };
+    let oauth1 = identity.extras.get("oauth1");
+    if let Some(oauth1) = oauth1 {
+        let delegated: Vec<String> = oauth1
+            .get("role_ids")
+            .and_then(|ids| serde_json::from_value(ids.clone()).ok())
+            .unwrap_or_default();
+        let rules = state.validations().role_graph(state).await?;
+        roles = oauth1_roles(state, &rules, roles, &delegated).await?;
+        if roles.is_empty() {
+            return Err(AuthError::Unauthorized(
+                "the user no longer holds any role the access token delegates".into(),
+            ));
+        }
+    }
     if from_app_cred {
         let delegated: Vec<RoleRef> = identity
             .extras
@@ -143,6 +157,10 @@ pub async fn issue(
             .and_then(|c| c.get("id"))
             .and_then(Value::as_str)
             .map(String::from),
+        access_token_id: oauth1
+            .and_then(|o| o.get("access_token_id"))
+            .and_then(Value::as_str)
+            .map(String::from),
         group_ids: strings("group_ids"),
         idp_id: identity
             .extras
@@ -166,8 +184,33 @@ pub async fn issue(
     })
 }
 
+/// The roles a token from an OAuth1 access token carries, as Keystone's
+/// `_get_oauth_roles`: the delegated roles and every role they imply under
+/// `rules`, of those the user holds on the scope now (`held`, already
+/// expanded). A delegated role deleted since is skipped.
+pub async fn oauth1_roles(
+    state: &AppState,
+    rules: &auth_core::implied_roles::RoleGraph,
+    held: Vec<Role>,
+    delegated: &[String],
+) -> Result<Vec<Role>, AuthError> {
+    let mut direct = Vec::new();
+    for id in delegated {
+        match state.storage().get_role(id).await {
+            Ok(role) => direct.push(role),
+            Err(AuthError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let effective = rules.expand(direct);
+    Ok(held
+        .into_iter()
+        .filter(|role| effective.iter().any(|e| e.id == role.id))
+        .collect())
+}
+
 /// What a token stands for now: its scope, the roles it carries there and
-/// the application credential it came from.
+/// the application credential or OAuth1 access token it came from.
 #[derive(Debug)]
 pub struct CurrentScope {
     /// The scope, enabled.
@@ -178,6 +221,8 @@ pub struct CurrentScope {
     pub application_credential: Option<ApplicationCredential>,
     /// The trust a trust-scoped token was issued through, as stored now.
     pub trust: Option<Trust>,
+    /// The OAuth1 access token the token came from, as stored now.
+    pub access_token: Option<OAuth1AccessToken>,
 }
 
 /// The scope a token's claims name, with the roles the user holds there
@@ -208,6 +253,18 @@ pub async fn current_scope(
             )?),
             None => None,
         };
+    let access_token = match &claims.access_token_id {
+        Some(id) => Some(
+            storage
+                .get_oauth1_access_token(id)
+                .await
+                .map_err(|e| match e {
+                    AuthError::NotFound { .. } => auth_core::token::not_found(),
+                    other => other,
+                })?,
+        ),
+        None => None,
+    };
     let scope = if let Some(project_id) = &claims.project_id {
         let project = storage
             .get_project(project_id)
@@ -238,12 +295,16 @@ pub async fn current_scope(
             roles: Vec::new(),
             application_credential,
             trust: None,
+            access_token,
         });
     };
     let rules = state.validations().role_graph_at(state, revision).await?;
     let mut roles = scope::token_roles(storage.as_ref(), &rules, &claims.sub, &target).await?;
     if let Some(credential) = &application_credential {
         roles = rules.expand(scope::delegated_roles(roles, &credential.roles));
+    }
+    if let Some(access) = &access_token {
+        roles = oauth1_roles(state, &rules, roles, &access.role_ids).await?;
     }
     if roles.is_empty() {
         return Err(auth_core::token::not_found());
@@ -253,6 +314,7 @@ pub async fn current_scope(
         roles,
         application_credential,
         trust: None,
+        access_token,
     })
 }
 
@@ -284,6 +346,7 @@ async fn current_trust_scope(
         roles,
         application_credential: None,
         trust: Some(trust),
+        access_token: None,
     })
 }
 
@@ -425,6 +488,14 @@ pub async fn render(
                 "id": credential.id,
                 "name": credential.name,
                 "restricted": !credential.unrestricted,
+            });
+        }
+    }
+    if let Some(access_token_id) = &claims.access_token_id {
+        if let Ok(access) = storage.get_oauth1_access_token(access_token_id).await {
+            token["OS-OAUTH1"] = json!({
+                "access_token_id": access.id,
+                "consumer_id": access.consumer_id,
             });
         }
     }

@@ -2,6 +2,7 @@
 
 import pytest
 from keystoneauth1 import exceptions, session
+from keystoneauth1.extras.oauth1 import v3 as oauth1
 from keystoneauth1.identity import generic, v3
 from keystoneclient.v3 import client as keystone_client
 
@@ -78,3 +79,51 @@ def test_keystoneclient_validates_and_revokes(server):
     keystone.tokens.revoke_token(other)
     with pytest.raises(exceptions.NotFound):
         keystone.tokens.validate(other)
+
+
+def test_oauth1_delegation_with_keystoneclient_and_keystoneauth(server):
+    """The whole OS-OAUTH1 flow as the clients drive it: keystoneclient's
+    oauth1 manager signs the request and access token requests (oauthlib,
+    HMAC-SHA1), keystoneauth1's V3 OAuth1 plugin signs the login."""
+    sess = session.Session(auth=password(server, project_name="admin", project_domain_id="default"))
+    keystone = keystone_client.Client(session=sess)
+    project_id = sess.get_project_id()
+    user_id = sess.get_user_id()
+    member = keystone.roles.list(name="member")[0]
+
+    consumer = keystone.oauth1.consumers.create(description="reports")
+    request_token = keystone.oauth1.request_tokens.create(consumer.id, consumer.secret, project_id)
+    assert request_token.expires
+    authorized = keystone.oauth1.request_tokens.authorize(request_token.key, [member.id])
+    access_token = keystone.oauth1.access_tokens.create(
+        consumer.id, consumer.secret, request_token.key, request_token.secret, authorized.oauth_verifier
+    )
+
+    auth = oauth1.OAuth1(
+        server.v3,
+        consumer_key=consumer.id,
+        consumer_secret=consumer.secret,
+        access_key=access_token.key,
+        access_secret=access_token.secret,
+    )
+    access = auth.get_access(session.Session())
+    assert access.user_id == user_id
+    assert access.project_id == project_id
+    # Only what was delegated: member and the reader it implies.
+    assert sorted(access.role_names) == ["member", "reader"]
+    assert access.oauth_access_token_id == access_token.key
+    assert access.oauth_consumer_id == consumer.id
+    assert keystone.tokens.validate(access.auth_token).project_id == project_id
+
+    # Deleting the access token ends the token it gave.
+    sess.delete(f"{server.v3}/users/{user_id}/OS-OAUTH1/access_tokens/{access_token.key}")
+    with pytest.raises(exceptions.NotFound):
+        keystone.tokens.validate(access.auth_token)
+    with pytest.raises(exceptions.Unauthorized):
+        oauth1.OAuth1(
+            server.v3,
+            consumer_key=consumer.id,
+            consumer_secret=consumer.secret,
+            access_key=access_token.key,
+            access_secret=access_token.secret,
+        ).get_access(session.Session())

@@ -14,6 +14,7 @@ const BUILT_IN_METHODS: &[&str] = &[
     "ec2credential",
     "external",
     "jwt",
+    "oauth1",
     "password",
     "publickey",
     "token",
@@ -93,7 +94,7 @@ fn a_configured_method_that_is_not_registered_fails_start_up() {
     assert!(matches!(e, AuthError::UnknownPlugin { ref name, .. } if name == "kerberos"));
     assert!(
         e.to_string().contains(
-            "registered: application_credential, dicom_asserted, ec2credential, external, jwt, password, publickey, token, totp"
+            "registered: application_credential, dicom_asserted, ec2credential, external, jwt, oauth1, password, publickey, token, totp"
         ),
         "{e}"
     );

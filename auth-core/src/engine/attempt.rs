@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use crate::context::RequestHeaders;
+use crate::context::{RequestHeaders, RequestLine};
 
 /// One authentication request as the engine receives it: the body plus
 /// what the transport knows (receipt header, client address, headers).
@@ -16,6 +16,7 @@ pub struct AuthAttempt<'a> {
     pub(crate) headers: RequestHeaders,
     pub(crate) request_id: Option<&'a str>,
     pub(crate) door: Option<&'a str>,
+    pub(crate) request_line: Option<RequestLine>,
 }
 
 pub(crate) enum Body<'a> {
@@ -43,6 +44,7 @@ impl<'a> AuthAttempt<'a> {
             headers: RequestHeaders::new(),
             request_id: None,
             door: None,
+            request_line: None,
         }
     }
 
@@ -62,6 +64,13 @@ impl<'a> AuthAttempt<'a> {
     /// The request headers (each method sees only those it declares).
     pub fn headers(mut self, headers: RequestHeaders) -> Self {
         self.headers = headers;
+        self
+    }
+
+    /// The HTTP method and URL the attempt came in on (see
+    /// [`MethodContext::request_line`](crate::MethodContext::request_line)).
+    pub fn request_line(mut self, line: RequestLine) -> Self {
+        self.request_line = Some(line);
         self
     }
 
@@ -90,6 +99,7 @@ impl fmt::Debug for AuthAttempt<'_> {
             .field("headers", &self.headers)
             .field("request_id", &self.request_id)
             .field("door", &self.door)
+            .field("request_line", &self.request_line)
             .finish_non_exhaustive()
     }
 }

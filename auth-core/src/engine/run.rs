@@ -168,6 +168,7 @@ impl Engine {
                 continuation: continuation.as_ref(),
                 request_id: attempt.request_id,
                 door: attempt.door,
+                request_line: attempt.request_line.as_ref(),
                 clock: self.clock.as_ref(),
                 stores: &self.stores,
                 tokens: self.tokens.as_deref(),

@@ -30,6 +30,7 @@ pub trait Storage:
     + ImagingStore
     + DocumentStore
     + TrustStore
+    + OAuth1Store
 {
     /// The backend's name (`sqlite`, `postgres`), for logs and `doctor`.
     fn backend(&self) -> &'static str;

@@ -42,6 +42,7 @@ pub struct Stores {
     credentials: Option<Arc<dyn CredentialStore>>,
     revocations: Option<Arc<dyn RevocationStore>>,
     counters: Option<Arc<dyn CounterStore>>,
+    oauth1: Option<Arc<dyn OAuth1Store>>,
 }
 
 macro_rules! role_accessors {
@@ -79,6 +80,7 @@ impl Stores {
             credentials: Some(storage.clone()),
             revocations: Some(storage.clone()),
             counters: Some(storage.clone()),
+            oauth1: Some(storage.clone()),
             storage: Some(storage),
         }
     }
@@ -101,6 +103,8 @@ impl Stores {
         revocations, with_revocations, RevocationStore;
         /// Named counters (event handlers).
         counters, with_counters, CounterStore;
+        /// OAuth1 request and access tokens, nonces, consumer secrets.
+        oauth1, with_oauth1, OAuth1Store;
     }
 
     /// Whether a user store is present.
@@ -119,6 +123,7 @@ impl fmt::Debug for Stores {
             .field("credentials", &self.credentials.is_some())
             .field("revocations", &self.revocations.is_some())
             .field("counters", &self.counters.is_some())
+            .field("oauth1", &self.oauth1.is_some())
             .finish()
     }
 }

@@ -1634,3 +1634,107 @@ mod tests {
         assert!(!shown.contains(&full[..10]), "{shown}");
     }
 }
+
+/// The collection of the server's document store that holds OAuth1
+/// consumers (`/v3/OS-OAUTH1/consumers`), by id.
+pub const OAUTH1_CONSUMERS: &str = "oauth1_consumer";
+
+/// What a consumer's secret is sealed for (with the credential key set, in
+/// its document's `secret_sealed`): a sealed secret opens for this purpose
+/// only. The server seals it; the store opens it
+/// ([`OAuth1Store::oauth1_consumer_secret`](crate::store::OAuth1Store::oauth1_consumer_secret)).
+pub const OAUTH1_CONSUMER_SECRET_PURPOSE: &[u8] = b"oauth1-consumer-secret";
+
+/// An OAuth1 request token (RFC 5849 temporary credentials): a consumer
+/// asked to act on a project, and, once a user authorized it, the roles
+/// that user delegates and the verifier the consumer must show to exchange
+/// it for an access token.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OAuth1RequestToken {
+    /// Stable identifier (the `oauth_token`).
+    pub id: String,
+    /// The token secret, in clear here; sealed at rest (it keys HMAC-SHA1
+    /// signatures, so it cannot be hashed).
+    pub secret: SecretString,
+    /// The consumer that asked for it.
+    pub consumer_id: String,
+    /// The project the consumer asked for (`Requested-Project-Id`).
+    pub project_id: String,
+    /// When it stops working (`None`: never, `request_token_duration = 0`).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The user who authorized it, once one did.
+    pub authorizing_user_id: Option<String>,
+    /// The role ids that user delegated.
+    pub role_ids: Vec<String>,
+    /// The SHA-256 (hex) of the verifier, once authorized: the verifier
+    /// itself is shown once, to the authorizing user.
+    pub verifier_hash: Option<String>,
+}
+
+impl OAuth1RequestToken {
+    /// A request token not yet authorized.
+    pub fn new(
+        id: impl Into<String>,
+        secret: SecretString,
+        consumer_id: impl Into<String>,
+        project_id: impl Into<String>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            secret,
+            consumer_id: consumer_id.into(),
+            project_id: project_id.into(),
+            expires_at,
+            authorizing_user_id: None,
+            role_ids: Vec::new(),
+            verifier_hash: None,
+        }
+    }
+}
+
+/// An OAuth1 access token (RFC 5849 token credentials): what a consumer
+/// signs its logins with, delegating `role_ids` of the authorizing user on
+/// one project.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct OAuth1AccessToken {
+    /// Stable identifier (the `oauth_token`).
+    pub id: String,
+    /// The token secret, in clear here; sealed at rest.
+    pub secret: SecretString,
+    /// The consumer it was issued to.
+    pub consumer_id: String,
+    /// The user who delegated.
+    pub authorizing_user_id: String,
+    /// The project every token from it is scoped to.
+    pub project_id: String,
+    /// The role ids delegated.
+    pub role_ids: Vec<String>,
+    /// When it stops working (`None`: never, `access_token_duration = 0`).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl OAuth1AccessToken {
+    /// An access token from an authorized request token.
+    pub fn new(
+        id: impl Into<String>,
+        secret: SecretString,
+        consumer_id: impl Into<String>,
+        authorizing_user_id: impl Into<String>,
+        project_id: impl Into<String>,
+        role_ids: Vec<String>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            secret,
+            consumer_id: consumer_id.into(),
+            authorizing_user_id: authorizing_user_id.into(),
+            project_id: project_id.into(),
+            role_ids,
+            expires_at,
+        }
+    }
+}

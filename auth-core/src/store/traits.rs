@@ -13,15 +13,18 @@
 //!   [`PasswordStore::claim_auth_attempt`]s with a limit of T at most T
 //!   succeed;
 //! - deleting a row deletes what hangs off it (a user's passwords,
-//!   credentials, group memberships, assignments and application
-//!   credentials; a project's assignments and the credentials tied to it,
-//!   as Keystone's `delete_credentials_for_project`; a role's assignments and the
-//!   implied-role rules it is either side of) and nothing else.
+//!   credentials, group memberships, assignments, application
+//!   credentials and the OAuth1 tokens they authorized; a project's
+//!   assignments, the credentials tied to it, as Keystone's
+//!   `delete_credentials_for_project`, and the OAuth1 tokens on it; a
+//!   role's assignments and the implied-role rules it is either side of)
+//!   and nothing else.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use secrecy::SecretString;
 
 use super::model::*;
 use crate::AuthError;
@@ -887,6 +890,111 @@ pub trait TrustStore: Send + Sync + std::fmt::Debug {
     async fn consume_trust_use(&self, id: &str) -> Result<(), AuthError> {
         let _ = id;
         Err(read_only("consume_trust_use"))
+    }
+}
+
+/// OAuth1 (`OS-OAUTH1`) request and access tokens, and the nonces their
+/// signed requests used. Secrets are sealed at rest with the credential
+/// key set and come back in clear (they key HMAC-SHA1 signatures). Every
+/// write that can end tokens (deleting an access token, a consumer's
+/// tokens) moves the token revision.
+#[async_trait]
+pub trait OAuth1Store: Send + Sync + std::fmt::Debug {
+    /// Adds a request token; [`AuthError::NotFound`] if its project is gone.
+    async fn create_oauth1_request_token(
+        &self,
+        token: &OAuth1RequestToken,
+    ) -> Result<(), AuthError> {
+        let _ = token;
+        Err(read_only("create_oauth1_request_token"))
+    }
+
+    /// The request token with this id.
+    async fn get_oauth1_request_token(&self, id: &str) -> Result<OAuth1RequestToken, AuthError> {
+        Err(AuthError::NotFound {
+            what: format!("request token: {id}"),
+        })
+    }
+
+    /// Records that `user_id` authorized the request token, delegating
+    /// `role_ids`, with the verifier's SHA-256 `verifier_hash`.
+    /// [`AuthError::NotFound`] if it is gone, [`AuthError::Conflict`] if
+    /// it was already authorized (a verifier is issued once).
+    async fn authorize_oauth1_request_token(
+        &self,
+        id: &str,
+        user_id: &str,
+        role_ids: &[String],
+        verifier_hash: &str,
+    ) -> Result<(), AuthError> {
+        let _ = (id, user_id, role_ids, verifier_hash);
+        Err(read_only("authorize_oauth1_request_token"))
+    }
+
+    /// Deletes the request token `request_token_id` and adds `access`, in
+    /// one transaction: [`AuthError::NotFound`] if the request token is
+    /// already gone, so a request token is exchanged at most once.
+    async fn exchange_oauth1_request_token(
+        &self,
+        request_token_id: &str,
+        access: &OAuth1AccessToken,
+    ) -> Result<(), AuthError> {
+        let _ = (request_token_id, access);
+        Err(read_only("exchange_oauth1_request_token"))
+    }
+
+    /// The access token with this id.
+    async fn get_oauth1_access_token(&self, id: &str) -> Result<OAuth1AccessToken, AuthError> {
+        Err(AuthError::NotFound {
+            what: format!("access token: {id}"),
+        })
+    }
+
+    /// The access tokens `user_id` authorized, by id.
+    async fn list_oauth1_access_tokens(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<OAuth1AccessToken>, AuthError> {
+        let _ = user_id;
+        Ok(Vec::new())
+    }
+
+    /// Deletes an access token, moving the token revision.
+    async fn delete_oauth1_access_token(&self, id: &str) -> Result<(), AuthError> {
+        let _ = id;
+        Err(read_only("delete_oauth1_access_token"))
+    }
+
+    /// Deletes every request and access token of a consumer (being
+    /// deleted), moving the token revision.
+    async fn delete_oauth1_consumer_tokens(&self, consumer_id: &str) -> Result<(), AuthError> {
+        let _ = consumer_id;
+        Err(read_only("delete_oauth1_consumer_tokens"))
+    }
+
+    /// Records that `consumer_id` used `nonce` in a signed request
+    /// accepted at `now`, kept until `expires_at` (the end of the
+    /// timestamp window). Returns `false` if it already did (a replay),
+    /// atomically across nodes. Entries expired at `now` are pruned.
+    async fn claim_oauth1_nonce(
+        &self,
+        consumer_id: &str,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, AuthError> {
+        let _ = (consumer_id, nonce, expires_at, now);
+        Err(read_only("claim_oauth1_nonce"))
+    }
+
+    /// A consumer's secret in clear, opened from its document (collection
+    /// [`OAUTH1_CONSUMERS`], sealed under
+    /// [`OAUTH1_CONSUMER_SECRET_PURPOSE`]). [`AuthError::NotFound`] if
+    /// there is no such consumer.
+    async fn oauth1_consumer_secret(&self, consumer_id: &str) -> Result<SecretString, AuthError> {
+        Err(AuthError::NotFound {
+            what: format!("consumer: {consumer_id}"),
+        })
     }
 }
 

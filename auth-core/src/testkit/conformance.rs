@@ -29,7 +29,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Map, Value, json};
 
 use crate::{
-    AuthAttempt, AuthError, AuthMethodHandler, AuthOutcome, Clock, Engine, RequestHeaders, Stores,
+    AuthAttempt, AuthError, AuthMethodHandler, AuthOutcome, Clock, Engine, RequestHeaders,
+    RequestLine, Stores,
 };
 
 /// How many random payloads check 5 tries.
@@ -105,6 +106,10 @@ pub struct MethodCase {
     /// ([`AuthAttempt::door`](crate::AuthAttempt::door)); `None`: the HTTP
     /// API.
     pub door: Option<String>,
+    /// The HTTP method and URL every request comes in on
+    /// ([`AuthAttempt::request_line`](crate::AuthAttempt::request_line)),
+    /// for methods that check a signature over the request.
+    pub request_line: Option<RequestLine>,
     /// A payload that authenticates or starts a challenge.
     pub valid: Round,
     /// The same user with a wrong credential. Several rounds for a
@@ -145,6 +150,7 @@ impl MethodCase {
             headers: RequestHeaders::new(),
             client_addr: None,
             door: None,
+            request_line: None,
             valid: valid.into(),
             wrong_secret: wrong_secret.into_iter().collect(),
             unknown_user: None,
@@ -182,6 +188,13 @@ impl MethodCase {
     /// door only, such as the DICOM listener's asserted identities).
     pub fn with_door(mut self, door: impl Into<String>) -> Self {
         self.door = Some(door.into());
+        self
+    }
+
+    /// The request line of every round (a method that signs the request
+    /// again, such as OAuth1's).
+    pub fn with_request_line(mut self, line: RequestLine) -> Self {
+        self.request_line = Some(line);
         self
     }
 
@@ -247,6 +260,9 @@ impl Runner<'_> {
         }
         if let Some(door) = &self.case.door {
             attempt = attempt.door(door);
+        }
+        if let Some(line) = &self.case.request_line {
+            attempt = attempt.request_line(line.clone());
         }
         let result = self.engine.authenticate(attempt).await;
         self.assert_no_secret(&result);

@@ -26,6 +26,8 @@ pub mod ec2credential;
 pub mod external;
 #[cfg(feature = "jwt")]
 pub mod jwt;
+#[cfg(feature = "oauth1")]
+pub mod oauth1;
 #[cfg(feature = "password")]
 pub mod password;
 #[cfg(feature = "publickey")]
@@ -54,6 +56,8 @@ pub(crate) const ANCHORS: &[fn()] = &[
     publickey::anchor,
     #[cfg(feature = "token")]
     token::anchor,
+    #[cfg(feature = "oauth1")]
+    oauth1::anchor,
     #[cfg(feature = "totp")]
     totp::anchor,
 ];

@@ -195,11 +195,14 @@ fn refuse_restricted(caller: &Caller) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Keystone's `_block_delegated_token_app_creds`: a trust-scoped token
-/// manages no application credential, which would outlive the trust and
-/// leave its delegation chain behind.
-fn refuse_delegated(caller: &Caller) -> Result<(), ServerError> {
-    if caller.claims().trust_id.is_some() {
+/// Keystone's `_block_delegated_token_app_creds`: a trust-scoped token, or
+/// a token from an OAuth1 access token, may not create, list, read or
+/// delete application credentials or access rules: a credential made with
+/// it would outlive the delegation and its scope, and leave its delegation
+/// chain behind.
+pub(super) fn refuse_delegated(caller: &Caller) -> Result<(), ServerError> {
+    let claims = caller.claims();
+    if claims.trust_id.is_some() || claims.access_token_id.is_some() {
         return Err(AuthError::Forbidden(
             "Cannot manage application credentials with a token issued via delegation.".into(),
         )

@@ -93,14 +93,15 @@ pub async fn create(
 /// The refusals for a caller whose token is a delegation. Keystone's two
 /// for an application credential: a restricted one creates no credential
 /// (it would outlive the delegation), and an unrestricted one only for
-/// the project it is scoped to. And, stricter than Keystone (which records
-/// the trust in the credential), none with a trust-scoped token: an EC2
-/// credential made under a trust would give its owner's full roles to
-/// whoever holds it, after the trust is gone.
+/// the project it is scoped to. And, stricter than Keystone, none with a
+/// trust-scoped token or an OAuth1 access token's: an EC2 credential made
+/// under either would give its owner's full roles to whoever holds it,
+/// after the delegation is gone.
 fn refuse_delegated(caller: &Caller, project_id: &str) -> Result<(), ServerError> {
-    if caller.claims().trust_id.is_some() {
+    let claims = caller.claims();
+    if claims.trust_id.is_some() || claims.access_token_id.is_some() {
         return Err(AuthError::Forbidden(
-            "Cannot create EC2 credentials with a token issued via a trust.".into(),
+            "Cannot create EC2 credentials with a token issued via delegation.".into(),
         )
         .into());
     }

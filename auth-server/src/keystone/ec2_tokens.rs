@@ -106,6 +106,7 @@ async fn issue(
             headers: RequestHeaders::new(),
             client_addr: connection.map(|Extension(ConnectInfo(addr))| addr.ip()),
             receipt: None,
+            request_line: None,
             door: Some(door),
             scope: LoginScope::Requested,
         },

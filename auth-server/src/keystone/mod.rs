@@ -21,6 +21,8 @@ pub mod event_handlers;
 pub mod grants;
 pub mod groups;
 pub mod implied_roles;
+pub mod oauth1;
+pub mod oauth1_access_tokens;
 pub mod oauth1_consumers;
 pub mod os_inherit;
 pub mod passwords;
@@ -348,6 +350,46 @@ pub fn routes(table: ApiRoutes) -> ApiRoutes {
             "/v3/OS-TRUST/trusts/{id}/roles/{role_id}",
             trusts::get_role,
             "trust.role.get",
+        )
+        .post(
+            "/v3/OS-OAUTH1/request_token",
+            oauth1::request_token,
+            "oauth1_request_token.create",
+        )
+        .put(
+            "/v3/OS-OAUTH1/authorize/{id}",
+            oauth1::authorize,
+            "oauth1_request_token.authorize",
+        )
+        .post(
+            "/v3/OS-OAUTH1/access_token",
+            oauth1::access_token,
+            "oauth1_access_token.create",
+        )
+        .get(
+            "/v3/users/{id}/OS-OAUTH1/access_tokens",
+            oauth1_access_tokens::list,
+            "oauth1_access_token.list",
+        )
+        .get(
+            "/v3/users/{id}/OS-OAUTH1/access_tokens/{token}",
+            oauth1_access_tokens::get,
+            "oauth1_access_token.get",
+        )
+        .delete(
+            "/v3/users/{id}/OS-OAUTH1/access_tokens/{token}",
+            oauth1_access_tokens::delete,
+            "oauth1_access_token.delete",
+        )
+        .get(
+            "/v3/users/{id}/OS-OAUTH1/access_tokens/{token}/roles",
+            oauth1_access_tokens::list_roles,
+            "oauth1_access_token.list_roles",
+        )
+        .get(
+            "/v3/users/{id}/OS-OAUTH1/access_tokens/{token}/roles/{role}",
+            oauth1_access_tokens::get_role,
+            "oauth1_access_token.get_role",
         )
         .get("/v3/policies", policies::list, "policy.list")
         .post("/v3/policies", policies::create, "policy.create")

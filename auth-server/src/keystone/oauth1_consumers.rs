@@ -155,6 +155,6 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ServerError> {
     super::authorize(&state, &caller, "identity:delete_consumer", &Target::new())?;
-    documents::delete(&state.services(), OAUTH1_CONSUMERS, &id, "consumer").await?;
+    oauth1::delete_consumer(&state.services(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

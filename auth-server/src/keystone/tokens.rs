@@ -81,6 +81,12 @@ pub async fn create(
             .map(|ConnectInfo(addr)| addr.ip()),
         receipt: header(&parts.headers, RECEIPT),
         door: None,
+        request_line: Some(super::oauth1::request_line(
+            &state,
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+        )),
         scope: LoginScope::Requested,
     };
     match tokens::issue(&state, login).await? {

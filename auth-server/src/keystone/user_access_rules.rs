@@ -13,10 +13,11 @@ use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use super::PublicBase;
+use super::application_credentials;
 use super::caller::Caller;
 use crate::error::ServerError;
 use crate::policy::Target;
-use crate::services::application_credentials;
+use crate::services::application_credentials as services;
 use crate::state::AppState;
 
 fn rule_json(rule: &AccessRule, user_id: &str, base: &str) -> Value {
@@ -46,6 +47,7 @@ pub async fn list(
         "identity:list_access_rules",
         &target(&user_id),
     )?;
+    application_credentials::refuse_delegated(&caller)?;
     let rules: Vec<Value> = state
         .storage()
         .list_access_rules(&user_id)
@@ -70,6 +72,7 @@ pub async fn get(
         "identity:get_access_rule",
         &target(&user_id),
     )?;
+    application_credentials::refuse_delegated(&caller)?;
     let rule = state
         .storage()
         .list_access_rules(&user_id)
@@ -96,6 +99,7 @@ pub async fn delete(
         "identity:delete_access_rule",
         &target(&user_id),
     )?;
-    application_credentials::delete_access_rule(&state.services(), &user_id, &rule_id).await?;
+    application_credentials::refuse_delegated(&caller)?;
+    services::delete_access_rule(&state.services(), &user_id, &rule_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

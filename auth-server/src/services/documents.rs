@@ -11,8 +11,9 @@ use super::Context;
 /// The collection of `/v3/policies`.
 pub const POLICIES: &str = "policy";
 
-/// The collection of `/v3/OS-OAUTH1/consumers` (their secrets sealed).
-pub const OAUTH1_CONSUMERS: &str = "oauth1_consumer";
+/// The collection of `/v3/OS-OAUTH1/consumers` (their secrets sealed;
+/// the store opens them to check signatures).
+pub use auth_core::store::OAUTH1_CONSUMERS;
 
 /// The collection of `/v3/domains/{d}/config`, by domain id.
 pub const DOMAIN_CONFIGS: &str = "domain_config";

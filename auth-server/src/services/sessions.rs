@@ -84,6 +84,7 @@ pub async fn open_identity(
             client_addr,
             receipt: None,
             door,
+            request_line: None,
             scope: tokens::LoginScope::Session,
         },
     )

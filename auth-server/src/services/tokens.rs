@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use auth_core::request::UserSelector;
 use auth_core::store::{User, UserStore};
-use auth_core::{AuthAttempt, AuthError, AuthOutcome, Continuation, RequestHeaders};
+use auth_core::{AuthAttempt, AuthError, AuthOutcome, Continuation, RequestHeaders, RequestLine};
 use chrono::Duration;
 use serde::Deserialize;
 
@@ -27,6 +27,9 @@ pub struct Login<'a> {
     pub receipt: Option<&'a str>,
     /// The door, when not the HTTP API (see `AuthAttempt::door`).
     pub door: Option<&'a str>,
+    /// The HTTP method and URL, for methods that check a signature over
+    /// the request (OAuth1); `None` for doors without one.
+    pub request_line: Option<RequestLine>,
     /// What the token is scoped to.
     pub scope: LoginScope,
 }
@@ -75,6 +78,9 @@ pub async fn issue(state: &AppState, login: Login<'_>) -> Result<Outcome, AuthEr
     }
     if let Some(door) = login.door {
         attempt = attempt.door(door);
+    }
+    if let Some(line) = login.request_line {
+        attempt = attempt.request_line(line);
     }
     // Before any credential is checked: the token's issue time (see
     // token_body::issue).

@@ -370,6 +370,7 @@ pub(crate) fn admin_claims(s: &TestServer, iat: DateTime<Utc>, exp: DateTime<Utc
         domain_id: None,
         system: None,
         app_cred_id: None,
+        access_token_id: None,
         group_ids: vec![],
         idp_id: None,
         trust_id: None,

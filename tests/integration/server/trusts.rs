@@ -618,6 +618,6 @@ async fn a_trust_token_makes_no_ec2_credential() {
         error["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("trust")
+            .contains("delegation")
     );
 }

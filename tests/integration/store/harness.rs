@@ -158,6 +158,14 @@ impl Fixture {
         }
     }
 
+    /// The text a query of one row and one TEXT column reads directly.
+    pub(crate) async fn raw_text(&self, sql: &str) -> String {
+        match &self.raw {
+            Raw::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+            Raw::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        }
+    }
+
     /// Runs a statement directly, behind the store's back.
     pub(crate) async fn raw_execute(&self, sql: &str) {
         match &self.raw {

@@ -14,6 +14,7 @@ pub(crate) mod harness;
 mod imaging;
 mod implied;
 mod lockout;
+mod oauth1;
 mod passwords;
 mod records;
 mod revision;
@@ -101,4 +102,8 @@ conformance! {
     imaging::share_tokens_are_pruned_by_expiry_only,
     imaging::share_token_deletes_move_the_revision_and_creates_do_not,
     trusts::trusts_round_trip_and_delete_with_what_they_hang_off,
+    oauth1::request_tokens_are_sealed_authorized_once_and_exchanged_once,
+    oauth1::access_tokens_round_trip_and_deletes_move_the_revision,
+    oauth1::nonces_are_claimed_once_until_they_expire,
+    oauth1::consumer_secrets_open_from_their_documents,
 }

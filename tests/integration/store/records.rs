@@ -292,6 +292,7 @@ pub(crate) async fn revocations_are_exact_to_the_microsecond(f: &Fixture) {
             domain_id: None,
             system: None,
             app_cred_id: None,
+            access_token_id: None,
             group_ids: vec![],
             idp_id: None,
             trust_id: None,

@@ -102,6 +102,15 @@ impl AuthMethodHandler for Token {
                     .into(),
             ));
         }
+        if claims.access_token_id.is_some() {
+            // Keystone's words: a new OAuth-scoped token comes from the
+            // access token, never from another token.
+            return Err(AuthError::Forbidden(
+                "Using OAuth-scoped token to create another token. \
+                 Create a new OAuth-scoped token instead"
+                    .into(),
+            ));
+        }
         let wants_target = matches!(
             ctx.scope(),
             ScopeRequest::Project(_) | ScopeRequest::Domain(_)

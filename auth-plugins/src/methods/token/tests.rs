@@ -72,6 +72,7 @@ fn claims(s: &Setup) -> TokenClaims {
         domain_id: None,
         system: None,
         app_cred_id: None,
+        access_token_id: None,
         group_ids: vec![],
         idp_id: None,
         trust_id: None,

@@ -23,6 +23,7 @@ mod error;
 mod handlers;
 mod imaging;
 mod keys;
+mod oauth1;
 mod passwords;
 mod revocations;
 mod rows;
@@ -50,6 +51,7 @@ pub(crate) use error::failed;
 pub(crate) use handlers::handler_store;
 pub(crate) use imaging::imaging_store;
 pub(crate) use keys::key_store;
+pub(crate) use oauth1::oauth1_store;
 pub(crate) use passwords::password_store;
 pub(crate) use revocations::revocation_store;
 pub(crate) use storage::sql_store;
@@ -71,7 +73,7 @@ pub(crate) mod prelude {
         failed, is_foreign_key_violation, not_found, unavailable, write_failed,
     };
     pub(crate) use super::rows::*;
-    pub(crate) use super::sealing::seal_blob;
+    pub(crate) use super::sealing::{open_text, seal_blob, seal_text};
     pub(crate) use super::storage::{DEFAULT_DOMAIN_NAME, migration_failed};
     pub(crate) use super::time::{to_micros, to_micros_opt};
     pub(crate) use super::{BUMP_TOKEN_REVISION, ExecuteRevised, SqlCore, found};

@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use sqlx::FromRow;
 
 use super::error::corrupt;
-use super::sealing::open_blob;
+use super::sealing::{open_blob, open_text};
 use super::time::{from_micros, from_micros_opt};
 
 #[derive(FromRow)]
@@ -705,4 +705,91 @@ pub(crate) fn assemble_trusts(
             Ok(trust)
         })
         .collect()
+}
+
+/// The JSON array of role ids an OAuth1 token row stores.
+pub(crate) fn role_ids_json(role_ids: &[String]) -> String {
+    serde_json::Value::from(role_ids.to_vec()).to_string()
+}
+
+fn role_ids_from(text: &str) -> Result<Vec<String>, AuthError> {
+    serde_json::from_str(text).map_err(|_| corrupt("oauth1 role ids"))
+}
+
+/// The purpose an OAuth1 request token's secret is sealed under.
+pub(crate) fn request_token_purpose(id: &str) -> String {
+    format!("oauth1-request-token:{id}")
+}
+
+/// The purpose an OAuth1 access token's secret is sealed under.
+pub(crate) fn access_token_purpose(id: &str) -> String {
+    format!("oauth1-access-token:{id}")
+}
+
+#[derive(FromRow)]
+pub(crate) struct OAuth1RequestTokenRow {
+    id: String,
+    secret_sealed: String,
+    consumer_id: String,
+    project_id: String,
+    expires_at: Option<i64>,
+    authorizing_user_id: Option<String>,
+    role_ids: String,
+    verifier_hash: Option<String>,
+}
+
+impl OAuth1RequestTokenRow {
+    /// The request token with its secret opened.
+    pub(crate) fn open(self, keys: &KeyRing) -> Result<OAuth1RequestToken, AuthError> {
+        let secret = open_text(
+            keys,
+            request_token_purpose(&self.id).as_bytes(),
+            &self.secret_sealed,
+            "request token",
+        )?;
+        let mut token = OAuth1RequestToken::new(
+            self.id,
+            secret,
+            self.consumer_id,
+            self.project_id,
+            from_micros_opt(self.expires_at, "request token expires_at")?,
+        );
+        token.authorizing_user_id = self.authorizing_user_id;
+        token.role_ids = role_ids_from(&self.role_ids)?;
+        token.verifier_hash = self.verifier_hash;
+        Ok(token)
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct OAuth1AccessTokenRow {
+    id: String,
+    secret_sealed: String,
+    consumer_id: String,
+    authorizing_user_id: String,
+    project_id: String,
+    role_ids: String,
+    expires_at: Option<i64>,
+}
+
+impl OAuth1AccessTokenRow {
+    /// The access token with its secret opened.
+    pub(crate) fn open(self, keys: &KeyRing) -> Result<OAuth1AccessToken, AuthError> {
+        let secret = open_text(
+            keys,
+            access_token_purpose(&self.id).as_bytes(),
+            &self.secret_sealed,
+            "access token",
+        )?;
+        let role_ids = role_ids_from(&self.role_ids)?;
+        Ok(OAuth1AccessToken::new(
+            self.id,
+            secret,
+            self.consumer_id,
+            self.authorizing_user_id,
+            self.project_id,
+            role_ids,
+            from_micros_opt(self.expires_at, "access token expires_at")?,
+        ))
+    }
 }

@@ -45,6 +45,39 @@ pub(crate) fn open_blob(
     Ok(SecretString::from(text))
 }
 
+/// A secret the store keeps sealed as text (base64url) under `purpose`
+/// (an OAuth1 token secret, bound to its token's id).
+pub(crate) fn seal_text(
+    keys: &KeyRing,
+    purpose: &str,
+    secret: &SecretString,
+) -> Result<String, AuthError> {
+    keys.current()
+        .seal_to_string(purpose.as_bytes(), secret.expose_secret().as_bytes())
+}
+
+/// The secret [`seal_text`] sealed; `what` names its record in the error
+/// of one that does not open.
+pub(crate) fn open_text(
+    keys: &KeyRing,
+    purpose: &[u8],
+    sealed: &str,
+    what: &str,
+) -> Result<SecretString, AuthError> {
+    let unreadable = || {
+        AuthError::StoreUnavailable(format!(
+            "{what} cannot be decrypted with the configured credential keys"
+        ))
+    };
+    let clear = Zeroizing::new(
+        keys.current()
+            .open_str(purpose, sealed)
+            .map_err(|_| unreadable())?,
+    );
+    let text = std::str::from_utf8(&clear).map_err(|_| unreadable())?;
+    Ok(SecretString::from(text))
+}
+
 #[cfg(test)]
 mod tests {
     use auth_core::KeySet;

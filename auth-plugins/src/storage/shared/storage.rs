@@ -18,6 +18,7 @@ macro_rules! sql_store {
         $crate::storage::shared::imaging_store!($store, $db);
         $crate::storage::shared::document_store!($store, $db);
         $crate::storage::shared::trust_store!($store, $db);
+        $crate::storage::shared::oauth1_store!($store, $db);
 
         const _: () = {
             use $crate::storage::shared::prelude::*;

@@ -15,6 +15,7 @@ fn claims() -> TokenClaims {
         domain_id: None,
         system: None,
         app_cred_id: None,
+        access_token_id: None,
         group_ids: vec![],
         idp_id: None,
         trust_id: None,
