@@ -181,8 +181,9 @@ pub async fn create(
 
 /// Keystone's `_check_unrestricted_application_credential`: a token from
 /// a restricted application credential may neither create nor delete one,
-/// so a leaked secret cannot be turned into others.
-fn refuse_restricted(caller: &Caller) -> Result<(), ServerError> {
+/// (nor an EC2 credential), so a leaked secret cannot be turned into
+/// others.
+pub(super) fn refuse_restricted(caller: &Caller) -> Result<(), ServerError> {
     if caller.is_restricted() {
         return Err(AuthError::Forbidden(
             "You are not authorized to perform the requested action: Using method \

@@ -108,15 +108,7 @@ fn refuse_delegated(caller: &Caller, project_id: &str) -> Result<(), ServerError
     if caller.application_credential().is_none() {
         return Ok(());
     }
-    if caller.is_restricted() {
-        return Err(AuthError::Forbidden(
-            "You are not authorized to perform the requested action: Using method \
-             'application_credential' is not allowed for managing additional application \
-             credentials."
-                .into(),
-        )
-        .into());
-    }
+    super::application_credentials::refuse_restricted(caller)?;
     let scoped = match caller.scope() {
         Scope::Project(project, _) => Some(project.id.as_str()),
         _ => None,

@@ -37,17 +37,10 @@ pub async fn ec2(
     connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     KeystoneJson(body): KeystoneJson<Value>,
 ) -> Result<Response, ServerError> {
-    super::authorize(
-        &state,
-        &caller,
-        "identity:ec2tokens_validate",
-        &Target::new(),
-    )?;
-    let new = issue(&state, EC2_DOOR, &body, connection).await?;
-    let rendered = render(&state, &new).await?;
+    let (token, rendered) = answer(&state, &caller, EC2_DOOR, &body, connection).await?;
     Ok(with_subject(
         StatusCode::OK,
-        &new.issued.token,
+        &token,
         Json(rendered).into_response(),
     ))
 }
@@ -61,15 +54,36 @@ pub async fn s3(
     connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     KeystoneJson(body): KeystoneJson<Value>,
 ) -> Result<Response, ServerError> {
-    super::authorize(
-        &state,
-        &caller,
-        "identity:s3tokens_validate",
-        &Target::new(),
-    )?;
-    let new = issue(&state, S3_DOOR, &body, connection).await?;
-    let rendered = render(&state, &new).await?;
+    let (_, rendered) = answer(&state, &caller, S3_DOOR, &body, connection).await?;
     Ok(Json(rendered).into_response())
+}
+
+/// The policy's check for `door` (`identity:ec2tokens_validate` or
+/// `identity:s3tokens_validate`), then the login: the token and its body.
+async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    door: &str,
+    body: &Value,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Result<(String, Value), ServerError> {
+    let action = if door == S3_DOOR {
+        "identity:s3tokens_validate"
+    } else {
+        "identity:ec2tokens_validate"
+    };
+    super::authorize(state, caller, action, &Target::new())?;
+    let new = issue(state, door, body, connection).await?;
+    let rendered = token_body::render(
+        state,
+        &new.issued.claims,
+        &new.user,
+        (&new.issued.scope, &new.issued.roles),
+        new.password_expiry,
+        true,
+    )
+    .await?;
+    Ok((new.issued.token, rendered))
 }
 
 /// The credentials object of the request, under any of the three names
@@ -122,18 +136,6 @@ async fn issue(
         )
         .into()),
     }
-}
-
-async fn render(state: &AppState, new: &NewToken) -> Result<Value, ServerError> {
-    Ok(token_body::render(
-        state,
-        &new.issued.claims,
-        &new.user,
-        (&new.issued.scope, &new.issued.roles),
-        new.password_expiry,
-        true,
-    )
-    .await?)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::harness::{TestServer, status_of, subject};
+use super::harness::{TestServer, role_names, status_of, subject};
 
 /// The bootstrap admin, who holds `admin` on the `admin` project, also
 /// gets `member` there; returns the member role's id.
@@ -51,17 +51,6 @@ async fn login(server: &TestServer, id: &str, secret: &str) -> reqwest::Response
     let body = json!({"auth": {"identity": {"methods": ["application_credential"],
         "application_credential": {"id": id, "secret": secret}}}});
     server.issue(&body, None).await
-}
-
-fn role_names(body: &Value) -> Vec<String> {
-    let mut names: Vec<String> = body["token"]["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 async fn validate(server: &TestServer, caller: &str, token: &str) -> reqwest::Response {

@@ -336,6 +336,19 @@ impl Drop for TestServer {
 }
 
 /// The status a request is answered with.
+/// The names of the roles in a token response body (`{"token": …}`),
+/// sorted.
+pub(crate) fn role_names(body: &Value) -> Vec<String> {
+    let mut names: Vec<String> = body["token"]["roles"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no roles in {body}"))
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 pub(crate) async fn status_of(request: reqwest::RequestBuilder) -> u16 {
     request.send().await.unwrap().status().as_u16()
 }

@@ -8,7 +8,7 @@ use chrono::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::harness::{TestServer, password_body, status_of, subject};
+use super::harness::{TestServer, password_body, role_names, status_of, subject};
 
 const TRUSTOR_PW: &str = "trustor-secret";
 const TRUSTEE_PW: &str = "trustee-secret";
@@ -116,17 +116,6 @@ impl World {
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
-}
-
-fn role_names(token_body: &Value) -> Vec<String> {
-    let mut names: Vec<String> = token_body["token"]["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test]
