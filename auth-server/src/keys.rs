@@ -65,6 +65,22 @@ pub fn credential_keys(dir: &Path) -> Result<KeySet, ServerError> {
     Ok(keys)
 }
 
+/// The path of the credential key file in `dir`.
+pub fn credential_keys_path(dir: &Path) -> PathBuf {
+    dir.join(CREDENTIAL_KEYS_FILE)
+}
+
+/// The credential key set in `dir` if the file exists; never creates it
+/// (for `doctor`, which must change nothing).
+pub fn read_credential_keys(dir: &Path) -> Result<Option<KeySet>, ServerError> {
+    let path = credential_keys_path(dir);
+    match std::fs::metadata(&path) {
+        Ok(_) => read_key_set_file(&path).map(Some),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn read_key_set_file(path: &Path) -> Result<KeySet, ServerError> {
     let text = Zeroizing::new(std::fs::read_to_string(path)?);
     let export: KeySetExport = serde_json::from_str(&text)
