@@ -271,6 +271,12 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 "bootstrapped: user {} ({}), project {} ({})",
                 done.user.name, done.user.id, done.project.name, done.project.id
             );
+            if done.changes.is_empty() {
+                println!("nothing changed");
+            }
+            for change in &done.changes {
+                println!("{change}");
+            }
             Ok(())
         }
         Command::User { command } => user(command, &config).await,

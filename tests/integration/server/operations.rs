@@ -155,3 +155,64 @@ async fn doctor_finds_a_credential_key_file_from_another_node() {
     assert!(problem.contains(&file.display().to_string()), "{problem}");
     assert!(operations::report(&checks).is_err());
 }
+
+/// `bootstrap` with another password or public URL used to print
+/// "bootstrapped" and change neither: like `keystone-manage bootstrap`, it
+/// resets the admin password (revoking the admin's tokens), moves the
+/// identity endpoint (URL and region), and says what it changed.
+#[tokio::test]
+async fn bootstrap_again_resets_the_password_and_moves_the_endpoint() {
+    use super::harness::ADMIN_PASSWORD;
+    let s = super::harness::TestServer::start().await;
+    let old_token = s.admin_token().await;
+    s.clock.advance(chrono::Duration::seconds(1));
+    let endpoint_id = s
+        .storage()
+        .list_endpoints()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.interface == "public")
+        .unwrap()
+        .id;
+    let plan = auth_server::bootstrap::Bootstrap {
+        admin_user: "admin".into(),
+        admin_password: SecretString::from("a-new-admin-secret"),
+        admin_project: "admin".into(),
+        public_url: "https://identity.example/".into(),
+        region: "RegionTwo".into(),
+    };
+    let done = auth_server::bootstrap::run(&s.state.services(), &plan)
+        .await
+        .unwrap();
+    assert_eq!(done.changes.len(), 2, "{:?}", done.changes);
+    assert!(done.changes[0].contains("reset the password of admin"));
+    assert!(
+        done.changes[1].contains("to https://identity.example in RegionTwo"),
+        "{:?}",
+        done.changes
+    );
+    let old_password = password_body("admin", ADMIN_PASSWORD, None);
+    assert_eq!(s.issue(&old_password, None).await.status(), 401);
+    let new_password = password_body("admin", "a-new-admin-secret", None);
+    let fresh = s.issue(&new_password, None).await;
+    assert_eq!(fresh.status(), 201);
+    let fresh = fresh.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let old = s
+        .call(reqwest::Method::GET, "/v3/auth/tokens", &fresh)
+        .header("X-Subject-Token", &old_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 404, "the old password's tokens are revoked");
+    let moved = s.storage().get_endpoint(&endpoint_id).await.unwrap();
+    assert_eq!(moved.url, "https://identity.example");
+    assert_eq!(moved.region.as_deref(), Some("RegionTwo"));
+    let again = auth_server::bootstrap::run(&s.state.services(), &plan)
+        .await
+        .unwrap();
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
+}
