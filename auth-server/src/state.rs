@@ -333,6 +333,8 @@ async fn connect_with(
     );
     storage_config.max_connections = config.database.max_connections;
     storage_config.migrate = migrate;
+    storage_config.connect_timeout =
+        std::time::Duration::from_secs(config.database.connect_timeout);
     let registry = Registry::<StorageRegistration>::from_inventory()?;
     Ok(auth_core::store::connect(&registry, storage_config).await?)
 }
