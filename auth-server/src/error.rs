@@ -73,8 +73,8 @@ pub enum ServerError {
          the key that signed until then, invalidating tokens issued before it (they stay valid \
          for [token] expiration, and nodes reload keys every [keys] refresh_interval). \
          Rotating is safe from {safe_from}; --force rotates now anyway",
-        previous = .0.previous.to_rfc3339(),
-        safe_from = .0.safe_from.to_rfc3339()
+        previous = .0.previous.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        safe_from = .0.safe_from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     )]
     RotationTooSoon(crate::keys::RotationTooSoon),
 

@@ -318,8 +318,10 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 .await?;
             println!(
                 "rotated the receipt and token signing keys; running nodes reload them within \
-                 {} s ([keys] refresh_interval); wait that long before rotating again",
-                config.keys.refresh_interval
+                 {} s ([keys] refresh_interval); the next rotation is refused for {} s \
+                 ([token] expiration + [keys] refresh_interval) unless --force",
+                config.keys.refresh_interval,
+                wait.num_seconds()
             );
             Ok(())
         }
@@ -399,5 +401,20 @@ mod tests {
             "{help}"
         );
         assert!(!help.contains("Debug"), "{help}");
+    }
+
+    #[test]
+    fn keys_rotate_takes_force() {
+        let parsed = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Some(Command::Keys {
+                command: KeysCommand::Rotate { force },
+            })) => Some(force),
+            _ => None,
+        };
+        assert_eq!(parsed(&["auth-server", "keys", "rotate"]), Some(false));
+        assert_eq!(
+            parsed(&["auth-server", "keys", "rotate", "--force"]),
+            Some(true)
+        );
     }
 }

@@ -310,7 +310,7 @@ async fn a_rotation_that_would_invalidate_tokens_is_refused_unless_forced() {
     let before = stored(storage).await;
     let refused = rotate(false).await.unwrap_err().to_string();
     assert!(refused.contains("refusing to rotate"), "{refused}");
-    let safe_from = (clock.now() + wait).to_rfc3339();
+    let safe_from = (clock.now() + wait).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     assert!(refused.contains(&safe_from), "{refused}");
     assert!(refused.contains("--force"), "{refused}");
     assert_eq!(stored(storage).await, before, "nothing changed");
