@@ -28,7 +28,9 @@ use crate::services::{self, Context};
 pub struct Bootstrap {
     /// The admin user's name.
     pub admin_user: String,
-    /// The admin user's password (set only when the user is created).
+    /// The admin user's password: set when the user is created, and reset
+    /// (revoking the user's tokens) when it is not the user's password, as
+    /// `keystone-manage bootstrap` does.
     pub admin_password: SecretString,
     /// The admin project's name.
     pub admin_project: String,
@@ -47,12 +49,17 @@ pub struct Bootstrapped {
     pub project: Project,
     /// The admin role.
     pub admin_role: Role,
+    /// What this run changed, in words for the operator (empty when it
+    /// found everything as planned).
+    pub changes: Vec<String>,
 }
 
-/// Creates whatever of the bootstrap set is missing; running it twice
-/// changes nothing.
+/// Creates whatever of the bootstrap set is missing, resets the admin
+/// password and moves the identity endpoint when they differ from the
+/// plan; running it twice changes nothing.
 pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, AuthError> {
     let storage = cx.storage();
+    let mut changes = Vec::new();
     storage.migrate().await?;
     let project = match storage
         .find_project_by_name(DEFAULT_DOMAIN_ID, &plan.admin_project)
@@ -68,6 +75,7 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
                 services::projects::DEFAULT_MAX_PROJECT_TREE_DEPTH,
             )
             .await?;
+            changes.push(format!("created project {}", project.name));
             project
         }
         Err(e) => return Err(e),
@@ -77,12 +85,22 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
         .find_user_by_name(DEFAULT_DOMAIN_ID, &plan.admin_user)
         .await
     {
-        Ok(user) => user,
+        Ok(user) => {
+            if !has_password(cx, &user, &plan.admin_password).await? {
+                services::passwords::reset(cx, &user, plan.admin_password.clone()).await?;
+                changes.push(format!(
+                    "reset the password of {} (its tokens are revoked)",
+                    user.name
+                ));
+            }
+            user
+        }
         Err(AuthError::NotFound { .. }) => {
             let user = User::new(new_id(), plan.admin_user.clone(), DEFAULT_DOMAIN_ID)
                 .with_default_project(project.id.clone());
             let password = InitialPassword::Bootstrap(plan.admin_password.clone());
             services::users::create(cx, &user, password).await?;
+            changes.push(format!("created user {}", user.name));
             user
         }
         Err(e) => return Err(e),
@@ -92,20 +110,44 @@ pub async fn run(cx: &Context<'_>, plan: &Bootstrap) -> Result<Bootstrapped, Aut
             Assignment::new(admin_role.id.clone(), Actor::User(user.id.clone()), target);
         services::grants::grant(cx, &assignment).await?;
     }
-    identity_endpoint(cx, plan).await?;
+    if let Some(change) = identity_endpoint(cx, plan).await? {
+        changes.push(change);
+    }
     Ok(Bootstrapped {
         user,
         project,
         admin_role,
+        changes,
     })
+}
+
+/// Whether `password` is `user`'s current password (verified on the
+/// blocking pool, as a login's is; no failure is counted).
+async fn has_password(
+    cx: &Context<'_>,
+    user: &User,
+    password: &SecretString,
+) -> Result<bool, AuthError> {
+    let current = cx.storage().password_history(&user.id, 1).await?;
+    let Some(record) = current.into_iter().next() else {
+        return Ok(false);
+    };
+    Ok(cx
+        .hasher()
+        .verify_async(password.clone(), Some(record.hash))
+        .await?
+        .is_some())
 }
 
 /// The identity service, its region and its public endpoint, through the
 /// catalog services as an administrator's calls would make them (Keystone's
 /// `_bootstrap_region`, `_bootstrap_service` and `_bootstrap_endpoints`):
 /// each made if missing, and an existing endpoint whose URL differs from
-/// the plan's is updated.
-async fn identity_endpoint(cx: &Context<'_>, plan: &Bootstrap) -> Result<(), AuthError> {
+/// the plan's is updated. Returns what changed, in words.
+async fn identity_endpoint(
+    cx: &Context<'_>,
+    plan: &Bootstrap,
+) -> Result<Option<String>, AuthError> {
     let storage = cx.storage();
     match storage.get_region(&plan.region).await {
         Ok(_) => {}
@@ -128,21 +170,48 @@ async fn identity_endpoint(cx: &Context<'_>, plan: &Bootstrap) -> Result<(), Aut
         }
     };
     let url = plan.public_url.trim_end_matches('/');
-    let existing = storage.list_endpoints().await?.into_iter().find(|e| {
-        e.service_id == service.id
-            && e.interface == "public"
-            && e.region.as_deref() == Some(plan.region.as_str())
-    });
+    let public: Vec<Endpoint> = storage
+        .list_endpoints()
+        .await?
+        .into_iter()
+        .filter(|e| e.service_id == service.id && e.interface == "public")
+        .collect();
+    // The one in the plan's region; else, as keystone-manage moves its
+    // endpoint to a new --bootstrap-region-id, the only one there is.
+    let in_region = |e: &&Endpoint| e.region.as_deref() == Some(plan.region.as_str());
+    let existing = match public.iter().find(in_region) {
+        Some(endpoint) => Some(endpoint.clone()),
+        None if public.len() == 1 => public.into_iter().next(),
+        None => None,
+    };
     match existing {
-        Some(endpoint) if endpoint.url == url => Ok(()),
+        Some(endpoint)
+            if endpoint.url == url && endpoint.region.as_deref() == Some(plan.region.as_str()) =>
+        {
+            Ok(None)
+        }
         Some(mut endpoint) => {
+            let was = format!(
+                "{} in {}",
+                endpoint.url,
+                endpoint.region.as_deref().unwrap_or("no region")
+            );
             endpoint.url = url.to_owned();
-            services::catalog::update_endpoint(cx, &endpoint, RegionGiven::Id).await
+            endpoint.region = Some(plan.region.clone());
+            services::catalog::update_endpoint(cx, &endpoint, RegionGiven::Id).await?;
+            Ok(Some(format!(
+                "moved the identity endpoint from {was} to {url} in {}",
+                plan.region
+            )))
         }
         None => {
             let endpoint =
                 Endpoint::new(new_id(), service.id, "public", url).with_region(plan.region.clone());
-            services::catalog::create_endpoint(cx, &endpoint, RegionGiven::Id).await
+            services::catalog::create_endpoint(cx, &endpoint, RegionGiven::Id).await?;
+            Ok(Some(format!(
+                "created the identity endpoint {url} in {}",
+                plan.region
+            )))
         }
     }
 }

@@ -597,6 +597,9 @@ pub struct DatabaseSection {
     pub url: String,
     /// Connection pool size.
     pub max_connections: u32,
+    /// Seconds to wait for a network database (PostgreSQL) to accept the
+    /// first connection before giving up with the host, port and cause.
+    pub connect_timeout: u64,
 }
 
 impl std::fmt::Debug for DatabaseSection {
@@ -606,6 +609,7 @@ impl std::fmt::Debug for DatabaseSection {
         f.debug_struct("DatabaseSection")
             .field("url", &format_args!("{scheme}://…"))
             .field("max_connections", &self.max_connections)
+            .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }
@@ -615,6 +619,7 @@ impl Default for DatabaseSection {
         Self {
             url: auth_plugins::storage::DEFAULT_DATABASE_URL.to_owned(),
             max_connections: 8,
+            connect_timeout: 5,
         }
     }
 }

@@ -66,6 +66,18 @@ pub enum ServerError {
     #[error("configuration: {0}")]
     Config(String),
 
+    /// **409 Conflict.** `keys rotate` would drop a signing key that
+    /// signed tokens still valid (the CLI's, never an API answer).
+    #[error(
+        "refusing to rotate: the previous rotation was at {previous}, and this one would drop \
+         the key that signed until then, invalidating tokens issued before it (they stay valid \
+         for [token] expiration, and nodes reload keys every [keys] refresh_interval). \
+         Rotating is safe from {safe_from}; --force rotates now anyway",
+        previous = .0.previous.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        safe_from = .0.safe_from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )]
+    RotationTooSoon(crate::keys::RotationTooSoon),
+
     /// **500 Internal Server Error.** The listener or another part of the
     /// process failed.
     #[error("server: {0}")]
@@ -83,6 +95,7 @@ impl ServerError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnknownRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RotationTooSoon(_) => StatusCode::CONFLICT,
             Self::Config(_) | Self::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +109,7 @@ impl ServerError {
             Self::UnknownRoute => "unknown_route",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Config(_) => "config",
+            Self::RotationTooSoon(_) => "rotation_too_soon",
             Self::Io(_) => "io",
         }
     }

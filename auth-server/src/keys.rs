@@ -65,6 +65,22 @@ pub fn credential_keys(dir: &Path) -> Result<KeySet, ServerError> {
     Ok(keys)
 }
 
+/// The path of the credential key file in `dir`.
+pub fn credential_keys_path(dir: &Path) -> PathBuf {
+    dir.join(CREDENTIAL_KEYS_FILE)
+}
+
+/// The credential key set in `dir` if the file exists; never creates it
+/// (for `doctor`, which must change nothing).
+pub fn read_credential_keys(dir: &Path) -> Result<Option<KeySet>, ServerError> {
+    let path = credential_keys_path(dir);
+    match std::fs::metadata(&path) {
+        Ok(_) => read_key_set_file(&path).map(Some),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn read_key_set_file(path: &Path) -> Result<KeySet, ServerError> {
     let text = Zeroizing::new(std::fs::read_to_string(path)?);
     let export: KeySetExport = serde_json::from_str(&text)
@@ -440,4 +456,81 @@ pub async fn refresh(state: &crate::AppState) -> Result<bool, AuthError> {
         .lock()
         .unwrap_or_else(|e| e.into_inner()) = versions;
     Ok(true)
+}
+
+/// The key-store entry (plain JSON, not a key) recording when `keys rotate`
+/// last rotated the shared sets. A rotation drops the oldest key, which
+/// the previous rotation demoted from primary: tokens it signed validate
+/// until the previous rotation + `[keys] refresh_interval` (nodes sign with
+/// it until they reload) + `[token] expiration`. Before then, a rotation
+/// would invalidate them, so [`rotate_checked`] refuses it.
+pub const ROTATION_RECORD: &str = "key-rotations";
+
+/// Why a rotation is refused: the time it becomes safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationTooSoon {
+    /// When the previous rotation was made.
+    pub previous: chrono::DateTime<chrono::Utc>,
+    /// From when a rotation drops no key that signed a still-valid token.
+    pub safe_from: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RotationRecord {
+    rotated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How long after a rotation the next one is safe: the token lifetime
+/// (`[token] expiration`) plus the time nodes take to reload the keys
+/// (`[keys] refresh_interval`), both in seconds; saturating, so no
+/// configuration makes it overflow.
+pub fn rotation_wait(expiration: i64, refresh_interval: u64) -> chrono::Duration {
+    let seconds = |s: i64| chrono::Duration::try_seconds(s).unwrap_or(chrono::Duration::MAX);
+    let refresh = i64::try_from(refresh_interval).unwrap_or(i64::MAX);
+    seconds(expiration.max(0))
+        .checked_add(&seconds(refresh))
+        .unwrap_or(chrono::Duration::MAX)
+}
+
+/// Rotates both shared key sets as [`rotate`] does, unless the previous
+/// rotation was less than `wait` (`[token] expiration` + `[keys]
+/// refresh_interval`) ago and `force` is not given: then nothing changes
+/// and the error says when it becomes safe. Records the rotation's time.
+pub async fn rotate_checked(
+    store: &dyn KeyStore,
+    kek: &KeySet,
+    algorithm: SigningAlgorithm,
+    clock: &dyn auth_core::Clock,
+    wait: chrono::Duration,
+    force: bool,
+) -> Result<(), ServerError> {
+    let now = clock.now();
+    let recorded = store.load_key_set(ROTATION_RECORD).await?;
+    let previous = recorded.as_ref().and_then(|stored| {
+        serde_json::from_str::<RotationRecord>(stored.material.expose_secret())
+            .ok()
+            .map(|r| r.rotated_at)
+    });
+    if let Some(previous) = previous {
+        let safe_from = previous
+            .checked_add_signed(wait)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        if now < safe_from && !force {
+            return Err(ServerError::RotationTooSoon(RotationTooSoon {
+                previous,
+                safe_from,
+            }));
+        }
+    }
+    rotate(store, kek, algorithm).await?;
+    let record = serde_json::to_string(&RotationRecord { rotated_at: now })
+        .map_err(|e| ServerError::Config(format!("encoding the rotation record: {e}")))?;
+    store
+        .save_key_set(
+            ROTATION_RECORD,
+            &SecretString::from(record),
+            recorded.map(|r| r.version),
+        )
+        .await?;
+    Ok(())
 }

@@ -118,8 +118,15 @@ enum UserCommand {
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Rotate the receipt and token signing keys shared through the
-    /// database.
-    Rotate,
+    /// database. Refused while it would drop a key that signed tokens
+    /// still valid (within [token] expiration + [keys] refresh_interval of
+    /// the previous rotation).
+    Rotate {
+        /// Rotate even if tokens signed before the previous rotation stop
+        /// validating.
+        #[arg(long)]
+        force: bool,
+    },
     /// Rotate the key-encryption keys in `[keys] dir` and re-seal every key
     /// set stored in the database under the new one. Copy the rotated file
     /// to every node before the next KEK rotation.
@@ -264,6 +271,12 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 "bootstrapped: user {} ({}), project {} ({})",
                 done.user.name, done.user.id, done.project.name, done.project.id
             );
+            if done.changes.is_empty() {
+                println!("nothing changed");
+            }
+            for change in &done.changes {
+                println!("{change}");
+            }
             Ok(())
         }
         Command::User { command } => user(command, &config).await,
@@ -295,15 +308,20 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             Ok(())
         }
         Command::Keys {
-            command: KeysCommand::Rotate,
+            command: KeysCommand::Rotate { force },
         } => {
             let storage = state::connect(&config).await?;
             let kek = keys::kek(&config.keys.dir, storage.as_ref()).await?;
-            keys::rotate(storage.as_ref(), &kek, config.token.algorithm).await?;
+            let wait = keys::rotation_wait(config.token.expiration, config.keys.refresh_interval);
+            let algorithm = config.token.algorithm;
+            keys::rotate_checked(storage.as_ref(), &kek, algorithm, &SystemClock, wait, force)
+                .await?;
             println!(
                 "rotated the receipt and token signing keys; running nodes reload them within \
-                 {} s ([keys] refresh_interval); wait that long before rotating again",
-                config.keys.refresh_interval
+                 {} s ([keys] refresh_interval); the next rotation is refused for {} s \
+                 ([token] expiration + [keys] refresh_interval) unless --force",
+                config.keys.refresh_interval,
+                wait.num_seconds()
             );
             Ok(())
         }
@@ -383,5 +401,20 @@ mod tests {
             "{help}"
         );
         assert!(!help.contains("Debug"), "{help}");
+    }
+
+    #[test]
+    fn keys_rotate_takes_force() {
+        let parsed = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Some(Command::Keys {
+                command: KeysCommand::Rotate { force },
+            })) => Some(force),
+            _ => None,
+        };
+        assert_eq!(parsed(&["auth-server", "keys", "rotate"]), Some(false));
+        assert_eq!(
+            parsed(&["auth-server", "keys", "rotate", "--force"]),
+            Some(true)
+        );
     }
 }

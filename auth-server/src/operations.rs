@@ -66,8 +66,11 @@ pub struct Check {
 }
 
 /// Checks the configuration, the enabled methods, the database, its schema
-/// and the key sets. It changes nothing, except that, like every command,
-/// it creates the local credential key file if there is none.
+/// and the key sets. It changes nothing: it creates no key file, no
+/// database file or directory and applies no migration; what is missing is
+/// reported. A credential key file that differs from the one the stored
+/// credentials were encrypted with (another node's) is found by decrypting
+/// them, since otherwise the node starts and TOTP logins fail later.
 pub async fn doctor(config: &Config) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut check = |name, result: Result<(), String>| {
@@ -88,21 +91,54 @@ pub async fn doctor(config: &Config) -> Vec<Check> {
         .map(|_| ())
         .map_err(|e| e.to_string());
     check("auth methods are registered and configured", methods);
-    check(
-        "credential keys are readable",
-        keys::credential_keys(&config.keys.dir)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-    );
+    let credential_file = keys::credential_keys_path(&config.keys.dir);
+    let credential_keys = match keys::read_credential_keys(&config.keys.dir) {
+        Ok(Some(found)) => {
+            check("credential keys are readable", Ok(()));
+            Some(found)
+        }
+        Ok(None) => {
+            check(
+                "credential keys are readable",
+                Err(format!(
+                    "{} does not exist: copy it from a node already using this database, or \
+                     start the first node to create it",
+                    credential_file.display()
+                )),
+            );
+            None
+        }
+        Err(e) => {
+            check("credential keys are readable", Err(e.to_string()));
+            None
+        }
+    };
+    if let Some(missing) = missing_sqlite_file(&config.database.url) {
+        check(
+            "the database answers",
+            Err(format!(
+                "the SQLite database {} does not exist (nothing was created): set [database] url \
+                 (AUTH_DATABASE_URL) or run auth-server migrate",
+                missing.display()
+            )),
+        );
+        return checks;
+    }
     let mut no_migrate = config.clone();
     no_migrate.database.max_connections = 2;
-    match state::connect_without_migrating(&no_migrate).await {
+    // Without the key file, a throw-away key set lets the other checks run;
+    // it is never written and decrypts nothing.
+    let have_credential_keys = credential_keys.is_some();
+    let connect_keys = credential_keys.unwrap_or_else(auth_core::KeySet::generate);
+    match state::connect_without_migrating(&no_migrate, connect_keys).await {
         Err(e) => check("the database answers", Err(e.to_string())),
         Ok(storage) => {
             check("the database answers", Ok(()));
+            let schema = storage.health().await.map_err(|e| e.to_string());
+            let schema_ok = schema.is_ok();
             check(
                 "the schema is current (else run: auth-server migrate)",
-                storage.health().await.map_err(|e| e.to_string()),
+                schema,
             );
             let kek = keys::read_kek(&config.keys.dir);
             for (name, purpose) in [
@@ -141,6 +177,27 @@ pub async fn doctor(config: &Config) -> Vec<Check> {
                 };
                 check(name, found);
             }
+            let decrypted = match storage.list_all_credentials(None).await {
+                // Without the tables there is nothing to decrypt; the
+                // schema check has said so.
+                _ if !schema_ok => Ok(()),
+                Ok(stored) if stored.is_empty() || have_credential_keys => Ok(()),
+                Ok(stored) => Err(format!(
+                    "{} credential(s) are stored but {} does not exist",
+                    stored.len(),
+                    credential_file.display()
+                )),
+                Err(e) => Err(format!(
+                    "the stored credentials cannot be decrypted with {} ({e}): every node on one \
+                     database needs the same credential key file; copy it from a node already \
+                     serving",
+                    credential_file.display()
+                )),
+            };
+            check(
+                "stored credentials decrypt with the credential keys",
+                decrypted,
+            );
             if storage.get_domain(DEFAULT_DOMAIN_ID).await.is_err() {
                 check(
                     "the default domain exists",
@@ -150,6 +207,21 @@ pub async fn doctor(config: &Config) -> Vec<Check> {
         }
     }
     checks
+}
+
+/// The file a `sqlite:` URL names, if it does not exist (an in-memory
+/// database is never missing). Connecting would create it, and its
+/// directory, which `doctor` must not do.
+fn missing_sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let path = std::path::PathBuf::from(path);
+    (!path.exists()).then_some(path)
 }
 
 /// Renders `doctor`'s findings; the error says how many failed.

@@ -311,9 +311,12 @@ pub async fn connect(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
     connect_with(config, credential_keys, true).await
 }
 
-/// Connects without applying migrations (for `doctor`, which only looks).
-pub async fn connect_without_migrating(config: &Config) -> Result<Arc<dyn Storage>, ServerError> {
-    let credential_keys = keys::credential_keys(&config.keys.dir)?;
+/// Connects without applying migrations and with the given credential
+/// keys, so nothing is created (for `doctor`, which only looks).
+pub async fn connect_without_migrating(
+    config: &Config,
+    credential_keys: KeySet,
+) -> Result<Arc<dyn Storage>, ServerError> {
     connect_with(config, credential_keys, false).await
 }
 
@@ -330,6 +333,8 @@ async fn connect_with(
     );
     storage_config.max_connections = config.database.max_connections;
     storage_config.migrate = migrate;
+    storage_config.connect_timeout =
+        std::time::Duration::from_secs(config.database.connect_timeout);
     let registry = Registry::<StorageRegistration>::from_inventory()?;
     Ok(auth_core::store::connect(&registry, storage_config).await?)
 }

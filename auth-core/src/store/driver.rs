@@ -55,6 +55,9 @@ pub struct StorageConfig {
     pub max_connections: u32,
     /// Whether to apply migrations on connect.
     pub migrate: bool,
+    /// How long to wait for a network database to answer the first
+    /// connection, so an unreachable server is reported in seconds.
+    pub connect_timeout: std::time::Duration,
 }
 
 impl StorageConfig {
@@ -66,6 +69,7 @@ impl StorageConfig {
             credential_keys,
             max_connections: 8,
             migrate: true,
+            connect_timeout: std::time::Duration::from_secs(5),
         }
     }
 
@@ -82,6 +86,7 @@ impl fmt::Debug for StorageConfig {
             .field("scheme", &self.scheme())
             .field("max_connections", &self.max_connections)
             .field("migrate", &self.migrate)
+            .field("connect_timeout", &self.connect_timeout)
             .finish_non_exhaustive()
     }
 }

@@ -288,3 +288,39 @@ async fn a_kek_rotation_on_one_node_is_picked_up_by_the_others_reload() {
     let newest = a.admin_token().await;
     assert_eq!(validate(&b, &newest, &newest).await, 200);
 }
+
+/// Quick `keys rotate` runs used to drop the key that signed every
+/// outstanding token: the second rotation within `[token] expiration` +
+/// `[keys] refresh_interval` of the first is refused (and changes nothing)
+/// unless forced, and says when it becomes safe.
+#[tokio::test]
+async fn a_rotation_that_would_invalidate_tokens_is_refused_unless_forced() {
+    let s = TestServer::start().await;
+    let storage = s.storage().as_ref();
+    let clock = s.clock.as_ref();
+    let wait = keys::rotation_wait(
+        s.config().token.expiration,
+        s.config().keys.refresh_interval,
+    );
+    let kek = s.kek();
+    let rotate =
+        |force| keys::rotate_checked(storage, &kek, SigningAlgorithm::ES256, clock, wait, force);
+    let token = s.admin_token().await;
+    rotate(false).await.unwrap();
+    let before = stored(storage).await;
+    let refused = rotate(false).await.unwrap_err().to_string();
+    assert!(refused.contains("refusing to rotate"), "{refused}");
+    let safe_from = (clock.now() + wait).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert!(refused.contains(&safe_from), "{refused}");
+    assert!(refused.contains("--force"), "{refused}");
+    assert_eq!(stored(storage).await, before, "nothing changed");
+    keys::refresh(&s.state).await.unwrap();
+    assert_eq!(validate(&s, &token, &token).await, 200);
+
+    // Once the tokens signed before the first rotation have expired, the
+    // next one goes through; right after it, --force overrides the check.
+    s.clock.advance(wait);
+    rotate(false).await.unwrap();
+    assert!(rotate(false).await.is_err());
+    rotate(true).await.unwrap();
+}

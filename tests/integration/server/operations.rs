@@ -1,5 +1,6 @@
 //! The operator CLI's library functions: users and doctor.
 
+use auth_core::store::{Credential, new_id};
 use auth_server::{AppState, Config, operations};
 use secrecy::SecretString;
 
@@ -60,6 +61,10 @@ async fn doctor_finds_an_unmigrated_database_and_passes_a_running_one() {
     let mut config = Config::default();
     config.database.url = format!("sqlite://{}/auth.db", dir.path().display());
     config.keys.dir = dir.path().join("keys");
+    // An empty database file, as a node that never migrated leaves.
+    auth_server::state::connect_without_migrating(&config, auth_core::KeySet::generate())
+        .await
+        .unwrap();
     let fresh = operations::doctor(&config).await;
     let failed: Vec<_> = fresh
         .iter()
@@ -86,4 +91,128 @@ async fn doctor_finds_an_unmigrated_database_and_passes_a_running_one() {
     config.auth.methods.push("kerberos".into());
     let unknown = operations::doctor(&config).await;
     assert!(unknown[0].problem.as_ref().unwrap().contains("kerberos"));
+}
+
+/// Run from a directory without the node's files, `doctor` used to create
+/// `./data`, an empty database and a credential key file, then report on
+/// them. It must create nothing and say what is missing.
+#[tokio::test]
+async fn doctor_run_elsewhere_creates_nothing_and_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.database.url = format!("sqlite://{}/data/auth.db", dir.path().display());
+    config.keys.dir = dir.path().join("keys");
+    let checks = operations::doctor(&config).await;
+    let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(created.is_empty(), "doctor created {created:?}");
+    let problems: Vec<_> = checks.iter().filter_map(|c| c.problem.clone()).collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("credential-keys.json does not exist")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("auth.db does not exist")),
+        "{problems:?}"
+    );
+}
+
+/// A node given another credential key file starts, and TOTP logins fail
+/// there with a 503: `doctor` must find it by decrypting the stored
+/// credentials, and name the file.
+#[tokio::test]
+async fn doctor_finds_a_credential_key_file_from_another_node() {
+    let s = super::harness::TestServer::start().await;
+    s.storage()
+        .create_credential(&Credential::new(
+            new_id(),
+            s.admin.user.id.clone(),
+            "totp",
+            SecretString::from("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".to_owned()),
+        ))
+        .await
+        .unwrap();
+    let same = operations::doctor(s.config()).await;
+    assert!(same.iter().all(|c| c.problem.is_none()), "{same:?}");
+    // Another node: the same KEK file, but its own credential key file.
+    let other = tempfile::tempdir().unwrap();
+    let mut config = s.config().clone();
+    config.keys.dir = other.path().to_path_buf();
+    std::fs::copy(
+        auth_server::keys::kek_path(&s.config().keys.dir),
+        auth_server::keys::kek_path(&config.keys.dir),
+    )
+    .unwrap();
+    auth_server::keys::credential_keys(&config.keys.dir).unwrap();
+    let checks = operations::doctor(&config).await;
+    let failed: Vec<_> = checks.iter().filter(|c| c.problem.is_some()).collect();
+    assert_eq!(failed.len(), 1, "{checks:?}");
+    let problem = failed[0].problem.as_deref().unwrap();
+    let file = auth_server::keys::credential_keys_path(&config.keys.dir);
+    assert!(problem.contains(&file.display().to_string()), "{problem}");
+    assert!(operations::report(&checks).is_err());
+}
+
+/// `bootstrap` with another password or public URL used to print
+/// "bootstrapped" and change neither: like `keystone-manage bootstrap`, it
+/// resets the admin password (revoking the admin's tokens), moves the
+/// identity endpoint (URL and region), and says what it changed.
+#[tokio::test]
+async fn bootstrap_again_resets_the_password_and_moves_the_endpoint() {
+    use super::harness::ADMIN_PASSWORD;
+    let s = super::harness::TestServer::start().await;
+    let old_token = s.admin_token().await;
+    s.clock.advance(chrono::Duration::seconds(1));
+    let endpoint_id = s
+        .storage()
+        .list_endpoints()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.interface == "public")
+        .unwrap()
+        .id;
+    let plan = auth_server::bootstrap::Bootstrap {
+        admin_user: "admin".into(),
+        admin_password: SecretString::from("a-new-admin-secret"),
+        admin_project: "admin".into(),
+        public_url: "https://identity.example/".into(),
+        region: "RegionTwo".into(),
+    };
+    let done = auth_server::bootstrap::run(&s.state.services(), &plan)
+        .await
+        .unwrap();
+    assert_eq!(done.changes.len(), 2, "{:?}", done.changes);
+    assert!(done.changes[0].contains("reset the password of admin"));
+    assert!(
+        done.changes[1].contains("to https://identity.example in RegionTwo"),
+        "{:?}",
+        done.changes
+    );
+    let old_password = password_body("admin", ADMIN_PASSWORD, None);
+    assert_eq!(s.issue(&old_password, None).await.status(), 401);
+    let new_password = password_body("admin", "a-new-admin-secret", None);
+    let fresh = s.issue(&new_password, None).await;
+    assert_eq!(fresh.status(), 201);
+    let fresh = fresh.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let old = s
+        .call(reqwest::Method::GET, "/v3/auth/tokens", &fresh)
+        .header("X-Subject-Token", &old_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 404, "the old password's tokens are revoked");
+    let moved = s.storage().get_endpoint(&endpoint_id).await.unwrap();
+    assert_eq!(moved.url, "https://identity.example");
+    assert_eq!(moved.region.as_deref(), Some("RegionTwo"));
+    let again = auth_server::bootstrap::run(&s.state.services(), &plan)
+        .await
+        .unwrap();
+    assert!(again.changes.is_empty(), "{:?}", again.changes);
 }

@@ -137,3 +137,27 @@ async fn postgres_replaces_connections_the_server_dropped() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     storage.health().await.unwrap();
 }
+
+/// Without `AUTH_TEST_POSTGRES_URL`, the PostgreSQL tests used to report
+/// `ok` with their skip message captured by the test harness: the notice
+/// must reach the test binary's stderr, however the test is run.
+#[test]
+fn skipped_postgres_tests_say_so_on_stderr() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::postgres::migrate_is_idempotent_and_keeps_the_default_domain",
+        ])
+        .env_remove(super::harness::POSTGRES_URL_VAR)
+        .env_remove(super::harness::REQUIRE_POSTGRES_VAR)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("1 passed"), "{stdout}");
+    assert!(
+        stderr.contains(super::harness::SKIPPED_NOTICE),
+        "{stdout}{stderr}"
+    );
+}

@@ -61,7 +61,12 @@ impl PostgresStore {
     /// `config.migrate`.
     pub async fn connect(config: StorageConfig) -> Result<Self, AuthError> {
         let options = PgConnectOptions::from_str(config.url.expose_secret())
-            .map_err(|_| AuthError::invalid_config("storage", "the postgres URL is not valid"))?;
+            .map_err(|_| AuthError::invalid_config("storage", "the postgres URL is not valid"))?
+            // The server's NOTICEs (`relation "_sqlx_migrations" already
+            // exists, skipping` at every start) are not the operator's
+            // business; warnings and errors still come through.
+            .options([("client_min_messages", "warning")]);
+        probe(&options, config.connect_timeout).await?;
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -88,7 +93,47 @@ impl PostgresStore {
     }
 }
 
+/// Opens one connection within `timeout`, so that an unreachable server
+/// or a missing database fails at once with the host, port, database and
+/// cause (never the password), instead of after the pool's acquire timeout
+/// with "timed out waiting for a connection".
+async fn probe(options: &PgConnectOptions, timeout: Duration) -> Result<(), AuthError> {
+    let at = format!(
+        "PostgreSQL at {}:{} (database {})",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("named after the user")
+    );
+    let cause = match tokio::time::timeout(timeout, sqlx::PgConnection::connect_with(options)).await
+    {
+        Ok(Ok(connection)) => {
+            // Closing is a courtesy; the pool opens its own.
+            let _ = connection.close().await;
+            return Ok(());
+        }
+        Err(_) => format!(
+            "no answer within {} s ([database] connect_timeout)",
+            timeout.as_secs_f32()
+        ),
+        Ok(Err(sqlx::Error::Database(e))) => match e.code().as_deref() {
+            Some("3D000") => "the database does not exist".to_owned(),
+            Some("28P01" | "28000") => format!("the server refused the login: {}", e.message()),
+            Some(code) => format!("{} (SQLSTATE {code})", e.message()),
+            None => e.message().to_owned(),
+        },
+        Ok(Err(sqlx::Error::Io(e))) => e.to_string(),
+        Ok(Err(sqlx::Error::Tls(e))) => format!("TLS: {e}"),
+        Ok(Err(e)) => e.to_string(),
+    };
+    Err(AuthError::StoreUnavailable(format!(
+        "cannot connect to {at}: {cause}"
+    )))
+}
+
 auth_core::register_storage!("postgres", |config| boxed(PostgresStore::connect(config)));
 auth_core::register_storage!("postgresql", |config| boxed(PostgresStore::connect(config)));
 
 pub(crate) fn anchor() {}
+
+#[cfg(test)]
+mod tests;
