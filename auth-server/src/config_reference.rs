@@ -202,6 +202,17 @@ pub const SECTIONS: &[Section] = &[
         ],
     },
     Section {
+        path: "auth.method.password",
+        doc: "The password method.",
+        settings: &[set(
+            "hashing",
+            "table",
+            S("auth.method.password.hashing"),
+            None,
+            "The argon2id parameters of new password hashes.",
+        )],
+    },
+    Section {
         path: "auth.method.password.hashing",
         doc: "The argon2id parameters of every password hash (OWASP's minimum by default, about 20-40 ms per hash). Stored hashes with other parameters are re-hashed at the next login.",
         settings: &[
@@ -221,6 +232,59 @@ pub const SECTIONS: &[Section] = &[
             ),
             set("parallelism", "integer", E("1"), None, "Lanes (default 1)."),
         ],
+    },
+    Section {
+        path: "auth.method.token",
+        doc: "The token method (a token exchanged for another).",
+        settings: &[set(
+            "allow_rescope_scoped_token",
+            "boolean",
+            E("true"),
+            None,
+            "Whether a scoped token may be exchanged for a token of another scope (default true, as Keystone).",
+        )],
+    },
+    Section {
+        path: "auth.method.totp",
+        doc: "The TOTP method.",
+        settings: &[
+            set(
+                "included_previous_windows",
+                "integer (0 to 10)",
+                E("1"),
+                None,
+                "Earlier 30-second windows still accepted (default 1).",
+            ),
+            set(
+                "credential_type",
+                "string",
+                E("\"totp\""),
+                None,
+                "The credential type holding the secrets (default \"totp\").",
+            ),
+        ],
+    },
+    Section {
+        path: "auth.method.application_credential",
+        doc: "The application credential method.",
+        settings: &[set(
+            "hashing",
+            "table { memory_kib, iterations, parallelism }",
+            E("{ memory_kib = 19456, iterations = 2, parallelism = 1 }"),
+            None,
+            "The argon2id parameters of the dummy verification an unknown credential costs (stored secrets verify with their own); default as [auth.method.password.hashing].",
+        )],
+    },
+    Section {
+        path: "auth.method.ec2credential",
+        doc: "The EC2 credential method (AWS-signed requests).",
+        settings: &[set(
+            "auth_ttl_minutes",
+            "integer (minutes)",
+            E("15"),
+            None,
+            "How long after its signed timestamp a request is still accepted (default 15).",
+        )],
     },
     Section {
         path: "security_compliance",
@@ -918,6 +982,22 @@ mod tests {
         let config = Config::from_toml(text).map_err(|e| e.to_string())?;
         config.compliance().map_err(|e| e.to_string())?;
         config.password_hashing().map_err(|e| e.to_string())?;
+        // Each method parses its own [auth.method.<name>] section.
+        let mut every = config.clone();
+        every.auth.methods = SECTIONS
+            .iter()
+            .filter_map(|s| s.path.strip_prefix("auth.method."))
+            .filter(|m| !m.contains('.'))
+            .map(str::to_owned)
+            .collect();
+        auth_core::Registry::<auth_core::MethodRegistration>::from_inventory()
+            .map_err(|e| e.to_string())?
+            .instantiate_with_shared(
+                &every.auth.methods,
+                &every.auth.sections,
+                &every.shared_sections(),
+            )
+            .map_err(|e| e.to_string())?;
         Ok(config)
     }
 
