@@ -10,10 +10,10 @@
 //! - the fields of every section are read from serde (the list an unknown
 //!   field's error names), and each must have an entry here, and each entry
 //!   a field: a new field without documentation fails a test;
-//! - the printed file parses back into exactly [`Config::default`];
+//! - the printed file parses back into exactly [`Config::default`](crate::Config::default);
 //! - every commented example, uncommented, parses and passes its checks;
 //! - the environment variables named here are exactly those
-//!   [`Config::apply_env`] reads.
+//!   [`Config::apply_env`](crate::Config::apply_env) reads.
 
 use std::fmt::Write as _;
 use std::path::Path;
