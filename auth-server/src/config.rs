@@ -45,6 +45,9 @@
 //! (comma-separated), `AUTH_LOG_FORMAT` (`text` or `json`),
 //! `AUTH_POLICY_FILE`, `AUTH_HEADER_READ_TIMEOUT_SECS`,
 //! `AUTH_KEEPALIVE_TIMEOUT_SECS`, `AUTH_MAX_CONNECTIONS`.
+//!
+//! Every option, with its type, default, variable and meaning:
+//! `auth-server config example` ([`crate::config_reference`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

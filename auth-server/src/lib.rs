@@ -51,6 +51,7 @@ pub mod access_rules;
 pub mod bootstrap;
 pub mod catalog;
 pub mod config;
+pub mod config_reference;
 pub mod dicom;
 pub mod error;
 pub mod events;

@@ -71,6 +71,23 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// The configuration reference.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print a complete commented configuration file: every option with
+    /// its type, default, environment variable and meaning.
+    Example {
+        /// Put the database and the keys in this directory (the package
+        /// uses /var/lib/auth-server).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +153,18 @@ enum KeysCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Reads no configuration: the reference must print even when the
+    // configured file is broken.
+    if let Some(Command::Config {
+        command: ConfigCommand::Example { data_dir },
+    }) = &cli.command
+    {
+        print!(
+            "{}",
+            auth_server::config_reference::example(data_dir.as_deref())
+        );
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
@@ -287,6 +316,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             );
             Ok(())
         }
+        Command::Config { .. } => Ok(()), // printed in `main`, before loading
         Command::Policy {
             command: PolicyCommand::List,
         } => {
@@ -392,6 +422,18 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    #[test]
+    fn config_example_takes_a_data_directory() {
+        let cli = Cli::try_parse_from(["auth-server", "config", "example", "--data-dir", "/d"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Config {
+                command: ConfigCommand::Example { data_dir: Some(ref d) }
+            }) if d == std::path::Path::new("/d")
+        ));
+    }
 
     #[test]
     fn the_help_shows_no_developer_comment() {
