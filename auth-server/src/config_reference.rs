@@ -157,6 +157,13 @@ pub const SECTIONS: &[Section] = &[
                 None,
                 "The connection pool's size, per node.",
             ),
+            set(
+                "connect_timeout",
+                "integer (seconds)",
+                D("5"),
+                None,
+                "How long to wait for a network database (PostgreSQL) to accept the first connection before giving up, naming the host, port, database and cause.",
+            ),
         ],
     },
     Section {
@@ -187,7 +194,7 @@ pub const SECTIONS: &[Section] = &[
                 "methods",
                 "list of method names",
                 D(
-                    "[\"password\", \"token\", \"totp\", \"application_credential\", \"ec2credential\"]",
+                    "[\"password\", \"token\", \"totp\", \"application_credential\", \"ec2credential\", \"oauth1\"]",
                 ),
                 Some("AUTH_METHODS"),
                 "The enabled methods, in Keystone's names; each must be compiled in. The environment variable is comma-separated.",
@@ -554,6 +561,26 @@ pub const SECTIONS: &[Section] = &[
             None,
             "Whether a token whose project has no OS-EP-FILTER associations carries the whole catalog (true) or an empty one.",
         )],
+    },
+    Section {
+        path: "oauth1",
+        doc: "OAuth1 delegation (Keystone's OS-OAUTH1): how long its tokens last.",
+        settings: &[
+            set(
+                "request_token_duration",
+                "integer (seconds)",
+                D("28800"),
+                None,
+                "How long a request token may wait to be authorized and exchanged (Keystone's default, 8 hours).",
+            ),
+            set(
+                "access_token_duration",
+                "integer (seconds)",
+                D("86400"),
+                None,
+                "How long an access token, and so the delegation, lasts (Keystone's default, a day).",
+            ),
+        ],
     },
     Section {
         path: "resource",
