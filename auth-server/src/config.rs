@@ -534,6 +534,11 @@ impl Default for AuditSection {
 pub struct ServerSection {
     /// Where to listen.
     pub listen: SocketAddr,
+    /// Where `/metrics` and `/healthz` are served instead of on `listen`
+    /// (Keycloak's management port): set, the API port no longer exposes
+    /// them, so the metrics need not be public to reach a scraper. Unset
+    /// (the default), they stay on `listen`.
+    pub management_listen: Option<SocketAddr>,
     /// The public base URL (for discovery links and `WWW-Authenticate`);
     /// derived from the request's `Host` when unset.
     pub public_url: Option<String>,
@@ -581,6 +586,7 @@ impl Default for ServerSection {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            management_listen: None,
             public_url: None,
             body_limit: 64 * 1024,
             request_timeout_secs: 30,
@@ -772,6 +778,13 @@ impl Config {
             self.server.listen = listen.parse().map_err(|_| {
                 ServerError::Config(format!("AUTH_LISTEN is not an address: {listen}"))
             })?;
+        }
+        if let Some(listen) = var("AUTH_MANAGEMENT_LISTEN") {
+            self.server.management_listen = Some(listen.parse().map_err(|_| {
+                ServerError::Config(format!(
+                    "AUTH_MANAGEMENT_LISTEN is not an address: {listen}"
+                ))
+            })?);
         }
         if let Some(url) = var("AUTH_DATABASE_URL") {
             self.database.url = url;

@@ -89,6 +89,13 @@ pub const SECTIONS: &[Section] = &[
                 "Where to listen. 0.0.0.0:5000 listens on every interface.",
             ),
             set(
+                "management_listen",
+                "address (ip:port)",
+                E("\"127.0.0.1:9000\""),
+                Some("AUTH_MANAGEMENT_LISTEN"),
+                "Where /metrics and /healthz are served instead of on listen (a management port, as Keycloak's); set, the API port answers 404 for them. Unset, they stay on listen.",
+            ),
+            set(
                 "public_url",
                 "URL",
                 E("\"https://keystone.example.com\""),

@@ -97,9 +97,16 @@ pub fn routes() -> ApiRoutes {
 /// [`routes`] as `config` has them: the Orthanc service under its prefix,
 /// or not at all.
 pub fn routes_for(config: &Config) -> ApiRoutes {
-    let table = keystone::routes(ApiRoutes::new())
-        .without_event("/healthz", healthz)
-        .without_event("/metrics", metrics_text);
+    let table = keystone::routes(ApiRoutes::new());
+    // With a management listener they are served there only, so that the
+    // API port (often public) does not expose the metrics.
+    let table = if config.server.management_listen.is_some() {
+        table
+    } else {
+        table
+            .without_event("/healthz", healthz)
+            .without_event("/metrics", metrics_text)
+    };
     match config.orthanc.checked_prefix() {
         Ok(prefix) if config.orthanc.enabled => table.nest(prefix, orthanc::routes()),
         // A bad prefix stops `AppState::build`; no server gets here.
@@ -221,6 +228,39 @@ pub async fn serve(
     // Runs already queued finish and their audit rows are written.
     state.dispatcher().wait_idle().await;
     state.dispatcher().audit().flush().await;
+    Ok(())
+}
+
+/// The management listener's routes (`[server] management_listen`):
+/// `/healthz` and `/metrics`, nothing else; any other path is the API's
+/// JSON 404.
+pub fn management_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/metrics", axum::routing::get(metrics_text))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// Serves [`management_router`] on `listener` until `shutdown` completes,
+/// under the same connection limits as the API listener (it may be as
+/// exposed). Run beside [`serve`], which keeps the housekeeping.
+pub async fn serve_management(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let limits = listener::Limits::from_config(&state.config().server);
+    let metrics = state.metrics().clone();
+    listener::run(
+        listener,
+        management_router(state),
+        metrics,
+        limits,
+        shutdown,
+    )
+    .await;
     Ok(())
 }
 

@@ -196,6 +196,10 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let listener = TcpListener::bind(config.server.listen).await?;
+            let management = match config.server.management_listen {
+                Some(address) => Some(TcpListener::bind(address).await?),
+                None => None,
+            };
             let gateway = match config.gateway.listen {
                 Some(address) if config.gateway.enabled() => {
                     // A bad upstream stops the start, not just the gateway.
@@ -234,6 +238,20 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 }
                 None => None,
             };
+            let management = match management {
+                Some(management) => {
+                    tracing::info!(address = %management.local_addr()?, "serving management");
+                    let mut stopping = stopping.clone();
+                    Some(tokio::spawn(auth_server::serve_management(
+                        management,
+                        state.clone(),
+                        async move {
+                            let _ = stopping.wait_for(|stop| *stop).await;
+                        },
+                    )))
+                }
+                None => None,
+            };
             let dicom = match dicom {
                 Some(dicom) => {
                     tracing::info!(address = %dicom.local_addr()?, "serving DICOM");
@@ -258,6 +276,16 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 match gateway.await {
                     Ok(result) => result?,
                     Err(e) => return Err(ServerError::Config(format!("the gateway stopped: {e}"))),
+                }
+            }
+            if let Some(management) = management {
+                match management.await {
+                    Ok(result) => result?,
+                    Err(e) => {
+                        return Err(ServerError::Config(format!(
+                            "the management listener stopped: {e}"
+                        )));
+                    }
                 }
             }
             if let Some(dicom) = dicom {
