@@ -532,13 +532,14 @@ impl Default for AuditSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSection {
-    /// Where to listen.
-    pub listen: SocketAddr,
+    /// Where to listen: `ip:port` or `host:port` (e.g. `localhost:5000`),
+    /// a name being resolved at start by [`resolve_listen`].
+    pub listen: String,
     /// Where `/metrics` and `/healthz` are served instead of on `listen`
     /// (Keycloak's management port): set, the API port no longer exposes
     /// them, so the metrics need not be public to reach a scraper. Unset
     /// (the default), they stay on `listen`.
-    pub management_listen: Option<SocketAddr>,
+    pub management_listen: Option<String>,
     /// The public base URL (for discovery links and `WWW-Authenticate`);
     /// derived from the request's `Host` when unset.
     pub public_url: Option<String>,
@@ -585,7 +586,7 @@ pub enum LogFormat {
 impl Default for ServerSection {
     fn default() -> Self {
         Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            listen: "127.0.0.1:5000".to_owned(),
             management_listen: None,
             public_url: None,
             body_limit: 64 * 1024,
@@ -595,6 +596,41 @@ impl Default for ServerSection {
             keepalive_timeout_secs: 75,
             max_connections: 1024,
         }
+    }
+}
+
+/// The addresses `address` (a `[server] listen`-style setting, named
+/// `setting` in the error) stands for: an `ip:port` as is, a `host:port`
+/// resolved now, so that an operator can write `localhost:5000`. A name
+/// that does not resolve stops the start with a message naming it, rather
+/// than an OS error without the setting.
+pub async fn resolve_listen(setting: &str, address: &str) -> Result<Vec<SocketAddr>, ServerError> {
+    if let Ok(ip) = address.parse::<SocketAddr>() {
+        return Ok(vec![ip]);
+    }
+    let fail = |cause: String| {
+        ServerError::Config(format!(
+            "[server] {setting} = {address:?} is not an address: {cause} (expected ip:port or host:port)"
+        ))
+    };
+    let found: Vec<SocketAddr> = tokio::net::lookup_host(address)
+        .await
+        .map_err(|e| fail(e.to_string()))?
+        .collect();
+    if found.is_empty() {
+        return Err(fail("the name resolves to no address".into()));
+    }
+    Ok(found)
+}
+
+/// Refuses at once an address without a `:port` (a typo such as
+/// `AUTH_LISTEN=nowhere`); whether the host resolves is seen at start.
+fn check_listen_form(setting: &str, address: String) -> Result<String, ServerError> {
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(address),
+        _ => Err(ServerError::Config(format!(
+            "{setting} is not an address: {address:?} (expected ip:port or host:port)"
+        ))),
     }
 }
 
@@ -774,17 +810,13 @@ impl Config {
 
     /// Applies the `AUTH_*` overrides `var` finds.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ServerError> {
+        // Host names are resolved at start (resolve_listen), not here.
         if let Some(listen) = var("AUTH_LISTEN") {
-            self.server.listen = listen.parse().map_err(|_| {
-                ServerError::Config(format!("AUTH_LISTEN is not an address: {listen}"))
-            })?;
+            self.server.listen = check_listen_form("AUTH_LISTEN", listen)?;
         }
         if let Some(listen) = var("AUTH_MANAGEMENT_LISTEN") {
-            self.server.management_listen = Some(listen.parse().map_err(|_| {
-                ServerError::Config(format!(
-                    "AUTH_MANAGEMENT_LISTEN is not an address: {listen}"
-                ))
-            })?);
+            self.server.management_listen =
+                Some(check_listen_form("AUTH_MANAGEMENT_LISTEN", listen)?);
         }
         if let Some(url) = var("AUTH_DATABASE_URL") {
             self.database.url = url;
@@ -926,10 +958,38 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn listen_addresses_may_be_host_names() {
+        let addresses = resolve_listen("listen", "localhost:5000").await.unwrap();
+        assert!(!addresses.is_empty());
+        assert!(
+            addresses
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == 5000)
+        );
+        let ip = resolve_listen("listen", "127.0.0.1:0").await.unwrap();
+        assert_eq!(ip, [SocketAddr::from(([127, 0, 0, 1], 0))]);
+    }
+
+    #[tokio::test]
+    async fn a_listen_name_that_does_not_resolve_names_itself() {
+        let e = resolve_listen("management_listen", "no-such-host.invalid:9000")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("management_listen"), "{e}");
+        assert!(e.contains("no-such-host.invalid:9000"), "{e}");
+        let e = resolve_listen("listen", "localhost")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"localhost\""), "{e}");
+    }
+
     #[test]
     fn no_file_gives_a_working_default() {
         let c = Config::default();
-        assert_eq!(c.server.listen.port(), 5000);
+        assert_eq!(c.server.listen, "127.0.0.1:5000");
         assert!(c.database.url.starts_with("sqlite://"));
         assert!(c.auth.methods.contains(&"password".to_owned()));
     }
@@ -961,7 +1021,7 @@ mod tests {
             _ => None,
         })
         .unwrap();
-        assert_eq!(c.server.listen.port(), 0);
+        assert_eq!(c.server.listen, "127.0.0.1:0");
         assert_eq!(c.policy.file.as_deref(), Some(Path::new("/etc/p.yaml")));
         assert_eq!(c.auth.methods, ["password", "token"]);
     }

@@ -83,14 +83,14 @@ pub const SECTIONS: &[Section] = &[
         settings: &[
             set(
                 "listen",
-                "address (ip:port)",
+                "address (ip:port or host:port)",
                 D("\"127.0.0.1:5000\""),
                 Some("AUTH_LISTEN"),
-                "Where to listen. 0.0.0.0:5000 listens on every interface.",
+                "Where to listen. 0.0.0.0:5000 listens on every interface; a host name (localhost:5000) is resolved at start, and one that does not resolve stops it.",
             ),
             set(
                 "management_listen",
-                "address (ip:port)",
+                "address (ip:port or host:port)",
                 E("\"127.0.0.1:9000\""),
                 Some("AUTH_MANAGEMENT_LISTEN"),
                 "Where /metrics and /healthz are served instead of on listen (a management port, as Keycloak's); set, the API port answers 404 for them. Unset, they stay on listen.",

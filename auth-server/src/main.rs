@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use auth_core::SystemClock;
 use auth_server::bootstrap::{self, Bootstrap};
-use auth_server::config::LogFormat;
+use auth_server::config::{LogFormat, resolve_listen};
 use auth_server::policy::Policy;
 use auth_server::services::Context;
 use auth_server::{AppState, Config, ServerError, keys, operations, state};
@@ -195,9 +195,13 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let listener = TcpListener::bind(config.server.listen).await?;
-            let management = match config.server.management_listen {
-                Some(address) => Some(TcpListener::bind(address).await?),
+            let address = resolve_listen("listen", &config.server.listen).await?;
+            let listener = TcpListener::bind(address.as_slice()).await?;
+            let management = match &config.server.management_listen {
+                Some(address) => {
+                    let address = resolve_listen("management_listen", address).await?;
+                    Some(TcpListener::bind(address.as_slice()).await?)
+                }
                 None => None,
             };
             let gateway = match config.gateway.listen {
