@@ -67,7 +67,8 @@ pub struct NewToken {
 /// Runs a login through the engine and, once authenticated, authorizes its
 /// scope and signs a token. A failed login notes the user the request
 /// named (by id, or by name and domain, under any method) for the call's
-/// event, as privacyIDEA's events carry the user of the request.
+/// event, as privacyIDEA's events carry the user of the request, and
+/// logs a warn line `login failed` (user id, methods, reason kind, client).
 pub async fn issue(state: &AppState, login: Login<'_>) -> Result<Outcome, AuthError> {
     let mut attempt = AuthAttempt::new(login.body).headers(login.headers);
     if let Some(addr) = login.client_addr {
@@ -88,7 +89,18 @@ pub async fn issue(state: &AppState, login: Login<'_>) -> Result<Outcome, AuthEr
     let outcome = match state.engine().authenticate(attempt).await {
         Ok(outcome) => outcome,
         Err(error) => {
-            note_named_user(state, login.body).await;
+            let user = note_named_user(state, login.body).await;
+            // Operators watch logs, not only the audit table: one warn line
+            // per failed login, with no credential in it (the methods, the
+            // reason's kind, never the body or the error's text).
+            tracing::warn!(
+                user = user.as_deref().unwrap_or("-"),
+                methods = %requested_methods(login.body).join(","),
+                reason = error.kind(),
+                client = %login.client_addr.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+                door = login.door.unwrap_or("api"),
+                "login failed"
+            );
             return Err(error);
         }
     };
@@ -110,34 +122,39 @@ pub async fn issue(state: &AppState, login: Login<'_>) -> Result<Outcome, AuthEr
 
 /// The user a failed login's request names, noted for its event. Only on
 /// failure, so a success costs nothing.
-async fn note_named_user(state: &AppState, body: &[u8]) {
-    let Ok(request) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return;
-    };
+async fn note_named_user(state: &AppState, body: &[u8]) -> Option<String> {
+    let request = serde_json::from_slice::<serde_json::Value>(body).ok()?;
     let identity = &request["auth"]["identity"];
-    let Some(user) = identity["methods"]
+    let user = identity["methods"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|m| m.as_str())
         .map(|m| &identity[m]["user"])
-        .find(|u| u.is_object())
-    else {
-        return;
-    };
-    let Ok(selector) = UserSelector::deserialize(user) else {
-        return;
-    };
+        .find(|u| u.is_object())?;
+    let selector = UserSelector::deserialize(user).ok()?;
     let users: &dyn UserStore = state.storage().as_ref();
-    let found = selector.find(users, "user").await.ok().flatten();
-    if let Some(user) = found {
-        crate::events::note(|facts| {
-            if facts.user_id.is_none() {
-                facts.user_id = Some(user.id);
-                facts.domain_id = Some(user.domain_id);
-            }
-        });
-    }
+    let found = selector.find(users, "user").await.ok().flatten()?;
+    let id = found.id.to_string();
+    crate::events::note(|facts| {
+        if facts.user_id.is_none() {
+            facts.user_id = Some(found.id);
+            facts.domain_id = Some(found.domain_id);
+        }
+    });
+    Some(id)
+}
+
+/// The method names a login body lists (names only: for the log line).
+fn requested_methods(body: &[u8]) -> Vec<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|r| r["auth"]["identity"]["methods"].as_array().cloned())
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(|m| m.chars().take(32).collect()))
+        .take(8)
+        .collect()
 }
 
 /// Validates `token` (Keystone's 404 for any failure of the token itself);

@@ -20,6 +20,7 @@ mod implied;
 mod inherited;
 mod keys;
 mod lockout;
+mod login_log;
 mod management;
 mod oauth1;
 mod oauth1_consumers;
