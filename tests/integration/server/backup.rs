@@ -49,6 +49,21 @@ async fn survives_backup_wipe_and_restore(
             .any(|f| f.path == "keys/credential-keys.json"),
         "{manifest:?}"
     );
+    // A damaged backup is refused, even with --force, before anything is
+    // touched.
+    let damaged = out.path().join("damaged");
+    std::fs::create_dir_all(damaged.join("keys")).unwrap();
+    for file in manifest
+        .files
+        .iter()
+        .map(|f| f.path.as_str())
+        .chain(["manifest.json"])
+    {
+        std::fs::copy(dir.join(file), damaged.join(file)).unwrap();
+    }
+    std::fs::write(damaged.join("keys/credential-keys.json"), b"{}").unwrap();
+    let refused = backup::restore(&node, &damaged, true).await.unwrap_err();
+    assert!(refused.to_string().contains("checksum"), "{refused}");
     // A database that already holds tables is not replaced without --force.
     let refused = backup::restore(&node, &dir, false).await.unwrap_err();
     assert!(refused.to_string().contains("--force"), "{refused}");
