@@ -82,6 +82,11 @@ pub enum ServerError {
     /// process failed.
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
+
+    /// **500 Internal Server Error.** `backup` or `restore` could not
+    /// finish (the CLI's, never an API answer).
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 impl ServerError {
@@ -96,7 +101,7 @@ impl ServerError {
             Self::UnknownRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RotationTooSoon(_) => StatusCode::CONFLICT,
-            Self::Config(_) | Self::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Config(_) | Self::Io(_) | Self::Backup(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -111,6 +116,7 @@ impl ServerError {
             Self::Config(_) => "config",
             Self::RotationTooSoon(_) => "rotation_too_soon",
             Self::Io(_) => "io",
+            Self::Backup(_) => "backup",
         }
     }
 }
@@ -128,7 +134,8 @@ impl IntoResponse for ServerError {
                 | AuthError::PluginContract { .. },
             )
             | Self::Config(_)
-            | Self::Io(_) => {
+            | Self::Io(_)
+            | Self::Backup(_) => {
                 tracing::error!(error = %self, "request failed");
                 "An unexpected error prevented the server from fulfilling your request.".to_owned()
             }

@@ -48,6 +48,7 @@
 //!   rules and expiry dates, as Keystone reads them.
 
 pub mod access_rules;
+pub mod backup;
 pub mod bootstrap;
 pub mod catalog;
 pub mod config;

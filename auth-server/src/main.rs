@@ -66,6 +66,21 @@ enum Command {
     },
     /// Check the configuration, the database, its schema and the keys.
     Doctor,
+    /// Back up the database (SQLite: an online copy; PostgreSQL: pg_dump)
+    /// and the key files into a new directory, with a manifest.
+    Backup {
+        /// The directory to create (it must not exist or be empty).
+        dir: PathBuf,
+    },
+    /// Restore a backup into the configured database and key directory.
+    Restore {
+        /// The backup directory.
+        dir: PathBuf,
+        /// Replace a database that already holds tables, and key files
+        /// that differ.
+        #[arg(long)]
+        force: bool,
+    },
     /// Inspect the policy (the default rules with `[policy] file` applied).
     Policy {
         #[command(subcommand)]
@@ -345,6 +360,24 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             print!(
                 "{}",
                 operations::report(&operations::doctor(&config).await)?
+            );
+            Ok(())
+        }
+        Command::Backup { dir } => {
+            let manifest = auth_server::backup::backup(&config, &dir).await?;
+            println!(
+                "backed up {} file(s) to {}",
+                manifest.files.len(),
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Restore { dir, force } => {
+            let manifest = auth_server::backup::restore(&config, &dir, force).await?;
+            println!(
+                "restored {} file(s) from {}",
+                manifest.files.len(),
+                dir.display()
             );
             Ok(())
         }

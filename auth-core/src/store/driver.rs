@@ -39,8 +39,16 @@ pub trait Storage:
     /// makes sure the `default` domain exists. Idempotent.
     async fn migrate(&self) -> Result<(), AuthError>;
 
-    /// Checks that the database answers and the schema is current.
+    /// Checks that the database answers and the schema has every migration
+    /// this build needs. A schema newer than the build passes: a running
+    /// node stays in its load balancer while another node migrates during
+    /// a rolling upgrade ([`Storage::schema`] tells the two apart).
     async fn health(&self) -> Result<(), AuthError>;
+
+    /// Checks that the applied migrations are exactly the ones this build
+    /// embeds, naming which side is behind (for `doctor`): an older schema
+    /// needs `migrate`, a newer one a newer binary.
+    async fn schema(&self) -> Result<(), AuthError>;
 }
 
 /// What a driver needs to connect.

@@ -3,6 +3,7 @@
 mod admin;
 mod application_credential_tokens;
 mod application_credentials;
+mod backup;
 mod cache;
 mod catalog;
 mod connections;

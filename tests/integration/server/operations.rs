@@ -72,11 +72,14 @@ async fn doctor_finds_an_unmigrated_database_and_passes_a_running_one() {
         .map(|c| c.name)
         .collect();
     assert!(
-        failed
-            .iter()
-            .any(|n| n.starts_with("the schema is current")),
+        failed.contains(&"the schema matches this binary"),
         "{fresh:?}"
     );
+    let said = fresh
+        .iter()
+        .find_map(|c| c.problem.clone().filter(|p| p.contains("migrate")))
+        .unwrap_or_default();
+    assert!(said.contains("run `auth-server migrate`"), "{fresh:?}");
     assert!(operations::report(&fresh).is_err());
     // Starting the server migrates and creates the keys.
     AppState::build(config.clone()).await.unwrap();
@@ -215,4 +218,72 @@ async fn bootstrap_again_resets_the_password_and_moves_the_endpoint() {
         .await
         .unwrap();
     assert!(again.changes.is_empty(), "{:?}", again.changes);
+}
+
+/// A version applied by a newer build: `doctor` used to call such a schema
+/// current (it compared only the highest version, and a higher one passed),
+/// and a node started on it (sqlx's `ignore_missing`). Now `doctor` says
+/// the binary is the older one and the node refuses to start, saying the
+/// same; `/healthz` of a node already running stays 200, so a rolling
+/// upgrade does not empty the load balancer.
+async fn a_schema_newer_than_the_binary(config: Config) {
+    AppState::build(config.clone()).await.unwrap();
+    let raw = auth_server::state::connect_without_migrating(&config, auth_core::KeySet::generate())
+        .await
+        .unwrap();
+    raw.health().await.unwrap();
+    mark_future_migration(&config.database.url).await;
+    raw.health().await.unwrap();
+    let checks = operations::doctor(&config).await;
+    let problems: Vec<_> = checks.iter().filter_map(|c| c.problem.clone()).collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("this binary is older than the database: upgrade it")),
+        "{checks:?}"
+    );
+    let refused = match AppState::build(config.clone()).await {
+        Ok(_) => panic!("a node started on a newer schema"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        refused.contains("this binary is older than the database: upgrade it"),
+        "{refused}"
+    );
+}
+
+/// Records a migration version no build has, as a newer build would.
+async fn mark_future_migration(url: &str) {
+    let sql = "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+               execution_time) VALUES (99990101000000, 'from the future', TRUE, '', 0)";
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
+async fn doctor_and_start_refuse_a_schema_newer_than_the_binary_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.database.url = format!("sqlite://{}/auth.db", dir.path().display());
+    config.keys.dir = dir.path().join("keys");
+    a_schema_newer_than_the_binary(config).await;
+}
+
+#[tokio::test]
+async fn doctor_and_start_refuse_a_schema_newer_than_the_binary_on_postgres() {
+    let Some((url, _cleanup)) = crate::store::harness::postgres_schema().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.database.url = url;
+    config.keys.dir = dir.path().join("keys");
+    a_schema_newer_than_the_binary(config).await;
 }

@@ -35,11 +35,12 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// the connection is replaced.
 const PING_WHEN_IDLE: Duration = Duration::from_secs(1);
 
-/// The schema's migrations, embedded at build time. `ignore_missing`: a
-/// node of an older build still starts on a database a newer build
-/// migrated (rolling upgrades), since later versions only add.
+/// The schema's migrations, embedded at build time. Not `ignore_missing`:
+/// a node refuses to migrate (and so to start) on a database a newer build
+/// migrated, since this build cannot know what the newer schema changed;
+/// [`super::shared::migration_failed`] says to upgrade the binary.
 static MIGRATOR: Migrator = Migrator {
-    ignore_missing: true,
+    ignore_missing: false,
     ..sqlx::migrate!("./migrations/postgres")
 };
 

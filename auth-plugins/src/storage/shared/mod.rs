@@ -74,7 +74,7 @@ pub(crate) mod prelude {
     };
     pub(crate) use super::rows::*;
     pub(crate) use super::sealing::{open_text, seal_blob, seal_text};
-    pub(crate) use super::storage::{DEFAULT_DOMAIN_NAME, migration_failed};
+    pub(crate) use super::storage::{DEFAULT_DOMAIN_NAME, migration_failed, schema_state};
     pub(crate) use super::time::{to_micros, to_micros_opt};
     pub(crate) use super::{BUMP_TOKEN_REVISION, ExecuteRevised, SqlCore, found};
 }

@@ -95,24 +95,40 @@ macro_rules! sql_store {
                 }
 
                 async fn health(&self) -> Result<(), AuthError> {
-                    let applied: Option<i64> = sqlx::query_scalar(
-                        "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
-                    )
-                    .fetch_one(&self.core.read)
-                    .await
-                    .map_err(failed("health"))?;
+                    let applied: Vec<i64> =
+                        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                            .fetch_all(&self.core.read)
+                            .await
+                            .map_err(failed("health"))?;
                     sqlx::query("SELECT 1")
                         .execute(&self.core.write)
                         .await
                         .map_err(failed("health"))?;
-                    let needed = $migrator.iter().map(|m| m.version).max().unwrap_or(0);
-                    match applied {
-                        Some(applied) if applied >= needed => Ok(()),
-                        applied => Err(AuthError::StoreUnavailable(format!(
-                            "the schema is at version {}, this build needs {needed}: run migrate",
-                            applied.unwrap_or(0)
-                        ))),
-                    }
+                    let known: Vec<i64> = $migrator.iter().map(|m| m.version).collect();
+                    let applied: Vec<i64> =
+                        applied.into_iter().filter(|v| known.contains(v)).collect();
+                    schema_state(&applied, &known)
+                }
+
+                async fn schema(&self) -> Result<(), AuthError> {
+                    let applied: Vec<i64> = match sqlx::query_scalar(
+                        "SELECT version FROM _sqlx_migrations WHERE success",
+                    )
+                    .fetch_all(&self.core.read)
+                    .await
+                    {
+                        Ok(applied) => applied,
+                        // No migration table (SQLite's generic error, or
+                        // PostgreSQL's undefined_table): nothing applied.
+                        Err(sqlx::Error::Database(e))
+                            if matches!(e.code().as_deref(), Some("1" | "42P01")) =>
+                        {
+                            Vec::new()
+                        }
+                        Err(e) => return Err(failed("schema")(e)),
+                    };
+                    let known: Vec<i64> = $migrator.iter().map(|m| m.version).collect();
+                    schema_state(&applied, &known)
                 }
             }
         };
@@ -120,6 +136,29 @@ macro_rules! sql_store {
 }
 
 pub(crate) use sql_store;
+
+/// Compares the applied migration versions with the ones this binary
+/// embeds, so `doctor` (and `/healthz`) name which of the two is behind: a
+/// schema the binary does not know means the binary is the older one, and
+/// only upgrading it helps (`migrate` cannot go back).
+pub(crate) fn schema_state(applied: &[i64], known: &[i64]) -> Result<(), auth_core::AuthError> {
+    if let Some(unknown) = applied.iter().filter(|v| !known.contains(v)).max() {
+        return Err(auth_core::AuthError::StoreUnavailable(format!(
+            "the database schema is at version {unknown}, which this binary does not know: \
+             this binary is older than the database: upgrade it"
+        )));
+    }
+    let missing = known.iter().filter(|v| !applied.contains(v)).count();
+    if missing > 0 {
+        let at = applied.iter().max().copied().unwrap_or(0);
+        let needed = known.iter().max().copied().unwrap_or(0);
+        return Err(auth_core::AuthError::StoreUnavailable(format!(
+            "the database schema is at version {at}, this binary needs {needed} \
+             ({missing} migration(s) to apply): run `auth-server migrate`"
+        )));
+    }
+    Ok(())
+}
 
 /// The name `migrate` gives the default domain (Keystone's).
 pub(crate) const DEFAULT_DOMAIN_NAME: &str = "Default";
@@ -131,8 +170,8 @@ pub(crate) fn migration_failed(e: sqlx::migrate::MigrateError) -> auth_core::Aut
     use sqlx::migrate::MigrateError;
     match e {
         MigrateError::VersionMissing(v) => auth_core::AuthError::StoreUnavailable(format!(
-            "migrate failed: version {v} is applied but unknown to this build (a newer build \
-             migrated this database)"
+            "the database schema has version {v}, which this binary does not know (a newer \
+             build migrated it): this binary is older than the database: upgrade it"
         )),
         MigrateError::VersionMismatch(v) => auth_core::AuthError::StoreUnavailable(format!(
             "migrate failed: version {v} was applied from a different file"
