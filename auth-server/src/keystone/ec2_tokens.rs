@@ -7,8 +7,9 @@
 //! presigned URL carries a valid signature, and whoever holds one must not
 //! be able to turn it into a token. The signature itself is the
 //! `ec2credential` method's to verify, through the engine like any login
-//! (lockout of nothing, but events, audit and the user's and project's
-//! checks), with this door's name so that the method believes it.
+//! (events, the audit log, the user's and the project's checks; no lockout,
+//! as a signature names no password), with this door's name so that the
+//! method believes it.
 
 use std::net::SocketAddr;
 
