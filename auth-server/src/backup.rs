@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use percent_encoding::percent_decode_str;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -346,7 +347,8 @@ fn split_password(url: &SecretString) -> Result<(String, Option<SecretString>), 
         .map_err(|_| fail("the PostgreSQL URL is not valid"))?;
     let password = parsed
         .password()
-        .map(|p| SecretString::from(percent_decode(p)));
+        // A password in a URL is percent-escaped.
+        .map(|p| SecretString::from(percent_decode_str(p).decode_utf8_lossy().into_owned()));
     parsed
         .set_password(None)
         .map_err(|_| fail("the PostgreSQL URL is not valid"))?;
@@ -422,30 +424,6 @@ fn set_private(path: &Path) -> Result<(), ServerError> {
             .map_err(io("cannot restrict", path))?;
     }
     Ok(())
-}
-
-/// Decodes a URL's `%XX` escapes (a password in a URL is escaped).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| text.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
