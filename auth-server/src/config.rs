@@ -98,6 +98,8 @@ pub struct Config {
     pub gateway: GatewaySection,
     /// The DICOM listener (User Identity Negotiation, a PACS guarded).
     pub dicom: crate::dicom::config::DicomSection,
+    /// Built-in TLS for every HTTP listener, reloaded without a restart.
+    pub tls: crate::tls::TlsSection,
 }
 
 /// `[gateway]`: a second listener that logs users in the way imaging
@@ -823,6 +825,12 @@ impl Config {
         }
         if let Some(url) = var("AUTH_PUBLIC_URL") {
             self.server.public_url = Some(url);
+        }
+        if let Some(file) = var("AUTH_TLS_CERTIFICATE_FILE") {
+            self.tls.certificate_file = Some(PathBuf::from(file));
+        }
+        if let Some(file) = var("AUTH_TLS_KEY_FILE") {
+            self.tls.key_file = Some(PathBuf::from(file));
         }
         if let Some(dir) = var("AUTH_KEYS_DIR") {
             self.keys.dir = PathBuf::from(dir);

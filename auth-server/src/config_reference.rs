@@ -147,6 +147,33 @@ pub const SECTIONS: &[Section] = &[
         ],
     },
     Section {
+        path: "tls",
+        doc: "Built-in TLS: with both files set, every HTTP listener (the API, the management port, the gateway) serves HTTPS, and links derived from Host say https. The files are read again every reload_interval_secs and on SIGHUP (systemctl reload); a pair that does not load is logged and the one in use stays.",
+        settings: &[
+            set(
+                "certificate_file",
+                "path",
+                E("\"/etc/auth-server/tls/fullchain.pem\""),
+                Some("AUTH_TLS_CERTIFICATE_FILE"),
+                "The certificate chain, PEM: the server's certificate first, then the intermediates.",
+            ),
+            set(
+                "key_file",
+                "path",
+                E("\"/etc/auth-server/tls/privkey.pem\""),
+                Some("AUTH_TLS_KEY_FILE"),
+                "Its private key, PEM (PKCS#8, PKCS#1 or SEC1); readable by the server's user only.",
+            ),
+            set(
+                "reload_interval_secs",
+                "integer (seconds)",
+                D("60"),
+                None,
+                "How often both files are read again; 0 reloads only on SIGHUP.",
+            ),
+        ],
+    },
+    Section {
         path: "database",
         doc: "The database: SQLite (one file, the default) or PostgreSQL, shared by every node.",
         settings: &[

@@ -70,6 +70,7 @@ pub mod routes;
 pub mod scope;
 pub mod services;
 pub mod state;
+pub mod tls;
 pub mod token_body;
 pub mod validation;
 
@@ -221,15 +222,41 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let tls = tls_acceptor(&state)?;
     let background = tokio::spawn(housekeeping(state.clone()));
+    let reloading = match (state.tls(), state.config().tls.reload_interval()) {
+        (Some(certificates), Some(interval)) => {
+            Some(tokio::spawn(tls::watch(certificates.clone(), interval)))
+        }
+        _ => None,
+    };
     let limits = listener::Limits::from_config(&state.config().server);
     let metrics = state.metrics().clone();
-    listener::run(listener, router(state.clone()), metrics, limits, shutdown).await;
+    listener::run(
+        listener,
+        router(state.clone()),
+        metrics,
+        limits,
+        tls,
+        shutdown,
+    )
+    .await;
     background.abort();
+    if let Some(reloading) = reloading {
+        reloading.abort();
+    }
     // Runs already queued finish and their audit rows are written.
     state.dispatcher().wait_idle().await;
     state.dispatcher().audit().flush().await;
     Ok(())
+}
+
+/// The TLS acceptor every HTTP listener uses, if `[tls]` is set; the
+/// certificates are shared, so one reload serves them all.
+pub(crate) fn tls_acceptor(
+    state: &AppState,
+) -> Result<Option<tokio_rustls::TlsAcceptor>, ServerError> {
+    state.tls().map(tls::Certificates::acceptor).transpose()
 }
 
 /// The management listener's routes (`[server] management_listen`):
@@ -252,6 +279,7 @@ pub async fn serve_management(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let tls = tls_acceptor(&state)?;
     let limits = listener::Limits::from_config(&state.config().server);
     let metrics = state.metrics().clone();
     listener::run(
@@ -259,6 +287,7 @@ pub async fn serve_management(
         management_router(state),
         metrics,
         limits,
+        tls,
         shutdown,
     )
     .await;

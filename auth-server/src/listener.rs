@@ -56,6 +56,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 use tower::ServiceExt as _;
 
 use crate::config::ServerSection;
@@ -133,12 +135,14 @@ fn fd_allowance() -> Option<usize> {
 }
 
 /// Serves `router` on `listener` within `limits` until `shutdown`
-/// completes, then lets the requests in flight finish.
+/// completes, then lets the requests in flight finish. With `tls`, each
+/// connection's TLS handshake comes first (see [`crate::tls`]).
 pub(crate) async fn run(
     listener: TcpListener,
     router: Router,
     metrics: Arc<Metrics>,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let tracker = Arc::new(Tracker {
@@ -179,7 +183,7 @@ pub(crate) async fn run(
             stopping: stopping.clone(),
             _alive: alive_rx.clone(),
         };
-        tokio::spawn(served.run(stream, addr, router.clone()));
+        tokio::spawn(served.run(stream, addr, router.clone(), tls.clone()));
     }
     drop(listener);
     let _ = stop.send(true);
@@ -381,16 +385,73 @@ impl Drop for Served {
 }
 
 impl Served {
-    async fn run(mut self, stream: TcpStream, addr: SocketAddr, router: Router) {
-        let io = TokioIo::new(Watched {
+    async fn run(
+        mut self,
+        stream: TcpStream,
+        addr: SocketAddr,
+        router: Router,
+        tls: Option<TlsAcceptor>,
+    ) {
+        let watched = Watched {
             stream,
             conn: self.conn.clone(),
-        });
+        };
         let service = ConnService {
             router,
             conn: self.conn.clone(),
             addr,
         };
+        match tls {
+            None => self.serve(watched, service).await,
+            Some(acceptor) => {
+                if let Some(stream) = self.handshake(&acceptor, watched).await {
+                    self.serve(stream, service).await;
+                }
+            }
+        }
+    }
+
+    /// The TLS handshake, which must end before the first request's
+    /// header deadline (a client that never finishes its handshake holds a
+    /// slot as a silent one does), and is abandoned when the connection is
+    /// evicted or the server stops.
+    async fn handshake(
+        &mut self,
+        acceptor: &TlsAcceptor,
+        watched: Watched,
+    ) -> Option<TlsStream<Watched>> {
+        let deadline = self.conn.deadline(&self.limits);
+        let timed_out = async {
+            match deadline {
+                Some((at, _)) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let metrics = &self.tracker.metrics;
+        tokio::select! {
+            accepted = acceptor.accept(watched) => match accepted {
+                Ok(stream) => Some(stream),
+                Err(error) => {
+                    tracing::debug!(%error, "TLS handshake failed");
+                    metrics.observe_connection_closed(ConnectionClosed::TlsHandshake);
+                    None
+                }
+            },
+            () = timed_out => {
+                metrics.observe_connection_closed(ConnectionClosed::HeaderTimeout);
+                None
+            }
+            () = self.conn.evict.notified() => None,
+            _ = self.stopping.wait_for(|stop| *stop) => None,
+        }
+    }
+
+    /// Serves HTTP/1 on `io` under the watchdog.
+    async fn serve<I>(mut self, io: I, service: ConnService)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = TokioIo::new(io);
         let mut builder = http1::Builder::new();
         // The watchdog below times headers and idleness separately.
         builder.header_read_timeout(None::<Duration>);
@@ -731,6 +792,7 @@ mod tests {
             router,
             Arc::new(Metrics::default()),
             limits(),
+            None,
             async {
                 let _ = stopped.await;
             },

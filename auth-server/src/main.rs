@@ -241,6 +241,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
                 None => None,
             };
             let state = AppState::build(config).await?;
+            let reload = tokio::spawn(reload_on_hangup(state.clone()));
             tracing::info!(address = %listener.local_addr()?, "serving");
             let (stop, stopping) = tokio::sync::watch::channel(false);
             let gateway = match gateway {
@@ -291,6 +292,7 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
             })
             .await;
             drop(stopping);
+            reload.abort();
             if let Some(gateway) = gateway {
                 match gateway.await {
                     Ok(result) => result?,
@@ -461,6 +463,32 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
 }
 
 /// Completes on Ctrl-C or SIGTERM.
+/// Reads the TLS certificate and key again on every `SIGHUP` (what
+/// `systemctl reload auth-server` sends), besides `[tls]
+/// reload_interval_secs`.
+async fn reload_on_hangup(state: AppState) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match state.tls() {
+                Some(certificates) => {
+                    if certificates.reload() == auth_server::tls::Reloaded::Unchanged {
+                        tracing::info!("SIGHUP: the TLS certificate and key are unchanged");
+                    }
+                }
+                None => tracing::info!("SIGHUP: nothing to reload ([tls] is not set)"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(state);
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -49,7 +49,7 @@ pub struct Metrics {
     token_cache: [AtomicU64; 2],
     connections_open: AtomicU64,
     connections_refused: AtomicU64,
-    connections_closed: [AtomicU64; 3],
+    connections_closed: [AtomicU64; ConnectionClosed::ALL.len()],
 }
 
 /// Why the listener closed a connection the client had not closed.
@@ -64,16 +64,25 @@ pub enum ConnectionClosed {
     /// It was the connection idle longest when a new one arrived at
     /// `[server] max_connections`.
     Evicted,
+    /// Its TLS handshake failed (a client that does not trust the
+    /// certificate, or speaks plain HTTP to the TLS port).
+    TlsHandshake,
 }
 
 impl ConnectionClosed {
-    const ALL: [Self; 3] = [Self::HeaderTimeout, Self::IdleTimeout, Self::Evicted];
+    const ALL: [Self; 4] = [
+        Self::HeaderTimeout,
+        Self::IdleTimeout,
+        Self::Evicted,
+        Self::TlsHandshake,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Self::HeaderTimeout => "header_timeout",
             Self::IdleTimeout => "idle_timeout",
             Self::Evicted => "evicted_at_cap",
+            Self::TlsHandshake => "tls_handshake_failed",
         }
     }
 }
@@ -208,7 +217,7 @@ impl Metrics {
             self.connections_refused.load(Ordering::Relaxed),
         );
         out.push_str(
-            "# HELP http_connections_closed_total Connections the server closed: headers too slow, idle too long, or idle longest at the cap.\n",
+            "# HELP http_connections_closed_total Connections the server closed: headers too slow, idle too long, idle longest at the cap, or a failed TLS handshake.\n",
         );
         out.push_str("# TYPE http_connections_closed_total counter\n");
         for reason in ConnectionClosed::ALL {
@@ -282,6 +291,7 @@ mod tests {
             "http_connections_closed_total{reason=\"header_timeout\"} 2",
             "http_connections_closed_total{reason=\"idle_timeout\"} 0",
             "http_connections_closed_total{reason=\"evicted_at_cap\"} 1",
+            "http_connections_closed_total{reason=\"tls_handshake_failed\"} 0",
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }

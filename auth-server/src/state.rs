@@ -46,6 +46,7 @@ struct Inner {
     dispatcher: Dispatcher,
     policy: Policy,
     imaging: Imaging,
+    tls: Option<Arc<crate::tls::Certificates>>,
 }
 
 impl AppState {
@@ -81,6 +82,7 @@ impl AppState {
         let policy = Policy::from_config(&config.policy)?;
         let imaging = Imaging::from_config(&config.orthanc)?;
         config.orthanc.checked_prefix()?;
+        let tls = crate::tls::Certificates::from_config(&config.tls)?;
         // Read once: the store seals credential blobs with them, and the
         // server its own secrets (see `credential_keys`).
         let credential_keys = keys::credential_keys(&config.keys.dir)?;
@@ -141,6 +143,7 @@ impl AppState {
                 dispatcher,
                 policy,
                 imaging,
+                tls,
             }),
         };
         // Records the versions just loaded (a set rotated in between is
@@ -209,6 +212,11 @@ impl AppState {
     /// The policy every door asks.
     pub fn policy(&self) -> &Policy {
         &self.inner.policy
+    }
+
+    /// The TLS certificates every HTTP listener serves, if `[tls]` is set.
+    pub fn tls(&self) -> Option<&Arc<crate::tls::Certificates>> {
+        self.inner.tls.as_ref()
     }
 
     /// The event-handler dispatcher, and through it the audit log.

@@ -76,11 +76,13 @@ pub async fn serve(
     limits.max_connections = section.max_connections;
     let limits = listener::Limits::from_config(&limits);
     let metrics = state.metrics().clone();
+    let tls = crate::tls_acceptor(&state)?;
     listener::run(
         listener,
         router(state.clone(), upstream),
         metrics,
         limits,
+        tls,
         shutdown,
     )
     .await;

@@ -733,5 +733,10 @@ pub fn public_base_for_host(state: &AppState, host: Option<&HeaderValue>) -> Str
         return url.trim_end_matches('/').to_owned();
     }
     let host = host.and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("http://{host}")
+    let scheme = if state.tls().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
 }

@@ -28,6 +28,17 @@ pub(crate) struct TestServer {
     _schema: Option<crate::store::harness::Cleanup>,
 }
 
+/// The URL of `listener` as `state` serves it: https with `[tls]` (whose
+/// tests give the server a client trusting their authority).
+fn base_url(listener: &TcpListener, state: &AppState) -> String {
+    let scheme = if state.tls().is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{}", listener.local_addr().unwrap())
+}
+
 impl TestServer {
     pub(crate) async fn start() -> Self {
         Self::start_with("").await
@@ -90,7 +101,7 @@ impl TestServer {
         }
         .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let base = base_url(&listener, &state);
         let plan = Bootstrap {
             admin_user: "admin".into(),
             admin_password: SecretString::from(ADMIN_PASSWORD.to_owned()),
@@ -129,7 +140,7 @@ impl TestServer {
         clock: Arc<ManualClock>,
         config: Config,
     ) -> Self {
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let base = base_url(&listener, &state);
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(auth_server::serve(listener, state.clone(), async {
             let _ = stopped.await;

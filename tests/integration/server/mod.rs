@@ -34,6 +34,7 @@ mod policy_matrix;
 mod projects;
 mod revocation;
 mod routes;
+mod tls;
 mod tokens;
 mod trusts;
 mod user_access_rules;
