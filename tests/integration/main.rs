@@ -5,6 +5,7 @@
 
 mod client;
 mod config_docs;
+mod container;
 mod handlers;
 mod publickey_flow;
 mod registry;
