@@ -91,6 +91,14 @@ pub async fn doctor(config: &Config) -> Vec<Check> {
         .map(|_| ())
         .map_err(|e| e.to_string());
     check("auth methods are registered and configured", methods);
+    if config.tls.certificate_file.is_some() || config.tls.key_file.is_some() {
+        check(
+            "the TLS certificate and key load and go together",
+            crate::tls::Certificates::from_config(&config.tls)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        );
+    }
     let credential_file = keys::credential_keys_path(&config.keys.dir);
     let credential_keys = match keys::read_credential_keys(&config.keys.dir) {
         Ok(Some(found)) => {

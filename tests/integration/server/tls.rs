@@ -207,3 +207,39 @@ async fn a_server_whose_key_is_not_its_certificates_does_not_start() {
     let unused: PathBuf = dir.path().join("keys");
     assert!(!unused.exists());
 }
+
+#[tokio::test]
+async fn doctor_checks_the_pair_when_tls_is_on() {
+    let ca = Ca::new();
+    let dir = tempfile::tempdir().unwrap();
+    ca.issue_into(dir.path());
+    let mut config = auth_server::Config::default();
+    config.database.url = format!("sqlite://{}/auth.db", dir.path().display());
+    config.keys.dir = dir.path().join("keys");
+    let name = "the TLS certificate and key load and go together";
+    let finding = |checks: Vec<auth_server::operations::Check>| {
+        checks.into_iter().find(|check| check.name == name)
+    };
+    assert_eq!(
+        finding(auth_server::operations::doctor(&config).await),
+        None,
+        "[tls] unset"
+    );
+
+    config.tls.certificate_file = Some(dir.path().join("cert.pem"));
+    config.tls.key_file = Some(dir.path().join("key.pem"));
+    let good = finding(auth_server::operations::doctor(&config).await).unwrap();
+    assert_eq!(good.problem, None);
+
+    let key = std::fs::read(dir.path().join("key.pem")).unwrap();
+    ca.issue_into(dir.path());
+    std::fs::write(dir.path().join("key.pem"), key).unwrap();
+    let bad = finding(auth_server::operations::doctor(&config).await).unwrap();
+    assert!(
+        bad.problem
+            .as_deref()
+            .unwrap_or_default()
+            .contains("does not go with"),
+        "{bad:?}"
+    );
+}
