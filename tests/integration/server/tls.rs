@@ -243,3 +243,34 @@ async fn doctor_checks_the_pair_when_tls_is_on() {
         "{bad:?}"
     );
 }
+
+/// The issue's deployment: two nodes on one PostgreSQL database, both
+/// behind the same certificate; a token one issues, the other validates.
+#[tokio::test]
+async fn two_nodes_on_postgresql_behind_tls() {
+    let ca = Ca::new();
+    let dir = tempfile::tempdir().unwrap();
+    ca.issue_into(dir.path());
+    let extra = format!(
+        "[tls]\ncertificate_file = {:?}\nkey_file = {:?}",
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem")
+    );
+    let Some(mut first) = TestServer::start_postgres(&extra).await else {
+        return;
+    };
+    first.client = ca.client();
+    let mut second = first.second_node().await;
+    second.client = ca.client();
+    assert!(first.base.starts_with("https://") && second.base.starts_with("https://"));
+    let token = first.admin_token().await;
+    let validated = second
+        .call(reqwest::Method::GET, "/v3/auth/tokens", &token)
+        .header("X-Subject-Token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(validated.status(), 200);
+    let body: Value = validated.json().await.unwrap();
+    assert_eq!(body["token"]["user"]["name"], "admin");
+}
