@@ -26,6 +26,10 @@
 //!   would hold it for an unbounded time that no metric shows. The loop
 //!   never stops accepting, so slots that free up are used at once.
 //!
+//! - **TLS** (`[tls]`, see [`crate::tls`]): the handshake comes first and
+//!   must end before the first request's header deadline; one that fails
+//!   is counted and the connection closed.
+//!
 //! A request in flight is never cut: closing is hyper's graceful shutdown,
 //! and "in flight" lasts until the response body has been written. Each
 //! event is counted in `/metrics` (see [`crate::metrics`]). On shutdown the
