@@ -209,6 +209,15 @@ impl TestServer {
             .header("X-Auth-Token", token.as_ref())
     }
 
+    /// GET /v3/auth/tokens: `caller` validates `subject`.
+    pub(crate) async fn validate(&self, caller: &str, subject: &str) -> reqwest::Response {
+        self.call(reqwest::Method::GET, "/v3/auth/tokens", caller)
+            .header("X-Subject-Token", subject)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// POST /v3/auth/tokens with `body`, and an optional receipt.
     pub(crate) async fn issue(&self, body: &Value, receipt: Option<&str>) -> reqwest::Response {
         let mut request = self.client.post(self.url("/v3/auth/tokens")).json(body);

@@ -110,12 +110,7 @@ async fn the_api_is_served_over_tls_and_a_renewal_without_a_restart() {
         "{version}"
     );
     let token = s.admin_token().await;
-    let validated = s
-        .call(reqwest::Method::GET, "/v3/auth/tokens", &token)
-        .header("X-Subject-Token", &token)
-        .send()
-        .await
-        .unwrap();
+    let validated = s.validate(&token, &token).await;
     assert_eq!(validated.status(), 200);
     assert_eq!(ca.served(&s.base).await, first);
 
@@ -264,12 +259,7 @@ async fn two_nodes_on_postgresql_behind_tls() {
     second.client = ca.client();
     assert!(first.base.starts_with("https://") && second.base.starts_with("https://"));
     let token = first.admin_token().await;
-    let validated = second
-        .call(reqwest::Method::GET, "/v3/auth/tokens", &token)
-        .header("X-Subject-Token", &token)
-        .send()
-        .await
-        .unwrap();
+    let validated = second.validate(&token, &token).await;
     assert_eq!(validated.status(), 200);
     let body: Value = validated.json().await.unwrap();
     assert_eq!(body["token"]["user"]["name"], "admin");
