@@ -54,12 +54,7 @@ async fn login(server: &TestServer, id: &str, secret: &str) -> reqwest::Response
 }
 
 async fn validate(server: &TestServer, caller: &str, token: &str) -> reqwest::Response {
-    server
-        .call(Method::GET, "/v3/auth/tokens", caller)
-        .header("X-Subject-Token", token)
-        .send()
-        .await
-        .unwrap()
+    server.validate(caller, token).await
 }
 
 #[tokio::test]

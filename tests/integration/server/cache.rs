@@ -9,13 +9,7 @@ use super::harness::{TestServer, password_body, subject};
 
 /// `GET /v3/auth/tokens` of `token` on `node`, as `caller`.
 async fn validate(node: &TestServer, caller: &str, token: &str) -> u16 {
-    node.call(Method::GET, "/v3/auth/tokens", caller)
-        .header("X-Subject-Token", token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    node.validate(caller, token).await.status().as_u16()
 }
 
 fn cache_hits(node: &TestServer) -> u64 {
@@ -235,15 +229,7 @@ async fn a_role_renamed_on_another_node_shows_in_the_next_validation() {
     let admin = a.admin_token().await;
     let (_, carol) = member(&a, &admin, "carol").await;
     let roles = || async {
-        let body: Value = a
-            .call(Method::GET, "/v3/auth/tokens", &admin)
-            .header("X-Subject-Token", &carol)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: Value = a.validate(&admin, &carol).await.json().await.unwrap();
         let names: Vec<String> = body["token"]["roles"]
             .as_array()
             .unwrap()

@@ -649,15 +649,7 @@ async fn token_catalog(s: TestServer) {
     // both nodes.
     let service = create_service(&s, &admin, "compute", "nova").await;
     for node in [&s, &other] {
-        let body: Value = node
-            .call(Method::GET, "/v3/auth/tokens", &admin)
-            .header("X-Subject-Token", &admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: Value = node.validate(&admin, &admin).await.json().await.unwrap();
         let compute = body["token"]["catalog"]
             .as_array()
             .unwrap()
@@ -686,15 +678,7 @@ async fn token_catalog(s: TestServer) {
     )
     .await;
     for node in [&s, &other] {
-        let body: Value = node
-            .call(Method::GET, "/v3/auth/tokens", &admin)
-            .header("X-Subject-Token", &admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: Value = node.validate(&admin, &admin).await.json().await.unwrap();
         let catalog = &body["token"]["catalog"];
         assert!(endpoint_ids(catalog).contains(&nova), "{catalog}");
         assert!(!endpoint_ids(catalog).contains(&disabled));

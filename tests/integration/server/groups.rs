@@ -74,13 +74,7 @@ async fn login(s: &TestServer, user: &str, scope: Option<Value>) -> reqwest::Res
 
 /// The status of validating `token` as the admin.
 async fn validate(a: &Admin<'_>, token: &str) -> u16 {
-    a.s.call(Method::GET, "/v3/auth/tokens", &a.token)
-        .header("X-Subject-Token", token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    a.s.validate(&a.token, token).await.status().as_u16()
 }
 
 fn names(list: &Value, key: &str) -> Vec<String> {
@@ -425,12 +419,7 @@ async fn a_group_grant_scopes_a_member_until_the_membership_or_the_grant_goes() 
     );
     s.clock.advance(chrono::Duration::seconds(1));
     assert_eq!(a.status(Method::DELETE, &grant).await, 204);
-    let validated = s
-        .call(Method::GET, "/v3/auth/tokens", &a.token)
-        .header("X-Subject-Token", &token)
-        .send()
-        .await
-        .unwrap();
+    let validated = s.validate(&a.token, &token).await;
     assert_eq!(validated.status(), 200);
     assert_eq!(
         json_of(validated).await["token"]["roles"],

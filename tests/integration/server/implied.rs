@@ -74,12 +74,7 @@ async fn login(s: &TestServer, name: &str) -> reqwest::Response {
 
 /// `GET /v3/auth/tokens` of `token` on `node`, as `caller`: status and body.
 async fn validate(node: &TestServer, caller: &str, token: &str) -> (u16, Value) {
-    let response = node
-        .call(Method::GET, "/v3/auth/tokens", caller)
-        .header("X-Subject-Token", token)
-        .send()
-        .await
-        .unwrap();
+    let response = node.validate(caller, token).await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }

@@ -9,7 +9,6 @@ use auth_core::{Clock, KeySet, TokenProvider};
 use auth_plugins::tokens::jws::{JwsProvider, SigningAlgorithm, SigningKeySet};
 use auth_server::keys::{self, RECEIPT_KEYS, SEALED_PURPOSES, SIGNING_KEYS};
 use chrono::Duration;
-use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
@@ -17,13 +16,7 @@ use super::harness::{TestServer, admin_claims};
 
 /// `GET /v3/auth/tokens` of `token` on `node`, as `caller`.
 async fn validate(node: &TestServer, caller: &str, token: &str) -> u16 {
-    node.call(Method::GET, "/v3/auth/tokens", caller)
-        .header("X-Subject-Token", token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    node.validate(caller, token).await.status().as_u16()
 }
 
 /// Every stored key set's material and version.

@@ -204,12 +204,7 @@ async fn bootstrap_again_resets_the_password_and_moves_the_endpoint() {
         .to_str()
         .unwrap()
         .to_owned();
-    let old = s
-        .call(reqwest::Method::GET, "/v3/auth/tokens", &fresh)
-        .header("X-Subject-Token", &old_token)
-        .send()
-        .await
-        .unwrap();
+    let old = s.validate(&fresh, &old_token).await;
     assert_eq!(old.status(), 404, "the old password's tokens are revoked");
     let moved = s.storage().get_endpoint(&endpoint_id).await.unwrap();
     assert_eq!(moved.url, "https://identity.example");

@@ -390,15 +390,7 @@ async fn validity_never_outlives_the_token_and_a_profile_is_never_valid_for_0() 
     let validity = answer["validity"].as_u64().unwrap();
     assert!(validity <= 20, "{answer}");
     // Less than a second left: a decision is not kept, a profile for 1 s.
-    let body: Value =
-        d.s.call(Method::GET, "/v3/auth/tokens", &d.admin)
-            .header("X-Subject-Token", &viewer)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let body: Value = d.s.validate(&d.admin, &viewer).await.json().await.unwrap();
     let expires_at: chrono::DateTime<chrono::Utc> = body["token"]["expires_at"]
         .as_str()
         .unwrap()

@@ -14,13 +14,7 @@ use super::harness::{TestServer, admin_claims, password_body, subject};
 
 /// `GET /v3/auth/tokens` of `token` on `node`, as `caller`.
 async fn validate(node: &TestServer, caller: &str, token: &str) -> u16 {
-    node.call(Method::GET, "/v3/auth/tokens", caller)
-        .header("X-Subject-Token", token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    node.validate(caller, token).await.status().as_u16()
 }
 
 #[tokio::test]

@@ -224,12 +224,7 @@ async fn another_users_token_needs_admin_to_validate() {
     add_user(&s, &hasher, "bob", "bob-pass", UserOptions::default()).await;
     let bob = subject(&s.issue(&password_body("bob", "bob-pass", None), None).await);
     let admin = s.admin_token().await;
-    let forbidden = s
-        .call(Method::GET, "/v3/auth/tokens", &bob)
-        .header("X-Subject-Token", &admin)
-        .send()
-        .await
-        .unwrap();
+    let forbidden = s.validate(&bob, &admin).await;
     assert_eq!(forbidden.status(), 403);
 }
 
@@ -343,11 +338,7 @@ async fn every_401_carries_the_challenge_with_the_configured_public_url() {
             .send()
             .await
             .unwrap(),
-        s.call(Method::GET, "/v3/auth/tokens", "not-a-token")
-            .header("X-Subject-Token", &admin)
-            .send()
-            .await
-            .unwrap(),
+        s.validate("not-a-token", &admin).await,
         // A failed login (the engine) and a wrong original password.
         s.issue(&password_body("admin", "wrong", None), None).await,
         s.client

@@ -299,11 +299,8 @@ async fn a_trust_scoped_token_impersonates_the_trustor_or_shows_the_trustee() {
         // Validation says the same.
         let validated: Value = w
             .server
-            .call(Method::GET, "/v3/auth/tokens", &w.admin)
-            .header("X-Subject-Token", &token)
-            .send()
+            .validate(&w.admin, &token)
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
