@@ -56,7 +56,7 @@ use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -432,8 +432,18 @@ impl Served {
             }
         };
         let metrics = &self.tracker.metrics;
+        let accept = async move {
+            let mut watched = watched;
+            if speaks_plain_http(&watched.stream).await {
+                // As nginx's 497: say why, rather than close unexplained.
+                let _ = watched.stream.write_all(&plain_http_refusal()).await;
+                let _ = watched.stream.shutdown().await;
+                return Err(std::io::Error::other("plain HTTP sent to the TLS port"));
+            }
+            acceptor.accept(watched).await
+        };
         tokio::select! {
-            accepted = acceptor.accept(watched) => match accepted {
+            accepted = accept => match accepted {
                 Ok(stream) => Some(stream),
                 Err(error) => {
                     tracing::debug!(%error, "TLS handshake failed");
@@ -504,6 +514,31 @@ impl Served {
             }
         }
     }
+}
+
+/// Whether the client's first byte is that of an HTTP request (a method's
+/// capital letter) rather than a TLS record (0x16, a handshake).
+async fn speaks_plain_http(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(stream.peek(&mut first).await, Ok(1) if first[0].is_ascii_uppercase())
+}
+
+/// The answer to plain HTTP on a TLS port: a 400 with the JSON error body
+/// every other refusal has.
+fn plain_http_refusal() -> Vec<u8> {
+    let body = serde_json::json!({
+        "error": {
+            "code": 400,
+            "title": "Bad Request",
+            "message": "This port speaks HTTPS: use https:// in the URL.",
+        }
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// The socket, noting when bytes arrive.

@@ -130,12 +130,21 @@ async fn the_api_is_served_over_tls_and_a_renewal_without_a_restart() {
         .unwrap();
     assert_eq!(renewed.status(), 200);
 
-    // Plain HTTP to the TLS port gets no answer, and is counted.
+    // Plain HTTP to the TLS port is told so, and counted.
     let plain = reqwest::Client::new()
         .get(s.base.replace("https://", "http://") + "/v3")
         .send()
-        .await;
-    assert!(plain.is_err(), "{plain:?}");
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 400);
+    let body: Value = plain.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://"),
+        "{body}"
+    );
     let metrics = s
         .client
         .get(s.url("/metrics"))
