@@ -87,6 +87,12 @@ pub enum ServerError {
     /// finish (the CLI's, never an API answer).
     #[error("backup: {0}")]
     Backup(String),
+
+    /// **400 Bad Request.** A command's input is missing or unusable, such
+    /// as a password neither given nor askable (the CLI's, never an API
+    /// answer). The message never holds the input itself.
+    #[error("{0}")]
+    Input(String),
 }
 
 impl ServerError {
@@ -97,7 +103,7 @@ impl ServerError {
                 StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
             Self::MissingToken => StatusCode::UNAUTHORIZED,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Input(_) => StatusCode::BAD_REQUEST,
             Self::UnknownRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RotationTooSoon(_) => StatusCode::CONFLICT,
@@ -117,6 +123,7 @@ impl ServerError {
             Self::RotationTooSoon(_) => "rotation_too_soon",
             Self::Io(_) => "io",
             Self::Backup(_) => "backup",
+            Self::Input(_) => "input",
         }
     }
 }

@@ -12,7 +12,7 @@ use auth_server::policy::Policy;
 use auth_server::services::Context;
 use auth_server::{AppState, Config, ServerError, keys, operations, state};
 use clap::{Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 // Not `Debug`: some arguments are passwords. (A `//` comment: clap shows
@@ -41,9 +41,14 @@ enum Command {
         /// The admin user's name.
         #[arg(long, default_value = "admin")]
         admin_username: String,
-        /// The admin user's password.
-        #[arg(long, env = "AUTH_BOOTSTRAP_PASSWORD")]
-        admin_password: String,
+        /// The admin user's password. Without it (or --password-stdin) it
+        /// is asked for, twice, on a terminal.
+        #[arg(long, env = "AUTH_BOOTSTRAP_PASSWORD", hide_env_values = true, value_parser = secret)]
+        admin_password: Option<SecretString>,
+        /// Read the admin password from standard input (up to its end; one
+        /// trailing newline is dropped), as `docker login --password-stdin`.
+        #[arg(long)]
+        password_stdin: bool,
         /// The admin project's name.
         #[arg(long, default_value = "admin")]
         project_name: String,
@@ -120,9 +125,13 @@ enum UserCommand {
         /// The user's name.
         #[arg(long)]
         name: String,
-        /// The password (or AUTH_USER_PASSWORD).
-        #[arg(long, env = "AUTH_USER_PASSWORD")]
-        password: String,
+        /// The password (or AUTH_USER_PASSWORD). Without it (or
+        /// --password-stdin) it is asked for, twice, on a terminal.
+        #[arg(long, env = "AUTH_USER_PASSWORD", hide_env_values = true, value_parser = secret)]
+        password: Option<SecretString>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
         /// The user's domain.
         #[arg(long, default_value = "default")]
         domain_id: String,
@@ -138,9 +147,13 @@ enum UserCommand {
         /// The user's name.
         #[arg(long)]
         name: String,
-        /// The new password (or AUTH_USER_PASSWORD).
-        #[arg(long, env = "AUTH_USER_PASSWORD")]
-        password: String,
+        /// The new password (or AUTH_USER_PASSWORD). Without it (or
+        /// --password-stdin) it is asked for, twice, on a terminal.
+        #[arg(long, env = "AUTH_USER_PASSWORD", hide_env_values = true, value_parser = secret)]
+        password: Option<SecretString>,
+        /// Read the new password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
         /// The user's domain.
         #[arg(long, default_value = "default")]
         domain_id: String,
@@ -329,14 +342,22 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
         Command::Bootstrap {
             admin_username,
             admin_password,
+            password_stdin,
             project_name,
             public_url,
             region,
         } => {
+            // Before connecting: a missing password fails at once.
+            let admin_password = new_password(
+                admin_password,
+                password_stdin,
+                &BOOTSTRAP_PASSWORD,
+                &admin_username,
+            )?;
             let storage = state::connect(&config).await?;
             let plan = Bootstrap {
                 admin_user: admin_username,
-                admin_password: SecretString::from(admin_password),
+                admin_password,
                 admin_project: project_name,
                 public_url,
                 region,
@@ -426,21 +447,21 @@ async fn run(cli: Cli, config: Config) -> Result<(), ServerError> {
 }
 
 async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> {
-    let storage = state::connect(config).await?;
-    let hasher = auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?;
-    let compliance = config.compliance()?;
-    let cx = Context::new(storage.as_ref(), &hasher, &compliance, &SystemClock);
     match command {
         UserCommand::Create {
             name,
             password,
+            password_stdin,
             domain_id,
         } => {
-            let password = SecretString::from(password);
-            let user = operations::create_user(&cx, &domain_id, &name, password).await?;
+            // Read before connecting: a missing password fails at once.
+            let password = new_password(password, password_stdin, &USER_PASSWORD, &name)?;
+            let tools = UserTools::open(config).await?;
+            let user = operations::create_user(&tools.cx(), &domain_id, &name, password).await?;
             println!("created user {} ({})", user.name, user.id);
         }
         UserCommand::List { domain_id } => {
+            let storage = state::connect(config).await?;
             print!(
                 "{}",
                 operations::list_users(storage.as_ref(), domain_id.as_deref()).await?
@@ -449,10 +470,12 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
         UserCommand::SetPassword {
             name,
             password,
+            password_stdin,
             domain_id,
         } => {
-            let password = SecretString::from(password);
-            let user = operations::set_password(&cx, &domain_id, &name, password).await?;
+            let password = new_password(password, password_stdin, &USER_PASSWORD, &name)?;
+            let tools = UserTools::open(config).await?;
+            let user = operations::set_password(&tools.cx(), &domain_id, &name, password).await?;
             println!(
                 "set the password of {} ({}); its tokens are revoked",
                 user.name, user.id
@@ -460,6 +483,136 @@ async fn user(command: UserCommand, config: &Config) -> Result<(), ServerError> 
         }
     }
     Ok(())
+}
+
+/// What the user commands work with: the store, the password hasher and
+/// the compliance rules.
+struct UserTools {
+    storage: std::sync::Arc<dyn auth_core::store::Storage>,
+    hasher: auth_plugins::hashing::PasswordHasher,
+    compliance: auth_plugins::compliance::SecurityCompliance,
+}
+
+impl UserTools {
+    async fn open(config: &Config) -> Result<Self, ServerError> {
+        Ok(Self {
+            storage: state::connect(config).await?,
+            hasher: auth_plugins::hashing::PasswordHasher::new(config.password_hashing()?)?,
+            compliance: config.compliance()?,
+        })
+    }
+
+    fn cx(&self) -> Context<'_> {
+        Context::new(
+            self.storage.as_ref(),
+            &self.hasher,
+            &self.compliance,
+            &SystemClock,
+        )
+    }
+}
+
+/// A password argument: its flag and environment variable, for messages.
+struct PasswordArg {
+    /// The flag (`--admin-password`).
+    flag: &'static str,
+    /// The environment variable that stands for the flag.
+    env: &'static str,
+}
+
+/// `bootstrap`'s admin password.
+const BOOTSTRAP_PASSWORD: PasswordArg = PasswordArg {
+    flag: "--admin-password",
+    env: "AUTH_BOOTSTRAP_PASSWORD",
+};
+
+/// `user create`'s and `user set-password`'s password.
+const USER_PASSWORD: PasswordArg = PasswordArg {
+    flag: "--password",
+    env: "AUTH_USER_PASSWORD",
+};
+
+/// Parses a password argument straight into a [`SecretString`].
+fn secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(value))
+}
+
+/// The new password of `user`: the one given (flag or variable), else
+/// standard input's with `--password-stdin`, else asked for twice on the
+/// terminal without echo (as `kanidmd recover-account` or `passwd` do).
+/// Without a terminal it fails at once, naming the flag and the variable,
+/// rather than waiting on input that will not come.
+fn new_password(
+    given: Option<SecretString>,
+    from_stdin: bool,
+    arg: &PasswordArg,
+    user: &str,
+) -> Result<SecretString, ServerError> {
+    read_new_password(
+        given,
+        from_stdin,
+        arg,
+        user,
+        std::io::stdin().is_terminal(),
+        |prompt| rpassword::prompt_password(prompt).map(SecretString::from),
+        || {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+            Ok(SecretString::from(text))
+        },
+    )
+}
+
+/// [`new_password`], with the terminal and standard input passed in.
+fn read_new_password(
+    given: Option<SecretString>,
+    from_stdin: bool,
+    arg: &PasswordArg,
+    user: &str,
+    on_terminal: bool,
+    mut prompt: impl FnMut(&str) -> std::io::Result<SecretString>,
+    read_stdin: impl FnOnce() -> std::io::Result<SecretString>,
+) -> Result<SecretString, ServerError> {
+    let PasswordArg { flag, env } = arg;
+    let fail = |message: String| Err(ServerError::Input(message));
+    let password = match (given, from_stdin) {
+        (Some(_), true) => {
+            return fail(format!(
+                "the password is given twice: by {flag} or {env}, and by --password-stdin"
+            ));
+        }
+        (Some(password), false) => password,
+        (None, true) => {
+            let read = read_stdin()
+                .map_err(|e| ServerError::Input(format!("cannot read standard input: {e}")))?;
+            // A newline ends what `echo` or a file gives; it is not part
+            // of the password (as docker login --password-stdin).
+            let text = read.expose_secret();
+            let text = text.strip_suffix('\n').unwrap_or(text);
+            SecretString::from(text.strip_suffix('\r').unwrap_or(text))
+        }
+        (None, false) if !on_terminal => {
+            return fail(format!(
+                "no password for {user}: give {flag}, set {env}, or pipe it with \
+                 --password-stdin (standard input is not a terminal, so it is not asked for)"
+            ));
+        }
+        (None, false) => {
+            let asked = |e: std::io::Error| {
+                ServerError::Input(format!("cannot read the password from the terminal: {e}"))
+            };
+            let first = prompt(&format!("New password for {user}: ")).map_err(asked)?;
+            let again = prompt(&format!("New password for {user} (again): ")).map_err(asked)?;
+            if first.expose_secret() != again.expose_secret() {
+                return fail("the two passwords differ; nothing was changed".to_owned());
+            }
+            first
+        }
+    };
+    if password.expose_secret().is_empty() {
+        return fail(format!("the password for {user} is empty"));
+    }
+    Ok(password)
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -536,6 +689,122 @@ mod tests {
             "{help}"
         );
         assert!(!help.contains("Debug"), "{help}");
+    }
+
+    /// [`read_new_password`] with `given`, `--password-stdin` when
+    /// `stdin` is some (what standard input holds), on a terminal whose
+    /// user types `typed` in turn; returns the outcome and the prompts.
+    fn read(
+        given: Option<&str>,
+        stdin: Option<&str>,
+        on_terminal: bool,
+        typed: &[&str],
+    ) -> (Result<String, String>, Vec<String>) {
+        let mut prompts = Vec::new();
+        let mut typed = typed.iter();
+        let result = read_new_password(
+            given.map(SecretString::from),
+            stdin.is_some(),
+            &BOOTSTRAP_PASSWORD,
+            "admin",
+            on_terminal,
+            |prompt| {
+                prompts.push(prompt.to_owned());
+                typed
+                    .next()
+                    .map(|t| SecretString::from(*t))
+                    .ok_or_else(|| std::io::Error::other("no more input"))
+            },
+            || Ok(SecretString::from(stdin.unwrap_or_default())),
+        );
+        let result = result
+            .map(|p| p.expose_secret().to_owned())
+            .map_err(|e| e.to_string());
+        (result, prompts)
+    }
+
+    #[test]
+    fn a_given_password_is_used_without_asking() {
+        let (result, prompts) = read(Some("given-secret"), None, true, &[]);
+        assert_eq!(result.as_deref(), Ok("given-secret"));
+        assert!(prompts.is_empty());
+    }
+
+    #[test]
+    fn a_missing_password_is_asked_for_twice_on_a_terminal() {
+        let (result, prompts) = read(None, None, true, &["typed-secret", "typed-secret"]);
+        assert_eq!(result.as_deref(), Ok("typed-secret"));
+        assert_eq!(prompts.len(), 2, "{prompts:?}");
+        assert!(prompts.iter().all(|p| p.contains("admin")), "{prompts:?}");
+    }
+
+    #[test]
+    fn two_different_answers_are_refused_without_showing_them() {
+        let (result, _) = read(None, None, true, &["first-secret", "second-secret"]);
+        let e = result.unwrap_err();
+        assert!(e.contains("differ"), "{e}");
+        assert!(!e.contains("first-secret") && !e.contains("second-secret"));
+        let (result, _) = read(None, None, true, &["", ""]);
+        assert!(result.unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn without_a_terminal_a_missing_password_fails_at_once_naming_the_flag() {
+        let (result, prompts) = read(None, None, false, &["never-read"]);
+        let e = result.unwrap_err();
+        assert!(prompts.is_empty(), "asked without a terminal: {prompts:?}");
+        for needed in [
+            "--admin-password",
+            "AUTH_BOOTSTRAP_PASSWORD",
+            "--password-stdin",
+        ] {
+            assert!(e.contains(needed), "{e}");
+        }
+    }
+
+    #[test]
+    fn password_stdin_reads_standard_input_less_one_newline() {
+        for (input, expected) in [
+            ("piped-secret\n", "piped-secret"),
+            ("piped-secret\r\n", "piped-secret"),
+            ("piped-secret", "piped-secret"),
+            ("two lines\n\n", "two lines\n"),
+        ] {
+            let (result, prompts) = read(None, Some(input), true, &[]);
+            assert_eq!(result.as_deref(), Ok(expected), "{input:?}");
+            assert!(prompts.is_empty());
+        }
+        let (result, _) = read(None, Some("\n"), false, &[]);
+        assert!(result.unwrap_err().contains("empty"));
+        let (result, _) = read(Some("given-secret"), Some("piped-secret"), false, &[]);
+        let e = result.unwrap_err();
+        assert!(e.contains("twice") && !e.contains("-secret"), "{e}");
+    }
+
+    #[test]
+    fn password_flags_are_optional_and_parse_as_secrets() {
+        let cli = Cli::try_parse_from(["auth-server", "bootstrap", "--password-stdin"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Bootstrap {
+                admin_password: None,
+                password_stdin: true,
+                ..
+            })
+        ));
+        let cli = Cli::try_parse_from(["auth-server", "user", "set-password", "--name", "bob"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            cli.command,
+            Some(Command::User {
+                command: UserCommand::SetPassword {
+                    password: None,
+                    password_stdin: false,
+                    ..
+                }
+            })
+        ));
     }
 
     #[test]
