@@ -41,7 +41,7 @@
 //! ```
 //!
 //! Environment variables override single settings: `AUTH_LISTEN`,
-//! `AUTH_DATABASE_URL`, `AUTH_PUBLIC_URL`, `AUTH_KEYS_DIR`, `AUTH_METHODS`
+//! `AUTH_DATABASE_URL`, `AUTH_DATABASE_CONNECT_TIMEOUT`, `AUTH_PUBLIC_URL`, `AUTH_KEYS_DIR`, `AUTH_METHODS`
 //! (comma-separated), `AUTH_LOG_FORMAT` (`text` or `json`),
 //! `AUTH_POLICY_FILE`, `AUTH_HEADER_READ_TIMEOUT_SECS`,
 //! `AUTH_KEEPALIVE_TIMEOUT_SECS`, `AUTH_MAX_CONNECTIONS`.
@@ -645,7 +645,8 @@ pub struct DatabaseSection {
     /// Connection pool size.
     pub max_connections: u32,
     /// Seconds to wait for a network database (PostgreSQL) to accept the
-    /// first connection before giving up with the host, port and cause.
+    /// first connection before giving up with the host, port and cause; at
+    /// least 1 (0 would give up before any connection could be made).
     pub connect_timeout: u64,
 }
 
@@ -802,6 +803,10 @@ impl Config {
     /// Parses a TOML document.
     pub fn from_toml(text: &str) -> Result<Self, ServerError> {
         let config: Self = toml::from_str(text).map_err(|e| ServerError::Config(e.to_string()))?;
+        check_connect_timeout(
+            "[database] connect_timeout",
+            config.database.connect_timeout,
+        )?;
         if config.resource.max_project_tree_depth == 0 {
             return Err(ServerError::Config(
                 "[resource] max_project_tree_depth must be at least 1".into(),
@@ -822,6 +827,11 @@ impl Config {
         }
         if let Some(url) = var("AUTH_DATABASE_URL") {
             self.database.url = url;
+        }
+        if let Some(value) = var("AUTH_DATABASE_CONNECT_TIMEOUT") {
+            let seconds = parse_number("AUTH_DATABASE_CONNECT_TIMEOUT", &value)?;
+            self.database.connect_timeout =
+                check_connect_timeout("AUTH_DATABASE_CONNECT_TIMEOUT", seconds)?;
         }
         if let Some(url) = var("AUTH_PUBLIC_URL") {
             self.server.public_url = Some(url);
@@ -906,6 +916,19 @@ impl Config {
     pub fn shared_sections(&self) -> Value {
         serde_json::json!({ auth_plugins::compliance::SECTION: self.security_compliance })
     }
+}
+
+/// `[database] connect_timeout` (named `setting` in the error) if it is at
+/// least 1: with 0 every first connection would time out before it could
+/// be made, and the node would never start.
+fn check_connect_timeout(setting: &str, seconds: u64) -> Result<u64, ServerError> {
+    if seconds == 0 {
+        return Err(ServerError::Config(format!(
+            "{setting} must be at least 1 (seconds): with 0 no connection to the database \
+             could ever be made"
+        )));
+    }
+    Ok(seconds)
 }
 
 /// A whole number from an environment variable, or an error naming it.
@@ -1096,6 +1119,30 @@ mod tests {
             wrong.to_string().contains("AUTH_MAX_CONNECTIONS"),
             "{wrong}"
         );
+    }
+
+    #[test]
+    fn the_connect_timeout_comes_from_the_file_or_the_environment_and_is_never_0() {
+        let mut c = Config::from_toml("[database]\nconnect_timeout = 12").unwrap();
+        assert_eq!(c.database.connect_timeout, 12);
+        c.apply_env(|n| (n == "AUTH_DATABASE_CONNECT_TIMEOUT").then(|| " 30 ".into()))
+            .unwrap();
+        assert_eq!(c.database.connect_timeout, 30);
+        let e = Config::from_toml("[database]\nconnect_timeout = 0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[database] connect_timeout") && e.contains("at least 1"),
+            "{e}"
+        );
+        for bad in ["0", "soon"] {
+            let e = c
+                .apply_env(|n| (n == "AUTH_DATABASE_CONNECT_TIMEOUT").then(|| bad.into()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("AUTH_DATABASE_CONNECT_TIMEOUT"), "{e}");
+        }
+        assert_eq!(c.database.connect_timeout, 30, "a refused value was kept");
     }
 
     #[test]

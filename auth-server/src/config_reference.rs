@@ -193,10 +193,10 @@ pub const SECTIONS: &[Section] = &[
             ),
             set(
                 "connect_timeout",
-                "integer (seconds)",
+                "integer (seconds, at least 1)",
                 D("5"),
-                None,
-                "How long to wait for a network database (PostgreSQL) to accept the first connection before giving up, naming the host, port, database and cause.",
+                Some("AUTH_DATABASE_CONNECT_TIMEOUT"),
+                "How long to wait for a network database (PostgreSQL) to accept the first connection before giving up, naming the host, port, database and cause. 0 is refused: no connection could be made.",
             ),
         ],
     },
