@@ -1123,11 +1123,6 @@ mod tests {
 
     #[test]
     fn the_connect_timeout_comes_from_the_file_or_the_environment_and_is_never_0() {
-        let mut c = Config::from_toml("[database]\nconnect_timeout = 12").unwrap();
-        assert_eq!(c.database.connect_timeout, 12);
-        c.apply_env(|n| (n == "AUTH_DATABASE_CONNECT_TIMEOUT").then(|| " 30 ".into()))
-            .unwrap();
-        assert_eq!(c.database.connect_timeout, 30);
         let e = Config::from_toml("[database]\nconnect_timeout = 0")
             .unwrap_err()
             .to_string();
@@ -1135,6 +1130,11 @@ mod tests {
             e.contains("[database] connect_timeout") && e.contains("at least 1"),
             "{e}"
         );
+        let mut c = Config::from_toml("[database]\nconnect_timeout = 12").unwrap();
+        assert_eq!(c.database.connect_timeout, 12);
+        c.apply_env(|n| (n == "AUTH_DATABASE_CONNECT_TIMEOUT").then(|| " 30 ".into()))
+            .unwrap();
+        assert_eq!(c.database.connect_timeout, 30);
         for bad in ["0", "soon"] {
             let e = c
                 .apply_env(|n| (n == "AUTH_DATABASE_CONNECT_TIMEOUT").then(|| bad.into()))
