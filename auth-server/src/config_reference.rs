@@ -9,7 +9,10 @@
 //! tests below check it against the types themselves:
 //! - the fields of every section are read from serde (the list an unknown
 //!   field's error names), and each must have an entry here, and each entry
-//!   a field: a new field without documentation fails a test;
+//!   a field: a new field without documentation fails a test. That holds
+//!   for the sections the methods and handler modules parse themselves
+//!   (`[auth.method.jwt]`, `[events.modules.Script]`...) too, since the
+//!   tests load every method and module as the server does;
 //! - the printed file parses back into exactly [`Config::default`](crate::Config::default);
 //! - every commented example, uncommented, parses and passes its checks;
 //! - the environment variables named here are exactly those
@@ -49,7 +52,10 @@ pub struct Setting {
 /// One `[section]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Section {
-    /// Its dotted path (`events.dispatcher`).
+    /// Its dotted path (`events.dispatcher`). A segment ending in `[]` is
+    /// an array of tables (`auth.method.jwt.issuers[]`, written
+    /// `[[auth.method.jwt.issuers]]`); `<name>` stands for a key the
+    /// operator chooses.
     pub path: &'static str,
     /// What it is for.
     pub doc: &'static str,
@@ -328,6 +334,199 @@ pub const SECTIONS: &[Section] = &[
         )],
     },
     Section {
+        path: "auth.method.external",
+        doc: "The external method (not enabled by default): a user name asserted in a header by a trusted front proxy (Kerberos, client certificates, a corporate SSO), as Keystone's REMOTE_USER.",
+        settings: &[
+            set(
+                "user_header",
+                "header name",
+                E("\"x-remote-user\""),
+                None,
+                "The header carrying the user name (default x-remote-user).",
+            ),
+            set(
+                "domain_header",
+                "header name",
+                E("\"x-remote-domain\""),
+                None,
+                "A header carrying the user's domain name; unset (the default), users are in default_domain.",
+            ),
+            set(
+                "default_domain",
+                "domain id",
+                E("\"default\""),
+                None,
+                "The domain (by id) of users when no domain header is sent (default \"default\").",
+            ),
+            set(
+                "trusted_proxies",
+                "list of networks (CIDR)",
+                E("[\"10.0.0.0/24\"]"),
+                None,
+                "The networks the proxies connect from; the header is believed from these only. Empty (the default) trusts nobody: the method lets no one in until this is set.",
+            ),
+        ],
+    },
+    Section {
+        path: "auth.method.jwt",
+        doc: "The jwt method (not enabled by default): a JSON Web Token from a trusted OpenID Connect or OAuth issuer, mapped to a local user.",
+        settings: &[set(
+            "issuers",
+            "array of tables",
+            S("auth.method.jwt.issuers[]"),
+            None,
+            "The trusted issuers, one [[auth.method.jwt.issuers]] table each; none by default, so the method lets no one in until one is configured.",
+        )],
+    },
+    Section {
+        path: "auth.method.jwt.issuers[]",
+        doc: "One trusted issuer. issuer, audiences and one of jwks_url and jwks_file are required.",
+        settings: &[
+            set(
+                "issuer",
+                "string",
+                E("\"https://login.example.com\""),
+                None,
+                "The exact iss claim of its tokens (required).",
+            ),
+            set(
+                "audiences",
+                "list of strings",
+                E("[\"keystone\"]"),
+                None,
+                "Accepted aud values; a token must name at least one (required).",
+            ),
+            set(
+                "jwks_url",
+                "URL",
+                E("\"https://login.example.com/.well-known/jwks.json\""),
+                None,
+                "Where the issuer publishes its keys (JWKS). Exactly one of jwks_url and jwks_file.",
+            ),
+            set(
+                "jwks_file",
+                "path",
+                E("\"/etc/auth-server/jwks.json\""),
+                None,
+                "A JWKS file instead of a URL, re-read for an unknown kid.",
+            ),
+            set(
+                "algorithms",
+                "list of algorithm names",
+                E("[\"RS256\", \"ES256\"]"),
+                None,
+                "Accepted signature algorithms, asymmetric only (default RS256 and ES256); EdDSA and Ed25519 name one algorithm.",
+            ),
+            set(
+                "leeway_secs",
+                "integer (seconds)",
+                E("60"),
+                None,
+                "Clock skew tolerated on exp and nbf (default 60).",
+            ),
+            set(
+                "cache_secs",
+                "integer (seconds)",
+                E("3600"),
+                None,
+                "How long fetched keys are trusted before they are fetched again (default 3600).",
+            ),
+            set(
+                "min_refresh_secs",
+                "integer (seconds)",
+                E("30"),
+                None,
+                "The least time between two fetches, successful or not (default 30).",
+            ),
+            set(
+                "max_stale_secs",
+                "integer (seconds)",
+                E("86400"),
+                None,
+                "How long past cache_secs the last good keys still serve while the issuer cannot be reached (default a day); past it, logins from this issuer fail with 503.",
+            ),
+            set(
+                "mapping",
+                "table",
+                S("auth.method.jwt.issuers[].mapping"),
+                None,
+                "How the token's claims map to a local user and groups.",
+            ),
+        ],
+    },
+    Section {
+        path: "auth.method.jwt.issuers[].mapping",
+        doc: "How an issuer's claims map to a local user and its group memberships (written after its [[auth.method.jwt.issuers]] table).",
+        settings: &[
+            set(
+                "user_claim",
+                "claim name",
+                E("\"preferred_username\""),
+                None,
+                "The claim whose value is the local user name (default sub).",
+            ),
+            set(
+                "domain",
+                "domain id",
+                E("\"default\""),
+                None,
+                "The domain (by id) the users live in (default \"default\").",
+            ),
+            set(
+                "provision",
+                "boolean",
+                E("true"),
+                None,
+                "Create an unknown user at its first login (default false: unknown users are refused).",
+            ),
+            set(
+                "groups_claim",
+                "claim name",
+                E("\"groups\""),
+                None,
+                "A claim listing the user's groups at the issuer (default none).",
+            ),
+            set(
+                "groups",
+                "table: issuer group name -> local group id",
+                E("{ admins = \"<local group id>\" }"),
+                None,
+                "The groups kept in line with the token: a user is added to the mapped groups its token lists and removed from those it no longer lists; other memberships are left alone.",
+            ),
+        ],
+    },
+    Section {
+        path: "auth.method.publickey",
+        doc: "The publickey method (not enabled by default): a signed challenge, answered with an Ed25519 key registered as a credential.",
+        settings: &[set(
+            "credential_type",
+            "string",
+            E("\"publickey\""),
+            None,
+            "The credential type holding users' public keys (default \"publickey\").",
+        )],
+    },
+    Section {
+        path: "auth.method.dicom_asserted",
+        doc: "The dicom_asserted method (not enabled by default): users asserted by trusted DICOM peers through the DICOM listener's user identity negotiation.",
+        settings: &[
+            set(
+                "ae_titles",
+                "list of AE titles",
+                E("[\"CT_SCANNER_1\"]"),
+                None,
+                "The calling AE titles whose asserted users are believed (compared without padding); empty (the default): none.",
+            ),
+            set(
+                "networks",
+                "list of networks (CIDR)",
+                E("[\"10.1.2.0/24\"]"),
+                None,
+                "The networks those peers must connect from; empty (the default): none.",
+            ),
+        ],
+    },
+    Section {
         path: "security_compliance",
         doc: "Keystone's [security_compliance], under Keystone's option names: lockout and password rules, all off unless set.",
         settings: &[
@@ -471,7 +670,7 @@ pub const SECTIONS: &[Section] = &[
                 "table: module name -> its options",
                 D("{}"),
                 None,
-                "Each handler module's own settings, e.g. [events.modules.UserNotification] with its SMTP server.",
+                "Each handler module's own settings: [events.modules.UserNotification] and [events.modules.Script] below; the other modules (Logging, WebHook, Counter, UserState, ResponseMangler) have none, their options are per binding.",
             ),
             set(
                 "bindings",
@@ -513,6 +712,92 @@ pub const SECTIONS: &[Section] = &[
                 D("4"),
                 None,
                 "How many events' off-path runs execute at once.",
+            ),
+        ],
+    },
+    Section {
+        path: "events.modules.UserNotification",
+        doc: "The UserNotification handler module (e-mail over SMTP): its SMTP servers, named, so that the mail password stays in this file and out of the bindings the API shows.",
+        settings: &[set(
+            "servers",
+            "table: server name -> its settings",
+            S("events.modules.UserNotification.servers.<name>"),
+            None,
+            "The SMTP servers a sendmail binding can name (its server option, default \"default\").",
+        )],
+    },
+    Section {
+        path: "events.modules.UserNotification.servers.<name>",
+        doc: "One SMTP server, e.g. [events.modules.UserNotification.servers.default]. host and from are required.",
+        settings: &[
+            set(
+                "host",
+                "host name",
+                E("\"smtp.example.org\""),
+                None,
+                "The SMTP server (required).",
+            ),
+            set(
+                "port",
+                "integer",
+                E("587"),
+                None,
+                "Its port (default 587 with starttls, 465 with tls, 25 with none).",
+            ),
+            set(
+                "tls",
+                "\"starttls\", \"tls\" or \"none\"",
+                E("\"starttls\""),
+                None,
+                "starttls (the default) upgrades a plain connection and requires it; tls is TLS from the first byte (SMTPS); none is for a relay on the same host only.",
+            ),
+            set(
+                "username",
+                "string",
+                E("\"auth-server\""),
+                None,
+                "The login, if the server wants one (with password).",
+            ),
+            set(
+                "password",
+                "string",
+                E("\"change-me\""),
+                None,
+                "Its password (with username); never logged or shown by the API.",
+            ),
+            set(
+                "from",
+                "mailbox",
+                E("\"Auth <auth@example.org>\""),
+                None,
+                "The sender of every mail (required).",
+            ),
+            set(
+                "timeout_ms",
+                "integer (ms)",
+                E("10000"),
+                None,
+                "The time limit of one delivery (default 10000).",
+            ),
+        ],
+    },
+    Section {
+        path: "events.modules.Script",
+        doc: "The Script handler module: runs an executable from one directory with the event's data as arguments. Off unless enabled here.",
+        settings: &[
+            set(
+                "enabled",
+                "boolean",
+                E("true"),
+                None,
+                "Whether bindings may run scripts (default false); enabled, directory is required.",
+            ),
+            set(
+                "directory",
+                "path (an existing directory)",
+                E("\"/etc/auth-server/scripts\""),
+                None,
+                "The one directory scripts are taken from; a binding names a file in it, nothing else.",
             ),
         ],
     },
@@ -970,7 +1255,7 @@ pub fn example(data_dir: Option<&Path>) -> String {
         out.push('\n');
         wrap(&mut out, "# ", section.doc);
         let lead = if all_commented { "# " } else { "" };
-        let _ = writeln!(out, "{lead}[{}]", section.path);
+        let _ = writeln!(out, "{lead}{}", header(section.path));
         for setting in section.settings {
             out.push('\n');
             wrap(&mut out, "# ", setting.doc);
@@ -995,12 +1280,21 @@ pub fn example(data_dir: Option<&Path>) -> String {
                     let _ = writeln!(out, "# {} = {value}", setting.key);
                 }
                 (Shown::Section(path), None) => {
-                    let _ = writeln!(out, "# ({}: see [{path}])", setting.key);
+                    let _ = writeln!(out, "# ({}: see {})", setting.key, header(path));
                 }
             }
         }
     }
     out
+}
+
+/// The TOML header of the section at `path`: `[[a.b]]` for an array of
+/// tables (`a.b[]`), else `[a.b]`.
+fn header(path: &str) -> String {
+    match path.strip_suffix("[]") {
+        Some(array) => format!("[[{}]]", array.replace("[]", "")),
+        None => format!("[{}]", path.replace("[]", "")),
+    }
 }
 
 /// Appends `text` as comment lines of at most 78 columns.
@@ -1028,13 +1322,99 @@ mod tests {
     use super::*;
     use crate::Config;
 
-    /// `[path]` with `key = value` (nested tables written out).
-    fn toml_with(path: &str, line: &str) -> String {
-        if path.is_empty() {
-            format!("{line}\n")
-        } else {
-            format!("[{path}]\n{line}\n")
+    /// What a lone example of these sections needs beside it to load:
+    /// their required settings, by key, written with their examples. An
+    /// example of one of them, or of an alternative it names (`a|b`: one
+    /// of the two), takes its place.
+    const NEEDS: &[(&str, &[&str])] = &[
+        (
+            "auth.method.jwt.issuers[]",
+            &["issuer", "audiences", "jwks_url|jwks_file"],
+        ),
+        (
+            "events.modules.UserNotification.servers.<name>",
+            &["host", "from"],
+        ),
+        ("events.modules.Script", &["directory"]),
+    ];
+
+    /// Settings that are only valid together: an example of one is
+    /// written with the others' examples.
+    const TOGETHER: &[(&str, &[&str])] = &[(
+        "events.modules.UserNotification.servers.<name>",
+        &["username", "password"],
+    )];
+
+    /// The example or default the reference shows for `key` in `path`.
+    fn shown(path: &str, key: &str) -> &'static str {
+        SECTIONS
+            .iter()
+            .filter(|s| s.path == path)
+            .flat_map(|s| s.settings)
+            .find(|s| s.key == key)
+            .and_then(|s| match s.shown {
+                Shown::Default(value) | Shown::Example(value) => Some(value),
+                Shown::Section(_) => None,
+            })
+            .unwrap_or_else(|| panic!("[{path}] shows no value for {key}"))
+    }
+
+    /// The lines `path` needs for an example of `key` (see [`NEEDS`] and
+    /// [`TOGETHER`]).
+    fn needs(path: &str, key: &str) -> String {
+        let mut lines = String::new();
+        for need in NEEDS
+            .iter()
+            .filter(|(p, _)| *p == path)
+            .flat_map(|(_, needs)| needs.iter())
+        {
+            if need.split('|').any(|k| k == key) {
+                continue;
+            }
+            let first = need.split('|').next().unwrap_or(need);
+            let _ = writeln!(lines, "{first} = {}", shown(path, first));
         }
+        for group in TOGETHER
+            .iter()
+            .filter(|(p, group)| *p == path && group.contains(&key))
+            .flat_map(|(_, group)| group.iter())
+        {
+            if *group != key {
+                let _ = writeln!(lines, "{group} = {}", shown(path, group));
+            }
+        }
+        lines
+    }
+
+    /// A TOML document with `line` (the setting `key`) in the section at
+    /// `path`: an element, with what it needs, for each array of tables
+    /// on the way, and `example` for each `<name>`.
+    fn toml_with(path: &str, key: &str, line: &str) -> String {
+        if path.is_empty() {
+            return format!("{line}\n");
+        }
+        let mut text = String::new();
+        let mut at = 0;
+        while let Some(end) = path[at..].find("[]") {
+            at += end + 2;
+            let array = &path[..at];
+            if array != path {
+                let _ = writeln!(text, "{}", header(array));
+                text.push_str(&needs(array, ""));
+            }
+        }
+        let _ = writeln!(text, "{}", header(path));
+        text.push_str(&needs(path, key));
+        let _ = writeln!(text, "{line}");
+        text.replace("<name>", "example")
+    }
+
+    /// Points the example paths that must exist (the script directory,
+    /// checked at start) at `existing`.
+    fn with_existing_paths(text: &str, existing: &Path) -> String {
+        let scripts = shown("events.modules.Script", "directory");
+        let there = toml::Value::String(existing.display().to_string()).to_string();
+        text.replace(scripts, &there)
     }
 
     /// Loads `text` as the server does and runs the checks that parse the
@@ -1059,13 +1439,18 @@ mod tests {
                 &every.shared_sections(),
             )
             .map_err(|e| e.to_string())?;
+        // Each handler module parses its own [events.modules.<Name>].
+        auth_core::Registry::<auth_core::handlers::HandlerModuleRegistration>::from_inventory()
+            .map_err(|e| e.to_string())?
+            .instantiate(&config.events.modules)
+            .map_err(|e| e.to_string())?;
         Ok(config)
     }
 
     /// The fields serde knows for the section at `path`: the list an
     /// unknown field's error names.
     fn fields(path: &str) -> BTreeSet<String> {
-        let error = load(&toml_with(path, "zz_unknown_probe = 0"))
+        let error = load(&toml_with(path, "zz_unknown_probe", "zz_unknown_probe = 0"))
             .err()
             .unwrap_or_else(|| panic!("[{path}] accepts an unknown field"));
         let (_, expected) = error
@@ -1115,14 +1500,41 @@ mod tests {
 
     #[test]
     fn every_commented_example_parses_when_uncommented() {
+        let existing = tempfile::tempdir().unwrap();
         for section in SECTIONS {
             for setting in section.settings {
                 if let Shown::Example(value) = setting.shown {
-                    let text = toml_with(section.path, &format!("{} = {value}", setting.key));
+                    let line = format!("{} = {value}", setting.key);
+                    let text = toml_with(section.path, setting.key, &line);
+                    let text = with_existing_paths(&text, existing.path());
                     load(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
                 }
             }
         }
+    }
+
+    #[test]
+    fn arrays_of_tables_and_named_tables_are_written_as_toml() {
+        let text = example(None);
+        for header in [
+            "# [[auth.method.jwt.issuers]]",
+            "# [auth.method.jwt.issuers.mapping]",
+            "# [events.modules.UserNotification.servers.<name>]",
+            "# (issuers: see [[auth.method.jwt.issuers]])",
+        ] {
+            assert!(text.lines().any(|l| l == header), "{header}\n{text}");
+        }
+        // A complete issuer, as an operator would uncomment it, loads.
+        let issuer = toml_with(
+            "auth.method.jwt.issuers[].mapping",
+            "provision",
+            "provision = true",
+        );
+        load(&issuer).unwrap_or_else(|e| panic!("{issuer}: {e}"));
+        assert!(
+            issuer.starts_with("[[auth.method.jwt.issuers]]\n"),
+            "{issuer}"
+        );
     }
 
     #[test]
