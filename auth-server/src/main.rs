@@ -494,6 +494,8 @@ struct UserTools {
 }
 
 impl UserTools {
+    /// Connects to the database (migrating it) and reads the hashing and
+    /// compliance settings.
     async fn open(config: &Config) -> Result<Self, ServerError> {
         Ok(Self {
             storage: state::connect(config).await?,
@@ -502,6 +504,7 @@ impl UserTools {
         })
     }
 
+    /// The services' context over these parts.
     fn cx(&self) -> Context<'_> {
         Context::new(
             self.storage.as_ref(),

@@ -11,6 +11,7 @@
 //! of its own, since `pg_dump` dumps a whole database, and drops it); they
 //! are skipped, saying so, without it, unless `AUTH_TEST_REQUIRE_POSTGRES=1`
 //! (CI), which makes a missing or unreachable server a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test binary: panicking is how it fails
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
