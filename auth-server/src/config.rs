@@ -41,8 +41,9 @@
 //! ```
 //!
 //! Environment variables override single settings: `AUTH_LISTEN`,
-//! `AUTH_DATABASE_URL`, `AUTH_DATABASE_CONNECT_TIMEOUT`, `AUTH_PUBLIC_URL`, `AUTH_KEYS_DIR`, `AUTH_METHODS`
-//! (comma-separated), `AUTH_LOG_FORMAT` (`text` or `json`),
+//! `AUTH_DATABASE_URL`, `AUTH_DATABASE_CONNECT_TIMEOUT`, `AUTH_PUBLIC_URL`,
+//! `AUTH_KEYS_DIR`, `AUTH_METHODS` (comma-separated), `AUTH_LOG_FORMAT`
+//! (`text` or `json`),
 //! `AUTH_POLICY_FILE`, `AUTH_HEADER_READ_TIMEOUT_SECS`,
 //! `AUTH_KEEPALIVE_TIMEOUT_SECS`, `AUTH_MAX_CONNECTIONS`.
 //!
