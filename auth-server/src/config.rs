@@ -40,15 +40,11 @@
 //! file = "/etc/auth-server/policy.yaml"   # overrides of the default rules
 //! ```
 //!
-//! Environment variables override single settings: `AUTH_LISTEN`,
-//! `AUTH_DATABASE_URL`, `AUTH_DATABASE_CONNECT_TIMEOUT`, `AUTH_PUBLIC_URL`,
-//! `AUTH_KEYS_DIR`, `AUTH_METHODS` (comma-separated), `AUTH_LOG_FORMAT`
-//! (`text` or `json`),
-//! `AUTH_POLICY_FILE`, `AUTH_HEADER_READ_TIMEOUT_SECS`,
-//! `AUTH_KEEPALIVE_TIMEOUT_SECS`, `AUTH_MAX_CONNECTIONS`.
-//!
-//! Every option, with its type, default, variable and meaning:
-//! `auth-server config example` ([`crate::config_reference`]).
+//! Environment variables override single settings (`AUTH_LISTEN`,
+//! `AUTH_DATABASE_URL`, `AUTH_TLS_CERTIFICATE_FILE`, …). Every option, with
+//! its type, default, environment variable and meaning: `auth-server config
+//! example` ([`crate::config_reference`], held by a test to what
+//! [`Config::apply_env`] reads).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
