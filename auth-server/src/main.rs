@@ -618,7 +618,6 @@ fn read_new_password(
     Ok(password)
 }
 
-/// Completes on Ctrl-C or SIGTERM.
 /// Reads the TLS certificate and key again on every `SIGHUP` (what
 /// `systemctl reload auth-server` sends), besides `[tls]
 /// reload_interval_secs`.
@@ -645,6 +644,7 @@ async fn reload_on_hangup(state: AppState) {
     drop(state);
 }
 
+/// Completes on Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
