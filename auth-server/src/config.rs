@@ -542,6 +542,10 @@ pub struct ServerSection {
     /// The public base URL (for discovery links and `WWW-Authenticate`);
     /// derived from the request's `Host` when unset.
     pub public_url: Option<String>,
+    /// The reverse proxies whose `X-Forwarded-For`, `-Proto` and `-Host`
+    /// are believed, on every HTTP listener (see [`crate::forwarded`]);
+    /// empty (the default), none is and the TCP peer is the client.
+    pub trusted_proxies: crate::forwarded::TrustedProxies,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     /// Longest a request may take, in seconds.
@@ -588,6 +592,7 @@ impl Default for ServerSection {
             listen: "127.0.0.1:5000".to_owned(),
             management_listen: None,
             public_url: None,
+            trusted_proxies: crate::forwarded::TrustedProxies::default(),
             body_limit: 64 * 1024,
             request_timeout_secs: 30,
             log_format: LogFormat::Text,
@@ -838,6 +843,12 @@ impl Config {
         }
         if let Some(file) = var("AUTH_TLS_KEY_FILE") {
             self.tls.key_file = Some(PathBuf::from(file));
+        }
+        if let Some(list) = var("AUTH_TRUSTED_PROXIES") {
+            self.server.trusted_proxies = crate::forwarded::TrustedProxies::parse(
+                list.split(',').filter(|entry| !entry.trim().is_empty()),
+            )
+            .map_err(|e| ServerError::Config(format!("AUTH_TRUSTED_PROXIES: {e}")))?;
         }
         if let Some(dir) = var("AUTH_KEYS_DIR") {
             self.keys.dir = PathBuf::from(dir);

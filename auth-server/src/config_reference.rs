@@ -106,7 +106,14 @@ pub const SECTIONS: &[Section] = &[
                 "URL",
                 E("\"https://keystone.example.com\""),
                 Some("AUTH_PUBLIC_URL"),
-                "The public base URL, for discovery links and WWW-Authenticate; unset, it is derived from each request's Host header. Set it behind a proxy.",
+                "The public base URL, for discovery links and WWW-Authenticate; unset, it is derived from each request's Host header (or a trusted proxy's X-Forwarded-Proto and X-Forwarded-Host). Set it behind a proxy.",
+            ),
+            set(
+                "trusted_proxies",
+                "list of IP addresses or CIDR networks",
+                D("[]"),
+                Some("AUTH_TRUSTED_PROXIES"),
+                "The reverse proxies in front of the server, such as [\"10.0.0.0/8\", \"127.0.0.1\", \"::1\"] (the variable: comma-separated). A request from one of them is from the client its X-Forwarded-For names, read right to left skipping trusted proxies (nginx's real_ip_recursive), for audit rows, event conditions and failed-login lines; its X-Forwarded-Proto and X-Forwarded-Host give the public URL when public_url is unset. Every listener (the API, management_listen, the [gateway]) uses it. Empty, no forwarded header is believed: the TCP peer is the client. A bad entry stops the start.",
             ),
             set(
                 "body_limit",

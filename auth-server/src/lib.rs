@@ -35,6 +35,8 @@
 //!   CLI change data only through them.
 //! - [`events`]: every call as an event, its bindings and its audit row.
 //! - [`error`]: the one error type and its responses.
+//! - [`forwarded`]: who a request is from behind trusted reverse proxies
+//!   (`X-Forwarded-*`), computed once per request on every listener.
 //! - [`config`]: the TOML file, environment overrides and defaults.
 //! - [`state`]: what handlers share (storage, engine, token provider).
 //! - [`keys`]: where key sets live, creation and rotation.
@@ -57,6 +59,7 @@ pub mod dicom;
 pub mod error;
 pub mod events;
 pub mod expiry;
+pub mod forwarded;
 pub mod gateway;
 pub mod imaging;
 pub mod keys;
