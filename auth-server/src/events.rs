@@ -17,7 +17,6 @@
 //! Handlers and the engine reach the event through [`note`], a task-local
 //! scoped to the call, so nothing has to thread it through signatures.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -27,13 +26,14 @@ use auth_core::handlers::Dispatcher;
 use auth_core::store::{AuditKind, HandlerPosition};
 use auth_core::{AuthEvent, EventResult, EventSink};
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::error::ServerError;
+use crate::forwarded::ClientOrigin;
 use crate::metrics::Metrics;
 use crate::routes::EventNames;
 use crate::state::AppState;
@@ -140,10 +140,7 @@ pub async fn around_call(State(calls): State<Calls>, request: Request, next: Nex
         .extensions()
         .get::<RequestId>()
         .map(|r| r.0.to_string());
-    event.client_addr = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    event.client_addr = ClientOrigin::of(request.extensions(), request.headers()).client_addr();
     let dispatcher = state.dispatcher();
     if !dispatcher.wants(name) && skips_successes(&state, name) {
         // The hot path (token validation, imaging decisions): nothing

@@ -217,13 +217,6 @@ impl ClientOrigin {
     pub fn host(&self) -> Option<&str> {
         self.host.as_deref()
     }
-
-    /// The base URL the client used (`scheme://host`, no trailing `/`):
-    /// the forwarded scheme or `http`, the host or `localhost`.
-    pub fn base_url(&self) -> String {
-        let scheme = self.scheme.unwrap_or(Scheme::Http).as_str();
-        format!("{scheme}://{}", self.host().unwrap_or("localhost"))
-    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientOrigin {
@@ -425,7 +418,6 @@ mod tests {
             assert_eq!(o.chain(), [ip("192.0.2.1")]);
             assert_eq!(o.forwarded_scheme(), None);
             assert_eq!(o.host(), Some("auth.internal:5000"));
-            assert_eq!(o.base_url(), "http://auth.internal:5000");
         }
     }
 
@@ -529,7 +521,6 @@ mod tests {
         );
         assert_eq!(o.forwarded_scheme(), Some(Scheme::Https));
         assert_eq!(o.host(), Some("keystone.example.com"));
-        assert_eq!(o.base_url(), "https://keystone.example.com");
         for (host, expected) in [
             ("keystone.example.com:8443", "keystone.example.com:8443"),
             ("[2001:db8::1]:443", "[2001:db8::1]:443"),
@@ -554,10 +545,7 @@ mod tests {
             assert_eq!(o.forwarded_scheme(), expected, "{proto}");
         }
         // No host at all.
-        assert_eq!(
-            origin("127.0.0.1", &proxies, &[]).base_url(),
-            "http://localhost"
-        );
+        assert_eq!(origin("127.0.0.1", &proxies, &[]).host(), None);
     }
 
     #[test]

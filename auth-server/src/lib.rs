@@ -142,6 +142,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             keystone_headers,
         ))
+        // Outermost: every other layer and handler reads the client from it.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            forwarded::resolve,
+        ))
         .with_state(state)
 }
 
@@ -201,10 +206,10 @@ async fn keystone_headers(
     request
         .extensions_mut()
         .insert(events::RequestId(id.as_str().into()));
-    let host = request.headers().get(axum::http::header::HOST).cloned();
+    let origin = forwarded::ClientOrigin::of(request.extensions(), request.headers());
     let mut response = next.run(request).await;
     if response.extensions().get::<error::Challenge>().is_some() {
-        let base = keystone::public_base_for_host(&state, host.as_ref());
+        let base = keystone::public_base(&state, &origin);
         error::add_challenge(response.headers_mut(), &format!("{base}/v3"));
     }
     let headers = response.headers_mut();
@@ -271,6 +276,10 @@ pub fn management_router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics_text))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            forwarded::resolve,
+        ))
         .with_state(state)
 }
 

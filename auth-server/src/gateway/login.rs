@@ -10,11 +10,9 @@
 //! ends the session its credential belongs to, and clears the cookie
 //! (204).
 
-use std::net::SocketAddr;
-
 use auth_core::AuthError;
 use axum::Json;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +20,7 @@ use serde_json::json;
 
 use super::{credentials, session};
 use crate::error::ServerError;
+use crate::forwarded::ClientOrigin;
 use crate::services::sessions::{self, HeaderLogin};
 use crate::services::tokens::Outcome;
 use crate::state::AppState;
@@ -55,7 +54,7 @@ pub async fn login(
         password,
         domain_id,
         passcode: header("x-passcode"),
-        client_addr: client_addr(&request),
+        client_addr: ClientOrigin::of(request.extensions(), request.headers()).client_addr(),
     };
     match sessions::open(&state, login).await? {
         Outcome::Token(new) => {
@@ -113,11 +112,4 @@ pub async fn logout(
         response.headers_mut().insert(SET_COOKIE, value);
     }
     Ok(response)
-}
-
-fn client_addr(request: &Request) -> Option<std::net::IpAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
 }

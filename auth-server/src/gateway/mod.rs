@@ -49,6 +49,11 @@ pub fn router(state: AppState, upstream: Arc<proxy::Upstream>) -> Router {
             events::around_call,
         ))
         .layer(Extension(upstream))
+        // Outermost: the events and the handlers read the client from it.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::forwarded::resolve,
+        ))
         .with_state(state)
 }
 

@@ -11,7 +11,7 @@
 //! them to read). Refusals always get an audit row; successes unless
 //! `[audit] skip_successful` lists `gateway.request`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,7 +22,7 @@ use auth_core::imaging::{Level, Method};
 use auth_core::{AuthEvent, EventResult};
 use axum::Extension;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::{SET_COOKIE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,6 +35,7 @@ use super::resource::{self, Target};
 use super::{authorize, session};
 use crate::error::ServerError;
 use crate::events::{self, REQUEST, Refused};
+use crate::forwarded::ClientOrigin;
 use crate::imaging::{self, BearerKind};
 use crate::services;
 use crate::state::AppState;
@@ -49,10 +50,7 @@ pub async fn pass(
     request: Request,
 ) -> Response {
     let started = Instant::now();
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let client = ClientOrigin::of(request.extensions(), request.headers()).client_addr();
     let mut event = AuthEvent::new(EVENT, state.clock().now());
     event.request_id = Some(format!("req-{}", uuid::Uuid::new_v4()));
     event.client_addr = client;

@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::public_base;
+use crate::forwarded::ClientOrigin;
 use crate::state::AppState;
 
 fn version(base: &str) -> Value {
@@ -20,8 +21,8 @@ fn version(base: &str) -> Value {
 }
 
 /// `GET /`: 300 Multiple Choices with the one version.
-pub async fn root(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let base = public_base(&state, &headers);
+pub async fn root(State(state): State<AppState>, origin: ClientOrigin) -> Response {
+    let base = public_base(&state, &origin);
     let body = json!({"versions": {"values": [version(&base)]}});
     let location = format!("{base}/v3/");
     (
@@ -33,7 +34,7 @@ pub async fn root(State(state): State<AppState>, headers: HeaderMap) -> Response
 }
 
 /// `GET /v3`.
-pub async fn v3(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let base = public_base(&state, &headers);
+pub async fn v3(State(state): State<AppState>, origin: ClientOrigin) -> Response {
+    let base = public_base(&state, &origin);
     Json(json!({"version": version(&base)})).into_response()
 }

@@ -11,13 +11,10 @@
 //! as a signature names no password), with this door's name so that the
 //! method believes it.
 
-use std::net::SocketAddr;
-
 use auth_core::{AuthError, RequestHeaders};
 use auth_plugins::methods::ec2credential::{EC2_DOOR, NAME, S3_DOOR};
-use axum::Extension;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -26,6 +23,7 @@ use super::body::KeystoneJson;
 use super::caller::Caller;
 use super::tokens::with_subject;
 use crate::error::ServerError;
+use crate::forwarded::ClientOrigin;
 use crate::policy::Target;
 use crate::services::tokens::{self, Login, LoginScope, NewToken, Outcome};
 use crate::state::AppState;
@@ -35,10 +33,10 @@ use crate::token_body;
 pub async fn ec2(
     State(state): State<AppState>,
     caller: Caller,
-    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    origin: ClientOrigin,
     KeystoneJson(body): KeystoneJson<Value>,
 ) -> Result<Response, ServerError> {
-    let (token, rendered) = answer(&state, &caller, EC2_DOOR, &body, connection).await?;
+    let (token, rendered) = answer(&state, &caller, EC2_DOOR, &body, &origin).await?;
     Ok(with_subject(
         StatusCode::OK,
         &token,
@@ -52,10 +50,10 @@ pub async fn ec2(
 pub async fn s3(
     State(state): State<AppState>,
     caller: Caller,
-    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    origin: ClientOrigin,
     KeystoneJson(body): KeystoneJson<Value>,
 ) -> Result<Response, ServerError> {
-    let (_, rendered) = answer(&state, &caller, S3_DOOR, &body, connection).await?;
+    let (_, rendered) = answer(&state, &caller, S3_DOOR, &body, &origin).await?;
     Ok(Json(rendered).into_response())
 }
 
@@ -66,7 +64,7 @@ async fn answer(
     caller: &Caller,
     door: &str,
     body: &Value,
-    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    origin: &ClientOrigin,
 ) -> Result<(String, Value), ServerError> {
     let action = if door == S3_DOOR {
         "identity:s3tokens_validate"
@@ -74,7 +72,7 @@ async fn answer(
         "identity:ec2tokens_validate"
     };
     super::authorize(state, caller, action, &Target::new())?;
-    let new = issue(state, door, body, connection).await?;
+    let new = issue(state, door, body, origin).await?;
     let rendered = token_body::render(
         state,
         &new.issued.claims,
@@ -110,7 +108,7 @@ async fn issue(
     state: &AppState,
     door: &str,
     body: &Value,
-    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    origin: &ClientOrigin,
 ) -> Result<NewToken, ServerError> {
     let login = json!({"auth": {"identity": {"methods": [NAME], NAME: credentials(body)?}}});
     let login = serde_json::to_vec(&login).map_err(|e| AuthError::Internal(e.to_string()))?;
@@ -119,7 +117,7 @@ async fn issue(
         Login {
             body: &login,
             headers: RequestHeaders::new(),
-            client_addr: connection.map(|Extension(ConnectInfo(addr))| addr.ip()),
+            client_addr: origin.client_addr(),
             receipt: None,
             request_line: None,
             door: Some(door),

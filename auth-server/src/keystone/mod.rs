@@ -41,9 +41,9 @@ use std::convert::Infallible;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue};
 
 use crate::error::ServerError;
+use crate::forwarded::{ClientOrigin, Scheme};
 use crate::policy::Target;
 use crate::routes::ApiRoutes;
 use crate::state::AppState;
@@ -717,26 +717,25 @@ impl FromRequestParts<AppState> for PublicBase {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        Ok(Self(public_base(state, &parts.headers)))
+        let origin = ClientOrigin::of(&parts.extensions, &parts.headers);
+        Ok(Self(public_base(state, &origin)))
     }
 }
 
-/// The public base URL: configured, or from the request's `Host`.
-pub fn public_base(state: &AppState, headers: &HeaderMap) -> String {
-    public_base_for_host(state, headers.get(axum::http::header::HOST))
-}
-
-/// [`public_base`] from the request's `Host` header alone (what a
-/// middleware keeps of a request it has passed on).
-pub fn public_base_for_host(state: &AppState, host: Option<&HeaderValue>) -> String {
+/// The public base URL: configured, or the one the request was sent to
+/// (its `Host`, or a trusted proxy's `X-Forwarded-Proto` and
+/// `X-Forwarded-Host`; see [`crate::forwarded`]).
+pub fn public_base(state: &AppState, origin: &ClientOrigin) -> String {
     if let Some(url) = &state.config().server.public_url {
         return url.trim_end_matches('/').to_owned();
     }
-    let host = host.and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let scheme = if state.tls().is_some() {
-        "https"
+    let host = origin.host().unwrap_or("localhost");
+    // A trusted proxy's word, else this listener's own scheme.
+    let own = if state.tls().is_some() {
+        Scheme::Https
     } else {
-        "http"
+        Scheme::Http
     };
+    let scheme = origin.forwarded_scheme().unwrap_or(own).as_str();
     format!("{scheme}://{host}")
 }

@@ -16,20 +16,22 @@ use serde_json::{Value, json};
 use super::body::KeystoneJson;
 use super::caller::Caller;
 use crate::error::ServerError;
+use crate::forwarded::ClientOrigin;
 use crate::policy::Target;
 use crate::services::oauth1::{self, NewToken, RoleChoice};
 use crate::state::AppState;
 
 /// The request line a consumer signed: the public base URL (configured, or
-/// the request's `Host`) and the path and query the request came in on,
-/// as Keystone's `base_url` rebuilds it.
+/// the one the request was sent to, see [`super::public_base`]) and the
+/// path and query the request came in on, as Keystone's `base_url`
+/// rebuilds it.
 pub fn request_line(
     state: &AppState,
     method: &Method,
     uri: &axum::http::Uri,
-    headers: &HeaderMap,
+    origin: &ClientOrigin,
 ) -> RequestLine {
-    let base = super::public_base(state, headers);
+    let base = super::public_base(state, origin);
     let path_and_query = uri
         .path_and_query()
         .map_or_else(|| uri.path().to_owned(), ToString::to_string);
@@ -59,9 +61,10 @@ pub async fn request_token(
     State(state): State<AppState>,
     method: Method,
     OriginalUri(uri): OriginalUri,
+    origin: ClientOrigin,
     headers: HeaderMap,
 ) -> Result<Response, ServerError> {
-    let line = request_line(&state, &method, &uri, &headers);
+    let line = request_line(&state, &method, &uri, &origin);
     let token = oauth1::create_request_token(
         &state.services(),
         &line,
@@ -79,9 +82,10 @@ pub async fn access_token(
     State(state): State<AppState>,
     method: Method,
     OriginalUri(uri): OriginalUri,
+    origin: ClientOrigin,
     headers: HeaderMap,
 ) -> Result<Response, ServerError> {
-    let line = request_line(&state, &method, &uri, &headers);
+    let line = request_line(&state, &method, &uri, &origin);
     let token = oauth1::create_access_token(
         &state.services(),
         &line,

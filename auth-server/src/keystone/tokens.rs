@@ -1,13 +1,12 @@
 //! `/v3/auth/tokens`: issue (POST), validate (GET), check (HEAD) and
 //! revoke (DELETE), with Keystone's headers, bodies and statuses.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use auth_core::{AuthError, Continuation, RequestHeaders, token};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +16,7 @@ use serde_json::json;
 use super::caller::Caller;
 use super::targets;
 use crate::error::ServerError;
+use crate::forwarded::ClientOrigin;
 use crate::services::tokens::{self, Login, LoginScope, NewToken, Outcome};
 use crate::state::AppState;
 use crate::token_body::{self, timestamp};
@@ -72,20 +72,18 @@ pub async fn create(
             headers.insert(name.as_str(), value);
         }
     }
+    let origin = ClientOrigin::of(&parts.extensions, &parts.headers);
     let login = Login {
         body: &bytes,
         headers,
-        client_addr: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip()),
+        client_addr: origin.client_addr(),
         receipt: header(&parts.headers, RECEIPT),
         door: None,
         request_line: Some(super::oauth1::request_line(
             &state,
             &parts.method,
             &parts.uri,
-            &parts.headers,
+            &origin,
         )),
         scope: LoginScope::Requested,
     };

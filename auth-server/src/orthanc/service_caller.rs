@@ -11,11 +11,9 @@
 //! password or its roles moves the revision and the next call verifies
 //! again.
 
-use std::net::SocketAddr;
-
 use auth_core::store::User;
 use auth_core::{AuthAttempt, AuthError, AuthOutcome};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +27,7 @@ use serde_json::json;
 use sha2::Sha256;
 
 use crate::error::{Challenge, ServerError};
+use crate::forwarded::ClientOrigin;
 use crate::state::AppState;
 
 /// How many verified credentials are kept (a deployment has a few
@@ -147,10 +146,7 @@ impl FromRequestParts<AppState> for ServiceCaller {
             });
         }
         let (name, password) = basic_credentials(authorization)?;
-        let client = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+        let client = ClientOrigin::of(&parts.extensions, &parts.headers).client_addr();
         let user = verify(state, &name, &password, client).await?;
         if !holds_service_role(state, &user, revision).await? {
             return Err(Refusal::NotAService);

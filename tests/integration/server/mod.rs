@@ -32,6 +32,7 @@ mod policy;
 mod policy_file;
 mod policy_matrix;
 mod projects;
+mod proxies;
 mod revocation;
 mod routes;
 mod tls;
