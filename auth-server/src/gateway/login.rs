@@ -49,17 +49,19 @@ pub async fn login(
     let Some(domain_id) = section.realms.get(realm) else {
         return Err(AuthError::InvalidCredentials.into());
     };
+    let origin = ClientOrigin::of(request.extensions(), request.headers());
     let login = HeaderLogin {
         user,
         password,
         domain_id,
         passcode: header("x-passcode"),
-        client_addr: ClientOrigin::of(request.extensions(), request.headers()).client_addr(),
+        client_addr: origin.client_addr(),
     };
     match sessions::open(&state, login).await? {
         Outcome::Token(new) => {
             let issued = &new.issued;
-            let cookie = session::set_cookie(section, &issued.token);
+            let scheme = super::client_scheme(section, &origin);
+            let cookie = session::set_cookie(section, scheme, &issued.token);
             let mut response = Json(json!({
                 "access_token": issued.token,
                 "expires_at": timestamp(issued.claims.expires_at()),
@@ -101,6 +103,7 @@ pub async fn login(
 /// `POST <logout_path>`: 204, the session ended and its cookie cleared.
 pub async fn logout(
     State(state): State<AppState>,
+    origin: ClientOrigin,
     headers: HeaderMap,
 ) -> Result<Response, ServerError> {
     let section = &state.config().gateway;
@@ -108,7 +111,8 @@ pub async fn logout(
         sessions::end(&state, &credential.token).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Ok(value) = HeaderValue::from_str(&session::clear_cookie(section)) {
+    let scheme = super::client_scheme(section, &origin);
+    if let Ok(value) = HeaderValue::from_str(&session::clear_cookie(section, scheme)) {
         response.headers_mut().insert(SET_COOKIE, value);
     }
     Ok(response)

@@ -28,8 +28,10 @@ use std::sync::Arc;
 use axum::{Extension, Router, middleware};
 use tokio::net::TcpListener;
 
+use crate::config::GatewaySection;
 use crate::error::ServerError;
 use crate::events;
+use crate::forwarded::{ClientOrigin, Scheme};
 use crate::listener;
 use crate::routes::ApiRoutes;
 use crate::state::AppState;
@@ -55,6 +57,18 @@ pub fn router(state: AppState, upstream: Arc<proxy::Upstream>) -> Router {
             crate::forwarded::resolve,
         ))
         .with_state(state)
+}
+
+/// The scheme the gateway's clients use: that of `[gateway] public_url`,
+/// else the one a trusted proxy said (`X-Forwarded-Proto`, see
+/// [`crate::forwarded`]), else `http`. With `https` the session cookie is
+/// `Secure`, and the upstream is told `X-Forwarded-Proto: https`.
+pub fn client_scheme(section: &GatewaySection, origin: &ClientOrigin) -> Scheme {
+    match &section.public_url {
+        Some(_) if section.is_https() => Scheme::Https,
+        Some(_) => Scheme::Http,
+        None => origin.forwarded_scheme().unwrap_or(Scheme::Http),
+    }
 }
 
 /// Serves the gateway on `listener` until `shutdown` completes, then

@@ -7,7 +7,13 @@
 //! `X-Auth-Token`, `Authorization` (replaced by the upstream's own basic
 //! auth when configured), the share token's header and `?token=`, and the
 //! session cookie (other cookies pass). `X-Forwarded-For`, `-Proto` and
-//! `-Host` are set by the gateway, replacing whatever the caller sent. The
+//! `-Host` are set by the gateway, replacing whatever the caller sent, as
+//! a proxy that verified what came before it: `X-Forwarded-For` is the
+//! client's chain as [`crate::forwarded`] resolved it (the client, each
+//! trusted proxy it came through, the gateway's peer; what an untrusted
+//! peer sent, or what lies left of the client, is dropped),
+//! `X-Forwarded-Proto` the clients' scheme ([`super::client_scheme`]) and
+//! `X-Forwarded-Host` a trusted proxy's, else the request's `Host`. The
 //! other way, the upstream may not set or clear the session cookie (a
 //! `Set-Cookie` of that name is dropped from its answers); its own cookies
 //! pass.
@@ -18,7 +24,6 @@
 //! a 503), instead of opening a connection each on an upstream that serves
 //! a bounded number at once.
 
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -43,6 +48,7 @@ use super::credentials::{TOKEN_ARG, TOKEN_HEADER};
 use super::session;
 use crate::config::GatewaySection;
 use crate::error::ServerError;
+use crate::forwarded::{ClientOrigin, Scheme as ClientScheme};
 
 /// Headers that describe one connection, not the message (RFC 9110
 /// §7.6.1), dropped both ways.
@@ -73,7 +79,6 @@ pub struct Upstream {
     /// How long a request waits for a slot.
     slot_wait: Duration,
     max_upload: u64,
-    forwarded_proto: &'static str,
     cookie_name: String,
 }
 
@@ -124,14 +129,19 @@ impl Upstream {
             slots: Arc::new(Semaphore::new(slots)),
             slot_wait: connect_timeout,
             max_upload: section.max_upload_bytes,
-            forwarded_proto: if section.is_https() { "https" } else { "http" },
             cookie_name: section.cookie_name.clone(),
         })
     }
 
-    /// Forwards `request` (already authorized) and streams the answer
-    /// back: the upstream's response, or a JSON 413, 502, 503 or 504.
-    pub async fn forward(&self, request: Request, client: Option<IpAddr>) -> Response {
+    /// Forwards `request` (already authorized) from `origin`, a client
+    /// using `scheme`, and streams the answer back: the upstream's
+    /// response, or a JSON 413, 502, 503 or 504.
+    pub async fn forward(
+        &self,
+        request: Request,
+        origin: &ClientOrigin,
+        scheme: ClientScheme,
+    ) -> Response {
         let (mut parts, body) = request.into_parts();
         let declared = parts
             .headers
@@ -158,8 +168,7 @@ impl Upstream {
                 "The imaging service is busy; try again.",
             );
         };
-        let host = parts.headers.get(header::HOST).cloned();
-        self.request_headers(&mut parts.headers, client, host);
+        self.request_headers(&mut parts.headers, origin, scheme);
         parts.uri = uri;
         parts.version = axum::http::Version::HTTP_11;
         let limit = usize::try_from(self.max_upload).unwrap_or(usize::MAX);
@@ -235,8 +244,8 @@ impl Upstream {
     fn request_headers(
         &self,
         headers: &mut HeaderMap,
-        client: Option<IpAddr>,
-        host: Option<HeaderValue>,
+        origin: &ClientOrigin,
+        scheme: ClientScheme,
     ) {
         drop_hop_by_hop(headers);
         for name in [
@@ -266,17 +275,20 @@ impl Upstream {
         if let Some(value) = &self.authorization {
             headers.insert(header::AUTHORIZATION, value.clone());
         }
-        if let Some(ip) = client
-            && let Ok(value) = HeaderValue::from_str(&ip.to_string())
+        let chain: Vec<String> = origin.chain().iter().map(ToString::to_string).collect();
+        if !chain.is_empty()
+            && let Ok(value) = HeaderValue::from_str(&chain.join(", "))
         {
             headers.insert(HeaderName::from_static("x-forwarded-for"), value);
         }
         headers.insert(
             HeaderName::from_static("x-forwarded-proto"),
-            HeaderValue::from_static(self.forwarded_proto),
+            HeaderValue::from_static(scheme.as_str()),
         );
-        if let Some(host) = host {
-            headers.insert(HeaderName::from_static("x-forwarded-host"), host);
+        if let Some(host) = origin.host()
+            && let Ok(value) = HeaderValue::from_str(host)
+        {
+            headers.insert(HeaderName::from_static("x-forwarded-host"), value);
         }
     }
 }
@@ -379,6 +391,7 @@ pub fn failure(status: StatusCode, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forwarded::TrustedProxies;
 
     fn upstream(url: &str) -> Result<Upstream, ServerError> {
         let section = GatewaySection {
@@ -446,17 +459,17 @@ mod tests {
             ("keep-alive", "timeout=5"),
             ("accept-encoding", "gzip"),
             ("x-forwarded-for", "10.9.9.9"),
+            ("host", "pacs:8080"),
         ] {
             headers.append(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
             );
         }
-        up.request_headers(
-            &mut headers,
-            Some("127.0.0.2".parse().unwrap()),
-            Some(HeaderValue::from_static("pacs:8080")),
-        );
+        // No proxy is trusted: the peer is the client.
+        let peer = Some("127.0.0.2".parse().unwrap());
+        let origin = ClientOrigin::resolve(peer, &headers, &TrustedProxies::default());
+        up.request_headers(&mut headers, &origin, ClientScheme::Http);
         assert!(headers.get("x-auth-token").is_none() && headers.get("token").is_none());
         assert!(headers.get("x-custom").is_none() && headers.get("keep-alive").is_none());
         assert_eq!(headers["cookie"], "a=1");
@@ -465,5 +478,35 @@ mod tests {
         assert_eq!(headers["x-forwarded-for"], "127.0.0.2");
         assert_eq!(headers["x-forwarded-proto"], "http");
         assert_eq!(headers["x-forwarded-host"], "pacs:8080");
+    }
+
+    #[tokio::test]
+    async fn behind_trusted_proxies_the_upstream_gets_the_verified_chain() {
+        let up = upstream("http://127.0.0.1:8042").unwrap();
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            // What the client claimed, the client, the first proxy.
+            ("x-forwarded-for", "6.6.6.6, 198.51.100.7, 10.0.0.1"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "pacs.example.com"),
+            ("host", "gateway.internal:8080"),
+        ] {
+            headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let trusted = TrustedProxies::parse(["10.0.0.0/8"]).unwrap();
+        let peer = Some("10.0.0.2".parse().unwrap());
+        let origin = ClientOrigin::resolve(peer, &headers, &trusted);
+        let scheme = super::super::client_scheme(&GatewaySection::default(), &origin);
+        up.request_headers(&mut headers, &origin, scheme);
+        assert_eq!(
+            headers["x-forwarded-for"],
+            "198.51.100.7, 10.0.0.1, 10.0.0.2"
+        );
+        assert_eq!(headers.get_all("x-forwarded-for").iter().count(), 1);
+        assert_eq!(headers["x-forwarded-proto"], "https");
+        assert_eq!(headers["x-forwarded-host"], "pacs.example.com");
     }
 }

@@ -11,7 +11,6 @@
 //! them to read). Refusals always get an audit row; successes unless
 //! `[audit] skip_successful` lists `gateway.request`.
 
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -50,7 +49,8 @@ pub async fn pass(
     request: Request,
 ) -> Response {
     let started = Instant::now();
-    let client = ClientOrigin::of(request.extensions(), request.headers()).client_addr();
+    let origin = ClientOrigin::of(request.extensions(), request.headers());
+    let client = origin.client_addr();
     let mut event = AuthEvent::new(EVENT, state.clock().now());
     event.request_id = Some(format!("req-{}", uuid::Uuid::new_v4()));
     event.client_addr = client;
@@ -60,7 +60,7 @@ pub async fn pass(
     {
         return ServerError::from(aborted).into_response();
     }
-    let (response, facts) = events::collect(decide(&state, &upstream, request, client)).await;
+    let (response, facts) = events::collect(decide(&state, &upstream, request, &origin)).await;
     events::fill(&mut event, facts, &response);
     let status = response.status();
     let failed = status.is_client_error()
@@ -92,7 +92,7 @@ async fn decide(
     state: &AppState,
     upstream: &Upstream,
     request: Request,
-    client: Option<IpAddr>,
+    origin: &ClientOrigin,
 ) -> Response {
     let uri = request.uri().clone();
     let path = uri.path();
@@ -162,9 +162,10 @@ async fn decide(
             }),
         _ => None,
     };
-    let mut response = upstream.forward(request, client).await;
+    let scheme = super::client_scheme(section, origin);
+    let mut response = upstream.forward(request, origin, scheme).await;
     if let Some(token) = renewal
-        && let Ok(value) = HeaderValue::from_str(&session::set_cookie(section, &token))
+        && let Ok(value) = HeaderValue::from_str(&session::set_cookie(section, scheme, &token))
     {
         response.headers_mut().append(SET_COOKIE, value);
     }

@@ -5,26 +5,39 @@
 //! validation cache apply to it unchanged. It is written `Path=/` (the
 //! cookie must cover every URL of the upstream: dicomtrolley drops a
 //! cookie whose path does not, see the shared DICOM notes), `HttpOnly`,
-//! `SameSite=Lax`, and `Secure` when the gateway's public URL is https
-//! (only then: a `Secure` cookie is never sent over http).
+//! `SameSite=Lax`, and `Secure` when the gateway's clients use https
+//! ([`super::client_scheme`]: its public URL, or a trusted proxy's
+//! `X-Forwarded-Proto`; only then: a `Secure` cookie is never sent over
+//! http).
 //!
 //! It carries no `Max-Age`: the token's own expiry ends it, and a session
 //! slides (see [`crate::services::sessions`]), so the browser keeps it for the session.
 
 use crate::config::GatewaySection;
+use crate::forwarded::Scheme;
 
-/// The `Set-Cookie` value that gives the client `token`.
-pub fn set_cookie(section: &GatewaySection, token: &str) -> String {
-    let secure = if section.is_https() { "; Secure" } else { "" };
+/// The `Set-Cookie` value that gives the client `token`, for a client
+/// using `scheme`.
+pub fn set_cookie(section: &GatewaySection, scheme: Scheme, token: &str) -> String {
+    let secure = if scheme == Scheme::Https {
+        "; Secure"
+    } else {
+        ""
+    };
     format!(
         "{}={token}; Path=/; HttpOnly; SameSite=Lax{secure}",
         section.cookie_name
     )
 }
 
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_cookie(section: &GatewaySection) -> String {
-    let secure = if section.is_https() { "; Secure" } else { "" };
+/// The `Set-Cookie` value that removes the session cookie, for a client
+/// using `scheme`.
+pub fn clear_cookie(section: &GatewaySection, scheme: Scheme) -> String {
+    let secure = if scheme == Scheme::Https {
+        "; Secure"
+    } else {
+        ""
+    };
     format!(
         "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
         section.cookie_name
@@ -61,16 +74,44 @@ mod tests {
     fn the_cookie_has_the_attributes_clients_need() {
         let mut section = GatewaySection::default();
         assert_eq!(
-            set_cookie(&section, "tok"),
+            set_cookie(&section, Scheme::Http, "tok"),
             "session=tok; Path=/; HttpOnly; SameSite=Lax"
         );
-        section.public_url = Some("HTTPS://pacs.example".into());
         section.cookie_name = "JSESSIONID".into();
         assert_eq!(
-            set_cookie(&section, "tok"),
+            set_cookie(&section, Scheme::Https, "tok"),
             "JSESSIONID=tok; Path=/; HttpOnly; SameSite=Lax; Secure"
         );
-        assert!(clear_cookie(&section).contains("Max-Age=0"));
+        assert!(clear_cookie(&section, Scheme::Http).contains("Max-Age=0"));
+        assert!(clear_cookie(&section, Scheme::Https).ends_with("; Secure"));
+    }
+
+    #[test]
+    fn the_public_url_decides_the_scheme_else_a_trusted_proxy() {
+        use crate::forwarded::{ClientOrigin, TrustedProxies};
+        use axum::http::{HeaderMap, HeaderValue};
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        let peer = Some("127.0.0.1".parse().unwrap());
+        let trusted = TrustedProxies::parse(["127.0.0.1"]).unwrap();
+        let proxied = ClientOrigin::resolve(peer, &headers, &trusted);
+        let direct = ClientOrigin::resolve(peer, &headers, &TrustedProxies::default());
+        let mut section = GatewaySection::default();
+        assert_eq!(super::super::client_scheme(&section, &direct), Scheme::Http);
+        assert_eq!(
+            super::super::client_scheme(&section, &proxied),
+            Scheme::Https
+        );
+        section.public_url = Some("HTTPS://pacs.example".into());
+        assert_eq!(
+            super::super::client_scheme(&section, &direct),
+            Scheme::Https
+        );
+        section.public_url = Some("http://pacs.example".into());
+        assert_eq!(
+            super::super::client_scheme(&section, &proxied),
+            Scheme::Http
+        );
     }
 
     #[test]

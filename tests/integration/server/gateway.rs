@@ -413,6 +413,57 @@ async fn credentials_stay_here_and_forwarded_headers_are_set() {
 }
 
 #[tokio::test]
+async fn behind_a_trusted_proxy_the_client_and_its_url_reach_the_audit_and_the_upstream() {
+    // The tests' client, on 127.0.0.1, is the proxy.
+    let g = Gateway::start_with("[server]\ntrusted_proxies = [\"127.0.0.1\"]").await;
+    let through_the_proxy = |request: reqwest::RequestBuilder| {
+        request
+            // What the client claimed, then the client as the proxy saw it.
+            .header("X-Forwarded-For", "203.0.113.66, 198.51.100.7")
+            .header("X-Forwarded-Proto", "https")
+            .header("X-Forwarded-Host", "pacs.example.com")
+    };
+    let login = through_the_proxy(g.s.client.post(g.url("/login")))
+        .header("X-Userid", "reader")
+        .header("X-Password", "reader-password")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.ends_with("; Secure"),
+        "the client uses https: {cookie}"
+    );
+    let reader = login.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = through_the_proxy(g.s.client.get(g.url("/dicom-web/studies")))
+        .header("X-Auth-Token", &reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let seen = g.up.seen();
+    assert_eq!(
+        seen[0].headers["x-forwarded-for"],
+        "198.51.100.7, 127.0.0.1"
+    );
+    assert_eq!(seen[0].headers["x-forwarded-proto"], "https");
+    assert_eq!(seen[0].headers["x-forwarded-host"], "pacs.example.com");
+    let client = Some("198.51.100.7".to_owned());
+    for event in ["gateway.login", "gateway.request"] {
+        let rows = g.s.audit_of(event).await;
+        assert!(!rows.is_empty(), "{event}");
+        assert!(
+            rows.iter().all(|r| r.client_addr == client),
+            "{event}: {rows:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn bodies_stream_both_ways() {
     let g = Gateway::start().await;
     let reader = g.session("reader").await;
