@@ -106,7 +106,7 @@ pub const SECTIONS: &[Section] = &[
                 "URL",
                 E("\"https://keystone.example.com\""),
                 Some("AUTH_PUBLIC_URL"),
-                "The public base URL, for discovery links and WWW-Authenticate; unset, it is derived from each request's Host header (or a trusted proxy's X-Forwarded-Proto and X-Forwarded-Host). Set it behind a proxy.",
+                "The public base URL, for discovery links and WWW-Authenticate; unset, it is derived from each request's Host header (or a trusted proxy's X-Forwarded-Proto and X-Forwarded-Host). Behind a proxy, set it or trusted_proxies.",
             ),
             set(
                 "trusted_proxies",
