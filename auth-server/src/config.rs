@@ -134,7 +134,8 @@ pub struct GatewaySection {
     pub cookie_name: String,
     /// The gateway's public URL; an `https` one makes the cookie `Secure`
     /// and sets `X-Forwarded-Proto: https`. Unset, a trusted proxy's
-    /// `X-Forwarded-Proto` decides (see `crate::gateway::client_scheme`).
+    /// `X-Forwarded-Proto` decides, else the listener's own scheme (see
+    /// `crate::gateway::client_scheme`).
     pub public_url: Option<String>,
     /// `X-Realm` values and the domain (id) each logs users into; by
     /// default `DefaultSystemRealm` -> `default` (a configured map

@@ -1060,7 +1060,7 @@ pub const SECTIONS: &[Section] = &[
                 "URL",
                 E("\"https://pacs.example.com\""),
                 None,
-                "The gateway's public URL; https makes the cookie Secure and tells the upstream X-Forwarded-Proto: https. Unset, a trusted proxy's X-Forwarded-Proto decides ([server] trusted_proxies), else http.",
+                "The gateway's public URL; https makes the cookie Secure and tells the upstream X-Forwarded-Proto: https. Unset, a trusted proxy's X-Forwarded-Proto decides ([server] trusted_proxies), else the listener's own scheme (https with [tls]).",
             ),
             set(
                 "realms",

@@ -130,6 +130,16 @@ impl Scheme {
     }
 }
 
+/// The scheme this server's listeners serve: `https` with `[tls]`, else
+/// `http`. What a request came with when no trusted proxy says otherwise.
+pub fn listener_scheme(state: &AppState) -> Scheme {
+    if state.tls().is_some() {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    }
+}
+
 /// Where a request comes from, as far as this server can tell (see the
 /// module documentation): the client's address, the trusted proxies it
 /// came through, and the scheme and host it asked for.

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::{credentials, session};
 use crate::error::ServerError;
-use crate::forwarded::ClientOrigin;
+use crate::forwarded::{ClientOrigin, listener_scheme};
 use crate::services::sessions::{self, HeaderLogin};
 use crate::services::tokens::Outcome;
 use crate::state::AppState;
@@ -60,7 +60,7 @@ pub async fn login(
     match sessions::open(&state, login).await? {
         Outcome::Token(new) => {
             let issued = &new.issued;
-            let scheme = super::client_scheme(section, &origin);
+            let scheme = super::client_scheme(section, &origin, listener_scheme(&state));
             let cookie = session::set_cookie(section, scheme, &issued.token);
             let mut response = Json(json!({
                 "access_token": issued.token,
@@ -111,7 +111,7 @@ pub async fn logout(
         sessions::end(&state, &credential.token).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    let scheme = super::client_scheme(section, &origin);
+    let scheme = super::client_scheme(section, &origin, listener_scheme(&state));
     if let Ok(value) = HeaderValue::from_str(&session::clear_cookie(section, scheme)) {
         response.headers_mut().insert(SET_COOKIE, value);
     }

@@ -61,13 +61,14 @@ pub fn router(state: AppState, upstream: Arc<proxy::Upstream>) -> Router {
 
 /// The scheme the gateway's clients use: that of `[gateway] public_url`,
 /// else the one a trusted proxy said (`X-Forwarded-Proto`, see
-/// [`crate::forwarded`]), else `http`. With `https` the session cookie is
-/// `Secure`, and the upstream is told `X-Forwarded-Proto: https`.
-pub fn client_scheme(section: &GatewaySection, origin: &ClientOrigin) -> Scheme {
+/// [`crate::forwarded`]), else the listener's own (`own`: `https` with
+/// `[tls]`). With `https` the session cookie is `Secure`, and the
+/// upstream is told `X-Forwarded-Proto: https`.
+pub fn client_scheme(section: &GatewaySection, origin: &ClientOrigin, own: Scheme) -> Scheme {
     match &section.public_url {
         Some(_) if section.is_https() => Scheme::Https,
         Some(_) => Scheme::Http,
-        None => origin.forwarded_scheme().unwrap_or(Scheme::Http),
+        None => origin.forwarded_scheme().unwrap_or(own),
     }
 }
 

@@ -499,7 +499,8 @@ mod tests {
         let trusted = TrustedProxies::parse(["10.0.0.0/8"]).unwrap();
         let peer = Some("10.0.0.2".parse().unwrap());
         let origin = ClientOrigin::resolve(peer, &headers, &trusted);
-        let scheme = super::super::client_scheme(&GatewaySection::default(), &origin);
+        let section = GatewaySection::default();
+        let scheme = super::super::client_scheme(&section, &origin, ClientScheme::Http);
         up.request_headers(&mut headers, &origin, scheme);
         assert_eq!(
             headers["x-forwarded-for"],

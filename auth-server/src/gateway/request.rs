@@ -34,7 +34,7 @@ use super::resource::{self, Target};
 use super::{authorize, session};
 use crate::error::ServerError;
 use crate::events::{self, REQUEST, Refused};
-use crate::forwarded::ClientOrigin;
+use crate::forwarded::{ClientOrigin, listener_scheme};
 use crate::imaging::{self, BearerKind};
 use crate::services;
 use crate::state::AppState;
@@ -162,7 +162,7 @@ async fn decide(
             }),
         _ => None,
     };
-    let scheme = super::client_scheme(section, origin);
+    let scheme = super::client_scheme(section, origin, listener_scheme(state));
     let mut response = upstream.forward(request, origin, scheme).await;
     if let Some(token) = renewal
         && let Ok(value) = HeaderValue::from_str(&session::set_cookie(section, scheme, &token))

@@ -7,8 +7,8 @@
 //! cookie whose path does not, see the shared DICOM notes), `HttpOnly`,
 //! `SameSite=Lax`, and `Secure` when the gateway's clients use https
 //! ([`super::client_scheme`]: its public URL, or a trusted proxy's
-//! `X-Forwarded-Proto`; only then: a `Secure` cookie is never sent over
-//! http).
+//! `X-Forwarded-Proto`, or the gateway's own TLS; only then: a `Secure`
+//! cookie is never sent over http).
 //!
 //! It carries no `Max-Age`: the token's own expiry ends it, and a session
 //! slides (see [`crate::services::sessions`]), so the browser keeps it for the session.
@@ -87,7 +87,7 @@ mod tests {
     }
 
     #[test]
-    fn the_public_url_decides_the_scheme_else_a_trusted_proxy() {
+    fn the_public_url_decides_the_scheme_else_a_trusted_proxy_else_the_listener() {
         use crate::forwarded::{ClientOrigin, TrustedProxies};
         use axum::http::{HeaderMap, HeaderValue};
         let mut headers = HeaderMap::new();
@@ -96,22 +96,18 @@ mod tests {
         let trusted = TrustedProxies::parse(["127.0.0.1"]).unwrap();
         let proxied = ClientOrigin::resolve(peer, &headers, &trusted);
         let direct = ClientOrigin::resolve(peer, &headers, &TrustedProxies::default());
+        let scheme = |section: &GatewaySection, origin, own| {
+            super::super::client_scheme(section, origin, own)
+        };
         let mut section = GatewaySection::default();
-        assert_eq!(super::super::client_scheme(&section, &direct), Scheme::Http);
-        assert_eq!(
-            super::super::client_scheme(&section, &proxied),
-            Scheme::Https
-        );
+        assert_eq!(scheme(&section, &direct, Scheme::Http), Scheme::Http);
+        assert_eq!(scheme(&section, &proxied, Scheme::Http), Scheme::Https);
+        // A listener serving TLS itself.
+        assert_eq!(scheme(&section, &direct, Scheme::Https), Scheme::Https);
         section.public_url = Some("HTTPS://pacs.example".into());
-        assert_eq!(
-            super::super::client_scheme(&section, &direct),
-            Scheme::Https
-        );
+        assert_eq!(scheme(&section, &direct, Scheme::Http), Scheme::Https);
         section.public_url = Some("http://pacs.example".into());
-        assert_eq!(
-            super::super::client_scheme(&section, &proxied),
-            Scheme::Http
-        );
+        assert_eq!(scheme(&section, &proxied, Scheme::Https), Scheme::Http);
     }
 
     #[test]

@@ -43,7 +43,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::error::ServerError;
-use crate::forwarded::{ClientOrigin, Scheme};
+use crate::forwarded::{ClientOrigin, listener_scheme};
 use crate::policy::Target;
 use crate::routes::ApiRoutes;
 use crate::state::AppState;
@@ -731,11 +731,9 @@ pub fn public_base(state: &AppState, origin: &ClientOrigin) -> String {
     }
     let host = origin.host().unwrap_or("localhost");
     // A trusted proxy's word, else this listener's own scheme.
-    let own = if state.tls().is_some() {
-        Scheme::Https
-    } else {
-        Scheme::Http
-    };
-    let scheme = origin.forwarded_scheme().unwrap_or(own).as_str();
+    let scheme = origin
+        .forwarded_scheme()
+        .unwrap_or_else(|| listener_scheme(state))
+        .as_str();
     format!("{scheme}://{host}")
 }

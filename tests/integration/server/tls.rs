@@ -273,3 +273,43 @@ async fn two_nodes_on_postgresql_behind_tls() {
     let body: Value = validated.json().await.unwrap();
     assert_eq!(body["token"]["user"]["name"], "admin");
 }
+
+#[tokio::test]
+async fn the_gateway_over_tls_makes_its_session_cookie_secure() {
+    let ca = Ca::new();
+    let dir = tempfile::tempdir().unwrap();
+    ca.issue_into(dir.path());
+    let (certificate, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    // No public_url: the listener's own scheme, https, decides.
+    let s = TestServer::start_custom(
+        None,
+        "[tls]\nreload_interval_secs = 0\n[gateway]\nupstream = \"http://127.0.0.1:9\"",
+        |config| {
+            config.tls.certificate_file = Some(certificate);
+            config.tls.key_file = Some(key);
+        },
+        None,
+    )
+    .await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(auth_server::gateway::serve(
+        listener,
+        s.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let login = ca
+        .client()
+        .post(format!("{base}/login"))
+        .header("X-Userid", "admin")
+        .header("X-Password", super::harness::ADMIN_PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
