@@ -9,7 +9,7 @@
 //! combinations.
 //!
 //! A failure is an `Err(AuthError)`, normally
-//! [`AuthError::InvalidCredentials`](crate::AuthError::InvalidCredentials).
+//! [`AuthError::InvalidCredentials`].
 //!
 //! A method has no name of its own: it is known by the name it is
 //! registered under ([`register_method!`](crate::register_method)) or

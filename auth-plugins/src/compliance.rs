@@ -80,7 +80,7 @@ pub struct SecurityCompliance {
     /// Days without a successful login after which the account counts as
     /// disabled (exemption: `ignore_user_inactivity`). Activity is recorded
     /// once per day, at the day's first login (see
-    /// [`SecurityCompliance::record_success`]), so an account may count as
+    /// [`Attempt::succeeded`]), so an account may count as
     /// inactive up to a day sooner than its last login plus this; Keystone,
     /// which keeps the date only, does the same.
     pub disable_user_account_days_inactive: Option<u32>,

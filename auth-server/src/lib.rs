@@ -99,7 +99,7 @@ pub fn routes() -> ApiRoutes {
     routes_for(&Config::default())
 }
 
-/// [`routes`] as `config` has them: the Orthanc service under its prefix,
+/// [`routes()`] as `config` has them: the Orthanc service under its prefix,
 /// or not at all.
 pub fn routes_for(config: &Config) -> ApiRoutes {
     let table = keystone::routes(ApiRoutes::new());

@@ -20,7 +20,7 @@
 //! One mechanism serves both kinds of continuation, a method's challenge and
 //! unmet MFA rules: a sealed [`Receipt`](crate::Receipt) that the client
 //! sends back with the remaining methods. Receipts are stateless, so any
-//! engine holding the same receipt [`KeySet`](crate::KeySet) can resume.
+//! engine holding the same receipt [`KeySet`] can resume.
 
 mod attempt;
 mod events;

@@ -208,7 +208,7 @@ pub struct DicomSettings {
     /// See [`DicomSection::domains`].
     pub domains: BTreeMap<String, String>,
     /// Identity type -> method, the defaults for types 1 and 2 included
-    /// (type 5 is resolved per token, see [`Self::method_for`]).
+    /// (type 5 is resolved per token, see [`method_for`](super::identity::method_for)).
     pub identity_methods: BTreeMap<u8, String>,
     /// Whether `jwt` is enabled, for type 5.
     pub jwt_enabled: bool,

@@ -71,7 +71,7 @@ const NEGOTIATING: usize = 512;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Serves DICOM on `listener` until `shutdown` completes; associations in
-/// progress then get [`SHUTDOWN_GRACE`] to end before they are dropped. A
+/// progress then get `SHUTDOWN_GRACE` to end before they are dropped. A
 /// configuration error stops it before it serves.
 pub async fn serve(
     listener: TcpListener,

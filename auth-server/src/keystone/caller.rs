@@ -30,7 +30,7 @@ impl Caller {
     /// a token that does not validate, or a token from an application
     /// credential whose access rules do not allow this request (as
     /// keystonemiddleware refuses it for any service, this one being
-    /// `identity`; see [`access_rules`](crate::access_rules)).
+    /// `identity`; see [`access_rules`]).
     pub async fn for_request(
         state: &AppState,
         method: &Method,

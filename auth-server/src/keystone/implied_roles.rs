@@ -181,7 +181,7 @@ pub fn role_inferences_body(rules: &[ImpliedRole], base: &str) -> Value {
 }
 
 /// Turns the JSON of an assignment entry rendered from
-/// [`EffectiveEntry::assignment`] into the implied role's: `role.id` is the
+/// by `role_assignments` into the implied role's: `role.id` is the
 /// implied role, and `links.prior_role` is added exactly as Keystone 30
 /// renders it, `{base}/v3/prior_role/{implied}/implies/{prior}` (its
 /// `_format_entity` swaps the two and names no real route; clients do not

@@ -9,13 +9,13 @@
 //!
 //! The engine is oslo.policy's, with Keystone 30's default rules:
 //!
-//! - [`parser`]: the check-string language (`role:`, `rule:`,
+//! - `parser`: the check-string language (`role:`, `rule:`,
 //!   `system_scope:all`, `user_id:%(user_id)s`, `'manager':%(...)s`, `@`,
 //!   `!`, `and`, `or`, `not`, parentheses), parsed once when the policy is
 //!   built.
-//! - [`check`]: the parsed tree and its evaluation, which allocates
+//! - `check`: the parsed tree and its evaluation, which allocates
 //!   nothing for the checks Keystone's rules use.
-//! - [`defaults`]: Keystone's registered rules (generated from its source)
+//! - `defaults`: Keystone's registered rules (generated from its source)
 //!   and this server's own.
 //! - [`file`]: an operator's policy file (YAML or JSON) overriding them.
 //!

@@ -6,7 +6,7 @@
 //! The checks run in Keystone's order: the user and its domain, lockout,
 //! the password hash, the account being enabled and active, password
 //! expiry. Lockout counts the attempt before the hash, so that concurrent
-//! guesses cannot outrun it (see [`compliance`](crate::compliance)). An
+//! guesses cannot outrun it (see [`compliance`]). An
 //! unknown user, a user without a password and (unless `disclose_lockout`)
 //! a locked account cost one dummy hash verification, the same as a wrong
 //! password, and get the same answer, so neither timing nor answers tell

@@ -10,7 +10,7 @@
 //! writer; queueing in the pool is cheaper and fairer than retrying on
 //! `SQLITE_BUSY`), reads through a separate pool of read-only connections,
 //! and the token revision, read once per validation, on the caller's thread
-//! ([`revision`]).
+//! (`revision`).
 
 mod revision;
 

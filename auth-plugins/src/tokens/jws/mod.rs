@@ -2,7 +2,7 @@
 //! EdDSA.
 //!
 //! Tokens are compact JWS with Keystone's claim names
-//! ([`TokenClaims`](auth_core::TokenClaims)) and a `kid` naming the key
+//! ([`TokenClaims`]) and a `kid` naming the key
 //! that signed them. Keys form a [`SigningKeySet`] that rotates like the
 //! receipt keys: a staged key (published, never signing), the primary key
 //! (signing) and secondary keys (still verifying). Nodes that share the set
