@@ -227,15 +227,7 @@ async fn metrics_count_requests_by_route_and_auth_results_by_method() {
     let s = TestServer::start().await;
     s.admin_unscoped().await;
     s.issue(&password_body("admin", "wrong", None), None).await;
-    let text = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.metrics().await;
     assert!(
         text.contains(
             r#"http_requests_total{route="/v3/auth/tokens",method="POST",status="201"} 1"#

@@ -981,15 +981,7 @@ async fn skipping_successes_keeps_every_refusal_in_the_audit() {
 
 /// Successful password checks so far, from `/metrics`.
 async fn logins(g: &Gateway) -> u32 {
-    let text =
-        g.s.client
-            .get(g.s.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+    let text = g.s.metrics().await;
     text.lines()
         .find_map(|line| {
             line.strip_prefix("auth_method_results_total{method=\"password\",result=\"success\"} ")

@@ -209,6 +209,12 @@ impl TestServer {
             .header("X-Auth-Token", token.as_ref())
     }
 
+    /// The text of `/metrics` (on the API port).
+    pub(crate) async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// GET /v3/auth/tokens: `caller` validates `subject`.
     pub(crate) async fn validate(&self, caller: &str, subject: &str) -> reqwest::Response {
         self.call(reqwest::Method::GET, "/v3/auth/tokens", caller)

@@ -252,8 +252,7 @@ async fn a_verified_service_credential_is_forgotten_when_the_user_changes() {
     let body = json!({"token-key": "", "token-value": ""});
     let call = || d.send(Method::POST, "/user/get-profile", Some(body.clone()));
     let passwords_checked = || async {
-        let metrics = d.s.client.get(d.s.url("/metrics")).send().await.unwrap();
-        let text = metrics.text().await.unwrap();
+        let text = d.s.metrics().await;
         text.lines()
             .find_map(|line| {
                 line.strip_prefix(

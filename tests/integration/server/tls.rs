@@ -145,15 +145,7 @@ async fn the_api_is_served_over_tls_and_a_renewal_without_a_restart() {
             .contains("https://"),
         "{body}"
     );
-    let metrics = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("http_connections_closed_total{reason=\"tls_handshake_failed\"} 1"),
         "{metrics}"
