@@ -277,17 +277,23 @@ async fn authorize_on(
     id: &str,
 ) -> Result<Trust, ServerError> {
     let trust = trusts::usable(&state.services(), id).await?;
-    let target = Target::new().with("trust_id", id).with_object(
-        "target.trust",
-        &json!({
-            "id": trust.id,
-            "trustor_user_id": trust.trustor_user_id,
-            "trustee_user_id": trust.trustee_user_id,
-            "project_id": trust.project_id,
-        }),
-    );
-    super::authorize(state, caller, action, &target)?;
+    super::authorize(state, caller, action, &trust_target(&trust))?;
     Ok(trust)
+}
+
+/// The policy target of a rule on `trust`: `trust_id` and `target.trust`.
+fn trust_target(trust: &Trust) -> Target {
+    Target::new()
+        .with("trust_id", trust.id.as_str())
+        .with_object(
+            "target.trust",
+            &json!({
+                "id": trust.id,
+                "trustor_user_id": trust.trustor_user_id,
+                "trustee_user_id": trust.trustee_user_id,
+                "project_id": trust.project_id,
+            }),
+        )
 }
 
 /// `GET /v3/OS-TRUST/trusts/{id}` (`identity:get_trust`).
@@ -318,16 +324,12 @@ pub async fn delete(
     if trust.is_expired(cx.now()) {
         return Err(trusts::not_found(&id).into());
     }
-    let target = Target::new().with("trust_id", id.as_str()).with_object(
-        "target.trust",
-        &json!({
-            "id": trust.id,
-            "trustor_user_id": trust.trustor_user_id,
-            "trustee_user_id": trust.trustee_user_id,
-            "project_id": trust.project_id,
-        }),
-    );
-    super::authorize(&state, &caller, "identity:delete_trust", &target)?;
+    super::authorize(
+        &state,
+        &caller,
+        "identity:delete_trust",
+        &trust_target(&trust),
+    )?;
     refuse_restricted(&caller)?;
     trusts::delete(&cx, &trust).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -361,7 +361,6 @@ impl Drop for TestServer {
     }
 }
 
-/// The status a request is answered with.
 /// The names of the roles in a token response body (`{"token": …}`),
 /// sorted.
 pub(crate) fn role_names(body: &Value) -> Vec<String> {
@@ -375,6 +374,7 @@ pub(crate) fn role_names(body: &Value) -> Vec<String> {
     names
 }
 
+/// The status a request is answered with.
 pub(crate) async fn status_of(request: reqwest::RequestBuilder) -> u16 {
     request.send().await.unwrap().status().as_u16()
 }

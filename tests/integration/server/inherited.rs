@@ -7,7 +7,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::harness::{TestServer, status_of, subject};
+use super::harness::{TestServer, role_names, status_of, subject};
 
 /// The status and JSON body (`null` when empty) of a call.
 async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
@@ -103,15 +103,7 @@ async fn login(s: &TestServer, t: &Tree, scope: Value) -> reqwest::Response {
 
 /// The role names of a token response's body, sorted.
 async fn token_roles(response: reqwest::Response) -> Vec<String> {
-    let body: Value = response.json().await.unwrap();
-    let mut names: Vec<String> = body["token"]["roles"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no roles in {body}"))
-        .iter()
-        .map(|r| r["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
+    role_names(&response.json().await.unwrap())
 }
 
 /// The roles of a project token of the tree's user on `project`, or the
